@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+import { createRequire } from 'node:module';
+createRequire(import.meta.url)('../dist/cli.cjs').run();

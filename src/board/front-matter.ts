@@ -1,0 +1,107 @@
+// Front matter is YAML and only YAML. gray-matter would happily run a `---js` block through
+// eval, so the language is judged here first and every other engine is replaced by one that
+// refuses: the board is untrusted input and must never execute.
+import matter from 'gray-matter';
+import { FileError } from '../errors.js';
+import { parseDuration } from '../duration.js';
+import { PREFIX_PATTERN } from '../identifiers.js';
+import { DEFAULT_HEADINGS, isStatus } from './sections.js';
+import { STATUSES, type Settings, type Status } from './types.js';
+
+export interface FrontMatter {
+  /** Last line of the front matter block (the closing ---), 0 when there is none. */
+  endLine: number;
+  settings: Settings;
+}
+
+const OPEN = /^---[ \t]*(\S*)[ \t]*$/;
+
+export function readFrontMatter(file: string, lines: string[]): FrontMatter {
+  const first = lines[0] ?? '';
+  const open = OPEN.exec(first.replace(/^\uFEFF/, ''));
+  if (!open) return { endLine: 0, settings: settingsFrom(file, {}, [], 0) };
+  const language = open[1]!.toLowerCase();
+  if (language !== '' && language !== 'yaml' && language !== 'yml') {
+    throw new FileError('EFRONTMATTER', file, 1, `front matter in ${JSON.stringify(language)} is refused: only YAML is read, nothing on the board is ever executed`, { language });
+  }
+  let close = -1;
+  for (let i = 1; i < lines.length; i++) {
+    if (/^---[ \t]*$/.test(lines[i]!)) {
+      close = i;
+      break;
+    }
+  }
+  if (close < 0) throw new FileError('EFRONTMATTER', file, 1, 'front matter opened with --- is never closed (add a line with --- after it)');
+  const block = lines.slice(1, close);
+  const data = parseYaml(file, block);
+  return { endLine: close + 1, settings: settingsFrom(file, data, block, 1) };
+}
+
+const refuse = (): never => {
+  throw new Error('only YAML front matter is read');
+};
+
+function parseYaml(file: string, block: string[]): Record<string, unknown> {
+  if (block.every((line) => line.trim() === '' || line.trimStart().startsWith('#'))) return {};
+  let data: unknown;
+  try {
+    // language and engines are pinned: the input below starts with a bare ---, and no engine
+    // but YAML exists for gray-matter to pick.
+    data = matter(`---\n${block.join('\n')}\n---\n`, {
+      language: 'yaml',
+      engines: { js: refuse, javascript: refuse, coffee: refuse, coffeescript: refuse, cson: refuse, json: refuse, toml: refuse },
+    }).data;
+  } catch (error) {
+    const mark = (error as { mark?: { line?: number } }).mark;
+    const reason = (error as { reason?: string }).reason ?? (error as Error).message.split('\n')[0];
+    // mark.line counts from the text after the opening ---, which is file line 1.
+    const line = typeof mark?.line === 'number' ? Math.min(mark.line + 1, block.length + 1) : 1;
+    throw new FileError('EFRONTMATTER', file, line, `front matter is not valid YAML: ${reason}`);
+  }
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) throw new FileError('EFRONTMATTER', file, 2, 'front matter must be a YAML mapping of key: value');
+  return data as Record<string, unknown>;
+}
+
+function settingsFrom(file: string, raw: Record<string, unknown>, block: string[], offset: number): Settings {
+  const lineOf = (key: string): number => {
+    const index = block.findIndex((line) => new RegExp(`^${key}\\s*:`).test(line));
+    return index < 0 ? offset + 1 : index + offset + 2;
+  };
+  const bad = (key: string, what: string): never => {
+    throw new FileError('EFRONTMATTER', file, lineOf(key), `front matter ${key}: ${what}`);
+  };
+  const duration = (key: string, fallback: string): number => {
+    const value = raw[key] ?? fallback;
+    const ms = parseDuration(value);
+    if (ms === null) bad(key, `not a duration: ${JSON.stringify(value)} (try 90s, 5m, 1h)`);
+    return ms!;
+  };
+
+  const prefix = raw.prefix ?? 'T';
+  if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) bad('prefix', `must be 1-16 capital letters or digits starting with a letter, got ${JSON.stringify(prefix)}`);
+  const maxTries = raw.max_tries ?? 3;
+  if (typeof maxTries !== 'number' || !Number.isInteger(maxTries) || maxTries < 1) bad('max_tries', `must be a whole number of at least 1, got ${JSON.stringify(maxTries)}`);
+  const guild = raw.guild ?? 1;
+  if (guild !== 1) bad('guild', `this guild-fs reads board format 1, the board says ${JSON.stringify(guild)}`);
+
+  const headings: Record<Status, string> = { ...DEFAULT_HEADINGS };
+  if (raw.sections !== undefined) {
+    if (typeof raw.sections !== 'object' || raw.sections === null || Array.isArray(raw.sections)) bad('sections', 'must map statuses to heading text');
+    for (const [key, value] of Object.entries(raw.sections as Record<string, unknown>)) {
+      if (!isStatus(key)) bad('sections', `unknown status ${JSON.stringify(key)} (statuses: ${STATUSES.join(', ')})`);
+      if (typeof value !== 'string' || value.trim() === '' || /[\r\n]/.test(value)) bad('sections', `heading for ${key} must be one line of text`);
+      headings[key as Status] = (value as string).trim();
+    }
+  }
+  return {
+    guild: 1,
+    prefix: prefix as string,
+    lockTtlMs: duration('lock_ttl', '1h'),
+    maxTries: maxTries as number,
+    retryBaseMs: duration('retry_base', '5m'),
+    review: raw.review === true,
+    headings,
+    raw,
+  };
+}

@@ -1,0 +1,128 @@
+// Text in, Board out. Structure comes from the fast scanner, or from remark where the scanner
+// declines; task lines, sections and front matter are then read the same way on both paths.
+import { FileError } from '../errors.js';
+import { readFrontMatter } from './front-matter.js';
+import { scanOutline } from './scan-outline.js';
+import { statusMatcher } from './sections.js';
+import { fieldValues, parseTaskLine } from './task-line.js';
+import type { Board, BoardOutline, Section, Task } from './types.js';
+
+export interface ParseOptions {
+  /** Skip the scanner and use remark: for the differential tests and for `--reader remark`. */
+  reader?: 'auto' | 'remark';
+}
+
+export async function parseBoard(file: string, text: string, options: ParseOptions = {}): Promise<Board> {
+  const { lines, eols } = splitLines(text);
+  const frontMatter = readFrontMatter(file, lines);
+  const firstLine = frontMatter.endLine + 1;
+  // A byte-order mark is kept in the file but is not Markdown.
+  const markdownLines = frontMatter.endLine === 0 && lines[0]?.startsWith('\uFEFF') ? [lines[0].slice(1), ...lines.slice(1)] : lines;
+
+  let outline: BoardOutline | null = options.reader === 'remark' ? null : scanOutline(markdownLines, firstLine);
+  const reader = outline ? 'scanner' : 'remark';
+  if (!outline) {
+    const { remarkOutline } = await import('./remark-outline.js');
+    outline = remarkOutline(markdownLines, firstLine);
+  }
+
+  const settings = frontMatter.settings;
+  const sections = sectionsOf(outline, lines.length, statusMatcher(settings.headings));
+  const tasks = tasksOf(file, lines, outline, sections, settings.prefix);
+  const byId = indexTasks(file, tasks, sections);
+  return {
+    file,
+    text,
+    lines,
+    eols,
+    eol: eols.find((eol) => eol !== '') ?? '\n',
+    settings,
+    frontMatterEnd: frontMatter.endLine,
+    sections,
+    tasks,
+    byId,
+    warnings: [],
+    reader,
+  };
+}
+
+export function splitLines(text: string): { lines: string[]; eols: string[] } {
+  const lines: string[] = [];
+  const eols: string[] = [];
+  let start = 0;
+  while (start < text.length) {
+    const newline = text.indexOf('\n', start);
+    if (newline < 0) {
+      lines.push(text.slice(start));
+      eols.push('');
+      return { lines, eols };
+    }
+    const crlf = newline > start && text.charCodeAt(newline - 1) === 13;
+    lines.push(text.slice(start, crlf ? newline - 1 : newline));
+    eols.push(crlf ? '\r\n' : '\n');
+    start = newline + 1;
+  }
+  return { lines, eols };
+}
+
+function sectionsOf(outline: BoardOutline, lineCount: number, statusOf: (text: string) => Section['status'] | null): Section[] {
+  const sections: Section[] = [];
+  let open: Section | null = null;
+  for (const heading of outline.headings) {
+    if (heading.depth > 2) continue;
+    if (open) open.endLine = heading.line - 1;
+    open = null;
+    if (heading.depth !== 2) continue;
+    const status = statusOf(heading.text);
+    if (status) {
+      open = { status, heading: heading.text, line: heading.line, endLine: lineCount };
+      sections.push(open);
+    }
+  }
+  return sections;
+}
+
+function tasksOf(file: string, lines: string[], outline: BoardOutline, sections: Section[], prefix: string): Task[] {
+  const tasks: Task[] = [];
+  let s = 0;
+  for (const item of outline.items) {
+    while (s < sections.length && sections[s]!.endLine < item.line) s++;
+    const section = sections[s];
+    if (!section || section.line > item.line) continue; // an item outside every status section is free text
+    const parsed = parseTaskLine(lines[item.line - 1]!, prefix, file, item.line);
+    const values = fieldValues(parsed, file, item.line);
+    tasks.push({
+      id: parsed.id,
+      title: parsed.title,
+      status: section.status,
+      checked: item.checked,
+      ...values,
+      line: item.line,
+      endLine: item.endLine,
+      fields: parsed.fields,
+    });
+  }
+  return tasks;
+}
+
+function indexTasks(file: string, tasks: Task[], sections: Section[]): Map<string, Task> {
+  const byId = new Map<string, Task>();
+  for (const task of tasks) {
+    if (task.id === null) continue;
+    const first = byId.get(task.id);
+    if (first) {
+      const where = (t: Task): string => headingOf(sections, t);
+      const what =
+        first.status === task.status
+          ? `duplicate task ID ${task.id} (first at line ${first.line})`
+          : `task ${task.id} is in two sections: ${where(first)} (line ${first.line}) and ${where(task)} (line ${task.line})`;
+      throw new FileError('EDUPLICATE', file, task.line, what, { id: task.id, lines: [first.line, task.line] });
+    }
+    byId.set(task.id, task);
+  }
+  return byId;
+}
+
+function headingOf(sections: Section[], task: Task): string {
+  return sections.find((section) => section.line < task.line && section.endLine >= task.line)?.heading ?? task.status;
+}

@@ -1,0 +1,160 @@
+// The fast path: a line scanner for the Markdown a board is made of. remark is the reference
+// for what a board means, but a full mdast parse of a 10,000-task board costs over a second,
+// many times a whole `claim`. So this scanner understands the subset boards are written in
+// (ATX headings, top-level bullet items and what is indented under them, fenced and indented
+// code, HTML comments, paragraphs and tables) and returns null at the first construct whose
+// meaning depends on rules it does not model (lazy continuation lines, setext headings, block
+// quotes, raw HTML, ordered lists, tabs in indentation). The caller then asks remark.
+// test/board-differential.test.ts checks that whenever this returns an outline, remark agrees.
+import type { BoardOutline, OutlineHeading, OutlineItem } from './types.js';
+
+const ATX = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
+const FENCE_OPEN = /^( {0,3})(`{3,}|~{3,})(.*)$/;
+const BULLET = /^( {0,3})([-*+])( +)(\S.*)?$/;
+const ORDERED = /^ {0,3}\d{1,9}[.)](?: |$)/;
+const THEMATIC = /^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$/;
+const SETEXT_UNDERLINE = /^ {0,3}(?:=+|-+)[ \t]*$/;
+const TASK_CHECKBOX = /^\[([ xX])\][ \t]+\S/;
+
+interface OpenItem {
+  line: number;
+  endLine: number;
+  contentColumn: number;
+  checked: boolean | null;
+  blankSeen: boolean;
+}
+
+export function scanOutline(lines: string[], firstLine: number): BoardOutline | null {
+  const headings: OutlineHeading[] = [];
+  const items: OutlineItem[] = [];
+  let item: OpenItem | null = null;
+  let fence: { char: string; length: number } | null = null;
+  let htmlComment = false;
+  let paragraph = false;
+
+  const closeItem = (): void => {
+    if (item && item.checked !== null) items.push({ line: item.line, endLine: item.endLine, checked: item.checked });
+    item = null;
+  };
+
+  for (let index = firstLine - 1; index < lines.length; index++) {
+    const text = lines[index]!;
+    const lineNo = index + 1;
+
+    if (fence) {
+      if (closesFence(text, fence)) fence = null;
+      continue;
+    }
+    if (htmlComment) {
+      if (text.includes('-->')) htmlComment = false;
+      continue;
+    }
+    if (isBlank(text)) {
+      if (item) item.blankSeen = true;
+      paragraph = false;
+      continue;
+    }
+    const indent = leadingSpaces(text);
+    if (indent < 0) return null; // a tab in the indentation: columns need CommonMark's tab stops
+
+    if (item) {
+      if (indent >= item.contentColumn) {
+        item.endLine = lineNo;
+        item.blankSeen = false;
+        continue;
+      }
+      // Not indented enough to belong to the item. Right after its text, a line that starts no
+      // block of its own would be a lazy continuation of the item's paragraph.
+      if (!item.blankSeen && !startsBlock(text)) return null;
+      closeItem();
+    }
+
+    if (indent >= 4) {
+      // Paragraph continuation or an indented code block: free text either way.
+      continue;
+    }
+    if (paragraph && SETEXT_UNDERLINE.test(text)) return null;
+
+    const atx = ATX.exec(text);
+    if (atx) {
+      headings.push({ line: lineNo, depth: atx[1]!.length, text: (atx[2] ?? '').trim() });
+      paragraph = false;
+      continue;
+    }
+    const fenceOpen = FENCE_OPEN.exec(text);
+    if (fenceOpen) {
+      const marker = fenceOpen[2]!;
+      if (marker[0] === '`' && fenceOpen[3]!.includes('`')) return null;
+      fence = { char: marker[0]!, length: marker.length };
+      paragraph = false;
+      continue;
+    }
+    if (THEMATIC.test(text)) {
+      paragraph = false;
+      continue;
+    }
+    const trimmed = text.trimStart();
+    if (trimmed.startsWith('<!--')) {
+      htmlComment = !trimmed.includes('-->', 4);
+      paragraph = false;
+      continue;
+    }
+    if (trimmed.startsWith('<') || trimmed.startsWith('>') || ORDERED.test(text)) return null;
+
+    const bullet = BULLET.exec(text);
+    if (bullet) {
+      const spaces = bullet[3]!.length;
+      const content = bullet[4];
+      // An empty item, or one whose text is an indented code block, follows other rules.
+      if (content === undefined || spaces > 4) return null;
+      const checkbox = TASK_CHECKBOX.exec(content);
+      item = {
+        line: lineNo,
+        endLine: lineNo,
+        contentColumn: bullet[1]!.length + 1 + spaces,
+        checked: checkbox ? checkbox[1] !== ' ' : null,
+        blankSeen: false,
+      };
+      paragraph = false;
+      continue;
+    }
+    if (trimmed.startsWith('-') || trimmed.startsWith('*') || trimmed.startsWith('+')) {
+      // "-foo" is a paragraph, but "-" alone or "-\t" are not things this scanner judges.
+      if (/^[-*+](\s|$)/.test(trimmed)) return null;
+    }
+    paragraph = true;
+  }
+  if (fence || htmlComment) {
+    // Unclosed: remark runs them to the end of the document too, but let it be the judge.
+    return null;
+  }
+  closeItem();
+  return { headings, items };
+}
+
+function isBlank(text: string): boolean {
+  return /^[ \t]*$/.test(text);
+}
+
+/** Count of leading spaces, or -1 when a tab appears before the first other character. */
+function leadingSpaces(text: string): number {
+  let i = 0;
+  while (i < text.length && text.charCodeAt(i) === 32) i++;
+  return text.charCodeAt(i) === 9 ? -1 : i;
+}
+
+function closesFence(text: string, fence: { char: string; length: number }): boolean {
+  const match = /^ {0,3}(`{3,}|~{3,})[ \t]*$/.exec(text);
+  return match !== null && match[1]![0] === fence.char && match[1]!.length >= fence.length;
+}
+
+/** Lines that can interrupt a paragraph, and so cannot be lazy continuation lines. */
+function startsBlock(text: string): boolean {
+  return (
+    ATX.test(text) ||
+    FENCE_OPEN.test(text) ||
+    THEMATIC.test(text) ||
+    BULLET.test(text) ||
+    /^ {0,3}[<>]/.test(text)
+  );
+}

@@ -1,0 +1,32 @@
+import type { Priority, Status } from '../../board/types.js';
+import { UsageError } from '../../errors.js';
+import { parseCaps, parseTaskId, splitList } from '../../identifiers.js';
+import { addTask, type AddResult } from '../../tasks/add-task.js';
+import type { Context } from '../context.js';
+
+export interface AddArgs {
+  title: string[] | string;
+  prio?: Priority;
+  needs?: string;
+  caps?: string;
+  body?: string;
+  status?: Status;
+}
+
+export async function run(args: AddArgs, ctx: Context): Promise<AddResult> {
+  const title = Array.isArray(args.title) ? args.title.join(' ') : String(args.title ?? '');
+  if (title.trim() === '') throw new UsageError('add needs a title: guild-fs add "Fix the login bug"');
+  return addTask(ctx.guild(), {
+    agent: ctx.agentOr('human'),
+    title,
+    prio: args.prio,
+    needs: args.needs === undefined ? undefined : splitList(args.needs).map((id) => parseTaskId(id)),
+    caps: args.caps === undefined ? undefined : parseCaps(args.caps),
+    body: args.body,
+    status: args.status,
+  });
+}
+
+export function render(result: AddResult): string {
+  return result.status === 'ready' ? result.id : `${result.id} (${result.status})`;
+}

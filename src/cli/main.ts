@@ -1,0 +1,108 @@
+// The one command table. Each command's module is imported only when it runs, so that `claim`
+// never pays for what `show` or a later `watch` needs.
+import yargs from 'yargs/yargs';
+import type { Argv } from 'yargs';
+import { PRIORITIES, STATUSES } from '../board/types.js';
+import { UsageError } from '../errors.js';
+import { makeContext, type Context, type GlobalArgs } from './context.js';
+import { printError, printResult } from './output.js';
+
+interface CommandModule {
+  run(args: never, ctx: Context): Promise<unknown>;
+  render(result: never): string;
+}
+
+const commands: Record<string, () => Promise<CommandModule>> = {
+  init: () => import('./commands/init.js'),
+  add: () => import('./commands/add.js'),
+  list: () => import('./commands/list.js'),
+  ready: () => import('./commands/ready.js'),
+  next: () => import('./commands/next.js'),
+  claim: () => import('./commands/claim.js'),
+  complete: () => import('./commands/complete.js'),
+  fail: () => import('./commands/fail.js'),
+  release: () => import('./commands/release.js'),
+  heartbeat: () => import('./commands/heartbeat.js'),
+  show: () => import('./commands/show.js'),
+  locks: () => import('./commands/locks.js'),
+};
+
+let exitCode = 0;
+
+async function dispatch(name: string, args: GlobalArgs & Record<string, unknown>): Promise<void> {
+  const ctx = makeContext(args);
+  try {
+    const command = await commands[name]!();
+    const result = await command.run(args as never, ctx);
+    printResult(result, ctx.json ? '' : command.render(result as never), ctx);
+  } catch (error) {
+    for (const note of ctx.notes) process.stderr.write(`${note}\n`);
+    exitCode = printError(error, ctx);
+  }
+}
+
+const taskId = (y: Argv, required: boolean, what: string) => y.positional('id', { type: 'string', describe: what, demandOption: required });
+const capsOption = { type: 'string', describe: 'the agent\'s capabilities, comma-separated (default: GUILD_CAPS; none given: no filter)' } as const;
+
+export function buildParser(argv: string[]): Argv {
+  return yargs(argv)
+    .scriptName('guild-fs')
+    .usage('$0 <command> [options]\n\nShare the work of one git repository between agents and people, through ACTIVE_TASKS.md and an audit log.')
+    .option('json', { type: 'boolean', describe: 'print one JSON document on stdout: {"ok":true,"result":…} or {"ok":false,"error":…}' })
+    .option('cwd', { type: 'string', describe: 'run as if started in this directory' })
+    .option('agent', { type: 'string', describe: 'the acting agent (default: GUILD_AGENT)' })
+    .command('init', 'create the board, .guild/ and the .gitattributes line (idempotent)', (y) =>
+      y.option('example', { type: 'boolean', describe: 'seed a small demo board' }).option('prefix', { type: 'string', describe: 'task ID prefix (default T, or GLD with --example)' }),
+    )
+    .command('add <title..>', 'add a task; prints its ID', (y) =>
+      y
+        .positional('title', { type: 'string', describe: 'one line of title' })
+        .option('prio', { choices: PRIORITIES, describe: 'priority (default normal)' })
+        .option('needs', { type: 'string', describe: 'IDs this task waits for, comma-separated' })
+        .option('caps', { type: 'string', describe: 'capabilities it needs, comma-separated' })
+        .option('body', { type: 'string', describe: 'what the agent is asked to do (indented under the task)' })
+        .option('status', { choices: ['backlog', 'blocked', 'ready'], describe: 'section (default ready, or blocked while needs are open)' }),
+    )
+    .command('list', 'the tasks, with status', (y) =>
+      y.option('status', { choices: STATUSES, describe: 'only this status' }).option('agent', { type: 'string', describe: 'only tasks this agent owns' }),
+    )
+    .command('ready', 'claimable tasks, in the order they are handed out', (y) => y.option('caps', capsOption))
+    .command('next', 'the task `claim` would take now (exit 5 if none)', (y) => y.option('caps', capsOption))
+    .command('claim [id]', 'take ID, or the next ready task your caps allow (exit 3 if taken)', (y) =>
+      taskId(y, false, 'task to claim')
+        .option('caps', capsOption)
+        .option('pid', { type: 'number', describe: 'bind the claim to this process too' })
+        .option('worktree', { type: 'boolean', default: true, describe: 'make the task\'s worktree (--no-worktree: do not)' }),
+    )
+    .command('complete [id]', 'mark your task done (or in review)', (y) => taskId(y, false, 'task (default: the one you hold)').option('note', { type: 'string', describe: 'a word for the log' }))
+    .command('fail [id]', 'record a failure: back to Ready after a backoff, Failed after max_tries', (y) =>
+      taskId(y, false, 'task (default: the one you hold)').option('reason', { type: 'string', describe: 'what went wrong', demandOption: true }),
+    )
+    .command('release <id>', 'give a claim back unchanged', (y) => taskId(y, true, 'task to release'))
+    .command('heartbeat [id]', 'refresh your claim\'s heartbeat', (y) => taskId(y, false, 'task (default: the one you hold)'))
+    .command('show <id>', 'a task, its lock and its history', (y) => taskId(y, true, 'task to show'))
+    .command('locks', 'the claim locks held now')
+    .demandCommand(1, 'name a command; guild-fs --help lists them')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(null)
+    .epilogue('Exit codes: 0 done, 1 unexpected failure, 2 bad usage or input, 3 held by someone else, 4 no such task, 5 nothing to do, 6 a check failed.')
+    .fail((message, error) => {
+      throw error ?? new UsageError(message);
+    });
+}
+
+export async function run(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const json = argv.includes('--json');
+  try {
+    const parsed = await buildParser(argv).parseAsync();
+    const name = String(parsed._[0]);
+    if (commands[name]) await dispatch(name, parsed as GlobalArgs & Record<string, unknown>);
+  } catch (error) {
+    exitCode = printError(error, { json });
+  }
+  process.exitCode = exitCode;
+}

@@ -1,0 +1,89 @@
+// Every error guild-fs throws on purpose. Library code throws these; the CLI's one handler
+// (cli/output.ts) maps them to an exit code and the --json error envelope.
+
+export const ExitCode = {
+  ok: 0,
+  unexpected: 1,
+  usage: 2,
+  held: 3,
+  noSuchTask: 4,
+  nothingToDo: 5,
+  checkFailed: 6,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class GuildError extends Error {
+  readonly code: string;
+  readonly exitCode: ExitCode;
+  readonly data: Record<string, unknown>;
+
+  constructor(code: string, exitCode: ExitCode, message: string, data: Record<string, unknown> = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.exitCode = exitCode;
+    this.data = data;
+  }
+
+  toJSON(): { code: string; message: string; data?: Record<string, unknown> } {
+    const json: { code: string; message: string; data?: Record<string, unknown> } = { code: this.code, message: this.message };
+    if (Object.keys(this.data).length > 0) json.data = this.data;
+    return json;
+  }
+}
+
+/** Bad command-line input: a missing agent, an ID or name that does not validate. Exit 2. */
+export class UsageError extends GuildError {
+  constructor(message: string, data: Record<string, unknown> = {}, code = 'EUSAGE') {
+    super(code, ExitCode.usage, message, data);
+  }
+}
+
+/**
+ * A file that cannot be understood, or a write that would make it wrong. The message always
+ * starts with `file:line:` so that editors and terminals can jump to it. Exit 2.
+ */
+export class FileError extends GuildError {
+  readonly file: string;
+  readonly line: number | undefined;
+  constructor(code: string, file: string, line: number | undefined, what: string, data: Record<string, unknown> = {}) {
+    super(code, ExitCode.usage, `${line === undefined ? file : `${file}:${line}`}: ${what}`, { file, line, ...data });
+    this.file = file;
+    this.line = line;
+  }
+}
+
+/** The task or lock belongs to someone else. Exit 3. */
+export class HeldError extends GuildError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('EHELD', ExitCode.held, message, data);
+  }
+}
+
+/** Exit 4. */
+export class NoSuchTaskError extends GuildError {
+  constructor(id: string, data: Record<string, unknown> = {}) {
+    super('ENOTASK', ExitCode.noSuchTask, `no such task: ${id}`, { task: id, ...data });
+  }
+}
+
+/** Nothing claimable, or the task is not in a state the command can act on. Exit 5. */
+export class NothingToDoError extends GuildError {
+  constructor(message: string, data: Record<string, unknown> = {}, code = 'ENOTHING') {
+    super(code, ExitCode.nothingToDo, message, data);
+  }
+}
+
+/** A check that found problems (doctor, replay --check). Exit 6. */
+export class CheckFailedError extends GuildError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('ECHECK', ExitCode.checkFailed, message, data);
+  }
+}
+
+/** The board mutex or a file could not be had in time. Exit 1: retrying later may work. */
+export class BusyError extends GuildError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('EBUSY', ExitCode.unexpected, message, data);
+  }
+}

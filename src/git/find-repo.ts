@@ -1,0 +1,48 @@
+// Finding the repository without spawning git: a claim must cost little more than starting
+// node, and `git rev-parse` alone would be a tenth of that. Reads .git (a directory in the main
+// worktree, a "gitdir:" file in linked worktrees) and the commondir file, as git itself does.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+
+export interface RepoPaths {
+  /** The worktree the command runs in. */
+  worktree: string;
+  /** git rev-parse --git-common-dir: shared by every worktree of the clone. */
+  commonDir: string;
+  /** The main worktree: where the board and the log that count live. */
+  mainWorktree: string;
+}
+
+export function findRepo(cwd: string): RepoPaths {
+  let dir = resolve(cwd);
+  for (;;) {
+    const dotGit = join(dir, '.git');
+    let stat;
+    try {
+      stat = statSync(dotGit);
+    } catch {
+      stat = null;
+    }
+    if (stat?.isDirectory()) return { worktree: dir, commonDir: dotGit, mainWorktree: dir };
+    if (stat?.isFile()) return linkedWorktree(dir, dotGit);
+    const parent = dirname(dir);
+    if (parent === dir) throw new UsageError(`not inside a git repository: ${resolve(cwd)} (run \`git init\` there first)`, { cwd: resolve(cwd) }, 'ENOREPO');
+    dir = parent;
+  }
+}
+
+function linkedWorktree(worktree: string, dotGit: string): RepoPaths {
+  const match = /^gitdir:\s*(.+?)\s*$/m.exec(readFileSync(dotGit, 'utf8'));
+  if (!match) throw new UsageError(`${dotGit} is not a gitdir file`, {}, 'ENOREPO');
+  const gitDir = resolve(worktree, match[1]!);
+  let commonDir = gitDir;
+  const commondirFile = join(gitDir, 'commondir');
+  if (existsSync(commondirFile)) {
+    const relative = readFileSync(commondirFile, 'utf8').trim();
+    commonDir = isAbsolute(relative) ? relative : resolve(gitDir, relative);
+  }
+  // A non-bare clone keeps its common dir at <main worktree>/.git.
+  const mainWorktree = basename(commonDir) === '.git' ? dirname(commonDir) : worktree;
+  return { worktree, commonDir, mainWorktree };
+}

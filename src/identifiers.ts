@@ -1,0 +1,74 @@
+// The shapes of everything guild-fs ever puts into a path, a branch name or a command line.
+// The board and the log are untrusted input: nothing from them is used before it passes here.
+import { UsageError } from './errors.js';
+
+export const PREFIX_PATTERN = /^[A-Z][A-Z0-9]{0,15}$/;
+/** Any well-formed task ID, whatever the board's prefix. No leading zeros: GLD-07 is not GLD-7. */
+export const TASK_ID_PATTERN = /^([A-Z][A-Z0-9]{0,15})-([1-9][0-9]{0,8})$/;
+export const AGENT_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+export const BRANCH_PATTERN = /^[A-Za-z0-9._/-]{1,200}$/;
+export const CAP_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function isTaskId(value: string): boolean {
+  return TASK_ID_PATTERN.test(value);
+}
+
+/** Validates a task ID given on the command line; `prefix` is the board's. */
+export function parseTaskId(value: string, prefix?: string): string {
+  const match = TASK_ID_PATTERN.exec(value);
+  if (!match) {
+    throw new UsageError(`not a task ID: ${JSON.stringify(value)} (expected ${prefix ?? 'PREFIX'}-<n>, like ${prefix ?? 'T'}-12)`, { value }, 'EBADID');
+  }
+  if (prefix !== undefined && match[1] !== prefix) {
+    throw new UsageError(`not a task ID of this board: ${value} (this board's IDs look like ${prefix}-<n>)`, { value, prefix }, 'EBADID');
+  }
+  return value;
+}
+
+export function taskNumber(id: string): number {
+  return Number(id.slice(id.lastIndexOf('-') + 1));
+}
+
+/** Agent names become parts of paths and branch names later: refuse anything that could escape. */
+export function isAgentName(value: string): boolean {
+  return AGENT_PATTERN.test(value) && !/^\.+$/.test(value);
+}
+
+export function parseAgentName(value: string, source = '--agent'): string {
+  if (!isAgentName(value)) {
+    throw new UsageError(
+      `bad agent name from ${source}: ${JSON.stringify(value)} (use 1-64 of A-Z a-z 0-9 . _ -, not only dots)`,
+      { value },
+      'EBADAGENT',
+    );
+  }
+  return value;
+}
+
+export function isBranchName(value: string): boolean {
+  return (
+    BRANCH_PATTERN.test(value) &&
+    !value.startsWith('-') &&
+    !value.startsWith('/') &&
+    !value.endsWith('/') &&
+    !value.endsWith('.lock') &&
+    !value.includes('..') &&
+    !value.includes('//') &&
+    !value.split('/').some((part) => part.startsWith('.'))
+  );
+}
+
+export function parseCaps(value: string, source = '--caps'): string[] {
+  const caps = splitList(value);
+  for (const cap of caps) {
+    if (!CAP_PATTERN.test(cap)) throw new UsageError(`bad capability in ${source}: ${JSON.stringify(cap)}`, { value: cap }, 'EBADCAP');
+  }
+  return caps;
+}
+
+export function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
+}

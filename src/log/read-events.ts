@@ -1,0 +1,96 @@
+// Streaming reader for .guild/audit.jsonl: memory grows with one chunk, not with the log.
+// A last line without its newline is a crash mid-append: a warning, skipped. A line that does not
+// parse anywhere else is damage: an error with its line number (or a warning when lenient).
+import { createReadStream } from 'node:fs';
+import { FileError } from '../errors.js';
+import { LOG_FILE } from './append-event.js';
+import type { AuditEvent } from './event.js';
+
+export interface LogWarning {
+  file: string;
+  line: number;
+  message: string;
+}
+
+export interface ReadOptions {
+  /** Name used in messages. */
+  displayName?: string;
+  /** Skip malformed middle lines with a warning instead of failing. */
+  lenient?: boolean;
+  onWarning?: (warning: LogWarning) => void;
+}
+
+export interface NumberedEvent {
+  line: number;
+  event: AuditEvent;
+}
+
+export async function* readEvents(path: string, options: ReadOptions = {}): AsyncGenerator<NumberedEvent> {
+  const file = options.displayName ?? LOG_FILE;
+  const warn = options.onWarning ?? (() => {});
+  let stream;
+  try {
+    stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 16 });
+    let rest = '';
+    let lineNo = 0;
+    for await (const chunk of stream as AsyncIterable<string>) {
+      const text = rest + chunk;
+      let start = 0;
+      let newline = text.indexOf('\n');
+      while (newline >= 0) {
+        lineNo++;
+        const event = parseLine(text.slice(start, newline), lineNo, false);
+        if (event) yield { line: lineNo, event };
+        start = newline + 1;
+        newline = text.indexOf('\n', start);
+      }
+      rest = text.slice(start);
+    }
+    if (rest.trim() !== '') {
+      lineNo++;
+      const event = parseLine(rest, lineNo, true);
+      if (event) yield { line: lineNo, event };
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+
+  function parseLine(raw: string, line: number, last: boolean): AuditEvent | null {
+    const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (text.trim() === '') return null;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      if (last) {
+        warn({ file, line, message: `torn last line (a write cut short by a crash), skipped: ${preview(text)}` });
+        return null;
+      }
+      return damaged(line, `not valid JSON: ${preview(text)}`);
+    }
+    const problem = checkEvent(value);
+    if (problem) return damaged(line, problem);
+    return value as AuditEvent;
+  }
+
+  function damaged(line: number, what: string): null {
+    if (options.lenient) {
+      warn({ file, line, message: `${what} (skipped)` });
+      return null;
+    }
+    throw new FileError('ELOG', file, line, what);
+  }
+}
+
+function checkEvent(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'an event must be a JSON object';
+  const event = value as Record<string, unknown>;
+  for (const key of ['id', 'ts', 'type']) if (typeof event[key] !== 'string') return `event has no string "${key}"`;
+  if (Number.isNaN(Date.parse(event.ts as string))) return `event ts is not a time: ${JSON.stringify(event.ts)}`;
+  return null;
+}
+
+function preview(text: string): string {
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
+}

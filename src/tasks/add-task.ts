@@ -1,0 +1,58 @@
+// Adding a task from the command line. The new lines are built only from validated values, and
+// a title that would read back differently (a trailing "prio:high", a line break) is refused
+// rather than silently turned into something else.
+import type { Priority, Status } from '../board/types.js';
+import { FIELD_KEYS } from '../board/types.js';
+import { NoSuchTaskError, UsageError } from '../errors.js';
+import type { Guild } from './guild.js';
+import { updateBoard } from './update-board.js';
+
+export interface AddRequest {
+  agent: string;
+  title: string;
+  prio?: Priority;
+  needs?: string[];
+  caps?: string[];
+  body?: string;
+  status?: Status;
+}
+
+export interface AddResult {
+  id: string;
+  status: Status;
+}
+
+const ADDABLE: Status[] = ['backlog', 'blocked', 'ready'];
+const TRAILING_FIELD = new RegExp(`(^|\\s)\`?(${FIELD_KEYS.join('|')}):\\S+$`);
+
+export async function addTask(guild: Guild, request: AddRequest): Promise<AddResult> {
+  const title = request.title.trim();
+  if (title === '') throw new UsageError('a task needs a title');
+  if (/[\r\n]/.test(title)) throw new UsageError('a title is one line; put the rest in --body');
+  if (TRAILING_FIELD.test(title)) throw new UsageError(`the title ends with what reads as a field (${title.split(/\s+/).pop()}); use --prio, --needs or --caps`);
+  const wanted = request.status ?? 'ready';
+  if (!ADDABLE.includes(wanted)) throw new UsageError(`--status must be one of ${ADDABLE.join(', ')} (claim a task to put it in progress)`);
+  const needs = request.needs ?? [];
+
+  return updateBoard(guild, request.agent, `add for ${request.agent}`, (tx) => {
+    for (const need of needs) if (!tx.board.byId.has(need)) throw new NoSuchTaskError(need, { field: 'needs' });
+    const id = tx.nextId();
+    const met = needs.every((need) => tx.edit.statusOf(tx.board.byId.get(need)!) === 'done');
+    const status: Status = wanted === 'backlog' ? 'backlog' : met ? 'ready' : 'blocked';
+    const fields = [
+      request.prio && request.prio !== 'normal' ? `prio:${request.prio}` : '',
+      needs.length ? `needs:${needs.join(',')}` : '',
+      request.caps?.length ? `caps:${request.caps.join(',')}` : '',
+    ].filter(Boolean);
+    const lines = [[`- [ ] ${id} ${title}`, ...fields].join(' ')];
+    for (const line of (request.body ?? '').replace(/\r\n?/g, '\n').split('\n')) {
+      if (request.body === undefined) break;
+      lines.push(line.trim() === '' ? '' : `  ${line}`);
+    }
+    while (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+    tx.edit.add(status, lines);
+    tx.addedNeeds(id, needs);
+    tx.emit('task.created', id, { title, status, prio: request.prio ?? 'normal', needs, caps: request.caps ?? [] });
+    return { id, status };
+  });
+}

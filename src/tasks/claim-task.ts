@@ -1,0 +1,131 @@
+// Claiming: lock -> log -> board.
+//
+// The lock comes first because it is the exclusive step: of any number of racing claimers of
+// one task exactly one creates its directory, and the losers leave at once without ever waiting
+// for the board mutex. The winner then, under the mutex, checks the re-read board (the task may
+// have been claimed and finished since the caller looked), appends task.claimed and writes the
+// board. A crash after the lock and before the log leaves a lock that no event and no board line
+// explain: a stale lock, broken by heal. A crash between log and board leaves an event the board
+// does not show yet, which replay reports and heal finishes or undoes.
+import type { Task } from '../board/types.js';
+import { HeldError, NoSuchTaskError, NothingToDoError, UsageError } from '../errors.js';
+import type { LockOwner } from '../lock/lock-owner.js';
+import type { AcquireResult } from '../lock/task-locks.js';
+import { needsMet } from './dependency-graph.js';
+import type { Guild } from './guild.js';
+import { loadBoard } from './guild.js';
+import { isClaimable, readyQueue } from './ready-queue.js';
+import { viewTask, type TaskView } from './task-view.js';
+import { updateBoard, type Transaction } from './update-board.js';
+
+export interface ClaimRequest {
+  agent: string;
+  id?: string;
+  caps?: readonly string[];
+  pid?: number | null;
+}
+
+export interface ClaimResult {
+  task: TaskView;
+  lock: { path: string; acquired: string; pid: number | null };
+  /** True when the agent already held this task: claiming twice is not an error. */
+  alreadyHeld: boolean;
+}
+
+export async function claimTask(guild: Guild, request: ClaimRequest): Promise<ClaimResult> {
+  if (request.id !== undefined) return claimById(guild, request, request.id);
+  return updateBoard(guild, request.agent, `claim next for ${request.agent}`, (tx) => {
+    for (const task of readyQueue(tx.board.tasks, { caps: request.caps, now: tx.now })) {
+      if (!needsMet(task, statusLookup(tx))) continue;
+      const acquired = guild.locks.acquire(task.id!, { agent: request.agent, pid: request.pid, now: tx.now });
+      if (!acquired.ok) continue; // taken by a `claim <ID>` that has not written the board yet
+      return recordClaim(guild, tx, task, request, acquired.owner);
+    }
+    const caps = request.caps ? ` for caps ${request.caps.join(',') || '(none)'}` : '';
+    throw new NothingToDoError(`no claimable task${caps}`, { caps: request.caps ?? null });
+  });
+}
+
+async function claimById(guild: Guild, request: ClaimRequest, id: string): Promise<ClaimResult> {
+  const acquired = guild.locks.acquire(id, { agent: request.agent, pid: request.pid, now: guild.now() });
+  if (!acquired.ok) return alreadyHeldOrLost(guild, request, id, acquired);
+  return updateBoard(guild, request.agent, `claim ${id} for ${request.agent}`, (tx) => {
+    tx.onAbort(() => guild.locks.release(id, acquired.owner.token));
+    const task = tx.board.byId.get(id);
+    if (!task) throw new NoSuchTaskError(id);
+    if (task.status === 'in-progress') throw heldBy(task);
+    if (task.status !== 'ready') {
+      throw new NothingToDoError(`${id} is in ${tx.board.settings.headings[task.status]}; only Ready tasks can be claimed`, { task: id, status: task.status }, 'ENOTREADY');
+    }
+    if (!needsMet(task, statusLookup(tx))) throw new NothingToDoError(`${id} still needs ${task.needs.join(', ')}`, { task: id }, 'ENOTREADY');
+    if (!isClaimable(task, { now: tx.now })) {
+      throw new NothingToDoError(`${id} is waiting to be retried until ${task.retry}`, { task: id, retry: task.retry }, 'ENOTREADY');
+    }
+    return recordClaim(guild, tx, task, request, acquired.owner);
+  });
+}
+
+function recordClaim(guild: Guild, tx: Transaction, task: Task, request: ClaimRequest, owner: LockOwner): ClaimResult {
+  const id = tx.idOf(task);
+  tx.onAbort(() => guild.locks.release(id, owner.token));
+  tx.edit.update(task, { status: 'in-progress', fields: { owner: request.agent } });
+  tx.emit('task.claimed', id, request.pid ? { pid: request.pid } : {});
+  return {
+    task: { ...viewTask(task), id, status: 'in-progress', owner: request.agent },
+    lock: { path: guild.locks.where(id), acquired: owner.acquired, pid: owner.pid },
+    alreadyHeld: false,
+  };
+}
+
+/** The lock is taken. If it is this agent's own claim, say so; otherwise the claim is lost. */
+async function alreadyHeldOrLost(guild: Guild, request: ClaimRequest, id: string, acquired: Extract<AcquireResult, { ok: false }>): Promise<ClaimResult> {
+  const holder = acquired.holder;
+  if (holder.state === 'held' && holder.owner.agent === request.agent) {
+    const task = (await loadBoard(guild)).byId.get(id);
+    if (task?.status === 'in-progress' && task.owner === request.agent) {
+      return { task: viewTask(task), lock: { path: guild.locks.where(id), acquired: holder.owner.acquired, pid: holder.owner.pid }, alreadyHeld: true };
+    }
+  }
+  const who = holder.state === 'held' ? `${holder.owner.agent} (since ${holder.owner.acquired})` : 'another claimer';
+  throw new HeldError(`${id} is held by ${who}`, { task: id, holder: holder.state === 'held' ? holder.owner.agent : null });
+}
+
+export function heldBy(task: Task): HeldError {
+  return new HeldError(`${task.id} is held by ${task.owner ?? 'someone (no owner on the board)'}`, { task: task.id, holder: task.owner });
+}
+
+function statusLookup(tx: Transaction): (id: string) => Task['status'] | undefined {
+  return (id) => tx.board.byId.get(id)?.status;
+}
+
+export interface HeartbeatResult {
+  task: string;
+  heartbeat: string;
+}
+
+export async function heartbeatTask(guild: Guild, agent: string, id: string | undefined): Promise<HeartbeatResult> {
+  const board = await loadBoard(guild);
+  const task = resolveOwnTask(board.tasks, board.byId, agent, id);
+  const lock = guild.locks.read(task.id!);
+  if (lock.state !== 'held' || lock.owner.agent !== agent) {
+    throw new HeldError(`${task.id} has no lock of ${agent}'s: the claim was lost (healed or released)`, { task: task.id });
+  }
+  const owner = guild.locks.heartbeat(task.id!, lock.owner.token, guild.now());
+  if (!owner) throw new HeldError(`${task.id}: the lock changed hands while refreshing it`, { task: task.id });
+  return { task: task.id!, heartbeat: owner.heartbeat };
+}
+
+/**
+ * The task a command acts on: the ID given, or the one task in progress that the agent owns.
+ */
+export function resolveOwnTask(tasks: readonly Task[], byId: ReadonlyMap<string, Task>, agent: string, id: string | undefined): Task {
+  if (id !== undefined) {
+    const task = byId.get(id);
+    if (!task) throw new NoSuchTaskError(id);
+    return task;
+  }
+  const own = tasks.filter((task) => task.status === 'in-progress' && task.owner === agent);
+  if (own.length === 1) return own[0]!;
+  if (own.length === 0) throw new UsageError(`no task ID given, and ${agent} holds no task in progress`, { agent }, 'ENOID');
+  throw new UsageError(`no task ID given, and ${agent} holds ${own.length} tasks: ${own.map((task) => task.id).join(', ')}; name one`, { agent }, 'ENOID');
+}

@@ -1,0 +1,92 @@
+// complete, fail and release: the owner gives a task back. Order: log -> board -> lock. The lock
+// goes last so that there is never a moment when the board says In Progress and the task is
+// unlocked: a crash before the lock is removed leaves a lock on a finished task, which heal
+// removes; the other order could let a second claimer in beside the first.
+import type { Status, Task } from '../board/types.js';
+import { HeldError, UsageError } from '../errors.js';
+import type { Guild } from './guild.js';
+import { resolveOwnTask } from './claim-task.js';
+import { viewTask, type TaskView } from './task-view.js';
+import { updateBoard, type Transaction } from './update-board.js';
+
+export interface FinishResult {
+  task: TaskView;
+  /** Where the task went. */
+  status: Status;
+  /** True when the task was already where this command would put it. */
+  already: boolean;
+  /** What happened to the lock: released, was already free, or held by someone else (left alone). */
+  lock: 'released' | 'free' | 'not-yours';
+  retry?: string;
+  poisoned?: boolean;
+}
+
+export async function completeTask(guild: Guild, agent: string, id: string | undefined, note?: string): Promise<FinishResult> {
+  const result = await updateBoard(guild, agent, `complete ${id ?? ''} for ${agent}`, (tx) => {
+    const task = resolveOwnTask(tx.board.tasks, tx.board.byId, agent, id);
+    if ((task.status === 'done' || task.status === 'review') && task.owner === agent) {
+      // Completing twice (an agent retrying after a crash) is not an error.
+      if (task.status === 'done' || !tx.board.settings.review) return done(tx, task, task.status, true);
+    }
+    const from = requireOwned(tx, task, agent, ['in-progress', 'review']);
+    const to: Status = from === 'in-progress' && tx.board.settings.review ? 'review' : 'done';
+    tx.edit.update(task, { status: to, checked: to === 'done' });
+    tx.emit('task.completed', tx.idOf(task), { to, ...(note ? { note } : {}) });
+    return done(tx, task, to, false);
+  });
+  return { ...result, lock: releaseLockOf(guild, result.task.id!, agent) };
+}
+
+export async function failTask(guild: Guild, agent: string, id: string | undefined, reason: string): Promise<FinishResult> {
+  if (reason.trim() === '') throw new UsageError('fail needs --reason: say what went wrong, for whoever tries next');
+  const result = await updateBoard(guild, agent, `fail ${id ?? ''} for ${agent}`, (tx) => {
+    const task = resolveOwnTask(tx.board.tasks, tx.board.byId, agent, id);
+    requireOwned(tx, task, agent, ['in-progress']);
+    const tries = task.tries + 1;
+    const taskId = tx.idOf(task);
+    if (tries >= tx.board.settings.maxTries) {
+      tx.edit.update(task, { status: 'failed', fields: { owner: null, tries: String(tries), retry: null } });
+      tx.emit('task.failed', taskId, { reason, tries });
+      tx.emit('task.poisoned', taskId, { tries, maxTries: tx.board.settings.maxTries });
+      return { ...done(tx, task, 'failed', false), poisoned: true };
+    }
+    // Backoff: retry_base, doubled for each earlier try.
+    const retry = new Date(tx.now + tx.board.settings.retryBaseMs * 2 ** (tries - 1)).toISOString();
+    tx.edit.update(task, { status: 'ready', fields: { owner: null, tries: String(tries), retry } });
+    tx.emit('task.failed', taskId, { reason, tries, retry });
+    return { ...done(tx, task, 'ready', false), retry };
+  });
+  return { ...result, lock: releaseLockOf(guild, result.task.id!, agent) };
+}
+
+export async function releaseTask(guild: Guild, agent: string, id: string): Promise<FinishResult> {
+  const result = await updateBoard(guild, agent, `release ${id} for ${agent}`, (tx) => {
+    const task = resolveOwnTask(tx.board.tasks, tx.board.byId, agent, id);
+    requireOwned(tx, task, agent, ['in-progress']);
+    tx.edit.update(task, { status: 'ready', fields: { owner: null } });
+    tx.emit('task.released', tx.idOf(task), {});
+    return done(tx, task, 'ready', false);
+  });
+  return { ...result, lock: releaseLockOf(guild, result.task.id!, agent) };
+}
+
+function requireOwned(tx: Transaction, task: Task, agent: string, allowed: Status[]): Status {
+  if (task.owner !== null && task.owner !== agent) throw new HeldError(`${task.id} is held by ${task.owner}, not ${agent}`, { task: task.id, holder: task.owner });
+  if (!allowed.includes(task.status)) {
+    const where = tx.board.settings.headings[task.status];
+    throw new UsageError(`${task.id} is in ${where}, not In Progress: ${agent} does not hold it`, { task: task.id, status: task.status }, 'ENOTCLAIMED');
+  }
+  if (task.owner === null) throw new UsageError(`${task.id} has no owner on the board; claim it first`, { task: task.id }, 'ENOTCLAIMED');
+  return task.status;
+}
+
+function done(tx: Transaction, task: Task, status: Status, already: boolean): Omit<FinishResult, 'lock'> {
+  return { task: { ...viewTask(task), id: tx.idOf(task), status }, status, already };
+}
+
+function releaseLockOf(guild: Guild, id: string, agent: string): FinishResult['lock'] {
+  const lock = guild.locks.read(id);
+  if (lock.state === 'free') return 'free';
+  if (lock.state !== 'held' || lock.owner.agent !== agent) return 'not-yours';
+  return guild.locks.release(id, lock.owner.token);
+}

@@ -1,0 +1,40 @@
+// Where a guild's files are, who is acting, and what time it is. Everything in tasks/ takes a
+// Guild, so tests can point it at a temp repo and a fake clock.
+import { join } from 'node:path';
+import { BOARD_FILE, readBoardFile } from '../board/board-file.js';
+import type { Board } from '../board/types.js';
+import { findRepo, type RepoPaths } from '../git/find-repo.js';
+import { LOG_FILE } from '../log/append-event.js';
+import { hostName } from '../lock/lock-owner.js';
+import { MkdirTaskLocks, type TaskLocks } from '../lock/task-locks.js';
+
+export interface Guild {
+  repo: RepoPaths;
+  boardPath: string;
+  logPath: string;
+  locksDir: string;
+  mutexPath: string;
+  locks: TaskLocks;
+  host: string;
+  now: () => number;
+}
+
+export function openGuild(cwd: string, options: { now?: () => number } = {}): Guild {
+  const repo = findRepo(cwd);
+  const guildDir = join(repo.commonDir, 'guild');
+  const locksDir = join(guildDir, 'locks');
+  return {
+    repo,
+    boardPath: join(repo.mainWorktree, BOARD_FILE),
+    logPath: join(repo.mainWorktree, LOG_FILE),
+    locksDir,
+    mutexPath: join(guildDir, 'board.lock'),
+    locks: new MkdirTaskLocks(locksDir),
+    host: hostName(),
+    now: options.now ?? Date.now,
+  };
+}
+
+export function loadBoard(guild: Guild): Promise<Board> {
+  return readBoardFile(guild.boardPath);
+}

@@ -1,0 +1,138 @@
+// Read-only questions about the board, the locks and the log. No mutex: a read of the board file
+// is atomic because every write replaces it with a rename.
+import type { Board, Status, Task } from '../board/types.js';
+import { NoSuchTaskError, NothingToDoError } from '../errors.js';
+import type { AuditEvent } from '../log/event.js';
+import { readEvents, type LogWarning } from '../log/read-events.js';
+import type { LockOwner } from '../lock/lock-owner.js';
+import { judgeLock } from '../lock/task-locks.js';
+import { cycleKey, findCycles, unknownNeeds } from './dependency-graph.js';
+import { loadBoard, type Guild } from './guild.js';
+import { readyQueue } from './ready-queue.js';
+import { viewTask, type TaskView } from './task-view.js';
+
+export interface BoardNotice {
+  line: number;
+  message: string;
+}
+
+/** What is odd about a board but does not stop it being read: for stderr and doctor. */
+export function boardNotices(board: Board): BoardNotice[] {
+  const notices: BoardNotice[] = [];
+  for (const { task, need } of unknownNeeds(board.tasks, (id) => board.byId.has(id))) {
+    notices.push({ line: task.line, message: `${task.id ?? 'task'} needs ${need}, which is not on the board: it stays blocked` });
+  }
+  const edges = new Map<string, readonly string[]>();
+  for (const task of board.tasks) if (task.id && task.needs.length > 0) edges.set(task.id, task.needs);
+  const seen = new Set<string>();
+  for (const cycle of findCycles(edges)) {
+    if (seen.has(cycleKey(cycle))) continue;
+    seen.add(cycleKey(cycle));
+    notices.push({ line: board.byId.get(cycle[0]!)!.line, message: `dependency cycle: ${cycle.join(' -> ')}` });
+  }
+  for (const task of board.tasks) if (task.id === null) notices.push({ line: task.line, message: `task without an ID: it gets one at the next write` });
+  return notices;
+}
+
+export interface TaskList {
+  tasks: TaskView[];
+  notices: BoardNotice[];
+}
+
+export async function listTasks(guild: Guild, filter: { status?: Status; agent?: string } = {}): Promise<TaskList> {
+  const board = await loadBoard(guild);
+  const tasks = board.tasks.filter((task) => (!filter.status || task.status === filter.status) && (!filter.agent || task.owner === filter.agent));
+  return { tasks: tasks.map(viewTask), notices: boardNotices(board) };
+}
+
+export async function readyTasks(guild: Guild, caps?: readonly string[]): Promise<TaskList> {
+  const board = await loadBoard(guild);
+  return { tasks: readyQueue(board.tasks, { caps, now: guild.now() }).map(viewTask), notices: boardNotices(board) };
+}
+
+export async function nextTask(guild: Guild, caps?: readonly string[]): Promise<TaskView> {
+  const board = await loadBoard(guild);
+  const now = guild.now();
+  for (const task of readyQueue(board.tasks, { caps, now })) {
+    // What claim would take: the first ready task that no racing claim holds a lock on.
+    if (guild.locks.read(task.id!).state === 'free') return viewTask(task);
+  }
+  throw new NothingToDoError(`no claimable task${caps ? ` for caps ${caps.join(',') || '(none)'}` : ''}`, { caps: caps ?? null });
+}
+
+export interface LockView {
+  task: string;
+  state: 'held' | 'unreadable';
+  agent: string | null;
+  host: string | null;
+  pid: number | null;
+  acquired: string | null;
+  heartbeat: string | null;
+  stale: boolean;
+  reason: string | null;
+  path: string;
+}
+
+export async function listLocks(guild: Guild): Promise<{ locks: LockView[] }> {
+  let ttlMs = 3_600_000;
+  try {
+    ttlMs = (await loadBoard(guild)).settings.lockTtlMs;
+  } catch {
+    // Locks are worth listing even when the board is broken; judge by the default lock_ttl.
+  }
+  const now = guild.now();
+  const locks = guild.locks.list().flatMap(({ task, read }): LockView[] => {
+    if (read.state === 'free') return [];
+    const path = guild.locks.where(task);
+    if (read.state === 'unreadable') return [{ task, state: 'unreadable', agent: null, host: null, pid: null, acquired: null, heartbeat: null, stale: false, reason: read.reason, path }];
+    return [lockView(task, read.owner, judgeLock(read.owner, { now, ttlMs }), path)];
+  });
+  return { locks };
+}
+
+function lockView(task: string, owner: LockOwner, staleness: ReturnType<typeof judgeLock>, path: string): LockView {
+  return {
+    task,
+    state: 'held',
+    agent: owner.agent,
+    host: owner.host,
+    pid: owner.pid,
+    acquired: owner.acquired,
+    heartbeat: owner.heartbeat,
+    stale: staleness.stale,
+    reason: staleness.stale ? staleness.reason : null,
+    path,
+  };
+}
+
+export interface ShowResult {
+  task: TaskView;
+  body: string[];
+  lock: LockView | null;
+  history: AuditEvent[];
+  warnings: LogWarning[];
+}
+
+export async function showTask(guild: Guild, id: string): Promise<ShowResult> {
+  const board = await loadBoard(guild);
+  const task = board.byId.get(id);
+  if (!task) throw new NoSuchTaskError(id);
+  const history: AuditEvent[] = [];
+  const warnings: LogWarning[] = [];
+  for await (const { event } of readEvents(guild.logPath, { onWarning: (warning) => warnings.push(warning) })) {
+    if (event.task === id) history.push(event);
+  }
+  const read = guild.locks.read(id);
+  const path = guild.locks.where(id);
+  const lock =
+    read.state === 'held'
+      ? lockView(id, read.owner, judgeLock(read.owner, { now: guild.now(), ttlMs: board.settings.lockTtlMs }), path)
+      : read.state === 'unreadable'
+        ? { task: id, state: 'unreadable' as const, agent: null, host: null, pid: null, acquired: null, heartbeat: null, stale: false, reason: read.reason, path }
+        : null;
+  return { task: viewTask(task), body: bodyOf(board, task), lock, history, warnings };
+}
+
+function bodyOf(board: Board, task: Task): string[] {
+  return board.lines.slice(task.line, task.endLine);
+}

@@ -1,0 +1,136 @@
+// The one way the board is written: under the board mutex, re-read, apply the command's change
+// together with the fix-ups every write owes a hand-edited board (IDs for items typed without
+// one, ticked boxes to Done, Blocked/Ready placement), refuse a write that would create a
+// dependency cycle, then append the events and only then replace the board.
+//
+// Log before board: the log is the record of what happened and the board a view of it. A crash
+// between the two leaves an event the board does not show yet, which replay and heal can see
+// and finish; the other order would leave a board change that no history explains.
+import { writeBoardText, readBoardFile } from '../board/board-file.js';
+import { BoardEdit } from '../board/edit-board.js';
+import type { Board, Status, Task } from '../board/types.js';
+import { FileError } from '../errors.js';
+import { taskNumber } from '../identifiers.js';
+import { appendEvents } from '../log/append-event.js';
+import { makeEvent, type AuditEvent, type EventType } from '../log/event.js';
+import { withBoardMutex } from '../lock/board-mutex.js';
+import { cycleKey, findCycles, needsMet } from './dependency-graph.js';
+import type { Guild } from './guild.js';
+
+/** The agent recorded for changes a person made by hand and a tool only noticed. */
+export const HUMAN = 'human';
+
+export interface Transaction {
+  readonly board: Board;
+  readonly edit: BoardEdit;
+  readonly now: number;
+  readonly actor: string;
+  emit(type: EventType, task: string | undefined, data?: Record<string, unknown>, agent?: string): void;
+  /** The task's ID, including one given in this write to an item typed without one. */
+  idOf(task: Task): string;
+  /** A free ID for a new task. */
+  nextId(): string;
+  /** Tells the cycle check about the needs of a task added in this write. */
+  addedNeeds(id: string, needs: readonly string[]): void;
+  /** Run if the write is refused or fails after this point: gives back what the change took. */
+  onAbort(undo: () => void): void;
+}
+
+export async function updateBoard<T>(guild: Guild, actor: string, purpose: string, change: (tx: Transaction) => T): Promise<T> {
+  return withBoardMutex(guild.mutexPath, purpose, async () => {
+    const board = await readBoardFile(guild.boardPath);
+    const now = guild.now();
+    const edit = new BoardEdit(board);
+    const events: AuditEvent[] = [];
+    const assigned = new Map<Task, string>();
+    const added = new Map<string, readonly string[]>();
+    const undo: (() => void)[] = [];
+    let highest = 0;
+    for (const task of board.tasks) {
+      if (task.id) highest = Math.max(highest, taskNumber(task.id));
+      for (const need of task.needs) highest = Math.max(highest, taskNumber(need));
+    }
+    const tx: Transaction = {
+      board,
+      edit,
+      now,
+      actor,
+      emit(type, task, data = {}, agent = actor) {
+        events.push(makeEvent({ type, task, agent, host: guild.host, data }, now));
+      },
+      idOf: (task) => task.id ?? assigned.get(task)!,
+      nextId: () => `${board.settings.prefix}-${++highest}`,
+      addedNeeds: (id, needs) => void added.set(id, needs),
+      onAbort: (fn) => void undo.push(fn),
+    };
+
+    try {
+      assignIds(tx, assigned);
+      moveTickedToDone(tx);
+      const result = change(tx);
+      placeByNeeds(tx);
+      refuseNewCycles(tx, added);
+      if (edit.changed || events.length > 0) {
+        const text = edit.render();
+        appendEvents(guild.logPath, events);
+        if (text !== board.text) writeBoardText(guild.boardPath, text);
+      }
+      return result;
+    } catch (error) {
+      for (const fn of undo.reverse()) fn();
+      throw error;
+    }
+  });
+}
+
+function assignIds(tx: Transaction, assigned: Map<Task, string>): void {
+  for (const task of tx.board.tasks) {
+    if (task.id !== null) continue;
+    const id = tx.nextId();
+    assigned.set(task, id);
+    tx.edit.update(task, { id });
+    tx.emit('task.created', id, { title: task.title, status: task.status, line: task.line, by: tx.actor }, HUMAN);
+  }
+}
+
+function moveTickedToDone(tx: Transaction): void {
+  for (const task of tx.board.tasks) {
+    if (!task.checked || task.status === 'done') continue;
+    tx.edit.update(task, { status: 'done' });
+    tx.emit('task.completed', tx.idOf(task), { from: task.status, ticked: true, by: tx.actor }, HUMAN);
+  }
+}
+
+/** Blocked <-> Ready by needs, judged on the statuses this write leaves behind. */
+function placeByNeeds(tx: Transaction): void {
+  const finalStatus = new Map<string, Status>();
+  for (const task of tx.board.tasks) finalStatus.set(tx.idOf(task), tx.edit.statusOf(task));
+  const statusOf = (id: string): Status | undefined => finalStatus.get(id);
+  for (const task of tx.board.tasks) {
+    const status = tx.edit.statusOf(task);
+    if (status !== 'ready' && status !== 'blocked') continue;
+    const target: Status = needsMet(task, statusOf) ? 'ready' : 'blocked';
+    if (target === status) continue;
+    tx.edit.update(task, { status: target });
+    const waitingOn = task.needs.filter((need) => statusOf(need) !== 'done');
+    tx.emit(target === 'ready' ? 'task.unblocked' : 'task.blocked', tx.idOf(task), target === 'ready' ? { needs: task.needs } : { waitingOn });
+  }
+}
+
+function refuseNewCycles(tx: Transaction, added: ReadonlyMap<string, readonly string[]>): void {
+  const before = new Map<string, readonly string[]>();
+  const after = new Map<string, readonly string[]>();
+  let anyNeeds = added.size > 0;
+  for (const task of tx.board.tasks) {
+    if (task.needs.length > 0) anyNeeds = true;
+    if (task.id) before.set(task.id, task.needs);
+    after.set(tx.idOf(task), task.needs);
+  }
+  if (!anyNeeds) return;
+  for (const [id, needs] of added) after.set(id, needs);
+  const known = new Set(findCycles(before).map(cycleKey));
+  const fresh = findCycles(after).find((cycle) => !known.has(cycleKey(cycle)));
+  if (!fresh) return;
+  const line = tx.board.tasks.find((task) => tx.idOf(task) === fresh[0])?.line;
+  throw new FileError('ECYCLE', tx.board.file, line, `this change would make a dependency cycle: ${fresh.join(' -> ')}; the board was not written`, { cycle: fresh });
+}
