@@ -116,7 +116,8 @@ export class BoardEdit {
 
     const out: string[] = [];
     const emitInsertions = (after: number): void => {
-      for (const insertion of byLine.get(after) ?? []) for (const line of insertion.lines) out.push(line, board.eol);
+      const list = byLine.get(after);
+      if (list) for (const insertion of list) for (const line of insertion.lines) out.push(line, board.eol);
     };
     emitInsertions(0);
     for (let line = 1; line <= board.lines.length; line++) {

@@ -69,7 +69,8 @@ export async function updateBoard<T>(guild: Guild, actor: string, purpose: strin
       moveTickedToDone(tx);
       const result = change(tx);
       placeByNeeds(tx);
-      refuseNewCycles(tx, added);
+      // Edits never change a task's needs, so only new tasks and new IDs can close a cycle.
+      if (added.size > 0 || assigned.size > 0) refuseNewCycles(tx, added);
       if (edit.changed || events.length > 0) {
         const text = edit.render();
         appendEvents(guild.logPath, events);
@@ -120,13 +121,11 @@ function placeByNeeds(tx: Transaction): void {
 function refuseNewCycles(tx: Transaction, added: ReadonlyMap<string, readonly string[]>): void {
   const before = new Map<string, readonly string[]>();
   const after = new Map<string, readonly string[]>();
-  let anyNeeds = added.size > 0;
   for (const task of tx.board.tasks) {
-    if (task.needs.length > 0) anyNeeds = true;
+    if (task.needs.length === 0) continue;
     if (task.id) before.set(task.id, task.needs);
     after.set(tx.idOf(task), task.needs);
   }
-  if (!anyNeeds) return;
   for (const [id, needs] of added) after.set(id, needs);
   const known = new Set(findCycles(before).map(cycleKey));
   const fresh = findCycles(after).find((cycle) => !known.has(cycleKey(cycle)));

@@ -1,0 +1,64 @@
+// Runs the built CLI (bin/guild-fs.js -> dist/) as a real process, as users and agents do.
+import { spawn, spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'guild-fs.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON when --json was given. */
+  json?: { ok: boolean; result?: any; error?: { code: string; message: string; data?: any } };
+}
+
+export interface CliOptions {
+  cwd: string;
+  agent?: string;
+  env?: Record<string, string>;
+}
+
+function childEnv(options: CliOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  delete env.GUILD_AGENT;
+  delete env.GUILD_CAPS;
+  if (options.agent !== undefined) env.GUILD_AGENT = options.agent;
+  return { ...env, ...options.env };
+}
+
+function finish(code: number | null, stdout: string, stderr: string, args: string[]): CliResult {
+  const result: CliResult = { code: code ?? -1, stdout, stderr };
+  if (args.includes('--json')) {
+    try {
+      result.json = JSON.parse(stdout);
+    } catch {
+      throw new Error(`--json printed something that is not one JSON document:\n${stdout}\nstderr:\n${stderr}`);
+    }
+  }
+  return result;
+}
+
+export function cli(args: string[], options: CliOptions): CliResult {
+  const run = spawnSync(process.execPath, [BIN, ...args], { cwd: options.cwd, env: childEnv(options), encoding: 'utf8' });
+  return finish(run.status, run.stdout, run.stderr, args);
+}
+
+/** The same, without blocking: for races between many processes. */
+export function cliAsync(args: string[], options: CliOptions): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: childEnv(options) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      try {
+        resolve(finish(code, stdout, stderr, args));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
