@@ -3,7 +3,7 @@
 // bundles for what only some runs need (remark, loaded when the fast board scanner declines).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -54,10 +54,19 @@ const common = {
   banner: { js: 'const __bundle_url = require("node:url").pathToFileURL(__filename).href;' },
 };
 
-rmSync('dist', { recursive: true, force: true });
-await build({ ...common, entryPoints: { 'guild-fs': 'src/cli/entry.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' }, plugins: [splitLazy, noJsFunctions] });
-await build({ ...common, entryPoints: { 'remark-outline': 'src/board/remark-outline.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' } });
-copyFileSync('scripts/code-cache-loader.cjs', 'dist/cli.cjs');
+// Built beside dist/ and renamed in file by file, so that a CLI running while a build runs
+// (tests, a second build) always finds a whole file.
+const staging = mkdtempSync('dist-staging-');
+try {
+  await build({ ...common, entryPoints: { 'guild-fs': 'src/cli/entry.ts' }, outdir: staging, outExtension: { '.js': '.cjs' }, plugins: [splitLazy, noJsFunctions] });
+  await build({ ...common, entryPoints: { 'remark-outline': 'src/board/remark-outline.ts' }, outdir: staging, outExtension: { '.js': '.cjs' } });
+  copyFileSync('scripts/code-cache-loader.cjs', join(staging, 'cli.cjs'));
+  mkdirSync('dist', { recursive: true });
+  // The loader last: it is what bin/ requires, and it must find the bundle already in place.
+  for (const name of readdirSync(staging).sort((a, b) => (a === 'cli.cjs') - (b === 'cli.cjs'))) renameSync(join(staging, name), join('dist', name));
+} finally {
+  rmSync(staging, { recursive: true, force: true });
+}
 writeCodeCache();
 
 /** Runs one claim on a demo board so that V8's cache holds what a claim compiles. */
