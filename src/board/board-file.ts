@@ -1,14 +1,19 @@
 // Reading and writing ACTIVE_TASKS.md itself. Writes are atomic (temp file + rename, through
 // write-file-atomic) so that a reader, a crash or a SIGKILL never sees half a board.
 import { readFileSync } from 'node:fs';
-import writeFileAtomic from 'write-file-atomic';
 import { FileError } from '../errors.js';
+import { contentKey, loadCachedBoard, storeBoardCache } from './board-cache.js';
 import { parseBoard, type ParseOptions } from './parse-board.js';
 import type { Board } from './types.js';
 
 export const BOARD_FILE = 'ACTIVE_TASKS.md';
 
-export async function readBoardFile(path: string, displayName = BOARD_FILE, options: ParseOptions = {}): Promise<Board> {
+export interface ReadOptions extends ParseOptions {
+  /** Where the parse cache lives; no cache when absent. */
+  cachePath?: string;
+}
+
+export async function readBoardFile(path: string, displayName = BOARD_FILE, options: ReadOptions = {}): Promise<Board> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -18,10 +23,33 @@ export async function readBoardFile(path: string, displayName = BOARD_FILE, opti
     }
     throw error;
   }
-  return parseBoard(displayName, text, options);
+  if (!options.cachePath || options.reader === 'remark') return parseBoard(displayName, text, options);
+  const key = contentKey(text);
+  const cached = loadCachedBoard(options.cachePath, displayName, text, key);
+  if (cached) {
+    if (process.env.GUILD_VERIFY_CACHE === '1') await verifyAgainstParse(cached);
+    return cached;
+  }
+  const board = await parseBoard(displayName, text, options);
+  storeBoardCache(options.cachePath, board, key);
+  return board;
 }
 
-export function writeBoardText(path: string, text: string): void {
+/**
+ * Test mode (GUILD_VERIFY_CACHE=1): every board that did not come from a full parse is parsed
+ * again and compared, so that the whole suite checks the cache and the edit derivation.
+ */
+export async function verifyAgainstParse(board: Board): Promise<void> {
+  const fresh = await parseBoard(board.file, board.text);
+  const view = (b: Board) => JSON.stringify({ tasks: b.tasks, sections: b.sections, boundaries: b.boundaries, frontMatterEnd: b.frontMatterEnd, settings: b.settings });
+  if (view(fresh) !== view(board)) {
+    throw new Error(`internal error: the ${board.reader === 'cache' ? 'cached' : 'derived'} board differs from a fresh parse of ${board.file}`);
+  }
+}
+
+export async function writeBoardText(path: string, text: string): Promise<void> {
+  // Loaded on first write: read-only commands never pay for it.
+  const { default: writeFileAtomic } = await import('write-file-atomic');
   // fsync before the rename: after a power cut the board is the old one or the new one, never empty.
   writeFileAtomic.sync(path, text, { encoding: 'utf8', fsync: true });
 }

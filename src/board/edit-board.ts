@@ -1,9 +1,12 @@
 // Minimal-diff edits. Every change is expressed against the original line numbers and applied
 // in one pass at render time, so that a write touches exactly the lines of the tasks it changes:
 // a task changed in place rewrites its first line; a move deletes the task's lines in one place
-// and inserts them in another; every other byte is copied through untouched.
-import { formatTaskLine, parseTaskLine, type FieldChanges } from './task-line.js';
-import { STATUSES, type Board, type Status, type Task } from './types.js';
+// and inserts them in another; every other byte is copied through untouched, as whole slices of
+// the original text.
+import { BoardText } from './board-text.js';
+import { makeTask } from './parse-board.js';
+import { fieldValues, formatTaskLine, parseTaskLine, type FieldChanges } from './task-line.js';
+import { STATUSES, type Board, type Section, type Status, type Task } from './types.js';
 
 export interface TaskChange {
   status?: Status;
@@ -12,11 +15,20 @@ export interface TaskChange {
   fields?: FieldChanges;
 }
 
+/** Lines to insert after an original line, and what they hold, so the new board can be derived. */
 interface Insertion {
   after: number;
   rank: number;
   seq: number;
+  block: Block;
+}
+
+interface Block {
   lines: string[];
+  /** Task items inside `lines`: where each starts and how many lines it owns. */
+  tasks: { offset: number; length: number; status: Status }[];
+  /** A new section's heading inside `lines`. */
+  heading?: { offset: number; status: Status; text: string };
 }
 
 export class BoardEdit {
@@ -52,96 +64,244 @@ export class BoardEdit {
   }
 
   render(): string {
+    return this.renderBoard().text;
+  }
+
+  /**
+   * The new text, and the board it parses to, derived from this one without reading the text
+   * again: kept lines are only renumbered, and only the task lines this edit wrote are parsed.
+   * This is what lets a write leave a parse cache behind at almost no cost.
+   */
+  renderBoard(): Board {
     const { board } = this;
+    const source = board.source;
     const replaced = new Map<number, string>();
-    const deleted = new Set<number>();
-    const insertions: Insertion[] = [];
-    const moving = new Map<Status, string[]>();
-    const pushMoving = (status: Status, lines: string[]): void => {
-      const list = moving.get(status) ?? [];
-      list.push(...lines);
-      moving.set(status, list);
+    const deleted: [number, number][] = [];
+    const moving = new Map<Status, Block>();
+    const blockFor = (status: Status): Block => {
+      let block = moving.get(status);
+      if (!block) moving.set(status, (block = { lines: [], tasks: [] }));
+      return block;
     };
 
     for (const [task, change] of this.changes) {
-      const parsed = parseTaskLine(board.lines[task.line - 1]!, board.settings.prefix, board.file, task.line);
+      const parsed = parseTaskLine(source.line(task.line), board.settings.prefix, board.file, task.line);
       const first = formatTaskLine(parsed, change);
       if (change.status === undefined || change.status === task.status) {
-        if (first !== board.lines[task.line - 1]) replaced.set(task.line, first);
+        if (first !== source.line(task.line)) replaced.set(task.line, first);
         continue;
       }
-      for (let line = task.line; line <= task.endLine; line++) deleted.add(line);
-      pushMoving(change.status, [first, ...board.lines.slice(task.line, task.endLine)]);
+      deleted.push([task.line, task.endLine]);
+      const block = blockFor(change.status);
+      block.tasks.push({ offset: block.lines.length, length: task.endLine - task.line + 1, status: change.status });
+      block.lines.push(first, ...source.slice(task.line + 1, task.endLine));
     }
-    for (const { status, lines } of this.added) pushMoving(status, lines);
+    for (const { status, lines } of this.added) {
+      const block = blockFor(status);
+      block.tasks.push({ offset: block.lines.length, length: lines.length, status });
+      block.lines.push(...lines);
+    }
 
+    const insertions: Insertion[] = [];
     let seq = 0;
     for (const status of STATUSES) {
-      const lines = moving.get(status);
-      if (!lines) continue;
+      const block = moving.get(status);
+      if (!block) continue;
       const section = board.sections.find((s) => s.status === status);
-      if (section) {
-        insertions.push({ after: insertionPoint(board, section.line, section.endLine, status), rank: 0, seq: seq++, lines });
-      } else {
-        insertions.push(this.newSection(status, lines, seq++));
-      }
+      if (section) insertions.push({ after: insertionPoint(board, section, status), rank: 0, seq: seq++, block });
+      else insertions.push(this.newSection(status, block, seq++));
     }
-    return this.assemble(replaced, deleted, insertions);
+    insertions.sort((a, b) => a.after - b.after || a.rank - b.rank || a.seq - b.seq);
+    deleted.sort((a, b) => a[0] - b[0]);
+    return assemble(board, replaced, deleted, insertions);
   }
 
   /** A section that does not exist yet goes where the SPEC's order puts it. */
-  private newSection(status: Status, lines: string[], seq: number): Insertion {
+  private newSection(status: Status, block: Block, seq: number): Insertion {
     const { board } = this;
+    const source = board.source;
     const order = STATUSES.indexOf(status);
     const later = board.sections.filter((s) => STATUSES.indexOf(s.status) > order).sort((a, b) => a.line - b.line)[0];
+    const last = board.sections[board.sections.length - 1];
     let after: number;
     if (later) after = later.line - 1;
-    else if (board.sections.length > 0) after = lastNonBlank(board, board.sections[board.sections.length - 1]!.line, board.sections[board.sections.length - 1]!.endLine);
-    else after = lastNonBlank(board, board.frontMatterEnd + 1, board.lines.length) || board.frontMatterEnd;
-    const block = [`## ${board.settings.headings[status]}`, ...lines];
-    if (after > 0 && !isBlank(board.lines[after - 1])) block.unshift('');
-    if (after < board.lines.length && !isBlank(board.lines[after])) block.push('');
-    return { after, rank: 1 + order, seq, lines: block };
-  }
-
-  private assemble(replaced: Map<number, string>, deleted: Set<number>, insertions: Insertion[]): string {
-    const { board } = this;
-    const byLine = new Map<number, Insertion[]>();
-    for (const insertion of insertions) {
-      const list = byLine.get(insertion.after) ?? [];
-      list.push(insertion);
-      byLine.set(insertion.after, list);
-    }
-    for (const list of byLine.values()) list.sort((a, b) => a.rank - b.rank || a.seq - b.seq);
-
-    const out: string[] = [];
-    const emitInsertions = (after: number): void => {
-      const list = byLine.get(after);
-      if (list) for (const insertion of list) for (const line of insertion.lines) out.push(line, board.eol);
+    else if (last) after = lastNonBlank(source, last.line, last.endLine);
+    else after = lastNonBlank(source, board.frontMatterEnd + 1, source.count) || board.frontMatterEnd;
+    const text = board.settings.headings[status];
+    const before = after > 0 && !isBlank(source.line(after)) ? [''] : [];
+    const lines = [...before, `## ${text}`, ...block.lines];
+    if (after < source.count && !isBlank(source.line(after + 1))) lines.push('');
+    const shift = before.length + 1;
+    return {
+      after,
+      rank: 1 + order,
+      seq,
+      block: {
+        lines,
+        tasks: block.tasks.map((task) => ({ ...task, offset: task.offset + shift })),
+        heading: { offset: before.length, status, text },
+      },
     };
-    emitInsertions(0);
-    for (let line = 1; line <= board.lines.length; line++) {
-      if (!deleted.has(line)) {
-        out.push(replaced.get(line) ?? board.lines[line - 1]!);
-        // A last line without a line end gets one only if something now follows it.
-        const eol = board.eols[line - 1]!;
-        out.push(eol === '' && byLine.has(line) ? board.eol : eol);
-      }
-      emitInsertions(line);
-    }
-    return out.join('');
   }
+}
+
+/**
+ * Builds the new text from slices of the old one and the few lines that change, then derives
+ * the new board: kept tasks and headings are renumbered by the lines inserted and deleted before
+ * them, and the inserted task lines are parsed.
+ */
+function assemble(board: Board, replaced: Map<number, string>, deleted: [number, number][], insertions: Insertion[]): Board {
+  const source = board.source;
+  const text = source.text;
+  const eol = board.eol;
+  const parts: string[] = [];
+  // Line-number shifts: +n for lines after an insertion, -n for lines after a deletion.
+  const shifts: { from: number; by: number }[] = [];
+  const placed: { insertion: Insertion; firstLine: number }[] = [];
+
+  const points = new Set<number>(replaced.keys());
+  for (const [from, to] of deleted) for (let line = from; line <= to; line++) points.add(line);
+  for (const insertion of insertions) points.add(insertion.after);
+  const ordered = [...points].sort((a, b) => a - b);
+
+  let newLine = 0; // lines written so far
+  let cursor = 1; // next original line to copy
+  const copyUpTo = (line: number): void => {
+    // Copies original lines cursor..line-1 as one slice.
+    if (line <= cursor) return;
+    const start = source.starts[cursor - 1]!;
+    const end = source.end(line - 1);
+    parts.push(text.slice(start, end));
+    newLine += line - cursor;
+    cursor = line;
+  };
+  let deletedIndex = 0;
+  let insertionIndex = 0;
+  const isDeleted = (line: number): boolean => {
+    while (deletedIndex < deleted.length && deleted[deletedIndex]![1] < line) deletedIndex++;
+    const range = deleted[deletedIndex];
+    return range !== undefined && range[0] <= line && line <= range[1];
+  };
+  for (const point of ordered) {
+    if (point >= 1) {
+      copyUpTo(point);
+      if (isDeleted(point)) {
+        shifts.push({ from: point + 1, by: -1 });
+      } else {
+        const lineEol = source.eol(point);
+        const hasInsertion = insertionIndex < insertions.length && insertions[insertionIndex]!.after === point;
+        parts.push(replaced.get(point) ?? source.line(point), lineEol === '' && hasInsertion ? eol : lineEol);
+        newLine++;
+      }
+      cursor = point + 1;
+    }
+    while (insertionIndex < insertions.length && insertions[insertionIndex]!.after === point) {
+      const insertion = insertions[insertionIndex++]!;
+      placed.push({ insertion, firstLine: newLine + 1 });
+      for (const line of insertion.block.lines) parts.push(line, eol);
+      newLine += insertion.block.lines.length;
+      shifts.push({ from: point + 1, by: insertion.block.lines.length });
+    }
+  }
+  if (cursor <= source.count) parts.push(text.slice(source.starts[cursor - 1]!));
+  const newText = parts.join('');
+  return deriveBoard(board, newText, replaced, deleted, shifts, placed);
+}
+
+function deriveBoard(
+  board: Board,
+  text: string,
+  replaced: Map<number, string>,
+  deleted: [number, number][],
+  shifts: { from: number; by: number }[],
+  placed: { insertion: Insertion; firstLine: number }[],
+): Board {
+  const source = new BoardText(text);
+  const { prefix } = board.settings;
+  // Task lines are parsed from the strings this edit wrote, so the new text is never scanned.
+  const readTask = (first: string, line: number, endLine: number, status: Status): Task => {
+    const parsed = parseTaskLine(first, prefix, board.file, line);
+    return makeTask(parsed, fieldValues(parsed, board.file, line), status, line, endLine);
+  };
+  shifts.sort((a, b) => a.from - b.from);
+  // Walks original line numbers in order: the shift so far applies to every line at or past it.
+  let shiftIndex = 0;
+  let shift = 0;
+  const mapLine = (line: number): number => {
+    while (shiftIndex < shifts.length && shifts[shiftIndex]!.from <= line) shift += shifts[shiftIndex++]!.by;
+    return line + shift;
+  };
+
+  const movedOut = new Set<number>(deleted.map(([from]) => from));
+  const inserted: Task[] = [];
+  const headings: { line: number; section: Section }[] = [];
+  for (const { insertion, firstLine } of placed) {
+    const { block } = insertion;
+    for (const task of block.tasks) {
+      inserted.push(readTask(block.lines[task.offset]!, firstLine + task.offset, firstLine + task.offset + task.length - 1, task.status));
+    }
+    if (block.heading) {
+      const line = firstLine + block.heading.offset;
+      headings.push({ line, section: { status: block.heading.status, heading: block.heading.text, line, endLine: 0 } });
+    }
+  }
+  inserted.sort((a, b) => a.line - b.line);
+
+  // Kept tasks, renumbered, merged in line order with the inserted ones.
+  const tasks: Task[] = [];
+  const byId = new Map(board.byId);
+  let next = 0;
+  for (const task of board.tasks) {
+    if (movedOut.has(task.line)) continue;
+    const line = mapLine(task.line);
+    while (next < inserted.length && inserted[next]!.line < line) tasks.push(inserted[next++]!);
+    let kept = task;
+    const rewritten = replaced.get(task.line);
+    if (rewritten !== undefined) kept = readTask(rewritten, line, line + task.endLine - task.line, task.status);
+    else if (line !== task.line) kept = { ...task, line, endLine: line + task.endLine - task.line };
+    tasks.push(kept);
+    if (kept !== task && kept.id !== null) byId.set(kept.id, kept);
+  }
+  while (next < inserted.length) tasks.push(inserted[next++]!);
+  for (const task of inserted) if (task.id !== null) byId.set(task.id, task);
+
+  // Headings are never deleted: renumber them (a second walk, so reset the shift).
+  shiftIndex = 0;
+  shift = 0;
+  const boundaries: number[] = [];
+  const sections: Section[] = [];
+  let s = 0;
+  for (const line of board.boundaries) {
+    const mapped = mapLine(line);
+    boundaries.push(mapped);
+    while (s < board.sections.length && board.sections[s]!.line === line) sections.push({ ...board.sections[s++]!, line: mapped });
+  }
+  for (const heading of headings) {
+    boundaries.push(heading.line);
+    sections.push(heading.section);
+  }
+  boundaries.sort((a, b) => a - b);
+  sections.sort((a, b) => a.line - b.line);
+  for (const section of sections) section.endLine = (boundaries.find((line) => line > section.line) ?? source.count + 1) - 1;
+  return { ...board, text, source, tasks, sections, boundaries, byId, reader: board.reader };
 }
 
 /** After the section's last task, or else after its last non-blank line (its heading at least). */
-function insertionPoint(board: Board, from: number, to: number, status: Status): number {
+function insertionPoint(board: Board, section: Section, status: Status): number {
   let last = 0;
-  for (const task of board.tasks) if (task.status === status && task.line > from && task.endLine <= to) last = task.endLine;
-  return last || lastNonBlank(board, from, to);
+  for (let i = board.tasks.length - 1; i >= 0; i--) {
+    const task = board.tasks[i]!;
+    if (task.line <= section.line) break;
+    if (task.status === status && task.endLine <= section.endLine) {
+      last = task.endLine;
+      break;
+    }
+  }
+  return last || lastNonBlank(board.source, section.line, section.endLine);
 }
 
-function lastNonBlank(board: Board, from: number, to: number): number {
-  for (let line = Math.min(to, board.lines.length); line >= from; line--) if (!isBlank(board.lines[line - 1])) return line;
+function lastNonBlank(source: BoardText, from: number, to: number): number {
+  for (let line = Math.min(to, source.count); line >= from; line--) if (!isBlank(source.line(line))) return line;
   return from - 1;
 }
 

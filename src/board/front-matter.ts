@@ -1,7 +1,6 @@
 // Front matter is YAML and only YAML. gray-matter would happily run a `---js` block through
 // eval, so the language is judged here first and every other engine is replaced by one that
 // refuses: the board is untrusted input and must never execute.
-import matter from 'gray-matter';
 import { FileError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { PREFIX_PATTERN } from '../identifiers.js';
@@ -16,7 +15,7 @@ export interface FrontMatter {
 
 const OPEN = /^---[ \t]*(\S*)[ \t]*$/;
 
-export function readFrontMatter(file: string, lines: string[]): FrontMatter {
+export async function readFrontMatter(file: string, lines: string[]): Promise<FrontMatter> {
   const first = lines[0] ?? '';
   const open = OPEN.exec(first.replace(/^\uFEFF/, ''));
   if (!open) return { endLine: 0, settings: settingsFrom(file, {}, [], 0) };
@@ -33,7 +32,7 @@ export function readFrontMatter(file: string, lines: string[]): FrontMatter {
   }
   if (close < 0) throw new FileError('EFRONTMATTER', file, 1, 'front matter opened with --- is never closed (add a line with --- after it)');
   const block = lines.slice(1, close);
-  const data = parseYaml(file, block);
+  const data = await parseYaml(file, block);
   return { endLine: close + 1, settings: settingsFrom(file, data, block, 1) };
 }
 
@@ -41,8 +40,10 @@ const refuse = (): never => {
   throw new Error('only YAML front matter is read');
 };
 
-function parseYaml(file: string, block: string[]): Record<string, unknown> {
+async function parseYaml(file: string, block: string[]): Promise<Record<string, unknown>> {
   if (block.every((line) => line.trim() === '' || line.trimStart().startsWith('#'))) return {};
+  // Loaded only when a board is parsed, not when it comes from the cache.
+  const { default: matter } = await import('gray-matter');
   let data: unknown;
   try {
     // language and engines are pinned: the input below starts with a bare ---, and no engine

@@ -4,17 +4,24 @@
 // (ATX headings, top-level bullet items and what is indented under them, fenced and indented
 // code, HTML comments, paragraphs and tables) and returns null at the first construct whose
 // meaning depends on rules it does not model (lazy continuation lines, setext headings, block
-// quotes, raw HTML, ordered lists, tabs in indentation). The caller then asks remark.
+// quotes, raw HTML, ordered lists, tabs in indentation, a task's first paragraph that a line
+// under it could turn into a heading or a table, lone CRs). The caller then asks remark.
 // test/board-differential.test.ts checks that whenever this returns an outline, remark agrees.
 import type { BoardOutline, OutlineHeading, OutlineItem } from './types.js';
 
-const ATX = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
-const FENCE_OPEN = /^( {0,3})(`{3,}|~{3,})(.*)$/;
-const BULLET = /^( {0,3})([-*+])( +)(\S.*)?$/;
+// The s flag: a line may hold U+2028 or U+2029, which Markdown treats as text but . does not match.
+// The optional text is lazy (??) so that `## #` is an empty heading closed by `#`, as CommonMark says.
+const ATX = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))??(?:[ \t]+#+)?[ \t]*$/s;
+const FENCE_OPEN = /^( {0,3})(`{3,}|~{3,})(.*)$/s;
+const BULLET = /^( {0,3})([-*+])( +)(\S.*)?$/s;
 const ORDERED = /^ {0,3}\d{1,9}[.)](?: |$)/;
 const THEMATIC = /^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$/;
 const SETEXT_UNDERLINE = /^ {0,3}(?:=+|-+)[ \t]*$/;
 const TASK_CHECKBOX = /^\[([ xX])\][ \t]+\S/;
+/** A box with nothing after it: GFM makes it a task only if the paragraph goes on below. */
+const BARE_CHECKBOX = /^\[[ xX]\][ \t]*$/;
+/** What could be a table's delimiter row (a superset: cell counts are not checked). */
+const TABLE_DELIMITER = /^ {0,3}[-:|][-:| \t]*$/;
 
 interface OpenItem {
   line: number;
@@ -22,6 +29,8 @@ interface OpenItem {
   contentColumn: number;
   checked: boolean | null;
   blankSeen: boolean;
+  /** The paragraph that holds the checkbox may still be open: no blank line since the item began. */
+  firstParagraph: boolean;
 }
 
 export function scanOutline(lines: string[], firstLine: number): BoardOutline | null {
@@ -40,6 +49,9 @@ export function scanOutline(lines: string[], firstLine: number): BoardOutline | 
   for (let index = firstLine - 1; index < lines.length; index++) {
     const text = lines[index]!;
     const lineNo = index + 1;
+    // A CR inside a line (the LF split already took CRLF apart) ends a line for Markdown but not
+    // for the board: let remark, which is told to read it as a space, judge.
+    if (text.includes('\r')) return null;
 
     if (fence) {
       if (closesFence(text, fence)) fence = null;
@@ -50,7 +62,10 @@ export function scanOutline(lines: string[], firstLine: number): BoardOutline | 
       continue;
     }
     if (isBlank(text)) {
-      if (item) item.blankSeen = true;
+      if (item) {
+        item.blankSeen = true;
+        item.firstParagraph = false;
+      }
       paragraph = false;
       continue;
     }
@@ -59,6 +74,13 @@ export function scanOutline(lines: string[], firstLine: number): BoardOutline | 
 
     if (item) {
       if (indent >= item.contentColumn) {
+        // The paragraph holding the checkbox becomes a setext heading over `  ---` or `  ===`, and
+        // the task line a table header over a delimiter row right under it: then the item is no
+        // task at all. Rare: remark decides. (A table further down the body leaves the task be.)
+        if (item.firstParagraph && item.checked !== null) {
+          const rest = text.slice(item.contentColumn);
+          if (SETEXT_UNDERLINE.test(rest) || (item.endLine === item.line && TABLE_DELIMITER.test(rest))) return null;
+        }
         item.endLine = lineNo;
         item.blankSeen = false;
         continue;
@@ -107,6 +129,7 @@ export function scanOutline(lines: string[], firstLine: number): BoardOutline | 
       const content = bullet[4];
       // An empty item, or one whose text is an indented code block, follows other rules.
       if (content === undefined || spaces > 4) return null;
+      if (BARE_CHECKBOX.test(content)) return null;
       const checkbox = TASK_CHECKBOX.exec(content);
       item = {
         line: lineNo,
@@ -114,6 +137,7 @@ export function scanOutline(lines: string[], firstLine: number): BoardOutline | 
         contentColumn: bullet[1]!.length + 1 + spaces,
         checked: checkbox ? checkbox[1] !== ' ' : null,
         blankSeen: false,
+        firstParagraph: true,
       };
       paragraph = false;
       continue;

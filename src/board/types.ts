@@ -1,5 +1,6 @@
 // The board as guild-fs understands it: sections, tasks and the exact source lines they own.
 // Line numbers are 1-based, as editors show them; every range is inclusive.
+import type { BoardText } from './board-text.js';
 
 export const STATUSES = ['backlog', 'blocked', 'ready', 'in-progress', 'review', 'done', 'failed'] as const;
 export type Status = (typeof STATUSES)[number];
@@ -59,8 +60,6 @@ export interface Task {
   retry: string | null;
   line: number;
   endLine: number;
-  /** The raw fields in the order written, so that a rewrite keeps their order and style. */
-  fields: FieldToken[];
 }
 
 export interface Settings {
@@ -76,27 +75,21 @@ export interface Settings {
   raw: Record<string, unknown>;
 }
 
-export interface BoardWarning {
-  line: number;
-  message: string;
-}
-
 export interface Board {
   file: string;
   text: string;
-  /** The file's lines without their line ends. */
-  lines: string[];
-  /** The line end each line had ('' for a last line without one). */
-  eols: string[];
+  /** The text's lines, sliced on demand. */
+  source: BoardText;
   /** The line end new lines get: the file's first one, or LF. */
   eol: string;
   settings: Settings;
   /** Lines 1..frontMatterEnd are front matter (0 when there is none). */
   frontMatterEnd: number;
   sections: Section[];
+  /** Lines of every heading of depth 1 or 2: where sections end. */
+  boundaries: number[];
   tasks: Task[];
   byId: Map<string, Task>;
-  warnings: BoardWarning[];
   /** Which reader understood the Markdown: the fast scanner or the remark fallback. */
-  reader: 'scanner' | 'remark';
+  reader: 'scanner' | 'remark' | 'cache';
 }

@@ -105,4 +105,19 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
     exitCode = printError(error, { json });
   }
   process.exitCode = exitCode;
+  exitWhenFlushed(exitCode);
+}
+
+/**
+ * A command has nothing left to do once its output is out. Leaving then, rather than when the
+ * event loop drains, skips the idle-time garbage collection V8 would start first, a measurable
+ * share of a claim on a large board. The write callbacks make sure no output is cut off.
+ */
+function exitWhenFlushed(code: number): void {
+  let pending = 2;
+  const done = (): void => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
 }

@@ -14,6 +14,8 @@ export interface Guild {
   logPath: string;
   locksDir: string;
   mutexPath: string;
+  /** The board's parse cache (see board/board-cache.ts). */
+  cachePath: string;
   locks: TaskLocks;
   host: string;
   now: () => number;
@@ -29,6 +31,7 @@ export function openGuild(cwd: string, options: { now?: () => number } = {}): Gu
     logPath: join(repo.mainWorktree, LOG_FILE),
     locksDir,
     mutexPath: join(guildDir, 'board.lock'),
+    cachePath: join(guildDir, 'cache', 'board.json'),
     locks: new MkdirTaskLocks(locksDir),
     host: hostName(),
     now: options.now ?? Date.now,
@@ -36,5 +39,5 @@ export function openGuild(cwd: string, options: { now?: () => number } = {}): Gu
 }
 
 export function loadBoard(guild: Guild): Promise<Board> {
-  return readBoardFile(guild.boardPath);
+  return readBoardFile(guild.boardPath, undefined, { cachePath: guild.cachePath });
 }

@@ -40,7 +40,7 @@ export async function initGuild(cwd: string, options: { example?: boolean; prefi
     tasks = board.tasks.length;
     // The log must explain every task on the board, or the first replay --check would fail.
     appendEvents(guild.logPath, board.tasks.map((task) => creationEvent(guild, options.agent, task)));
-    writeBoardText(guild.boardPath, text);
+    await writeBoardText(guild.boardPath, text);
   }
   const logCreated = !existsSync(guild.logPath);
   if (logCreated) writeFileSync(guild.logPath, '');

@@ -134,5 +134,5 @@ export async function showTask(guild: Guild, id: string): Promise<ShowResult> {
 }
 
 function bodyOf(board: Board, task: Task): string[] {
-  return board.lines.slice(task.line, task.endLine);
+  return board.source.slice(task.line + 1, task.endLine);
 }

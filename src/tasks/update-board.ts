@@ -6,7 +6,8 @@
 // Log before board: the log is the record of what happened and the board a view of it. A crash
 // between the two leaves an event the board does not show yet, which replay and heal can see
 // and finish; the other order would leave a board change that no history explains.
-import { writeBoardText, readBoardFile } from '../board/board-file.js';
+import { storeBoardCache } from '../board/board-cache.js';
+import { verifyAgainstParse, writeBoardText } from '../board/board-file.js';
 import { BoardEdit } from '../board/edit-board.js';
 import type { Board, Status, Task } from '../board/types.js';
 import { FileError } from '../errors.js';
@@ -15,7 +16,7 @@ import { appendEvents } from '../log/append-event.js';
 import { makeEvent, type AuditEvent, type EventType } from '../log/event.js';
 import { withBoardMutex } from '../lock/board-mutex.js';
 import { cycleKey, findCycles, needsMet } from './dependency-graph.js';
-import type { Guild } from './guild.js';
+import { loadBoard, type Guild } from './guild.js';
 
 /** The agent recorded for changes a person made by hand and a tool only noticed. */
 export const HUMAN = 'human';
@@ -38,7 +39,7 @@ export interface Transaction {
 
 export async function updateBoard<T>(guild: Guild, actor: string, purpose: string, change: (tx: Transaction) => T): Promise<T> {
   return withBoardMutex(guild.mutexPath, purpose, async () => {
-    const board = await readBoardFile(guild.boardPath);
+    const board = await loadBoard(guild);
     const now = guild.now();
     const edit = new BoardEdit(board);
     const events: AuditEvent[] = [];
@@ -72,9 +73,13 @@ export async function updateBoard<T>(guild: Guild, actor: string, purpose: strin
       // Edits never change a task's needs, so only new tasks and new IDs can close a cycle.
       if (added.size > 0 || assigned.size > 0) refuseNewCycles(tx, added);
       if (edit.changed || events.length > 0) {
-        const text = edit.render();
+        const next = edit.renderBoard();
+        if (process.env.GUILD_VERIFY_CACHE === '1') await verifyAgainstParse(next);
         appendEvents(guild.logPath, events);
-        if (text !== board.text) writeBoardText(guild.boardPath, text);
+        if (next.text !== board.text) {
+          await writeBoardText(guild.boardPath, next.text);
+          storeBoardCache(guild.cachePath, next);
+        }
       }
       return result;
     } catch (error) {
