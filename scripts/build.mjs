@@ -3,7 +3,7 @@
 // bundles for what only some runs need (remark, loaded when the fast board scanner declines).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, readFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -50,7 +50,7 @@ const common = {
   legalComments: 'none',
   logLevel: 'warning',
   // The sources are ESM and use import.meta.url; in a CommonJS bundle it is the bundle's own URL.
-  define: { 'import.meta.url': '__bundle_url' },
+  define: { 'import.meta.url': '__bundle_url', __GUILD_FS_VERSION__: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) },
   banner: { js: 'const __bundle_url = require("node:url").pathToFileURL(__filename).href;' },
 };
 

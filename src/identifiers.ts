@@ -45,17 +45,10 @@ export function parseAgentName(value: string, source = '--agent'): string {
   return value;
 }
 
+/** The rules of `git check-ref-format --branch`, for the characters BRANCH_PATTERN lets through. */
 export function isBranchName(value: string): boolean {
-  return (
-    BRANCH_PATTERN.test(value) &&
-    !value.startsWith('-') &&
-    !value.startsWith('/') &&
-    !value.endsWith('/') &&
-    !value.endsWith('.lock') &&
-    !value.includes('..') &&
-    !value.includes('//') &&
-    !value.split('/').some((part) => part.startsWith('.'))
-  );
+  if (!BRANCH_PATTERN.test(value) || value === 'HEAD' || value.startsWith('-') || value.includes('..')) return false;
+  return value.split('/').every((part) => part !== '' && !part.startsWith('.') && !part.endsWith('.') && !part.endsWith('.lock'));
 }
 
 export function parseCaps(value: string, source = '--caps'): string[] {

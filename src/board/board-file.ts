@@ -11,6 +11,8 @@ export const BOARD_FILE = 'ACTIVE_TASKS.md';
 export interface ReadOptions extends ParseOptions {
   /** Where the parse cache lives; no cache when absent. */
   cachePath?: string;
+  /** On a miss, leave the cache alone: a writer stores the board it writes instead. */
+  storeOnMiss?: boolean;
 }
 
 export async function readBoardFile(path: string, displayName = BOARD_FILE, options: ReadOptions = {}): Promise<Board> {
@@ -31,7 +33,7 @@ export async function readBoardFile(path: string, displayName = BOARD_FILE, opti
     return cached;
   }
   const board = await parseBoard(displayName, text, options);
-  storeBoardCache(options.cachePath, board, key);
+  if (options.storeOnMiss !== false) storeBoardCache(options.cachePath, board, key);
   return board;
 }
 

@@ -29,6 +29,10 @@ const commands: Record<string, () => Promise<CommandModule>> = {
 
 let exitCode = 0;
 
+declare const __GUILD_FS_VERSION__: string | undefined;
+/** Set by the build from package.json; 'dev' when run from source. */
+const VERSION = typeof __GUILD_FS_VERSION__ === 'string' ? __GUILD_FS_VERSION__ : 'dev';
+
 async function dispatch(name: string, args: GlobalArgs & Record<string, unknown>): Promise<void> {
   const ctx = makeContext(args);
   try {
@@ -87,7 +91,7 @@ export function buildParser(argv: string[]): Argv {
     .recommendCommands()
     .help()
     .alias('h', 'help')
-    .version()
+    .version(VERSION)
     .wrap(null)
     .epilogue('Exit codes: 0 done, 1 unexpected failure, 2 bad usage or input, 3 held by someone else, 4 no such task, 5 nothing to do, 6 a check failed.')
     .fail((message, error) => {
@@ -96,7 +100,7 @@ export function buildParser(argv: string[]): Argv {
 }
 
 export async function run(argv: string[] = process.argv.slice(2)): Promise<void> {
-  const json = argv.includes('--json');
+  const json = argv.some((arg) => arg === '--json' || arg === '--json=true');
   try {
     const parsed = await buildParser(argv).parseAsync();
     const name = String(parsed._[0]);

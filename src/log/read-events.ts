@@ -67,6 +67,11 @@ export async function* readEvents(path: string, options: ReadOptions = {}): Asyn
         warn({ file, line, message: `torn last line (a write cut short by a crash), skipped: ${preview(text)}` });
         return null;
       }
+      if (isTornFragment(text)) {
+        // A torn line that later appends went past: they start a new line after it.
+        warn({ file, line, message: `torn line (a write cut short by a crash, appended past since), skipped: ${preview(text)}` });
+        return null;
+      }
       return damaged(line, `not valid JSON: ${preview(text)}`);
     }
     const problem = checkEvent(value);
@@ -89,6 +94,15 @@ function checkEvent(value: unknown): string | null {
   for (const key of ['id', 'ts', 'type']) if (typeof event[key] !== 'string') return `event has no string "${key}"`;
   if (Number.isNaN(Date.parse(event.ts as string))) return `event ts is not a time: ${JSON.stringify(event.ts)}`;
   return null;
+}
+
+/**
+ * What a cut-short append leaves: the start of a line as appendEvents writes it, never its end.
+ * Anything else that does not parse (a line ending in "}", text of another shape) is damage.
+ */
+const EVENT_START = '{"v":1,"id":"';
+function isTornFragment(text: string): boolean {
+  return EVENT_START.startsWith(text) || (text.startsWith(EVENT_START) && !text.trimEnd().endsWith('}'));
 }
 
 function preview(text: string): string {

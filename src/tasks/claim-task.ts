@@ -49,20 +49,31 @@ export async function claimTask(guild: Guild, request: ClaimRequest): Promise<Cl
 async function claimById(guild: Guild, request: ClaimRequest, id: string): Promise<ClaimResult> {
   const acquired = guild.locks.acquire(id, { agent: request.agent, pid: request.pid, now: guild.now() });
   if (!acquired.ok) return alreadyHeldOrLost(guild, request, id, acquired);
-  return updateBoard(guild, request.agent, `claim ${id} for ${request.agent}`, (tx) => {
-    tx.onAbort(() => guild.locks.release(id, acquired.owner.token));
-    const task = tx.board.byId.get(id);
-    if (!task) throw new NoSuchTaskError(id);
-    if (task.status === 'in-progress') throw heldBy(task);
-    if (task.status !== 'ready') {
-      throw new NothingToDoError(`${id} is in ${tx.board.settings.headings[task.status]}; only Ready tasks can be claimed`, { task: id, status: task.status }, 'ENOTREADY');
-    }
-    if (!needsMet(task, statusLookup(tx))) throw new NothingToDoError(`${id} still needs ${task.needs.join(', ')}`, { task: id }, 'ENOTREADY');
-    if (!isClaimable(task, { now: tx.now })) {
-      throw new NothingToDoError(`${id} is waiting to be retried until ${task.retry}`, { task: id, retry: task.retry }, 'ENOTREADY');
-    }
-    return recordClaim(guild, tx, task, request, acquired.owner);
-  });
+  try {
+    return await updateBoard(guild, request.agent, `claim ${id} for ${request.agent}`, (tx) => {
+      const task = tx.board.byId.get(id);
+      if (!task) throw new NoSuchTaskError(id);
+      if (task.status === 'in-progress' && task.owner === request.agent) {
+        // The board says this agent holds the task but its lock was gone: the lock just taken
+        // puts that right, and the claim stands.
+        return { task: viewTask(task), lock: lockView(guild, id, acquired.owner), alreadyHeld: true };
+      }
+      if (task.status === 'in-progress') throw heldBy(task);
+      if (task.status !== 'ready') {
+        throw new NothingToDoError(`${id} is in ${tx.board.settings.headings[task.status]}; only Ready tasks can be claimed`, { task: id, status: task.status }, 'ENOTREADY');
+      }
+      if (!needsMet(task, statusLookup(tx))) throw new NothingToDoError(`${id} still needs ${task.needs.join(', ')}`, { task: id }, 'ENOTREADY');
+      if (!isClaimable(task, { now: tx.now })) {
+        throw new NothingToDoError(`${id} is waiting to be retried until ${task.retry}`, { task: id, retry: task.retry }, 'ENOTREADY');
+      }
+      return recordClaim(guild, tx, task, request, acquired.owner);
+    });
+  } catch (error) {
+    // Whatever stopped the claim (no board, a broken board, a busy mutex, a refusal), the lock
+    // taken for it is given back: a failed claim must leave nothing held.
+    guild.locks.release(id, acquired.owner.token);
+    throw error;
+  }
 }
 
 function recordClaim(guild: Guild, tx: Transaction, task: Task, request: ClaimRequest, owner: LockOwner): ClaimResult {
@@ -72,9 +83,13 @@ function recordClaim(guild: Guild, tx: Transaction, task: Task, request: ClaimRe
   tx.emit('task.claimed', id, request.pid ? { pid: request.pid } : {});
   return {
     task: { ...viewTask(task), id, status: 'in-progress', owner: request.agent },
-    lock: { path: guild.locks.where(id), acquired: owner.acquired, pid: owner.pid },
+    lock: lockView(guild, id, owner),
     alreadyHeld: false,
   };
+}
+
+function lockView(guild: Guild, id: string, owner: LockOwner): ClaimResult['lock'] {
+  return { path: guild.locks.where(id), acquired: owner.acquired, pid: owner.pid };
 }
 
 /** The lock is taken. If it is this agent's own claim, say so; otherwise the claim is lost. */
@@ -83,7 +98,7 @@ async function alreadyHeldOrLost(guild: Guild, request: ClaimRequest, id: string
   if (holder.state === 'held' && holder.owner.agent === request.agent) {
     const task = (await loadBoard(guild)).byId.get(id);
     if (task?.status === 'in-progress' && task.owner === request.agent) {
-      return { task: viewTask(task), lock: { path: guild.locks.where(id), acquired: holder.owner.acquired, pid: holder.owner.pid }, alreadyHeld: true };
+      return { task: viewTask(task), lock: lockView(guild, id, holder.owner), alreadyHeld: true };
     }
   }
   const who = holder.state === 'held' ? `${holder.owner.agent} (since ${holder.owner.acquired})` : 'another claimer';

@@ -25,14 +25,15 @@ export async function completeTask(guild: Guild, agent: string, id: string | und
   const result = await updateBoard(guild, agent, `complete ${id ?? ''} for ${agent}`, (tx) => {
     const task = resolveOwnTask(tx.board.tasks, tx.board.byId, agent, id);
     if ((task.status === 'done' || task.status === 'review') && task.owner === agent) {
-      // Completing twice (an agent retrying after a crash) is not an error.
-      if (task.status === 'done' || !tx.board.settings.review) return done(tx, task, task.status, true);
+      // Completing twice (an agent retrying after a crash) is not an error, and never moves a
+      // task out of Review: that is the reviewer's call (tick the box, or move the line).
+      return done(tx, task, { status: task.status }, true);
     }
-    const from = requireOwned(tx, task, agent, ['in-progress', 'review']);
-    const to: Status = from === 'in-progress' && tx.board.settings.review ? 'review' : 'done';
+    requireOwned(tx, task, agent, ['in-progress']);
+    const to: Status = tx.board.settings.review ? 'review' : 'done';
     tx.edit.update(task, { status: to, checked: to === 'done' });
     tx.emit('task.completed', tx.idOf(task), { to, ...(note ? { note } : {}) });
-    return done(tx, task, to, false);
+    return done(tx, task, { status: to }, false);
   });
   return { ...result, lock: releaseLockOf(guild, result.task.id!, agent) };
 }
@@ -48,13 +49,13 @@ export async function failTask(guild: Guild, agent: string, id: string | undefin
       tx.edit.update(task, { status: 'failed', fields: { owner: null, tries: String(tries), retry: null } });
       tx.emit('task.failed', taskId, { reason, tries });
       tx.emit('task.poisoned', taskId, { tries, maxTries: tx.board.settings.maxTries });
-      return { ...done(tx, task, 'failed', false), poisoned: true };
+      return { ...done(tx, task, { status: 'failed', owner: null, tries, retry: null }, false), poisoned: true };
     }
     // Backoff: retry_base, doubled for each earlier try.
     const retry = new Date(tx.now + tx.board.settings.retryBaseMs * 2 ** (tries - 1)).toISOString();
     tx.edit.update(task, { status: 'ready', fields: { owner: null, tries: String(tries), retry } });
     tx.emit('task.failed', taskId, { reason, tries, retry });
-    return { ...done(tx, task, 'ready', false), retry };
+    return { ...done(tx, task, { status: 'ready', owner: null, tries, retry }, false), retry };
   });
   return { ...result, lock: releaseLockOf(guild, result.task.id!, agent) };
 }
@@ -65,7 +66,7 @@ export async function releaseTask(guild: Guild, agent: string, id: string): Prom
     requireOwned(tx, task, agent, ['in-progress']);
     tx.edit.update(task, { status: 'ready', fields: { owner: null } });
     tx.emit('task.released', tx.idOf(task), {});
-    return done(tx, task, 'ready', false);
+    return done(tx, task, { status: 'ready', owner: null }, false);
   });
   return { ...result, lock: releaseLockOf(guild, result.task.id!, agent) };
 }
@@ -80,8 +81,9 @@ function requireOwned(tx: Transaction, task: Task, agent: string, allowed: Statu
   return task.status;
 }
 
-function done(tx: Transaction, task: Task, status: Status, already: boolean): Omit<FinishResult, 'lock'> {
-  return { task: { ...viewTask(task), id: tx.idOf(task), status }, status, already };
+/** The result, showing the task as this write leaves it. */
+function done(tx: Transaction, task: Task, after: Partial<TaskView> & { status: Status }, already: boolean): Omit<FinishResult, 'lock'> {
+  return { task: { ...viewTask(task), id: tx.idOf(task), ...after }, status: after.status, already };
 }
 
 function releaseLockOf(guild: Guild, id: string, agent: string): FinishResult['lock'] {

@@ -38,6 +38,6 @@ export function openGuild(cwd: string, options: { now?: () => number } = {}): Gu
   };
 }
 
-export function loadBoard(guild: Guild): Promise<Board> {
-  return readBoardFile(guild.boardPath, undefined, { cachePath: guild.cachePath });
+export function loadBoard(guild: Guild, options: { storeOnMiss?: boolean } = {}): Promise<Board> {
+  return readBoardFile(guild.boardPath, undefined, { cachePath: guild.cachePath, ...options });
 }

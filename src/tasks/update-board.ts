@@ -39,7 +39,8 @@ export interface Transaction {
 
 export async function updateBoard<T>(guild: Guild, actor: string, purpose: string, change: (tx: Transaction) => T): Promise<T> {
   return withBoardMutex(guild.mutexPath, purpose, async () => {
-    const board = await loadBoard(guild);
+    // A miss is not stored: the board this write leaves behind is what the next reader wants.
+    const board = await loadBoard(guild, { storeOnMiss: false });
     const now = guild.now();
     const edit = new BoardEdit(board);
     const events: AuditEvent[] = [];
@@ -75,9 +76,11 @@ export async function updateBoard<T>(guild: Guild, actor: string, purpose: strin
       if (edit.changed || events.length > 0) {
         const next = edit.renderBoard();
         if (process.env.GUILD_VERIFY_CACHE === '1') await verifyAgainstParse(next);
-        appendEvents(guild.logPath, events);
+        appendEvents(guild.logPath, events, { exclusive: true });
         if (next.text !== board.text) {
           await writeBoardText(guild.boardPath, next.text);
+          // Inside the mutex, though it lengthens the hold: the next writer, often already
+          // waiting, then finds the cache instead of parsing the whole board again.
           storeBoardCache(guild.cachePath, next);
         }
       }
