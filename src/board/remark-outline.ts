@@ -15,11 +15,11 @@ export function remarkOutline(lines: string[], firstLine: number): BoardOutline 
   const source = lines.map((line, index) => (index < firstLine - 1 ? '' : line.replace(/\r/g, ' '))).join('\n');
   const tree = unified().use(remarkParse).use(remarkGfm).parse(source) as Root;
   const outline: BoardOutline = { headings: [], items: [] };
-  for (const node of tree.children) visitTopLevel(node, source, outline);
+  for (const node of tree.children) visitTopLevel(node, source, lines, outline);
   return outline;
 }
 
-function visitTopLevel(node: RootContent, source: string, outline: BoardOutline): void {
+function visitTopLevel(node: RootContent, source: string, lines: string[], outline: BoardOutline): void {
   if (node.type === 'heading') {
     const heading = node as Heading;
     const line = heading.position!.start.line;
@@ -29,7 +29,11 @@ function visitTopLevel(node: RootContent, source: string, outline: BoardOutline)
   if (node.type !== 'list') return;
   for (const item of (node as List).children as ListItem[]) {
     if (typeof item.checked !== 'boolean') continue;
-    outline.items.push({ line: item.position!.start.line, endLine: lastLine(item), checked: item.checked });
+    const line = item.position!.start.line;
+    // Blank lines at the end of an item (kept in a fence left open in its body) are not the task's.
+    let endLine = lastLine(item);
+    while (endLine > line && /^[ \t]*$/.test(lines[endLine - 1]!)) endLine--;
+    outline.items.push({ line, endLine, checked: item.checked });
   }
 }
 

@@ -117,7 +117,8 @@ export function scanOutline(lines: string[], firstLine: number): BoardOutline | 
     }
     const trimmed = text.trimStart();
     if (trimmed.startsWith('<!--')) {
-      htmlComment = !trimmed.includes('-->', 4);
+      // `<!-->` and `<!--->` are whole comments (CommonMark 0.31), so look from the first dash.
+      htmlComment = !trimmed.includes('-->', 2);
       paragraph = false;
       continue;
     }

@@ -1,6 +1,6 @@
 // The primitive under every lock: a directory that exists or does not. mkdir is atomic on every
 // local file system: of any number of racing callers exactly one creates the directory.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const OWNER_FILE = 'owner.json';
@@ -51,6 +51,30 @@ export function readLockOwner<T>(dir: string): OwnerRead<T> {
   } catch {
     return { state: 'unreadable', reason: 'owner.json is not valid JSON' };
   }
+}
+
+const tokenBuffer = Buffer.alloc(4096);
+
+/**
+ * Whether the lock at `dir` carries `token`, read with the fewest system calls (open, read,
+ * close into a reused buffer): release runs on every claim's way out.
+ */
+export function lockTokenState(dir: string, token: string): 'free' | 'match' | 'other' {
+  let fd: number;
+  try {
+    fd = openSync(join(dir, OWNER_FILE), 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    return existsSync(dir) ? 'other' : 'free';
+  }
+  let length: number;
+  try {
+    length = readSync(fd, tokenBuffer, 0, tokenBuffer.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  // Tokens are hex: the quoted key and value cannot occur anywhere else in owner.json.
+  return tokenBuffer.toString('utf8', 0, length).includes(`"token":"${token}"`) ? 'match' : 'other';
 }
 
 /** Removes a lock this process holds. The caller has checked the token. */

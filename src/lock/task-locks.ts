@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TASK_ID_PATTERN } from '../identifiers.js';
 import { bootId, hostName, processStartTime, type LockOwner } from './lock-owner.js';
-import { readLockOwner, removeMkdirLock, rewriteOwner, tryMkdirLock, type OwnerRead } from './mkdir-lock.js';
+import { lockTokenState, readLockOwner, removeMkdirLock, rewriteOwner, tryMkdirLock, type OwnerRead } from './mkdir-lock.js';
 
 export type AcquireResult = { ok: true; owner: LockOwner } | { ok: false; holder: OwnerRead<LockOwner> };
 export type ReleaseResult = 'released' | 'free' | 'not-yours';
@@ -67,9 +67,9 @@ export class MkdirTaskLocks implements TaskLocks {
 
   release(task: string, token: string): ReleaseResult {
     const path = this.pathOf(task);
-    const current = readLockOwner<LockOwner>(path);
-    if (current.state === 'free') return 'free';
-    if (current.state !== 'held' || current.owner.token !== token) return 'not-yours';
+    const state = lockTokenState(path, token);
+    if (state === 'free') return 'free';
+    if (state === 'other') return 'not-yours';
     try {
       removeMkdirLock(path);
     } catch (error) {
