@@ -67,7 +67,8 @@ async function parseYaml(file: string, block: string[]): Promise<Record<string, 
 function settingsFrom(file: string, raw: Record<string, unknown>, block: string[], offset: number): Settings {
   const lineOf = (key: string): number => {
     const index = block.findIndex((line) => new RegExp(`^${key}\\s*:`).test(line));
-    return index < 0 ? offset + 1 : index + offset + 2;
+    // block[0] is the line after the opening ---, which is file line offset + 1.
+    return index < 0 ? offset : index + offset + 1;
   };
   const bad = (key: string, what: string): never => {
     throw new FileError('EFRONTMATTER', file, lineOf(key), `front matter ${key}: ${what}`);

@@ -32,7 +32,7 @@ function visitTopLevel(node: RootContent, source: string, lines: string[], outli
     const line = item.position!.start.line;
     // Blank lines at the end of an item (kept in a fence left open in its body) are not the task's.
     let endLine = lastLine(item);
-    while (endLine > line && /^[ \t]*$/.test(lines[endLine - 1]!)) endLine--;
+    while (endLine > line && /^[ \t\r]*$/.test(lines[endLine - 1]!)) endLine--;
     outline.items.push({ line, endLine, checked: item.checked });
   }
 }

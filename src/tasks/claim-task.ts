@@ -7,14 +7,15 @@
 // board. A crash after the lock and before the log leaves a lock that no event and no board line
 // explain: a stale lock, broken by heal. A crash between log and board leaves an event the board
 // does not show yet, which replay reports and heal finishes or undoes.
-import type { Task } from '../board/types.js';
+import type { Board, Task } from '../board/types.js';
 import { HeldError, NoSuchTaskError, NothingToDoError, UsageError } from '../errors.js';
+import { parseAgentName, parseTaskId } from '../identifiers.js';
 import type { LockOwner } from '../lock/lock-owner.js';
 import type { AcquireResult } from '../lock/task-locks.js';
 import { needsMet } from './dependency-graph.js';
 import type { Guild } from './guild.js';
 import { loadBoard } from './guild.js';
-import { isClaimable, readyQueue } from './ready-queue.js';
+import { isClaimable, nextReady } from './ready-queue.js';
 import { viewTask, type TaskView } from './task-view.js';
 import { updateBoard, type Transaction } from './update-board.js';
 
@@ -35,11 +36,12 @@ export interface ClaimResult {
 export async function claimTask(guild: Guild, request: ClaimRequest): Promise<ClaimResult> {
   if (request.id !== undefined) return claimById(guild, request, request.id);
   return updateBoard(guild, request.agent, `claim next for ${request.agent}`, (tx) => {
-    for (const task of readyQueue(tx.board.tasks, { caps: request.caps, now: tx.now })) {
-      if (!needsMet(task, statusLookup(tx))) continue;
+    const filter = { caps: request.caps, now: tx.now, statusOf: statusLookup(tx) };
+    const tried = new Set<number>();
+    for (let task = nextReady(tx.board.tasks, filter); task; task = nextReady(tx.board.tasks, filter, tried)) {
       const acquired = guild.locks.acquire(task.id!, { agent: request.agent, pid: request.pid, now: tx.now });
-      if (!acquired.ok) continue; // taken by a `claim <ID>` that has not written the board yet
-      return recordClaim(guild, tx, task, request, acquired.owner);
+      if (acquired.ok) return recordClaim(guild, tx, task, request, acquired.owner);
+      tried.add(task.line); // taken by a `claim <ID>` that has not written the board yet
     }
     const caps = request.caps ? ` for caps ${request.caps.join(',') || '(none)'}` : '';
     throw new NothingToDoError(`no claimable task${caps}`, { caps: request.caps ?? null });
@@ -51,7 +53,7 @@ async function claimById(guild: Guild, request: ClaimRequest, id: string): Promi
   if (!acquired.ok) return alreadyHeldOrLost(guild, request, id, acquired);
   try {
     return await updateBoard(guild, request.agent, `claim ${id} for ${request.agent}`, (tx) => {
-      const task = tx.board.byId.get(id);
+      const task = tx.board.byId.get(parseTaskId(id, tx.board.settings.prefix));
       if (!task) throw new NoSuchTaskError(id);
       if (task.status === 'in-progress' && task.owner === request.agent) {
         // The board says this agent holds the task but its lock was gone: the lock just taken
@@ -63,7 +65,7 @@ async function claimById(guild: Guild, request: ClaimRequest, id: string): Promi
         throw new NothingToDoError(`${id} is in ${tx.board.settings.headings[task.status]}; only Ready tasks can be claimed`, { task: id, status: task.status }, 'ENOTREADY');
       }
       if (!needsMet(task, statusLookup(tx))) throw new NothingToDoError(`${id} still needs ${task.needs.join(', ')}`, { task: id }, 'ENOTREADY');
-      if (!isClaimable(task, { now: tx.now })) {
+      if (!isClaimable(task, { now: tx.now, statusOf: statusLookup(tx) })) {
         throw new NothingToDoError(`${id} is waiting to be retried until ${task.retry}`, { task: id, retry: task.retry }, 'ENOTREADY');
       }
       return recordClaim(guild, tx, task, request, acquired.owner);
@@ -119,8 +121,9 @@ export interface HeartbeatResult {
 }
 
 export async function heartbeatTask(guild: Guild, agent: string, id: string | undefined): Promise<HeartbeatResult> {
+  parseAgentName(agent, 'agent');
   const board = await loadBoard(guild);
-  const task = resolveOwnTask(board.tasks, board.byId, agent, id);
+  const task = resolveOwnTask(board, agent, id);
   const lock = guild.locks.read(task.id!);
   if (lock.state !== 'held' || lock.owner.agent !== agent) {
     throw new HeldError(`${task.id} has no lock of ${agent}'s: the claim was lost (healed or released)`, { task: task.id });
@@ -133,14 +136,15 @@ export async function heartbeatTask(guild: Guild, agent: string, id: string | un
 /**
  * The task a command acts on: the ID given, or the one task in progress that the agent owns.
  */
-export function resolveOwnTask(tasks: readonly Task[], byId: ReadonlyMap<string, Task>, agent: string, id: string | undefined): Task {
+export function resolveOwnTask(board: Board, agent: string, id: string | undefined): Task {
   if (id !== undefined) {
-    const task = byId.get(id);
+    const task = board.byId.get(parseTaskId(id, board.settings.prefix));
     if (!task) throw new NoSuchTaskError(id);
     return task;
   }
-  const own = tasks.filter((task) => task.status === 'in-progress' && task.owner === agent);
+  const own = board.tasks.filter((task) => task.status === 'in-progress' && task.owner === agent);
   if (own.length === 1) return own[0]!;
   if (own.length === 0) throw new UsageError(`no task ID given, and ${agent} holds no task in progress`, { agent }, 'ENOID');
   throw new UsageError(`no task ID given, and ${agent} holds ${own.length} tasks: ${own.map((task) => task.id).join(', ')}; name one`, { agent }, 'ENOID');
 }
+

@@ -23,7 +23,7 @@ export interface FinishResult {
 
 export async function completeTask(guild: Guild, agent: string, id: string | undefined, note?: string): Promise<FinishResult> {
   const result = await updateBoard(guild, agent, `complete ${id ?? ''} for ${agent}`, (tx) => {
-    const task = resolveOwnTask(tx.board.tasks, tx.board.byId, agent, id);
+    const task = resolveOwnTask(tx.board, agent, id);
     if ((task.status === 'done' || task.status === 'review') && task.owner === agent) {
       // Completing twice (an agent retrying after a crash) is not an error, and never moves a
       // task out of Review: that is the reviewer's call (tick the box, or move the line).
@@ -41,7 +41,7 @@ export async function completeTask(guild: Guild, agent: string, id: string | und
 export async function failTask(guild: Guild, agent: string, id: string | undefined, reason: string): Promise<FinishResult> {
   if (reason.trim() === '') throw new UsageError('fail needs --reason: say what went wrong, for whoever tries next');
   const result = await updateBoard(guild, agent, `fail ${id ?? ''} for ${agent}`, (tx) => {
-    const task = resolveOwnTask(tx.board.tasks, tx.board.byId, agent, id);
+    const task = resolveOwnTask(tx.board, agent, id);
     requireOwned(tx, task, agent, ['in-progress']);
     const tries = task.tries + 1;
     const taskId = tx.idOf(task);
@@ -62,7 +62,7 @@ export async function failTask(guild: Guild, agent: string, id: string | undefin
 
 export async function releaseTask(guild: Guild, agent: string, id: string): Promise<FinishResult> {
   const result = await updateBoard(guild, agent, `release ${id} for ${agent}`, (tx) => {
-    const task = resolveOwnTask(tx.board.tasks, tx.board.byId, agent, id);
+    const task = resolveOwnTask(tx.board, agent, id);
     requireOwned(tx, task, agent, ['in-progress']);
     tx.edit.update(task, { status: 'ready', fields: { owner: null } });
     tx.emit('task.released', tx.idOf(task), {});

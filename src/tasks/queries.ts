@@ -2,13 +2,14 @@
 // is atomic because every write replaces it with a rename.
 import type { Board, Status, Task } from '../board/types.js';
 import { NoSuchTaskError, NothingToDoError } from '../errors.js';
+import { parseTaskId } from '../identifiers.js';
 import type { AuditEvent } from '../log/event.js';
 import { readEvents, type LogWarning } from '../log/read-events.js';
 import type { LockOwner } from '../lock/lock-owner.js';
 import { judgeLock } from '../lock/task-locks.js';
 import { cycleKey, findCycles, unknownNeeds } from './dependency-graph.js';
 import { loadBoard, type Guild } from './guild.js';
-import { readyQueue } from './ready-queue.js';
+import { nextReady, readyQueue, type ReadyFilter } from './ready-queue.js';
 import { viewTask, type TaskView } from './task-view.js';
 
 export interface BoardNotice {
@@ -47,17 +48,23 @@ export async function listTasks(guild: Guild, filter: { status?: Status; agent?:
 
 export async function readyTasks(guild: Guild, caps?: readonly string[]): Promise<TaskList> {
   const board = await loadBoard(guild);
-  return { tasks: readyQueue(board.tasks, { caps, now: guild.now() }).map(viewTask), notices: boardNotices(board) };
+  return { tasks: readyQueue(board.tasks, readyFilter(board, guild, caps)).map(viewTask), notices: boardNotices(board) };
 }
 
 export async function nextTask(guild: Guild, caps?: readonly string[]): Promise<TaskView> {
   const board = await loadBoard(guild);
-  const now = guild.now();
-  for (const task of readyQueue(board.tasks, { caps, now })) {
-    // What claim would take: the first ready task that no racing claim holds a lock on.
+  const filter = readyFilter(board, guild, caps);
+  const tried = new Set<number>();
+  // What claim would take: the first ready task that no racing claim holds a lock on.
+  for (let task = nextReady(board.tasks, filter); task; task = nextReady(board.tasks, filter, tried)) {
     if (guild.locks.read(task.id!).state === 'free') return viewTask(task);
+    tried.add(task.line);
   }
   throw new NothingToDoError(`no claimable task${caps ? ` for caps ${caps.join(',') || '(none)'}` : ''}`, { caps: caps ?? null });
+}
+
+function readyFilter(board: Board, guild: Guild, caps: readonly string[] | undefined): ReadyFilter {
+  return { caps, now: guild.now(), statusOf: (id) => board.byId.get(id)?.status };
 }
 
 export interface LockView {
@@ -115,7 +122,7 @@ export interface ShowResult {
 
 export async function showTask(guild: Guild, id: string): Promise<ShowResult> {
   const board = await loadBoard(guild);
-  const task = board.byId.get(id);
+  const task = board.byId.get(parseTaskId(id, board.settings.prefix));
   if (!task) throw new NoSuchTaskError(id);
   const history: AuditEvent[] = [];
   const warnings: LogWarning[] = [];

@@ -11,7 +11,7 @@ import { verifyAgainstParse, writeBoardText } from '../board/board-file.js';
 import { BoardEdit } from '../board/edit-board.js';
 import type { Board, Status, Task } from '../board/types.js';
 import { FileError } from '../errors.js';
-import { taskNumber } from '../identifiers.js';
+import { parseAgentName, taskNumber } from '../identifiers.js';
 import { appendEvents } from '../log/append-event.js';
 import { makeEvent, type AuditEvent, type EventType } from '../log/event.js';
 import { withBoardMutex } from '../lock/board-mutex.js';
@@ -38,6 +38,8 @@ export interface Transaction {
 }
 
 export async function updateBoard<T>(guild: Guild, actor: string, purpose: string, change: (tx: Transaction) => T): Promise<T> {
+  // The actor is written to the board (owner:) and the log: the library checks it, not only the CLI.
+  parseAgentName(actor, 'agent');
   return withBoardMutex(guild.mutexPath, purpose, async () => {
     // A miss is not stored: the board this write leaves behind is what the next reader wants.
     const board = await loadBoard(guild, { storeOnMiss: false });
