@@ -3,7 +3,7 @@
 // the spacing, the title and the order and backtick style of the fields all survive.
 import { FileError } from '../errors.js';
 import { CAP_PATTERN, TASK_ID_PATTERN, isAgentName, isBranchName } from '../identifiers.js';
-import { FIELD_KEYS, PRIORITIES, type FieldKey, type FieldToken, type Priority } from './types.js';
+import { FIELD_KEYS, PRIORITIES, type FieldKey, type FieldToken, type Priority, type Task } from './types.js';
 
 // marker, box, gap, ID (anything shaped like one: a wrong prefix is an error, not a title),
 // title, then the trailing run of known key:value fields, each optionally in backticks.
@@ -25,15 +25,8 @@ export interface TaskLine {
   fields: FieldToken[];
 }
 
-export interface TaskFieldValues {
-  prio: Priority;
-  needs: string[];
-  caps: string[];
-  owner: string | null;
-  branch: string | null;
-  tries: number;
-  retry: string | null;
-}
+/** What a task's fields say, defaults filled in. */
+export type TaskFieldValues = Pick<Task, FieldKey>;
 
 export function parseTaskLine(text: string, prefix: string, file: string, line: number): TaskLine {
   // One native regex match per task: this runs for every task of a 10,000-task board on every

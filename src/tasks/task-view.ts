@@ -1,19 +1,8 @@
 // The shape a task has in --json output: plain data, stable keys.
-import type { Status, Task } from '../board/types.js';
+import type { Task } from '../board/types.js';
 
-export interface TaskView {
-  id: string | null;
-  title: string;
-  status: Status;
-  prio: string;
-  needs: string[];
-  caps: string[];
-  owner: string | null;
-  branch: string | null;
-  tries: number;
-  retry: string | null;
-  line: number;
-}
+/** A task without what only the editor needs (its box and last line). */
+export type TaskView = Omit<Task, 'checked' | 'endLine'>;
 
 export function viewTask(task: Task): TaskView {
   return {
