@@ -23,6 +23,10 @@ import { completeTask, failTask, releaseTask } from '../src/tasks/finish-task.js
 import { openGuild, type Guild } from '../src/tasks/guild.js';
 import { readLog, tempRepo, type TempRepo } from './helpers/repo.js';
 
+// Every write below derives the new board from its edit and caches it: re-parse each one and
+// fail on any difference, over every odd fixture.
+process.env.GUILD_VERIFY_CACHE = '1';
+
 // Writes derive the new board from the edit; have every derived board checked against a parse.
 process.env.GUILD_VERIFY_CACHE = '1';
 

@@ -104,6 +104,7 @@ function settingsFrom(file: string, raw: Record<string, unknown>, block: string[
     retryBaseMs: duration('retry_base', '5m'),
     review: raw.review === true,
     headings,
-    raw,
+    // As JSON sees it (YAML dates become strings), so a cached board equals a parsed one.
+    raw: JSON.parse(JSON.stringify(raw)) as Record<string, unknown>,
   };
 }

@@ -9,7 +9,7 @@ import { fieldValues, parseTaskLine, type TaskFieldValues, type TaskLine } from 
 import type { Board, BoardOutline, Section, Status, Task } from './types.js';
 
 export interface ParseOptions {
-  /** Skip the scanner and use remark: for the differential tests and for `--reader remark`. */
+  /** Skip the scanner and use remark: the reference reading, for the differential tests. */
   reader?: 'auto' | 'remark';
 }
 
