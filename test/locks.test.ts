@@ -233,6 +233,9 @@ describe('judgeLock', () => {
     pid: null,
     pidStart: null,
     bootId: null,
+    claimPid: 1,
+    claimPidStart: null,
+    claimEvent: null,
     acquired: '2026-01-01T00:00:00.000Z',
     heartbeat,
     token: 't',
@@ -341,7 +344,8 @@ describe('withBoardMutex', () => {
     writeFileSync(counterFile, '0');
     const script = `
 import { readFileSync, writeFileSync } from 'node:fs';
-import { withBoardMutex, sleepSync } from '${src('lock/board-mutex.ts')}';
+import { withBoardMutex } from '${src('lock/board-mutex.ts')}';
+import { sleepSync } from '${src('lock/sleep.ts')}';
 const [mutex, counter] = process.argv.slice(2);
 ${BARRIER}
 for (let i = 0; i < 50; i++) {

@@ -1,15 +1,20 @@
 // The board mutex: every write of ACTIVE_TASKS.md (and the log lines that go with it) happens
-// while holding <git-common-dir>/guild/board.lock, and re-reads the board inside it, so that
-// no two writers ever base an update on the same old text. The mutex is held only across a
-// synchronous read-parse-write (plus, rarely, loading the remark fallback), never across git.
+// while holding <git-common-dir>/guild/board.lock, and re-reads the board inside it, so that no
+// two writers ever base an update on the same old text. The mutex is held only across a
+// read-parse-write (plus, rarely, loading the remark fallback), never across git.
+//
+// A writer killed while holding it would block every other writer, so the holder records its
+// pid, the pid's start time and the boot id, and a waiter that proves the holder gone breaks the
+// mutex through the same breaker protocol as claim locks (lock-removal.ts): only the very
+// mutex that was judged dead is removed, never one taken again meanwhile.
 import { randomBytes } from 'node:crypto';
 import { BusyError } from '../errors.js';
-import { hostName } from './lock-owner.js';
-import { readLockOwner, removeMkdirLock, tryMkdirLock } from './mkdir-lock.js';
+import { holderOf, judgeProcess, systemProbe, type Holder, type ProcessProbe } from './liveness.js';
+import { removeLockDir } from './lock-removal.js';
+import { readLockOwner, tryMkdirLock } from './mkdir-lock.js';
+import { sleepSync } from './sleep.js';
 
-export interface MutexOwner {
-  pid: number;
-  host: string;
+export interface MutexOwner extends Holder {
   since: string;
   token: string;
   purpose: string;
@@ -19,22 +24,25 @@ export interface MutexOptions {
   timeoutMs?: number;
   now?: () => number;
   sleep?: (ms: number) => void;
+  probe?: ProcessProbe;
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-/** Synchronous sleep: the whole read-modify-write is synchronous, which keeps the hold short. */
-export const sleepSync = (ms: number): void => void Atomics.wait(sleeper, 0, 0, ms);
+/** A mutex directory with no owner.json for this long was left by a writer killed right after mkdir. */
+const UNFINISHED_GRACE_MS = 10_000;
 
 export async function withBoardMutex<T>(path: string, purpose: string, work: () => Promise<T>, options: MutexOptions = {}): Promise<T> {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? sleepSync;
+  const probe = options.probe ?? systemProbe;
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const owner: MutexOwner = { pid: process.pid, host: hostName(), since: '', token: randomBytes(8).toString('hex'), purpose };
+  const owner: MutexOwner = { ...holderOf(probe, process.pid), since: '', token: randomBytes(8).toString('hex'), purpose };
   const start = now();
   let wait = 1;
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     owner.since = new Date(now()).toISOString();
     if (tryMkdirLock(path, owner)) break;
+    // Every few tries, ask whether the holder is still there at all.
+    if (attempt % 4 === 3 && breakIfDead(path, probe, now())) continue;
     if (now() - start > timeoutMs) {
       const holder = readLockOwner<MutexOwner>(path);
       const who = holder.state === 'held' ? `pid ${holder.owner.pid} on ${holder.owner.host} (${holder.owner.purpose}) since ${holder.owner.since}` : 'an unknown process';
@@ -47,6 +55,18 @@ export async function withBoardMutex<T>(path: string, purpose: string, work: () 
   try {
     return await work();
   } finally {
-    removeMkdirLock(path);
+    for (let i = 0; removeLockDir<MutexOwner>(path, (read) => read.state === 'held' && read.owner.token === owner.token, { probe }) === 'busy' && i < 200; i++) sleep(1);
   }
+}
+
+/** Breaks the mutex if its holder is proved gone. True when it did (or it was already free). */
+function breakIfDead(path: string, probe: ProcessProbe, now: number): boolean {
+  const holder = readLockOwner<MutexOwner>(path);
+  if (holder.state === 'free') return true;
+  if (holder.state === 'unreadable') {
+    return removeLockDir(path, (read, ageMs) => read.state === 'unreadable' && ageMs >= UNFINISHED_GRACE_MS, { probe, now }) === 'removed';
+  }
+  if (judgeProcess(holder.owner, probe).alive) return false;
+  const token = holder.owner.token;
+  return removeLockDir<MutexOwner>(path, (read) => read.state === 'held' && read.owner.token === token, { probe, now }) === 'removed';
 }

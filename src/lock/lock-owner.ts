@@ -1,50 +1,22 @@
-// Who holds a lock, recorded so that a later judge can prove staleness (issue: crash safety)
-// rather than guess it: host and boot id tell "this machine, this boot"; pid and its start time
-// tell "this very process", even after the pid has been reused.
-import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+// Who holds a claim lock, recorded so that a later judge can prove staleness rather than guess
+// it: host and boot id say "this machine, this boot"; a pid with its start time says "this very
+// process", even after the pid has been reused.
+import type { Holder } from './liveness.js';
 
-export interface LockOwner {
+export interface LockOwner extends Holder {
   task: string;
   agent: string;
-  host: string;
-  /** The process the claim is bound to (`claim --pid P`), or null when it lives by heartbeat. */
+  /**
+   * The process the claim is bound to (`claim --pid P`), or null: a claim made by a short-lived
+   * `guild-fs claim` belongs to the agent and lives by its heartbeat.
+   */
   pid: number | null;
-  /** The start time of pid as the OS reports it (Linux: /proc/<pid>/stat field 22), when known. */
-  pidStart: string | null;
-  bootId: string | null;
+  /** The process making the claim, while it writes log and board: a half-made claim is one whose maker is gone. */
+  claimPid: number;
+  claimPidStart: string | null;
+  /** The id the task.claimed event gets: heal looks for it in the log to finish or undo a half-made claim. */
+  claimEvent: string | null;
   acquired: string;
   heartbeat: string;
   token: string;
-}
-
-let cachedBootId: string | null | undefined;
-
-export function bootId(): string | null {
-  if (cachedBootId === undefined) {
-    try {
-      cachedBootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    } catch {
-      cachedBootId = null;
-    }
-  }
-  return cachedBootId;
-}
-
-/** Linux only for now; other systems record null and are judged by heartbeat. */
-export function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null; // field 22 overall
-  } catch {
-    return null;
-  }
-}
-
-let cachedHost: string | undefined;
-export function hostName(): string {
-  cachedHost ??= hostname();
-  return cachedHost;
 }

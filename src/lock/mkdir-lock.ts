@@ -1,6 +1,6 @@
 // The primitive under every lock: a directory that exists or does not. mkdir is atomic on every
 // local file system: of any number of racing callers exactly one creates the directory.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const OWNER_FILE = 'owner.json';
@@ -16,17 +16,20 @@ export function tryMkdirLock(dir: string, owner: object): boolean {
     mkdirSync(dirname(dir), { recursive: true });
     return tryMkdirLock(dir, owner);
   }
+  let fd: number;
   try {
-    // 'wx': if anything else ever wrote here, fail loudly rather than overwrite it.
-    const fd = openSync(join(dir, OWNER_FILE), 'wx');
-    try {
-      writeSync(fd, JSON.stringify(owner));
-    } finally {
-      closeSync(fd);
-    }
+    // 'wx': if anything else ever wrote here, fail rather than overwrite it.
+    fd = openSync(join(dir, OWNER_FILE), 'wx');
   } catch (error) {
-    rmdirSync(dir, { recursive: false });
+    // The directory went between mkdir and open: only a healer removes a lock without an
+    // owner, and only an old one, so this is a lost race, not ours to clean up.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw error;
+  }
+  try {
+    writeSync(fd, JSON.stringify(owner));
+  } finally {
+    closeSync(fd);
   }
   return true;
 }
@@ -40,7 +43,7 @@ export type OwnerRead<T> = { state: 'free' } | { state: 'held'; owner: T } | { s
 export function readLockOwner<T>(dir: string): OwnerRead<T> {
   let text: string;
   try {
-    text = readFileSync(join(dir, OWNER_FILE), 'utf8');
+    text = readSmallFile(join(dir, OWNER_FILE));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') throw error;
@@ -53,38 +56,18 @@ export function readLockOwner<T>(dir: string): OwnerRead<T> {
   }
 }
 
-const tokenBuffer = Buffer.alloc(4096);
+const readBuffer = Buffer.alloc(16_384);
 
-/**
- * Whether the lock at `dir` carries `token`, read with the fewest system calls (open, read,
- * close into a reused buffer): release runs on every claim's way out.
- */
-export function lockTokenState(dir: string, token: string): 'free' | 'match' | 'other' {
-  let fd: number;
-  try {
-    fd = openSync(join(dir, OWNER_FILE), 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    return existsSync(dir) ? 'other' : 'free';
-  }
+/** open, read, close into a reused buffer: a release reads owner.json on every claim's way out. */
+function readSmallFile(path: string): string {
+  const fd = openSync(path, 'r');
   let length: number;
   try {
-    length = readSync(fd, tokenBuffer, 0, tokenBuffer.length, 0);
+    length = readSync(fd, readBuffer, 0, readBuffer.length, 0);
   } finally {
     closeSync(fd);
   }
-  // Tokens are hex: the quoted key and value cannot occur anywhere else in owner.json.
-  return tokenBuffer.toString('utf8', 0, length).includes(`"token":"${token}"`) ? 'match' : 'other';
-}
-
-/** Removes a lock this process holds. The caller has checked the token. */
-export function removeMkdirLock(dir: string): void {
-  try {
-    unlinkSync(join(dir, OWNER_FILE));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  rmdirSync(dir);
+  return length < readBuffer.length ? readBuffer.toString('utf8', 0, length) : readFileSync(path, 'utf8');
 }
 
 /** Replaces owner.json atomically (a reader sees the old or the new record, never half). */

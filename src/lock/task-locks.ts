@@ -6,17 +6,25 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TASK_ID_PATTERN } from '../identifiers.js';
-import { bootId, hostName, processStartTime, type LockOwner } from './lock-owner.js';
-import { lockTokenState, readLockOwner, removeMkdirLock, rewriteOwner, tryMkdirLock, type OwnerRead } from './mkdir-lock.js';
+import { sleepSync } from './sleep.js';
+import { judgeProcess, systemProbe, type ProcessProbe } from './liveness.js';
+import type { LockOwner } from './lock-owner.js';
+import { removeLockDir, sweepTombstones, withBreaker, type RemoveOutcome } from './lock-removal.js';
+import { readLockOwner, rewriteOwner, tryMkdirLock, type OwnerRead } from './mkdir-lock.js';
 
 export type AcquireResult = { ok: true; owner: LockOwner } | { ok: false; holder: OwnerRead<LockOwner> };
-export type ReleaseResult = 'released' | 'free' | 'not-yours';
+export type ReleaseResult = 'released' | 'free' | 'not-yours' | 'busy';
 
 export interface LockRequest {
   agent: string;
   pid?: number | null;
   now?: number;
+  /** The id the task.claimed event will get (see LockOwner.claimEvent). */
+  claimEvent?: string;
 }
+
+/** Which lock a healer judged stale: the very one (same token), or one never finished (no owner.json) for this long. */
+export type Judged = { token: string } | { unreadableForMs: number };
 
 export interface TaskLocks {
   acquire(task: string, request: LockRequest): AcquireResult;
@@ -24,16 +32,25 @@ export interface TaskLocks {
   release(task: string, token: string): ReleaseResult;
   read(task: string): OwnerRead<LockOwner>;
   heartbeat(task: string, token: string, now?: number): LockOwner | null;
+  /** Breaks a lock judged stale, only if it still is the lock that was judged. */
+  breakStale(task: string, judged: Judged, now?: number): RemoveOutcome;
   list(): { task: string; read: OwnerRead<LockOwner> }[];
+  /** Removes what crashed removers left behind; returns what it removed. */
+  sweep(now?: number): string[];
   /** Where the lock lives, for people: a path, or later a ref on a remote. */
   where(task: string): string;
 }
 
+/** A breaker is held for microseconds; a remover that finds one busy waits this long at most. */
+const BUSY_RETRIES = 200;
+
 export class MkdirTaskLocks implements TaskLocks {
   readonly dir: string;
+  readonly probe: ProcessProbe;
 
-  constructor(locksDir: string) {
+  constructor(locksDir: string, probe: ProcessProbe = systemProbe) {
     this.dir = locksDir;
+    this.probe = probe;
   }
 
   where(task: string): string {
@@ -52,10 +69,13 @@ export class MkdirTaskLocks implements TaskLocks {
     const owner: LockOwner = {
       task,
       agent: request.agent,
-      host: hostName(),
+      host: this.probe.host,
+      bootId: this.probe.bootId,
       pid,
-      pidStart: pid === null ? null : processStartTime(pid),
-      bootId: bootId(),
+      pidStart: pid === null ? null : this.probe.startTime(pid),
+      claimPid: process.pid,
+      claimPidStart: this.probe.startTime(process.pid),
+      claimEvent: request.claimEvent ?? null,
       acquired: now,
       heartbeat: now,
       token: randomBytes(12).toString('hex'),
@@ -66,17 +86,10 @@ export class MkdirTaskLocks implements TaskLocks {
   }
 
   release(task: string, token: string): ReleaseResult {
-    const path = this.pathOf(task);
-    const state = lockTokenState(path, token);
-    if (state === 'free') return 'free';
-    if (state === 'other') return 'not-yours';
-    try {
-      removeMkdirLock(path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'free';
-      throw error;
-    }
-    return 'released';
+    const outcome = retryBusy(() => removeLockDir<LockOwner>(this.pathOf(task), (read) => read.state === 'held' && read.owner.token === token, { probe: this.probe }));
+    if (outcome === 'removed') return 'released';
+    if (outcome === 'gone') return 'free';
+    return outcome === 'busy' ? 'busy' : 'not-yours';
   }
 
   read(task: string): OwnerRead<LockOwner> {
@@ -85,22 +98,35 @@ export class MkdirTaskLocks implements TaskLocks {
 
   heartbeat(task: string, token: string, now: number = Date.now()): LockOwner | null {
     const path = this.pathOf(task);
-    const current = readLockOwner<LockOwner>(path);
-    if (current.state !== 'held' || current.owner.token !== token) return null;
-    const owner = { ...current.owner, heartbeat: new Date(now).toISOString() };
-    rewriteOwner(path, owner);
-    return owner;
+    // Under the breaker: a healer cannot judge the old heartbeat and remove the lock while the
+    // new one is being written.
+    const result = retryBusy(() =>
+      withBreaker(
+        path,
+        () => {
+          const current = readLockOwner<LockOwner>(path);
+          if (current.state !== 'held' || current.owner.token !== token) return null;
+          const owner = { ...current.owner, heartbeat: new Date(now).toISOString() };
+          rewriteOwner(path, owner);
+          return owner;
+        },
+        { probe: this.probe, now },
+      ),
+    );
+    return result === 'busy' || result === 'gone' ? null : result;
+  }
+
+  breakStale(task: string, judged: Judged, now: number = Date.now()): RemoveOutcome {
+    return removeLockDir<LockOwner>(
+      this.pathOf(task),
+      (read, ageMs) =>
+        'token' in judged ? read.state === 'held' && read.owner.token === judged.token : read.state === 'unreadable' && ageMs >= judged.unreadableForMs,
+      { probe: this.probe, now },
+    );
   }
 
   list(): { task: string; read: OwnerRead<LockOwner> }[] {
-    let names: string[];
-    try {
-      names = readdirSync(this.dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
-    return names
+    return this.names()
       .filter((name) => name.endsWith('.lock') && TASK_ID_PATTERN.test(name.slice(0, -5)))
       .sort()
       .map((name) => {
@@ -108,15 +134,40 @@ export class MkdirTaskLocks implements TaskLocks {
         return { task, read: this.read(task) };
       });
   }
+
+  sweep(now: number = Date.now()): string[] {
+    return sweepTombstones(this.dir, this.names(), now);
+  }
+
+  private names(): string[] {
+    try {
+      return readdirSync(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+  }
+}
+
+function retryBusy<R>(attempt: () => R | 'busy'): R | 'busy' {
+  for (let i = 0; ; i++) {
+    const result = attempt();
+    if (result !== 'busy' || i >= BUSY_RETRIES) return result;
+    sleepSync(1 + (i % 5));
+  }
 }
 
 export type Staleness = { stale: false } | { stale: true; reason: string };
 
 /**
- * Judges a lock by heartbeat age alone, the rule that holds across hosts. The process checks
- * (pid gone, pid reused, boot changed) come with healing; they plug in here.
+ * A claim lock is stale when the process it is bound to is proved gone (on this host: pid gone,
+ * pid reused, machine restarted), or when its heartbeat is older than lock_ttl. A claim made
+ * without --pid is bound to no process and lives by heartbeat alone; so does every lock taken
+ * on another host.
  */
-export function judgeLock(owner: LockOwner, options: { now: number; ttlMs: number }): Staleness {
+export function judgeLock(owner: LockOwner, options: { now: number; ttlMs: number; probe?: ProcessProbe }): Staleness {
+  const verdict = judgeProcess(owner, options.probe ?? systemProbe);
+  if (!verdict.alive) return { stale: true, reason: verdict.reason };
   const beat = Date.parse(owner.heartbeat);
   if (Number.isNaN(beat)) return { stale: true, reason: 'heartbeat is not a time' };
   const age = options.now - beat;

@@ -61,10 +61,10 @@ export function newUlid(now: number = Date.now()): string {
 }
 
 export function makeEvent(
-  fields: { type: EventType; task?: string; agent: string; host: string; data?: Record<string, unknown> },
+  fields: { type: EventType; task?: string; agent: string; host: string; data?: Record<string, unknown>; id?: string },
   now: number = Date.now(),
 ): AuditEvent {
-  const event: AuditEvent = { v: 1, id: newUlid(now), ts: new Date(now).toISOString(), type: fields.type, agent: fields.agent, host: fields.host, data: fields.data ?? {} };
+  const event: AuditEvent = { v: 1, id: fields.id ?? newUlid(now), ts: new Date(now).toISOString(), type: fields.type, agent: fields.agent, host: fields.host, data: fields.data ?? {} };
   if (fields.task !== undefined) {
     // Keep the SPEC's key order: task before agent.
     return { v: 1, id: event.id, ts: event.ts, type: event.type, task: fields.task, agent: event.agent, host: event.host, data: event.data };

@@ -11,6 +11,7 @@ import type { Board, Task } from '../board/types.js';
 import { HeldError, NoSuchTaskError, NothingToDoError, UsageError } from '../errors.js';
 import { parseAgentName, parseTaskId } from '../identifiers.js';
 import type { LockOwner } from '../lock/lock-owner.js';
+import { newUlid } from '../log/event.js';
 import type { AcquireResult } from '../lock/task-locks.js';
 import { needsMet } from './dependency-graph.js';
 import type { Guild } from './guild.js';
@@ -39,7 +40,7 @@ export async function claimTask(guild: Guild, request: ClaimRequest): Promise<Cl
     const filter = { caps: request.caps, now: tx.now, statusOf: statusLookup(tx) };
     const tried = new Set<number>();
     for (let task = nextReady(tx.board.tasks, filter); task; task = nextReady(tx.board.tasks, filter, tried)) {
-      const acquired = guild.locks.acquire(task.id!, { agent: request.agent, pid: request.pid, now: tx.now });
+      const acquired = guild.locks.acquire(task.id!, { agent: request.agent, pid: request.pid, now: tx.now, claimEvent: newUlid(tx.now) });
       if (acquired.ok) return recordClaim(guild, tx, task, request, acquired.owner);
       tried.add(task.line); // taken by a `claim <ID>` that has not written the board yet
     }
@@ -49,7 +50,9 @@ export async function claimTask(guild: Guild, request: ClaimRequest): Promise<Cl
 }
 
 async function claimById(guild: Guild, request: ClaimRequest, id: string): Promise<ClaimResult> {
-  const acquired = guild.locks.acquire(id, { agent: request.agent, pid: request.pid, now: guild.now() });
+  // The claim's event id is chosen now and kept in the lock, so that heal can tell from the log
+  // whether a claim whose maker died got as far as its event.
+  const acquired = guild.locks.acquire(id, { agent: request.agent, pid: request.pid, now: guild.now(), claimEvent: newUlid(guild.now()) });
   if (!acquired.ok) return alreadyHeldOrLost(guild, request, id, acquired);
   try {
     return await updateBoard(guild, request.agent, `claim ${id} for ${request.agent}`, (tx) => {
@@ -82,7 +85,7 @@ function recordClaim(guild: Guild, tx: Transaction, task: Task, request: ClaimRe
   const id = tx.idOf(task);
   tx.onAbort(() => guild.locks.release(id, owner.token));
   tx.edit.update(task, { status: 'in-progress', fields: { owner: request.agent } });
-  tx.emit('task.claimed', id, request.pid ? { pid: request.pid } : {});
+  tx.emit('task.claimed', id, request.pid ? { pid: request.pid } : {}, undefined, owner.claimEvent ?? undefined);
   return {
     task: { ...viewTask(task), id, status: 'in-progress', owner: request.agent },
     lock: lockView(guild, id, owner),

@@ -4,6 +4,7 @@
 // removes; the other order could let a second claimer in beside the first.
 import type { Status, Task } from '../board/types.js';
 import { HeldError, UsageError } from '../errors.js';
+import type { ReleaseResult } from '../lock/task-locks.js';
 import type { Guild } from './guild.js';
 import { resolveOwnTask } from './claim-task.js';
 import { viewTask, type TaskView } from './task-view.js';
@@ -16,7 +17,7 @@ export interface FinishResult {
   /** True when the task was already where this command would put it. */
   already: boolean;
   /** What happened to the lock: released, was already free, or held by someone else (left alone). */
-  lock: 'released' | 'free' | 'not-yours';
+  lock: ReleaseResult;
   retry?: string;
   poisoned?: boolean;
 }

@@ -5,7 +5,7 @@ import { BOARD_FILE, readBoardFile } from '../board/board-file.js';
 import type { Board } from '../board/types.js';
 import { findRepo, type RepoPaths } from '../git/find-repo.js';
 import { LOG_FILE } from '../log/append-event.js';
-import { hostName } from '../lock/lock-owner.js';
+import { systemProbe } from '../lock/liveness.js';
 import { MkdirTaskLocks, type TaskLocks } from '../lock/task-locks.js';
 
 export interface Guild {
@@ -33,7 +33,7 @@ export function openGuild(cwd: string, options: { now?: () => number } = {}): Gu
     mutexPath: join(guildDir, 'board.lock'),
     cachePath: join(guildDir, 'cache', 'board.json'),
     locks: new MkdirTaskLocks(locksDir),
-    host: hostName(),
+    host: systemProbe.host,
     now: options.now ?? Date.now,
   };
 }

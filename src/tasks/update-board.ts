@@ -26,7 +26,10 @@ export interface Transaction {
   readonly edit: BoardEdit;
   readonly now: number;
   readonly actor: string;
-  emit(type: EventType, task: string | undefined, data?: Record<string, unknown>, agent?: string): void;
+  /** Adds an event to append with this write; `id` when the event's id was chosen earlier. Returns the id. */
+  emit(type: EventType, task: string | undefined, data?: Record<string, unknown>, agent?: string, id?: string): string;
+  /** Runs after the write is validated and before anything is appended or written. */
+  beforeCommit(step: () => void): void;
   /** The task's ID, including one given in this write to an item typed without one. */
   idOf(task: Task): string;
   /** A free ID for a new task. */
@@ -49,6 +52,7 @@ export async function updateBoard<T>(guild: Guild, actor: string, purpose: strin
     const assigned = new Map<Task, string>();
     const added = new Map<string, readonly string[]>();
     const undo: (() => void)[] = [];
+    const beforeCommit: (() => void)[] = [];
     let highest = 0;
     for (const task of board.tasks) {
       if (task.id) highest = Math.max(highest, taskNumber(task.id));
@@ -59,9 +63,12 @@ export async function updateBoard<T>(guild: Guild, actor: string, purpose: strin
       edit,
       now,
       actor,
-      emit(type, task, data = {}, agent = actor) {
-        events.push(makeEvent({ type, task, agent, host: guild.host, data }, now));
+      emit(type, task, data = {}, agent = actor, id) {
+        const event = makeEvent({ type, task, agent, host: guild.host, data, id }, now);
+        events.push(event);
+        return event.id;
       },
+      beforeCommit: (step) => void beforeCommit.push(step),
       idOf: (task) => task.id ?? assigned.get(task)!,
       nextId: () => `${board.settings.prefix}-${++highest}`,
       addedNeeds: (id, needs) => void added.set(id, needs),
@@ -78,6 +85,7 @@ export async function updateBoard<T>(guild: Guild, actor: string, purpose: strin
       if (edit.changed || events.length > 0) {
         const next = edit.renderBoard();
         if (process.env.GUILD_VERIFY_CACHE === '1') await verifyAgainstParse(next);
+        for (const step of beforeCommit) step();
         appendEvents(guild.logPath, events, { exclusive: true });
         if (next.text !== board.text) {
           await writeBoardText(guild.boardPath, next.text);

@@ -1,0 +1,176 @@
+// Removing a lock directory safely: the one place where the guarantee "two healers never both
+// break a lock, and nobody ever removes a lock that was just taken again" is made.
+//
+// The danger is ABA: a healer judges lock L stale (token T), and before it removes L, L is
+// released and taken again (token T2); removing "L" now removes the new holder's lock. Checking
+// and removing cannot be one system call, so every remover (a release, a heal, a heartbeat that
+// rewrites owner.json) first takes L's *breaker*: a symlink `.break` created inside L.
+//   - Creating a symlink is atomic and exclusive, so at most one remover holds L's breaker.
+//   - While the breaker exists inside L, L cannot be rmdir'd (it is not empty) and no one else
+//     may rename it (renaming L is only done by a breaker holder), and L cannot be taken again
+//     (it exists). So the owner.json the holder reads is the lock it is about to remove.
+//   - The holder then renames L to a unique tombstone (atomic: from that instant L is free for a
+//     new mkdir) and cleans the tombstone up. A crash mid-cleanup leaves a `.tomb-*` that
+//     sweepTombstones removes; it never blocks the task.
+// A remover that dies holding a breaker would block L for ever, so a breaker records its holder
+// (host, pid, start time, boot id) in the symlink's target, and a breaker whose holder is proved
+// gone can be taken over. Taking over is the same problem one level up, solved the same way:
+// the taker-over first creates `.break.1` (exclusive among takers-over), then checks that
+// `.break` is still the dead holder's (same token), and only then acts as its holder. A dead
+// taker-over is taken over through `.break.2`; beyond that the lock is left for a human (doctor
+// names it), which needs three crashes inside a few milliseconds of each other.
+import { randomBytes } from 'node:crypto';
+import { readlinkSync, renameSync, rmSync, rmdirSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { holderOf, judgeProcess, systemProbe, type Holder, type ProcessProbe } from './liveness.js';
+import { OWNER_FILE, readLockOwner, type OwnerRead } from './mkdir-lock.js';
+
+const BREAKER = '.break';
+const DEEPEST_LEVEL = 2;
+/** A breaker from another host is judged by age; removal takes milliseconds. */
+const FOREIGN_BREAKER_TTL_MS = 5 * 60_000;
+export const TOMBSTONE_PREFIX = '.tomb-';
+
+interface BreakerRecord extends Holder {
+  token: string;
+  since: string;
+}
+
+export interface RemovalContext {
+  probe?: ProcessProbe;
+  now?: number;
+}
+
+export type RemoveOutcome = 'removed' | 'refused' | 'busy' | 'gone';
+
+/**
+ * Removes lock directory `dir` if, with its breaker held, `shouldRemove` still says so of what
+ * the directory holds. `ageMs` is how long ago the directory last changed, for judging a lock
+ * whose owner.json was never written.
+ */
+export function removeLockDir<T>(dir: string, shouldRemove: (read: OwnerRead<T>, ageMs: number) => boolean, context: RemovalContext = {}): RemoveOutcome {
+  const probe = context.probe ?? systemProbe;
+  const now = context.now ?? Date.now();
+  const breaker = takeBreaker(dir, 0, probe, now);
+  if (typeof breaker === 'string') return breaker;
+  let moved = false;
+  try {
+    const read = readLockOwner<T>(dir);
+    if (!shouldRemove(read, read.state === 'unreadable' ? ageOf(dir, now) : 0)) return 'refused';
+    const tomb = join(dirname(dir), `${TOMBSTONE_PREFIX}${basename(dir)}-${randomBytes(6).toString('hex')}`);
+    renameSync(dir, tomb);
+    moved = true;
+    clearTombstone(tomb);
+    return 'removed';
+  } finally {
+    if (!moved) releaseBreaker(breaker);
+  }
+}
+
+/**
+ * Runs `work` with the breaker of `dir` held: nobody removes or replaces the lock meanwhile.
+ * For changes made in place, such as a heartbeat rewriting owner.json.
+ */
+export function withBreaker<R>(dir: string, work: () => R, context: RemovalContext = {}): R | 'busy' | 'gone' {
+  const breaker = takeBreaker(dir, 0, context.probe ?? systemProbe, context.now ?? Date.now());
+  if (typeof breaker === 'string') return breaker;
+  try {
+    return work();
+  } finally {
+    releaseBreaker(breaker);
+  }
+}
+
+/** Paths of the breakers held, the one that guards the lock first. */
+type HeldBreaker = { paths: string[] };
+
+function takeBreaker(dir: string, level: number, probe: ProcessProbe, now: number): HeldBreaker | 'busy' | 'gone' {
+  const path = join(dir, level === 0 ? BREAKER : `${BREAKER}.${level}`);
+  const record: BreakerRecord = { ...holderOf(probe, process.pid), token: randomBytes(8).toString('hex'), since: new Date(now).toISOString() };
+  try {
+    symlinkSync(JSON.stringify(record), path);
+    return { paths: [path] };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'gone';
+    if (code !== 'EEXIST') throw error;
+  }
+  if (level >= DEEPEST_LEVEL) return 'busy';
+  const held = readBreaker(path);
+  if (held === null || !isDead(held, probe, now)) return 'busy';
+  const over = takeBreaker(dir, level + 1, probe, now);
+  if (typeof over === 'string') return over;
+  // Still the dead holder's breaker? Another taker-over may have finished and a live remover
+  // taken its place in between.
+  if (readBreaker(path)?.token !== held.token) {
+    releaseBreaker(over);
+    return 'busy';
+  }
+  return { paths: [path, ...over.paths] };
+}
+
+function releaseBreaker(breaker: HeldBreaker): void {
+  // The guarding breaker goes first: were ours to go first, a second taker-over could come in
+  // while the dead holder's breaker still stands.
+  for (const path of breaker.paths) {
+    try {
+      unlinkSync(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+}
+
+function readBreaker(path: string): BreakerRecord | null {
+  try {
+    return JSON.parse(readlinkSync(path)) as BreakerRecord;
+  } catch {
+    return null;
+  }
+}
+
+function isDead(record: BreakerRecord, probe: ProcessProbe, now: number): boolean {
+  if (record.host !== probe.host) return now - Date.parse(record.since) > FOREIGN_BREAKER_TTL_MS;
+  return !judgeProcess(record, probe).alive;
+}
+
+function ageOf(dir: string, now: number): number {
+  try {
+    return now - statSync(dir).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/** Empties and removes a tombstone: the names a lock holds first, anything else after. */
+function clearTombstone(tomb: string): void {
+  for (const name of [OWNER_FILE, BREAKER, `${BREAKER}.1`, `${BREAKER}.2`]) {
+    try {
+      unlinkSync(join(tomb, name));
+    } catch {
+      // Not there: fine.
+    }
+  }
+  try {
+    rmdirSync(tomb);
+  } catch {
+    rmSync(tomb, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Removes tombstones left by a remover that crashed between its rename and its cleanup. They
+ * hold no lock (the name is already free), so any healer may sweep them, once they are old
+ * enough that no live remover can still be cleaning them.
+ */
+export function sweepTombstones(locksDir: string, names: readonly string[], now: number, minAgeMs = 60_000): string[] {
+  const swept: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(TOMBSTONE_PREFIX)) continue;
+    const path = join(locksDir, name);
+    if (ageOf(path, now) < minAgeMs) continue;
+    rmSync(path, { recursive: true, force: true });
+    swept.push(name);
+  }
+  return swept;
+}
