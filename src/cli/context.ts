@@ -20,6 +20,8 @@ export interface Context {
   agent(): string;
   /** The acting agent, or `fallback` for commands a person may run without one. */
   agentOr(fallback: string): string;
+  /** The acting agent if one was named. */
+  agentIfAny(): string | undefined;
 }
 
 export function makeContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process.env): Context {
@@ -41,6 +43,7 @@ export function makeContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process.e
       return agent;
     },
     agentOr: (fallback) => named() ?? fallback,
+    agentIfAny: named,
   };
 }
 

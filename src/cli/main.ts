@@ -3,13 +3,15 @@
 import yargs from 'yargs/yargs';
 import type { Argv } from 'yargs';
 import { PRIORITIES, STATUSES } from '../board/types.js';
-import { UsageError } from '../errors.js';
+import { GuildError, UsageError } from '../errors.js';
 import { makeContext, type Context, type GlobalArgs } from './context.js';
 import { printError, printResult } from './output.js';
 
 interface CommandModule {
   run(args: never, ctx: Context): Promise<unknown>;
   render(result: never): string;
+  /** For checks: the error (and exit code) a result stands for, printed after the report. */
+  failure?(result: never): GuildError | undefined;
 }
 
 const commands: Record<string, () => Promise<CommandModule>> = {
@@ -25,6 +27,8 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   heartbeat: () => import('./commands/heartbeat.js'),
   show: () => import('./commands/show.js'),
   locks: () => import('./commands/locks.js'),
+  heal: () => import('./commands/heal.js'),
+  doctor: () => import('./commands/doctor.js'),
 };
 
 let exitCode = 0;
@@ -38,6 +42,13 @@ async function dispatch(name: string, args: GlobalArgs & Record<string, unknown>
   try {
     const command = await commands[name]!();
     const result = await command.run(args as never, ctx);
+    const failed = command.failure?.(result as never);
+    if (failed) {
+      // The report still goes to stdout for people; --json gets the error envelope, which carries it.
+      if (!ctx.json) printResult(result, command.render(result as never), ctx);
+      exitCode = printError(failed, ctx);
+      return;
+    }
     printResult(result, ctx.json ? '' : command.render(result as never), ctx);
   } catch (error) {
     for (const note of ctx.notes) process.stderr.write(`${note}\n`);
@@ -86,6 +97,8 @@ export function buildParser(argv: string[]): Argv {
     .command('heartbeat [id]', 'refresh your claim\'s heartbeat', (y) => taskId(y, false, 'task (default: the one you hold)'))
     .command('show <id>', 'a task, its lock and its history', (y) => taskId(y, true, 'task to show'))
     .command('locks', 'the claim locks held now')
+    .command('heal', 'break stale locks and requeue their tasks; finish or undo work a crash cut short')
+    .command('doctor', 'check board, log and locks; exit 6 naming each problem')
     .demandCommand(1, 'name a command; guild-fs --help lists them')
     .strict()
     .recommendCommands()

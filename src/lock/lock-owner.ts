@@ -20,3 +20,14 @@ export interface LockOwner extends Holder {
   heartbeat: string;
   token: string;
 }
+
+/**
+ * What a process is about to do to a held task (complete, fail, release), written into the lock
+ * before it appends to the log: if it dies between log and board, heal finishes the work from
+ * this record; if it died before the log, heal drops the record. The payload is the domain's.
+ */
+export interface LockIntent<P = unknown> {
+  writer: Holder;
+  ts: string;
+  payload: P;
+}

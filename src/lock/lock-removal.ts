@@ -144,7 +144,7 @@ function ageOf(dir: string, now: number): number {
 
 /** Empties and removes a tombstone: the names a lock holds first, anything else after. */
 function clearTombstone(tomb: string): void {
-  for (const name of [OWNER_FILE, BREAKER, `${BREAKER}.1`, `${BREAKER}.2`]) {
+  for (const name of [OWNER_FILE, 'intent.json', BREAKER, `${BREAKER}.1`, `${BREAKER}.2`]) {
     try {
       unlinkSync(join(tomb, name));
     } catch {

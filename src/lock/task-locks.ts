@@ -3,12 +3,12 @@
 // uses; a remote-backed store (refs/guild/claims/<ID> on the shared remote) can stand beside
 // this mkdir store later without the callers changing.
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TASK_ID_PATTERN } from '../identifiers.js';
 import { sleepSync } from './sleep.js';
-import { judgeProcess, systemProbe, type ProcessProbe } from './liveness.js';
-import type { LockOwner } from './lock-owner.js';
+import { holderOf, judgeProcess, systemProbe, type ProcessProbe } from './liveness.js';
+import type { LockIntent, LockOwner } from './lock-owner.js';
 import { removeLockDir, sweepTombstones, withBreaker, type RemoveOutcome } from './lock-removal.js';
 import { readLockOwner, rewriteOwner, tryMkdirLock, type OwnerRead } from './mkdir-lock.js';
 
@@ -39,6 +39,18 @@ export interface TaskLocks {
   sweep(now?: number): string[];
   /** Where the lock lives, for people: a path, or later a ref on a remote. */
   where(task: string): string;
+  /** Records what the holder is about to do (see LockIntent); false when the lock is not the holder's. */
+  writeIntent(task: string, token: string, payload: unknown): boolean;
+  readIntent<P>(task: string): LockIntent<P> | null;
+  clearIntent(task: string): void;
+}
+
+const INTENT_FILE = 'intent.json';
+
+function writeFileAtomicInDir(path: string, text: string): void {
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, text);
+  renameSync(temp, path);
 }
 
 /** A breaker is held for microseconds; a remover that finds one busy waits this long at most. */
@@ -137,6 +149,32 @@ export class MkdirTaskLocks implements TaskLocks {
 
   sweep(now: number = Date.now()): string[] {
     return sweepTombstones(this.dir, this.names(), now);
+  }
+
+  writeIntent(task: string, token: string, payload: unknown): boolean {
+    const path = this.pathOf(task);
+    const current = readLockOwner<LockOwner>(path);
+    if (current.state !== 'held' || current.owner.token !== token) return false;
+    const intent: LockIntent = { writer: holderOf(this.probe, process.pid), ts: new Date().toISOString(), payload };
+    try {
+      writeFileAtomicInDir(join(path, INTENT_FILE), JSON.stringify(intent));
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false; // the lock went meanwhile
+      throw error;
+    }
+  }
+
+  readIntent<P>(task: string): LockIntent<P> | null {
+    try {
+      return JSON.parse(readFileSync(join(this.pathOf(task), INTENT_FILE), 'utf8')) as LockIntent<P>;
+    } catch {
+      return null;
+    }
+  }
+
+  clearIntent(task: string): void {
+    rmSync(join(this.pathOf(task), INTENT_FILE), { force: true });
   }
 
   private names(): string[] {

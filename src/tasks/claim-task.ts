@@ -103,6 +103,8 @@ async function alreadyHeldOrLost(guild: Guild, request: ClaimRequest, id: string
   if (holder.state === 'held' && holder.owner.agent === request.agent) {
     const task = (await loadBoard(guild)).byId.get(id);
     if (task?.status === 'in-progress' && task.owner === request.agent) {
+      // Any command of the holder on its task counts as a sign of life.
+      guild.locks.heartbeat(id, holder.owner.token, guild.now());
       return { task: viewTask(task), lock: lockView(guild, id, holder.owner), alreadyHeld: true };
     }
   }

@@ -2,7 +2,10 @@
 // goes last so that there is never a moment when the board says In Progress and the task is
 // unlocked: a crash before the lock is removed leaves a lock on a finished task, which heal
 // removes; the other order could let a second claimer in beside the first.
+import type { TaskChange } from '../board/edit-board.js';
 import type { Status, Task } from '../board/types.js';
+import type { AuditEvent } from '../log/event.js';
+import { requeue } from './requeue.js';
 import { HeldError, UsageError } from '../errors.js';
 import type { ReleaseResult } from '../lock/task-locks.js';
 import type { Guild } from './guild.js';
@@ -32,8 +35,10 @@ export async function completeTask(guild: Guild, agent: string, id: string | und
     }
     requireOwned(tx, task, agent, ['in-progress']);
     const to: Status = tx.board.settings.review ? 'review' : 'done';
-    tx.edit.update(task, { status: to, checked: to === 'done' });
+    const change: TaskChange = { status: to, checked: to === 'done' };
+    tx.edit.update(task, change);
     tx.emit('task.completed', tx.idOf(task), { to, ...(note ? { note } : {}) });
+    recordIntent(guild, tx, task, agent, 'complete', change);
     return done(tx, task, { status: to }, false);
   });
   return { ...result, lock: releaseLockOf(guild, result.task.id!, agent) };
@@ -44,19 +49,11 @@ export async function failTask(guild: Guild, agent: string, id: string | undefin
   const result = await updateBoard(guild, agent, `fail ${id ?? ''} for ${agent}`, (tx) => {
     const task = resolveOwnTask(tx.board, agent, id);
     requireOwned(tx, task, agent, ['in-progress']);
-    const tries = task.tries + 1;
-    const taskId = tx.idOf(task);
-    if (tries >= tx.board.settings.maxTries) {
-      tx.edit.update(task, { status: 'failed', fields: { owner: null, tries: String(tries), retry: null } });
-      tx.emit('task.failed', taskId, { reason, tries });
-      tx.emit('task.poisoned', taskId, { tries, maxTries: tx.board.settings.maxTries });
-      return { ...done(tx, task, { status: 'failed', owner: null, tries, retry: null }, false), poisoned: true };
-    }
-    // Backoff: retry_base, doubled for each earlier try.
-    const retry = new Date(tx.now + tx.board.settings.retryBaseMs * 2 ** (tries - 1)).toISOString();
-    tx.edit.update(task, { status: 'ready', fields: { owner: null, tries: String(tries), retry } });
-    tx.emit('task.failed', taskId, { reason, tries, retry });
-    return { ...done(tx, task, { status: 'ready', owner: null, tries, retry }, false), retry };
+    const requeued = requeue(tx, task, { type: 'task.failed', data: { reason } });
+    recordIntent(guild, tx, task, agent, 'fail', requeued.change);
+    const status = requeued.poisoned ? 'failed' : 'ready';
+    const view = done(tx, task, { status, owner: null, tries: requeued.tries, retry: requeued.retry }, false);
+    return requeued.poisoned ? { ...view, poisoned: true } : { ...view, retry: requeued.retry! };
   });
   return { ...result, lock: releaseLockOf(guild, result.task.id!, agent) };
 }
@@ -65,8 +62,10 @@ export async function releaseTask(guild: Guild, agent: string, id: string): Prom
   const result = await updateBoard(guild, agent, `release ${id} for ${agent}`, (tx) => {
     const task = resolveOwnTask(tx.board, agent, id);
     requireOwned(tx, task, agent, ['in-progress']);
-    tx.edit.update(task, { status: 'ready', fields: { owner: null } });
+    const change: TaskChange = { status: 'ready', fields: { owner: null } };
+    tx.edit.update(task, change);
     tx.emit('task.released', tx.idOf(task), {});
+    recordIntent(guild, tx, task, agent, 'release', change);
     return done(tx, task, { status: 'ready', owner: null }, false);
   });
   return { ...result, lock: releaseLockOf(guild, result.task.id!, agent) };
@@ -85,6 +84,29 @@ function requireOwned(tx: Transaction, task: Task, agent: string, allowed: Statu
 /** The result, showing the task as this write leaves it. */
 function done(tx: Transaction, task: Task, after: Partial<TaskView> & { status: Status }, already: boolean): Omit<FinishResult, 'lock'> {
   return { task: { ...viewTask(task), id: tx.idOf(task), ...after }, status: after.status, already };
+}
+
+/** What heal needs to finish this operation if its process dies between the log and the board. */
+export interface FinishIntent {
+  op: 'complete' | 'fail' | 'release';
+  task: string;
+  agent: string;
+  change: TaskChange;
+  events: AuditEvent[];
+}
+
+/**
+ * Just before the events are appended, the lock gets an intent: the events and the board change.
+ * The lock is removed last, so a crash anywhere after this leaves the intent where heal finds it.
+ */
+function recordIntent(guild: Guild, tx: Transaction, task: Task, agent: string, op: FinishIntent['op'], change: TaskChange): void {
+  const id = tx.idOf(task);
+  tx.beforeCommit((events) => {
+    const lock = guild.locks.read(id);
+    if (lock.state !== 'held' || lock.owner.agent !== agent) return;
+    const payload: FinishIntent = { op, task: id, agent, change, events: [...events] };
+    guild.locks.writeIntent(id, lock.owner.token, payload);
+  });
 }
 
 function releaseLockOf(guild: Guild, id: string, agent: string): FinishResult['lock'] {

@@ -120,7 +120,8 @@ export interface ShowResult {
   warnings: LogWarning[];
 }
 
-export async function showTask(guild: Guild, id: string): Promise<ShowResult> {
+/** `viewer`: the agent asking, if any; the holder looking at its own task refreshes its heartbeat. */
+export async function showTask(guild: Guild, id: string, viewer?: string): Promise<ShowResult> {
   const board = await loadBoard(guild);
   const task = board.byId.get(parseTaskId(id, board.settings.prefix));
   if (!task) throw new NoSuchTaskError(id);
@@ -129,7 +130,11 @@ export async function showTask(guild: Guild, id: string): Promise<ShowResult> {
   for await (const { event } of readEvents(guild.logPath, { onWarning: (warning) => warnings.push(warning) })) {
     if (event.task === id) history.push(event);
   }
-  const read = guild.locks.read(id);
+  let read = guild.locks.read(id);
+  if (viewer !== undefined && read.state === 'held' && read.owner.agent === viewer) {
+    const owner = guild.locks.heartbeat(id, read.owner.token, guild.now());
+    if (owner) read = { state: 'held', owner };
+  }
   const path = guild.locks.where(id);
   const lock =
     read.state === 'held'

@@ -28,8 +28,8 @@ export interface Transaction {
   readonly actor: string;
   /** Adds an event to append with this write; `id` when the event's id was chosen earlier. Returns the id. */
   emit(type: EventType, task: string | undefined, data?: Record<string, unknown>, agent?: string, id?: string): string;
-  /** Runs after the write is validated and before anything is appended or written. */
-  beforeCommit(step: () => void): void;
+  /** Runs after the write is validated and before anything is appended or written, with the events to append. */
+  beforeCommit(step: (events: readonly AuditEvent[]) => void): void;
   /** The task's ID, including one given in this write to an item typed without one. */
   idOf(task: Task): string;
   /** A free ID for a new task. */
@@ -52,7 +52,7 @@ export async function updateBoard<T>(guild: Guild, actor: string, purpose: strin
     const assigned = new Map<Task, string>();
     const added = new Map<string, readonly string[]>();
     const undo: (() => void)[] = [];
-    const beforeCommit: (() => void)[] = [];
+    const beforeCommit: ((events: readonly AuditEvent[]) => void)[] = [];
     let highest = 0;
     for (const task of board.tasks) {
       if (task.id) highest = Math.max(highest, taskNumber(task.id));
@@ -82,10 +82,10 @@ export async function updateBoard<T>(guild: Guild, actor: string, purpose: strin
       placeByNeeds(tx);
       // Edits never change a task's needs, so only new tasks and new IDs can close a cycle.
       if (added.size > 0 || assigned.size > 0) refuseNewCycles(tx, added);
-      if (edit.changed || events.length > 0) {
+      if (edit.changed || events.length > 0 || beforeCommit.length > 0) {
         const next = edit.renderBoard();
         if (process.env.GUILD_VERIFY_CACHE === '1') await verifyAgainstParse(next);
-        for (const step of beforeCommit) step();
+        for (const step of beforeCommit) step(events);
         appendEvents(guild.logPath, events, { exclusive: true });
         if (next.text !== board.text) {
           await writeBoardText(guild.boardPath, next.text);

@@ -3,7 +3,7 @@ import { showTask, type ShowResult } from '../../tasks/queries.js';
 import type { Context } from '../context.js';
 
 export async function run(args: { id: string }, ctx: Context): Promise<ShowResult> {
-  const result = await showTask(ctx.guild(), parseTaskId(String(args.id)));
+  const result = await showTask(ctx.guild(), parseTaskId(String(args.id)), ctx.agentIfAny());
   for (const warning of result.warnings) ctx.notes.push(`warning: ${warning.file}:${warning.line}: ${warning.message}`);
   return result;
 }

@@ -1,0 +1,24 @@
+import { CheckFailedError } from '../../errors.js';
+import { doctor, type DoctorResult } from '../../tasks/doctor.js';
+import type { Context } from '../context.js';
+
+export async function run(_args: unknown, ctx: Context): Promise<DoctorResult> {
+  return doctor(ctx.guild());
+}
+
+/** Exit 6, naming each problem, when anything is wrong; the report is printed either way. */
+export function failure(result: DoctorResult): CheckFailedError | undefined {
+  if (result.ok) return undefined;
+  const count = result.checks.reduce((sum, check) => sum + check.problems.length, 0);
+  return new CheckFailedError(`doctor found ${count} problem${count === 1 ? '' : 's'}; \`guild-fs heal\` repairs lock problems`, { checks: result.checks });
+}
+
+export function render(result: DoctorResult): string {
+  const lines: string[] = [];
+  for (const check of result.checks) {
+    lines.push(`${check.ok ? 'ok  ' : 'FAIL'}  ${check.name}`);
+    for (const problem of check.problems) lines.push(`      ${problem.message}`);
+    for (const warning of check.warnings) lines.push(`      warning: ${warning}`);
+  }
+  return lines.join('\n');
+}

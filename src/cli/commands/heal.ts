@@ -1,0 +1,16 @@
+import { healGuild, type HealResult } from '../../tasks/heal.js';
+import type { Context } from '../context.js';
+import { table } from '../output.js';
+
+export async function run(_args: unknown, ctx: Context): Promise<HealResult> {
+  return healGuild(ctx.guild(), { actor: ctx.agentOr('heal') });
+}
+
+export function render(result: HealResult): string {
+  const lines: string[] = [];
+  if (result.actions.length === 0) lines.push(`nothing to heal (${result.locks} lock${result.locks === 1 ? '' : 's'} checked)`);
+  else lines.push(table(result.actions.map((action) => [action.task, action.action, action.agent ?? '', action.reason])));
+  if (result.busy.length > 0) lines.push(`left for now (another healer at work): ${result.busy.join(', ')}`);
+  if (result.swept.length > 0) lines.push(`swept ${result.swept.length} leftover tombstone${result.swept.length === 1 ? '' : 's'}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,137 @@
+// doctor: every way the board, the log and the locks can disagree or be stuck, each named.
+// It changes nothing; `heal` repairs what doctor finds (exit 6 when anything is wrong).
+import { readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Board } from '../board/types.js';
+import { GuildError } from '../errors.js';
+import { readEvents } from '../log/read-events.js';
+import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
+import type { MutexOwner } from '../lock/board-mutex.js';
+import { readLockOwner } from '../lock/mkdir-lock.js';
+import { judgeLock } from '../lock/task-locks.js';
+import type { FinishIntent } from './finish-task.js';
+import { loadBoard, type Guild } from './guild.js';
+import { UNFINISHED_LOCK_GRACE_MS } from './heal.js';
+import { boardNotices } from './queries.js';
+
+export interface Problem {
+  task?: string;
+  message: string;
+}
+
+export interface Check {
+  name: 'board' | 'log' | 'locks' | 'mutex';
+  ok: boolean;
+  problems: Problem[];
+  warnings: string[];
+}
+
+export interface DoctorResult {
+  ok: boolean;
+  checks: Check[];
+}
+
+export async function doctor(guild: Guild, options: { probe?: ProcessProbe } = {}): Promise<DoctorResult> {
+  const probe = options.probe ?? systemProbe;
+  const checks: Check[] = [];
+  let board: Board | null = null;
+  const boardCheck: Check = { name: 'board', ok: true, problems: [], warnings: [] };
+  try {
+    board = await loadBoard(guild);
+    for (const notice of boardNotices(board)) {
+      if (notice.message.startsWith('task without an ID')) boardCheck.warnings.push(`ACTIVE_TASKS.md:${notice.line}: ${notice.message}`);
+      else boardCheck.problems.push({ message: `ACTIVE_TASKS.md:${notice.line}: ${notice.message}` });
+    }
+  } catch (error) {
+    if (!(error instanceof GuildError)) throw error;
+    boardCheck.problems.push({ message: error.message });
+  }
+  checks.push(boardCheck);
+  checks.push(await checkLog(guild));
+  if (board) checks.push(checkLocks(guild, board, probe));
+  checks.push(checkMutex(guild, probe));
+  for (const check of checks) check.ok = check.problems.length === 0;
+  return { ok: checks.every((check) => check.ok), checks };
+}
+
+async function checkLog(guild: Guild): Promise<Check> {
+  const check: Check = { name: 'log', ok: true, problems: [], warnings: [] };
+  try {
+    for await (const _ of readEvents(guild.logPath, { onWarning: (warning) => check.warnings.push(`${warning.file}:${warning.line}: ${warning.message}`) })) {
+      // Reading every line is the check.
+    }
+  } catch (error) {
+    if (!(error instanceof GuildError)) throw error;
+    check.problems.push({ message: error.message });
+  }
+  return check;
+}
+
+function checkLocks(guild: Guild, board: Board, probe: ProcessProbe): Check {
+  const check: Check = { name: 'locks', ok: true, problems: [], warnings: [] };
+  const now = guild.now();
+  const locked = new Set<string>();
+  for (const { task, read } of guild.locks.list()) {
+    locked.add(task);
+    const path = guild.locks.where(task);
+    stuckBreakers(path, probe, (message) => check.problems.push({ task, message }));
+    if (read.state === 'unreadable') {
+      const age = ageOf(path, now);
+      if (age >= UNFINISHED_LOCK_GRACE_MS) check.problems.push({ task, message: `${task}: lock without an owner for ${Math.round(age / 1000)}s (${read.reason})` });
+      continue;
+    }
+    if (read.state !== 'held') continue;
+    const owner = read.owner;
+    const intent = guild.locks.readIntent<FinishIntent>(task);
+    if (intent && !judgeProcess(intent.writer, probe).alive) {
+      check.problems.push({ task, message: `${task}: a ${intent.payload.op} by ${intent.payload.agent} died half way (intent left in the lock)` });
+    }
+    const onBoard = board.byId.get(task);
+    if (!(onBoard?.status === 'in-progress' && onBoard.owner === owner.agent)) {
+      const maker = { host: owner.host, bootId: owner.bootId, pid: owner.claimPid, pidStart: owner.claimPidStart };
+      if (!judgeProcess(maker, probe).alive) {
+        const shown = onBoard ? `${onBoard.status}${onBoard.owner ? ` (owner ${onBoard.owner})` : ''}` : 'not on the board';
+        check.problems.push({ task, message: `${task}: locked by ${owner.agent}, but the board has no such owner (task is ${shown})` });
+      }
+      continue;
+    }
+    const staleness = judgeLock(owner, { now, ttlMs: board.settings.lockTtlMs, probe });
+    if (staleness.stale) check.problems.push({ task, message: `${task}: stale lock of ${owner.agent}: ${staleness.reason}` });
+  }
+  for (const task of board.tasks) {
+    if (task.status === 'in-progress' && task.id && !locked.has(task.id)) {
+      check.problems.push({ task: task.id, message: `${task.id}: In Progress (owner ${task.owner ?? 'none'}) but no lock` });
+    }
+  }
+  return check;
+}
+
+function checkMutex(guild: Guild, probe: ProcessProbe): Check {
+  const check: Check = { name: 'mutex', ok: true, problems: [], warnings: [] };
+  const holder = readLockOwner<MutexOwner>(guild.mutexPath);
+  if (holder.state === 'held' && !judgeProcess(holder.owner, probe).alive) {
+    check.problems.push({ message: `the board mutex is held by pid ${holder.owner.pid}, which is gone (the next write breaks it)` });
+  }
+  return check;
+}
+
+/** Breakers whose holder is gone: a removal that died half way (heal takes them over). */
+function stuckBreakers(lockPath: string, probe: ProcessProbe, report: (message: string) => void): void {
+  for (const name of ['.break', '.break.1', '.break.2']) {
+    let record;
+    try {
+      record = JSON.parse(readlinkSync(join(lockPath, name)));
+    } catch {
+      continue;
+    }
+    if (!judgeProcess(record, probe).alive) report(`${lockPath}: ${name} left by pid ${record.pid}, which is gone`);
+  }
+}
+
+function ageOf(path: string, now: number): number {
+  try {
+    return now - statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}

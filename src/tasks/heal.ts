@@ -1,0 +1,177 @@
+// heal: bring locks, board and log back into agreement after crashes.
+//
+// Every case below comes from a crash between two steps of a claim (lock -> log -> board) or of
+// a finish (intent -> log -> board -> lock), or from a holder that went away:
+//   1. A lock with no owner.json, older than a grace period: its taker died between mkdir and
+//      the owner write. Nothing else happened: remove it.
+//   2. A lock whose intent's writer is gone: a complete/fail/release died after writing its
+//      intent. If its events reached the log, append any missing ones and apply the board change,
+//      then remove the lock; if none did, the operation never happened: drop the intent.
+//   3. A lock the board does not show (task not In Progress by that agent) whose claiming process
+//      is gone: a half-made claim. If its task.claimed event reached the log, the log is the
+//      record: finish the claim on the board (or, if the task has moved on since, just remove
+//      the lock). If not, undo it: remove the lock.
+//   4. A lock the board shows whose holder is proved gone or whose heartbeat is older than
+//      lock_ttl: break it, and requeue the task with tries + 1 and a backoff (Failed at max_tries).
+//   5. A task In Progress on the board with no lock at all: requeue it the same way.
+// Locks are broken only through TaskLocks.breakStale, which removes nothing but the very lock
+// that was judged. All board changes of one heal are made in one updateBoard, which re-reads the
+// board under the mutex and checks each change again against the board as it is then.
+import type { Task } from '../board/types.js';
+import { appendEvents } from '../log/append-event.js';
+import type { AuditEvent } from '../log/event.js';
+import { findEventIds } from '../log/find-events.js';
+import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
+import type { LockOwner } from '../lock/lock-owner.js';
+import { judgeLock } from '../lock/task-locks.js';
+import type { FinishIntent } from './finish-task.js';
+import { loadBoard, type Guild } from './guild.js';
+import { requeue } from './requeue.js';
+import { updateBoard, type Transaction } from './update-board.js';
+
+/** A lock directory without owner.json for this long was left by a taker that died. */
+export const UNFINISHED_LOCK_GRACE_MS = 30_000;
+/** How far before a dead process's work the log search looks, for clocks a little apart. */
+const CLOCK_SLACK_MS = 5 * 60_000;
+
+export type HealActionKind = 'removed-unfinished' | 'finished-intent' | 'dropped-intent' | 'finished-claim' | 'undid-claim' | 'removed-leftover' | 'requeued' | 'poisoned';
+
+export interface HealAction {
+  task: string;
+  action: HealActionKind;
+  reason: string;
+  agent: string | null;
+}
+
+export interface HealResult {
+  actions: HealAction[];
+  /** Locks left alone because another healer or remover was at work on them. */
+  busy: string[];
+  /** Tombstones of crashed removers, cleared. */
+  swept: string[];
+  locks: number;
+}
+
+export interface HealOptions {
+  actor: string;
+  probe?: ProcessProbe;
+}
+
+/** A board change decided while judging the locks, made in the one write at the end. */
+type Repair =
+  | { kind: 'requeue'; task: string; agent: string | null; reason: string; requireNoLock?: boolean }
+  | { kind: 'finish-claim'; task: string; agent: string }
+  | { kind: 'finish-intent'; owner: LockOwner; intent: FinishIntent; missing: AuditEvent[] }
+  | { kind: 'undo-claim'; task: string; agent: string };
+
+export async function healGuild(guild: Guild, options: HealOptions): Promise<HealResult> {
+  const probe = options.probe ?? systemProbe;
+  const result: HealResult = { actions: [], busy: [], swept: [], locks: 0 };
+  const note = (task: string, action: HealActionKind, reason: string, agent: string | null): void => void result.actions.push({ task, action, reason, agent });
+  const board = await loadBoard(guild);
+  const locks = guild.locks.list();
+  result.locks = locks.length;
+  const locked = new Set<string>();
+  const repairs: Repair[] = [];
+  const busy = (task: string, outcome: string): boolean => {
+    if (outcome === 'busy') result.busy.push(task);
+    return outcome === 'removed';
+  };
+
+  for (const { task, read } of locks) {
+    locked.add(task);
+    const now = guild.now();
+    if (read.state === 'unreadable') {
+      if (busy(task, guild.locks.breakStale(task, { unreadableForMs: UNFINISHED_LOCK_GRACE_MS }, now))) note(task, 'removed-unfinished', read.reason, null);
+      continue;
+    }
+    if (read.state !== 'held') continue;
+    const owner = read.owner;
+    const intent = guild.locks.readIntent<FinishIntent>(task);
+    if (intent && !judgeProcess(intent.writer, probe).alive) {
+      const logged = findEventIds(guild.logPath, intent.payload.events.map((event) => event.id), Date.parse(intent.ts) - CLOCK_SLACK_MS);
+      if (logged.size === 0) {
+        // Its process died before the log: the operation never happened, the claim stands.
+        guild.locks.clearIntent(task);
+        note(task, 'dropped-intent', `${intent.payload.op} died before logging anything`, owner.agent);
+      } else {
+        repairs.push({ kind: 'finish-intent', owner, intent: intent.payload, missing: intent.payload.events.filter((event) => !logged.has(event.id)) });
+      }
+      continue;
+    }
+    const onBoard = board.byId.get(task);
+    if (!(onBoard?.status === 'in-progress' && onBoard.owner === owner.agent)) {
+      const maker = { host: owner.host, bootId: owner.bootId, pid: owner.claimPid, pidStart: owner.claimPidStart };
+      if (judgeProcess(maker, probe).alive) continue; // a claim still being made
+      const claimLogged = owner.claimEvent !== null && findEventIds(guild.logPath, [owner.claimEvent], Date.parse(owner.acquired) - CLOCK_SLACK_MS).size > 0;
+      if (claimLogged && onBoard?.status === 'ready' && onBoard.owner === null) {
+        repairs.push({ kind: 'finish-claim', task, agent: owner.agent });
+      } else if (busy(task, guild.locks.breakStale(task, { token: owner.token }, now))) {
+        if (claimLogged) note(task, 'removed-leftover', 'the task has moved on; a lock was left behind', owner.agent);
+        else repairs.push({ kind: 'undo-claim', task, agent: owner.agent });
+      }
+      continue;
+    }
+    const staleness = judgeLock(owner, { now, ttlMs: board.settings.lockTtlMs, probe });
+    if (staleness.stale && busy(task, guild.locks.breakStale(task, { token: owner.token }, now))) {
+      repairs.push({ kind: 'requeue', task, agent: owner.agent, reason: staleness.reason });
+    }
+  }
+  for (const task of board.tasks) {
+    if (task.status === 'in-progress' && task.id && !locked.has(task.id) && guild.locks.read(task.id).state === 'free') {
+      repairs.push({ kind: 'requeue', task: task.id, agent: task.owner, reason: 'In Progress with no lock', requireNoLock: true });
+    }
+  }
+
+  if (repairs.length > 0) {
+    await updateBoard(guild, options.actor, `heal ${repairs.length} task${repairs.length === 1 ? '' : 's'}`, (tx) => {
+      for (const repair of repairs) applyRepair(guild, tx, repair, note);
+    });
+  }
+  // Case 2 ends like any finish: the lock goes last, after the board.
+  for (const repair of repairs) {
+    if (repair.kind === 'finish-intent') busy(repair.owner.task, guild.locks.breakStale(repair.owner.task, { token: repair.owner.token }, guild.now()));
+  }
+  result.swept = guild.locks.sweep(guild.now());
+  return result;
+}
+
+type Note = (task: string, action: HealActionKind, reason: string, agent: string | null) => void;
+
+function applyRepair(guild: Guild, tx: Transaction, repair: Repair, note: Note): void {
+  switch (repair.kind) {
+    case 'requeue': {
+      const task = tx.board.byId.get(repair.task);
+      if (!stillHeldBy(task, repair.agent)) return;
+      if (repair.requireNoLock && guild.locks.read(repair.task).state !== 'free') return;
+      const requeued = requeue(tx, task!, { type: 'lock.healed', data: { reason: repair.reason, holder: repair.agent } });
+      note(repair.task, requeued.poisoned ? 'poisoned' : 'requeued', repair.reason, repair.agent);
+      return;
+    }
+    case 'finish-claim': {
+      // The claim reached the log but not the board: the log is the record, so the claim stands.
+      const task = tx.board.byId.get(repair.task);
+      if (!task || task.status !== 'ready' || task.owner !== null) return;
+      tx.edit.update(task, { status: 'in-progress', fields: { owner: repair.agent } });
+      note(repair.task, 'finished-claim', 'the claim was logged, but its process died before the board', repair.agent);
+      return;
+    }
+    case 'finish-intent': {
+      const { intent, missing, owner } = repair;
+      // Appended as they were meant to be, ids and times included, ahead of this write's own events.
+      if (missing.length > 0) tx.beforeCommit(() => appendEvents(guild.logPath, missing, { exclusive: true }));
+      const task = tx.board.byId.get(owner.task);
+      if (stillHeldBy(task, intent.agent)) tx.edit.update(task!, intent.change);
+      note(owner.task, 'finished-intent', `${intent.op} by ${intent.agent} died between the log and the board; finished`, owner.agent);
+      return;
+    }
+    case 'undo-claim':
+      tx.emit('lock.healed', repair.task, { reason: 'half-made claim: its process died before logging it', holder: repair.agent });
+      note(repair.task, 'undid-claim', 'its process died before logging the claim', repair.agent);
+      return;
+  }
+}
+
+function stillHeldBy(task: Task | undefined, agent: string | null): boolean {
+  return task !== undefined && task.status === 'in-progress' && task.owner === agent;
+}
