@@ -1,26 +1,23 @@
-// Which of a few events made it into the log? Heal asks this about the events a process that
-// died meant to append. They would be near the end, so the log is read backwards in chunks and
-// the search stops at events older than the dead process's work: the cost does not grow with
-// the log's length.
+// Questions about the end of the log, answered by reading it backwards in chunks: heal asks which
+// of a dead process's events made it in, doctor asks who last claimed a task. Both stop as soon
+// as they know, so their cost does not grow with the log's length.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 const CHUNK = 1 << 16;
 
-export function findEventIds(path: string, ids: readonly string[], notBefore: number): Set<string> {
-  const found = new Set<string>();
-  if (ids.length === 0) return found;
+/** Calls `visit` with each line, last line first, until it returns true or the file ends. */
+export function scanBackwards(path: string, visit: (line: string) => boolean | void): void {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return found;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw error;
   }
   try {
     let position = fstatSync(fd).size;
     let carry = Buffer.alloc(0);
-    let older = false;
-    while (position > 0 && found.size < ids.length && !older) {
+    while (position > 0) {
       const length = Math.min(CHUNK, position);
       position -= length;
       const chunk = Buffer.alloc(length);
@@ -28,27 +25,48 @@ export function findEventIds(path: string, ids: readonly string[], notBefore: nu
       // Lines are cut at '\n' bytes, never inside a multi-byte character.
       const buffer = Buffer.concat([chunk, carry]);
       let end = buffer.length;
-      const look = (from: number, to: number): void => {
-        const line = buffer.toString('utf8', from, to);
-        for (const id of ids) if (line.includes(`"id":"${id}"`)) found.add(id);
-        const ts = /"ts":"([^"]+)"/.exec(line)?.[1];
-        if (ts !== undefined && Date.parse(ts) < notBefore) older = true;
-      };
       for (;;) {
         const at = end > 0 ? buffer.lastIndexOf(10, end - 1) : -1;
         if (at < 0) {
           // The first (partial) line of this chunk goes with the chunk before it, unless this is
           // the start of the file.
-          if (position > 0) carry = buffer.subarray(0, end);
-          else if (end > 0) look(0, end);
+          carry = buffer.subarray(0, end);
+          if (position === 0 && end > 0 && visit(buffer.toString('utf8', 0, end))) return;
           break;
         }
-        if (end > at + 1) look(at + 1, end);
+        if (end > at + 1 && visit(buffer.toString('utf8', at + 1, end))) return;
         end = at;
       }
     }
   } finally {
     closeSync(fd);
   }
+}
+
+/** Which of `ids` are in the log, looking back no further than events older than `notBefore`. */
+export function findEventIds(path: string, ids: readonly string[], notBefore: number): Set<string> {
+  const found = new Set<string>();
+  if (ids.length === 0) return found;
+  scanBackwards(path, (line) => {
+    for (const id of ids) if (line.includes(`"id":"${id}"`)) found.add(id);
+    const ts = /"ts":"([^"]+)"/.exec(line)?.[1];
+    return found.size === ids.length || (ts !== undefined && Date.parse(ts) < notBefore);
+  });
   return found;
+}
+
+/** The last event of `type` for `task` in file order, or null. */
+export function lastEventOf(path: string, task: string, type: string): Record<string, unknown> | null {
+  let event: Record<string, unknown> | null = null;
+  const needle = `"type":"${type}","task":"${task}"`;
+  scanBackwards(path, (line) => {
+    if (!line.includes(needle)) return false;
+    try {
+      event = JSON.parse(line) as Record<string, unknown>;
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return event;
 }

@@ -4,6 +4,7 @@ import { readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Board } from '../board/types.js';
 import { GuildError } from '../errors.js';
+import { lastEventOf } from '../log/find-events.js';
 import { readEvents } from '../log/read-events.js';
 import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
 import type { MutexOwner } from '../lock/board-mutex.js';
@@ -99,9 +100,12 @@ function checkLocks(guild: Guild, board: Board, probe: ProcessProbe): Check {
     if (staleness.stale) check.problems.push({ task, message: `${task}: stale lock of ${owner.agent}: ${staleness.reason}` });
   }
   for (const task of board.tasks) {
-    if (task.status === 'in-progress' && task.id && !locked.has(task.id)) {
-      check.problems.push({ task: task.id, message: `${task.id}: In Progress (owner ${task.owner ?? 'none'}) but no lock` });
-    }
+    if (task.status !== 'in-progress' || !task.id || locked.has(task.id)) continue;
+    // Locks live in each clone's .git: a task claimed on another machine has no lock here.
+    const claimed = lastEventOf(guild.logPath, task.id, 'task.claimed');
+    const message = `${task.id}: In Progress (owner ${task.owner ?? 'none'}) but no lock`;
+    if (claimed && claimed.host !== probe.host) check.warnings.push(`${message} in this clone (claimed on ${String(claimed.host)})`);
+    else check.problems.push({ task: task.id, message });
   }
   return check;
 }

@@ -13,14 +13,17 @@
 //      the lock). If not, undo it: remove the lock.
 //   4. A lock the board shows whose holder is proved gone or whose heartbeat is older than
 //      lock_ttl: break it, and requeue the task with tries + 1 and a backoff (Failed at max_tries).
-//   5. A task In Progress on the board with no lock at all: requeue it the same way.
+//   5. A task In Progress with no lock (a heal that died between breaking a stale lock and
+//      writing the board leaves one): requeue it too, when its last task.claimed was made on
+//      this host. One claimed on another host is left alone: its lock lives in that machine's
+//      clone, which this one cannot see (doctor mentions it).
 // Locks are broken only through TaskLocks.breakStale, which removes nothing but the very lock
 // that was judged. All board changes of one heal are made in one updateBoard, which re-reads the
 // board under the mutex and checks each change again against the board as it is then.
 import type { Task } from '../board/types.js';
 import { appendEvents } from '../log/append-event.js';
 import type { AuditEvent } from '../log/event.js';
-import { findEventIds } from '../log/find-events.js';
+import { findEventIds, lastEventOf } from '../log/find-events.js';
 import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
 import type { LockOwner } from '../lock/lock-owner.js';
 import { judgeLock } from '../lock/task-locks.js';
@@ -118,9 +121,10 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
     }
   }
   for (const task of board.tasks) {
-    if (task.status === 'in-progress' && task.id && !locked.has(task.id) && guild.locks.read(task.id).state === 'free') {
-      repairs.push({ kind: 'requeue', task: task.id, agent: task.owner, reason: 'In Progress with no lock', requireNoLock: true });
-    }
+    if (task.status !== 'in-progress' || !task.id || locked.has(task.id) || guild.locks.read(task.id).state !== 'free') continue;
+    const claimed = lastEventOf(guild.logPath, task.id, 'task.claimed');
+    if (claimed && claimed.host !== probe.host) continue;
+    repairs.push({ kind: 'requeue', task: task.id, agent: task.owner, reason: 'In Progress with no lock', requireNoLock: true });
   }
 
   if (repairs.length > 0) {
