@@ -3,7 +3,7 @@
 // uses; a remote-backed store (refs/guild/claims/<ID> on the shared remote) can stand beside
 // this mkdir store later without the callers changing.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TASK_ID_PATTERN } from '../identifiers.js';
 import { sleepSync } from './sleep.js';
@@ -166,8 +166,12 @@ export class MkdirTaskLocks implements TaskLocks {
   }
 
   readIntent<P>(task: string): LockIntent<P> | null {
+    const path = join(this.pathOf(task), INTENT_FILE);
+    // Looked for in every lock on every heal: a stat that does not throw is far cheaper than a
+    // failed read that does.
+    if (!statSync(path, { throwIfNoEntry: false })) return null;
     try {
-      return JSON.parse(readFileSync(join(this.pathOf(task), INTENT_FILE), 'utf8')) as LockIntent<P>;
+      return JSON.parse(readFileSync(path, 'utf8')) as LockIntent<P>;
     } catch {
       return null;
     }

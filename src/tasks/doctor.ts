@@ -1,13 +1,13 @@
 // doctor: every way the board, the log and the locks can disagree or be stuck, each named.
 // It changes nothing; `heal` repairs what doctor finds (exit 6 when anything is wrong).
-import { readlinkSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import type { Board } from '../board/types.js';
 import { GuildError } from '../errors.js';
 import { lastEventOf } from '../log/find-events.js';
 import { readEvents } from '../log/read-events.js';
 import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
 import type { MutexOwner } from '../lock/board-mutex.js';
+import { deadBreakers } from '../lock/lock-removal.js';
 import { readLockOwner } from '../lock/mkdir-lock.js';
 import { judgeLock } from '../lock/task-locks.js';
 import type { FinishIntent } from './finish-task.js';
@@ -75,7 +75,7 @@ function checkLocks(guild: Guild, board: Board, probe: ProcessProbe): Check {
   for (const { task, read } of guild.locks.list()) {
     locked.add(task);
     const path = guild.locks.where(task);
-    stuckBreakers(path, probe, (message) => check.problems.push({ task, message }));
+    for (const dead of deadBreakers(path, probe, now)) check.problems.push({ task, message: `${task}: ${dead.name} left by pid ${dead.pid}, which is gone (heal takes it over)` });
     if (read.state === 'unreadable') {
       const age = ageOf(path, now);
       if (age >= UNFINISHED_LOCK_GRACE_MS) check.problems.push({ task, message: `${task}: lock without an owner for ${Math.round(age / 1000)}s (${read.reason})` });
@@ -117,19 +117,6 @@ function checkMutex(guild: Guild, probe: ProcessProbe): Check {
     check.problems.push({ message: `the board mutex is held by pid ${holder.owner.pid}, which is gone (the next write breaks it)` });
   }
   return check;
-}
-
-/** Breakers whose holder is gone: a removal that died half way (heal takes them over). */
-function stuckBreakers(lockPath: string, probe: ProcessProbe, report: (message: string) => void): void {
-  for (const name of ['.break', '.break.1', '.break.2']) {
-    let record;
-    try {
-      record = JSON.parse(readlinkSync(join(lockPath, name)));
-    } catch {
-      continue;
-    }
-    if (!judgeProcess(record, probe).alive) report(`${lockPath}: ${name} left by pid ${record.pid}, which is gone`);
-  }
 }
 
 function ageOf(path: string, now: number): number {
