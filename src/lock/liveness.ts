@@ -27,9 +27,9 @@ export type Verdict = { alive: true } | { alive: false; reason: string };
 
 /** Proof that the holder's process is gone; `alive` when there is none (or nothing to prove). */
 export function judgeProcess(holder: Holder, probe: ProcessProbe): Verdict {
-  if (holder.host !== probe.host) return { alive: true };
+  // No process to judge (a claim that lives by heartbeat), or one on another host: no proof.
+  if (holder.host !== probe.host || holder.pid === null) return { alive: true };
   if (holder.bootId && probe.bootId && holder.bootId !== probe.bootId) return { alive: false, reason: 'the machine has restarted since' };
-  if (holder.pid === null) return { alive: true };
   if (!probe.isAlive(holder.pid)) return { alive: false, reason: `process ${holder.pid} is gone` };
   if (holder.pidStart !== null) {
     const start = probe.startTime(holder.pid);
@@ -62,6 +62,16 @@ export const systemProbe: ProcessProbe = {
     return cachedBootId;
   },
   isAlive(pid: number): boolean {
+    if (process.platform === 'linux') {
+      // A killed process that its parent has not reaped yet (a zombie, state Z) is gone too.
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const state = stat[stat.lastIndexOf(')') + 2];
+        return state !== 'Z' && state !== 'X';
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      }
+    }
     try {
       process.kill(pid, 0);
       return true;

@@ -86,12 +86,17 @@ export type RemoveOutcome = 'removed' | 'refused' | 'busy' | 'gone';
 export function removeLockDir<T>(dir: string, shouldRemove: (read: OwnerRead<T>, ageMs: number) => boolean, context: RemovalContext = {}): RemoveOutcome {
   const probe = context.probe ?? systemProbe;
   const now = context.now ?? Date.now();
+  // Taken before the breaker, whose creation touches the directory's mtime; compared by inode
+  // after, so the age is the age of the very directory then judged.
+  const before = statSync(dir, { throwIfNoEntry: false });
   const breaker = takeBreaker(dir, 0, probe, now);
   if (typeof breaker === 'string') return breaker;
   let moved = false;
   try {
     const read = readLockOwner<T>(dir);
-    if (!shouldRemove(read, read.state === 'unreadable' ? ageOf(dir, now) : 0)) return 'refused';
+    let ageMs = 0;
+    if (read.state === 'unreadable' && before && statSync(dir, { throwIfNoEntry: false })?.ino === before.ino) ageMs = now - before.mtimeMs;
+    if (!shouldRemove(read, ageMs)) return 'refused';
     const tomb = join(dirname(dir), `${TOMBSTONE_PREFIX}${basename(dir)}-${randomBytes(6).toString('hex')}`);
     renameSync(dir, tomb);
     moved = true;
@@ -116,8 +121,8 @@ export function withBreaker<R>(dir: string, work: () => R, context: RemovalConte
   }
 }
 
-/** Paths of the breakers held, the one that guards the lock first. */
-type HeldBreaker = { paths: string[] };
+/** The breakers held, the one that guards the lock first, each with the target that makes it ours. */
+type HeldBreaker = { links: { path: string; target: string }[] };
 
 function takeBreaker(dir: string, level: number, probe: ProcessProbe, now: number): HeldBreaker | 'busy' | 'gone' {
   const path = join(dir, level === 0 ? BREAKER : `${BREAKER}.${level}`);
@@ -129,9 +134,13 @@ function takeBreaker(dir: string, level: number, probe: ProcessProbe, now: numbe
     token: randomBytes(4).toString('hex'),
     since: now,
   };
+  const target = encodeBreaker(record);
   try {
-    symlinkSync(encodeBreaker(record), path);
-    return { paths: [path] };
+    symlinkSync(target, path);
+    // The name is resolved before the link is made: if the lock was renamed to a tombstone in
+    // that instant, the link landed in the tombstone (whose cleanup removes it). Only a link
+    // that is found again by name is a breaker of this lock.
+    return readTarget(path) === target ? { links: [{ path, target }] } : 'gone';
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return 'gone';
@@ -144,17 +153,21 @@ function takeBreaker(dir: string, level: number, probe: ProcessProbe, now: numbe
   if (typeof over === 'string') return over;
   // Still the dead holder's breaker? Another taker-over may have finished and a live remover
   // taken its place in between.
-  if (readBreaker(path)?.token !== held.token) {
+  const deadTarget = readTarget(path);
+  if (deadTarget === null || decodeBreaker(deadTarget)?.token !== held.token) {
     releaseBreaker(over);
     return 'busy';
   }
-  return { paths: [path, ...over.paths] };
+  return { links: [{ path, target: deadTarget }, ...over.links] };
 }
 
 function releaseBreaker(breaker: HeldBreaker): void {
   // The guarding breaker goes first: were ours to go first, a second taker-over could come in
-  // while the dead holder's breaker still stands.
-  for (const path of breaker.paths) {
+  // while the dead holder's breaker still stands. Each is unlinked only while the name still
+  // shows our target: while we hold the lock's breaker nobody renames the lock, so the name and
+  // the link stay ours from the check to the unlink.
+  for (const { path, target } of breaker.links) {
+    if (readTarget(path) !== target) continue;
     try {
       unlinkSync(path);
     } catch (error) {
@@ -163,12 +176,17 @@ function releaseBreaker(breaker: HeldBreaker): void {
   }
 }
 
-function readBreaker(path: string): BreakerRecord | null {
+function readTarget(path: string): string | null {
   try {
-    return decodeBreaker(readlinkSync(path));
+    return readlinkSync(path);
   } catch {
     return null;
   }
+}
+
+function readBreaker(path: string): BreakerRecord | null {
+  const target = readTarget(path);
+  return target === null ? null : decodeBreaker(target);
 }
 
 function isDead(record: BreakerRecord, probe: ProcessProbe, now: number): boolean {
@@ -195,13 +213,21 @@ function ageOf(dir: string, now: number): number {
   }
 }
 
-/** Empties and removes a tombstone: a lock holds only files and symlinks, so one level is all. */
+/**
+ * Empties and removes a tombstone: a lock holds only files and symlinks, so one level is all.
+ * Never throws: the lock is already removed, and a stray entry (a breaker that landed here as
+ * the rename happened) only leaves the tombstone for sweepTombstones.
+ */
 function clearTombstone(tomb: string): void {
   try {
     for (const name of readdirSync(tomb)) unlinkSync(join(tomb, name));
     rmdirSync(tomb);
   } catch {
-    rmSync(tomb, { recursive: true, force: true });
+    try {
+      rmSync(tomb, { recursive: true, force: true });
+    } catch {
+      // Swept later.
+    }
   }
 }
 

@@ -21,9 +21,10 @@ export function tryMkdirLock(dir: string, owner: object): boolean {
     // 'wx': if anything else ever wrote here, fail rather than overwrite it.
     fd = openSync(join(dir, OWNER_FILE), 'wx');
   } catch (error) {
-    // The directory went between mkdir and open: only a healer removes a lock without an
-    // owner, and only an old one, so this is a lost race, not ours to clean up.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    // The directory went between mkdir and open (a healer removes a lock without an owner once
+    // it is old), or was replaced by the next holder's: a lost race, not ours to clean up.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EEXIST') return false;
     throw error;
   }
   try {
