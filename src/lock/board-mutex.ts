@@ -28,7 +28,7 @@ export interface MutexOptions {
 }
 
 /** A mutex directory with no owner.json for this long was left by a writer killed right after mkdir. */
-const UNFINISHED_GRACE_MS = 10_000;
+export const UNFINISHED_GRACE_MS = 10_000;
 
 export async function withBoardMutex<T>(path: string, purpose: string, work: () => Promise<T>, options: MutexOptions = {}): Promise<T> {
   const now = options.now ?? Date.now;
@@ -60,7 +60,7 @@ export async function withBoardMutex<T>(path: string, purpose: string, work: () 
 }
 
 /** Breaks the mutex if its holder is proved gone. True when it did (or it was already free). */
-function breakIfDead(path: string, probe: ProcessProbe, now: number): boolean {
+export function breakIfDead(path: string, probe: ProcessProbe, now: number): boolean {
   const holder = readLockOwner<MutexOwner>(path);
   if (holder.state === 'free') return true;
   if (holder.state === 'unreadable') {

@@ -20,7 +20,7 @@
 // taker-over is taken over through `.break.2`; beyond that the lock is left for a human (doctor
 // names it), which needs three crashes inside a few milliseconds of each other.
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { judgeProcess, systemProbe, type Holder, type ProcessProbe } from './liveness.js';
 import { readLockOwner, type OwnerRead } from './mkdir-lock.js';
@@ -147,14 +147,15 @@ function takeBreaker(dir: string, level: number, probe: ProcessProbe, now: numbe
     if (code !== 'EEXIST') throw error;
   }
   if (level >= DEEPEST_LEVEL) return 'busy';
-  const held = readBreaker(path);
+  const judgedTarget = readTarget(path);
+  const held = judgedTarget === null ? null : readBreaker(path, judgedTarget);
   if (held === null || !isDead(held, probe, now)) return 'busy';
   const over = takeBreaker(dir, level + 1, probe, now);
   if (typeof over === 'string') return over;
   // Still the dead holder's breaker? Another taker-over may have finished and a live remover
   // taken its place in between.
   const deadTarget = readTarget(path);
-  if (deadTarget === null || decodeBreaker(deadTarget)?.token !== held.token) {
+  if (deadTarget === null || deadTarget !== judgedTarget) {
     releaseBreaker(over);
     return 'busy';
   }
@@ -184,9 +185,14 @@ function readTarget(path: string): string | null {
   }
 }
 
-function readBreaker(path: string): BreakerRecord | null {
-  const target = readTarget(path);
-  return target === null ? null : decodeBreaker(target);
+function readBreaker(path: string, target: string | null = readTarget(path)): BreakerRecord | null {
+  if (target === null) return null;
+  const record = decodeBreaker(target);
+  if (record) return record;
+  // Not ours to read (another version, or damage): judged like a breaker from another host, by
+  // its own age, so that it cannot block the lock for ever.
+  const since = lstatSync(path, { throwIfNoEntry: false })?.mtimeMs;
+  return since === undefined ? null : { hostHash: '?', bootHash: '-', pid: -1, pidStart: null, token: target, since };
 }
 
 function isDead(record: BreakerRecord, probe: ProcessProbe, now: number): boolean {
@@ -195,9 +201,17 @@ function isDead(record: BreakerRecord, probe: ProcessProbe, now: number): boolea
   return !judgeProcess(holder, probe).alive;
 }
 
+/** Takes over and removes breakers of `dir` whose holders are gone; true when none is left. */
+export function clearDeadBreakers(dir: string, context: RemovalContext = {}): boolean {
+  // Taking the breaker takes a dead one over; giving it back removes both.
+  return withBreaker(dir, () => true, context) === true;
+}
+
 /** Breakers in `lockPath` whose holder is proved gone: a removal that died half way (for doctor). */
 export function deadBreakers(lockPath: string, probe: ProcessProbe, now: number): { name: string; pid: number }[] {
   const dead: { name: string; pid: number }[] = [];
+  // Deeper breakers exist only beside a first one: one readlink answers for almost every lock.
+  if (readTarget(join(lockPath, BREAKER)) === null) return dead;
   for (const name of [BREAKER, `${BREAKER}.1`, `${BREAKER}.2`]) {
     const record = readBreaker(join(lockPath, name));
     if (record && isDead(record, probe, now)) dead.push({ name, pid: record.pid });

@@ -1,6 +1,6 @@
 // Questions about the end of the log, answered by reading it backwards in chunks: heal asks which
 // of a dead process's events made it in, doctor asks who last claimed a task. Both stop as soon
-// as they know, so their cost does not grow with the log's length.
+// as they know, which for recent events is after a chunk or two.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 const CHUNK = 1 << 16;
@@ -43,14 +43,18 @@ export function scanBackwards(path: string, visit: (line: string) => boolean | v
   }
 }
 
-/** Which of `ids` are in the log, looking back no further than events older than `notBefore`. */
-export function findEventIds(path: string, ids: readonly string[], notBefore: number): Set<string> {
+/**
+ * Which of `ids` are in the log. Found events are near the end, so that is quick; proving an
+ * event absent reads the whole log, since the log is not in time order (a union merge appends
+ * another branch's older lines, heal re-appends a dead process's events with their own times).
+ * Heal asks this only about work a crash cut short.
+ */
+export function findEventIds(path: string, ids: readonly string[]): Set<string> {
   const found = new Set<string>();
   if (ids.length === 0) return found;
   scanBackwards(path, (line) => {
     for (const id of ids) if (line.includes(`"id":"${id}"`)) found.add(id);
-    const ts = /"ts":"([^"]+)"/.exec(line)?.[1];
-    return found.size === ids.length || (ts !== undefined && Date.parse(ts) < notBefore);
+    return found.size === ids.length;
   });
   return found;
 }

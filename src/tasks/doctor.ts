@@ -6,7 +6,7 @@ import { GuildError } from '../errors.js';
 import { lastEventOf } from '../log/find-events.js';
 import { readEvents } from '../log/read-events.js';
 import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
-import type { MutexOwner } from '../lock/board-mutex.js';
+import { UNFINISHED_GRACE_MS, type MutexOwner } from '../lock/board-mutex.js';
 import { deadBreakers } from '../lock/lock-removal.js';
 import { readLockOwner } from '../lock/mkdir-lock.js';
 import { judgeLock } from '../lock/task-locks.js';
@@ -114,7 +114,11 @@ function checkMutex(guild: Guild, probe: ProcessProbe): Check {
   const check: Check = { name: 'mutex', ok: true, problems: [], warnings: [] };
   const holder = readLockOwner<MutexOwner>(guild.mutexPath);
   if (holder.state === 'held' && !judgeProcess(holder.owner, probe).alive) {
-    check.problems.push({ message: `the board mutex is held by pid ${holder.owner.pid}, which is gone (the next write breaks it)` });
+    check.problems.push({ message: `the board mutex is held by pid ${holder.owner.pid}, which is gone (heal or the next write breaks it)` });
+  }
+  if (holder.state === 'unreadable') {
+    const age = ageOf(guild.mutexPath, guild.now());
+    if (age >= UNFINISHED_GRACE_MS) check.problems.push({ message: `the board mutex has had no owner for ${Math.round(age / 1000)}s (${holder.reason}); heal or the next write breaks it` });
   }
   return check;
 }

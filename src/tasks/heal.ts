@@ -20,12 +20,17 @@
 // Locks are broken only through TaskLocks.breakStale, which removes nothing but the very lock
 // that was judged. All board changes of one heal are made in one updateBoard, which re-reads the
 // board under the mutex and checks each change again against the board as it is then.
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Task } from '../board/types.js';
 import { appendEvents } from '../log/append-event.js';
 import type { AuditEvent } from '../log/event.js';
 import { findEventIds, lastEventOf } from '../log/find-events.js';
 import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
 import type { LockOwner } from '../lock/lock-owner.js';
+import { breakIfDead } from '../lock/board-mutex.js';
+import { clearDeadBreakers, deadBreakers } from '../lock/lock-removal.js';
+import { readLockOwner } from '../lock/mkdir-lock.js';
 import { judgeLock } from '../lock/task-locks.js';
 import type { FinishIntent } from './finish-task.js';
 import { loadBoard, type Guild } from './guild.js';
@@ -34,10 +39,8 @@ import { updateBoard, type Transaction } from './update-board.js';
 
 /** A lock directory without owner.json for this long was left by a taker that died. */
 export const UNFINISHED_LOCK_GRACE_MS = 30_000;
-/** How far before a dead process's work the log search looks, for clocks a little apart. */
-const CLOCK_SLACK_MS = 5 * 60_000;
 
-export type HealActionKind = 'removed-unfinished' | 'finished-intent' | 'dropped-intent' | 'finished-claim' | 'undid-claim' | 'removed-leftover' | 'requeued' | 'poisoned';
+export type HealActionKind = 'cleared-breaker' | 'removed-unfinished' | 'finished-intent' | 'dropped-intent' | 'finished-claim' | 'undid-claim' | 'removed-leftover' | 'requeued' | 'poisoned';
 
 export interface HealAction {
   task: string;
@@ -50,8 +53,10 @@ export interface HealResult {
   actions: HealAction[];
   /** Locks left alone because another healer or remover was at work on them. */
   busy: string[];
-  /** Tombstones of crashed removers, cleared. */
+  /** Tombstones of crashed removers and temp files of crashed board writes, cleared. */
   swept: string[];
+  /** The board mutex was held by a process that is gone, and was broken. */
+  mutexBroken: boolean;
   locks: number;
 }
 
@@ -69,7 +74,7 @@ type Repair =
 
 export async function healGuild(guild: Guild, options: HealOptions): Promise<HealResult> {
   const probe = options.probe ?? systemProbe;
-  const result: HealResult = { actions: [], busy: [], swept: [], locks: 0 };
+  const result: HealResult = { actions: [], busy: [], swept: [], locks: 0, mutexBroken: false };
   const note = (task: string, action: HealActionKind, reason: string, agent: string | null): void => void result.actions.push({ task, action, reason, agent });
   const board = await loadBoard(guild);
   const locks = guild.locks.list();
@@ -81,9 +86,14 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
     return outcome === 'removed';
   };
 
+  // A writer killed holding the board mutex: the next write would break it; heal does it now.
+  if (readLockOwner(guild.mutexPath).state !== 'free' && breakIfDead(guild.mutexPath, probe, guild.now())) result.mutexBroken = true;
+
   for (const { task, read } of locks) {
     locked.add(task);
     const now = guild.now();
+    const path = guild.locks.where(task);
+    if (deadBreakers(path, probe, now).length > 0 && clearDeadBreakers(path, { probe, now })) note(task, 'cleared-breaker', 'a removal died half way through', null);
     if (read.state === 'unreadable') {
       if (busy(task, guild.locks.breakStale(task, { unreadableForMs: UNFINISHED_LOCK_GRACE_MS }, now))) note(task, 'removed-unfinished', read.reason, null);
       continue;
@@ -92,7 +102,7 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
     const owner = read.owner;
     const intent = guild.locks.readIntent<FinishIntent>(task);
     if (intent && !judgeProcess(intent.writer, probe).alive) {
-      const logged = findEventIds(guild.logPath, intent.payload.events.map((event) => event.id), Date.parse(intent.ts) - CLOCK_SLACK_MS);
+      const logged = findEventIds(guild.logPath, intent.payload.events.map((event) => event.id));
       if (logged.size === 0) {
         // Its process died before the log: the operation never happened, the claim stands.
         guild.locks.clearIntent(task);
@@ -106,7 +116,7 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
     if (!(onBoard?.status === 'in-progress' && onBoard.owner === owner.agent)) {
       const maker = { host: owner.host, bootId: owner.bootId, pid: owner.claimPid, pidStart: owner.claimPidStart };
       if (judgeProcess(maker, probe).alive) continue; // a claim still being made
-      const claimLogged = owner.claimEvent !== null && findEventIds(guild.logPath, [owner.claimEvent], Date.parse(owner.acquired) - CLOCK_SLACK_MS).size > 0;
+      const claimLogged = owner.claimEvent !== null && findEventIds(guild.logPath, [owner.claimEvent]).size > 0;
       if (claimLogged && onBoard?.status === 'ready' && onBoard.owner === null) {
         repairs.push({ kind: 'finish-claim', task, agent: owner.agent });
       } else if (busy(task, guild.locks.breakStale(task, { token: owner.token }, now))) {
@@ -136,7 +146,7 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
   for (const repair of repairs) {
     if (repair.kind === 'finish-intent') busy(repair.owner.task, guild.locks.breakStale(repair.owner.task, { token: repair.owner.token }, guild.now()));
   }
-  result.swept = guild.locks.sweep(guild.now());
+  result.swept = [...guild.locks.sweep(guild.now()), ...sweepBoardTemps(guild)];
   return result;
 }
 
@@ -174,6 +184,34 @@ function applyRepair(guild: Guild, tx: Transaction, repair: Repair, note: Note):
       note(repair.task, 'undid-claim', 'its process died before logging the claim', repair.agent);
       return;
   }
+}
+
+/**
+ * Temp files of board writes killed before their rename (write-file-atomic names them
+ * ACTIVE_TASKS.md.<number>), and of cache writes: old enough that no live writer owns them.
+ */
+function sweepBoardTemps(guild: Guild, minAgeMs = 60_000): string[] {
+  const swept: string[] = [];
+  const now = guild.now();
+  const sweepIn = (dir: string, pattern: RegExp): void => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!pattern.test(name)) continue;
+      const path = join(dir, name);
+      const stat = statSync(path, { throwIfNoEntry: false });
+      if (!stat?.isFile() || now - stat.mtimeMs < minAgeMs) continue;
+      rmSync(path, { force: true });
+      swept.push(name);
+    }
+  };
+  sweepIn(dirname(guild.boardPath), new RegExp(`^${basename(guild.boardPath).replace('.', '\\.')}\\.\\d+$`));
+  sweepIn(dirname(guild.cachePath), /^board\.json\.\d+\.[0-9a-f]+\.tmp$/);
+  return swept;
 }
 
 function stillHeldBy(task: Task | undefined, agent: string | null): boolean {
