@@ -193,7 +193,7 @@ function readLocks(repo: TempRepo): Map<string, LockState> {
       continue;
     }
     try {
-      locks.set(name.slice(0, -5), { kind: 'held', owner: JSON.parse(text) as LockOwner, intent: existsSync(join(dir, 'intent.json')) });
+      locks.set(name.slice(0, -5), { kind: 'held', owner: JSON.parse(text) as LockOwner, intent: existsSync(join(locksDir(repo), '.intents', `${name.slice(0, -5)}.json`)) });
     } catch {
       locks.set(name.slice(0, -5), { kind: 'ownerless' }); // owner.json created, not yet written
     }
@@ -618,7 +618,7 @@ function checkInvariants(repo: TempRepo, where: string, stats: Stats, problems: 
       if (!task.owner) problems.push(`${where}: (c) ${task.id} is In Progress with no owner`);
       else if (lock?.kind !== 'held') problems.push(`${where}: (c) ${task.id} is In Progress by ${task.owner} but has no lock`);
       else if (lock.owner.agent !== task.owner) problems.push(`${where}: (c) ${task.id} is In Progress by ${task.owner} but locked by ${lock.owner.agent}`);
-      else if (lock.intent) problems.push(`${where}: (c) ${task.id}'s lock still holds an intent.json after heal`);
+      else if (lock.intent) problems.push(`${where}: (c) ${task.id}'s lock still has an intent after heal`);
     } else if ((task.status === 'ready' || task.status === 'failed') && task.owner !== null) {
       problems.push(`${where}: (c) ${task.id} is ${task.status} with owner ${task.owner}`);
     }

@@ -64,7 +64,7 @@ export function breakIfDead(path: string, probe: ProcessProbe, now: number): boo
   const holder = readLockOwner<MutexOwner>(path);
   if (holder.state === 'free') return true;
   if (holder.state === 'unreadable') {
-    return removeLockDir(path, (read, ageMs) => read.state === 'unreadable' && ageMs >= UNFINISHED_GRACE_MS, { probe, now }) === 'removed';
+    return removeLockDir(path, (read, ageMs) => read.state === 'unreadable' && ageMs >= UNFINISHED_GRACE_MS, { probe, now, needsAge: true }) === 'removed';
   }
   if (judgeProcess(holder.owner, probe).alive) return false;
   const token = holder.owner.token;

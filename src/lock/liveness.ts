@@ -45,6 +45,7 @@ export function holderOf(probe: ProcessProbe, pid: number | null): Holder {
 
 let cachedBootId: string | null | undefined;
 let cachedHost: string | undefined;
+let ownStartTime: string | null | undefined;
 
 export const systemProbe: ProcessProbe = {
   get host(): string {
@@ -81,23 +82,29 @@ export const systemProbe: ProcessProbe = {
     }
   },
   startTime(pid: number): string | null {
-    if (process.platform === 'linux') {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-        return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null; // field 22 overall
-      } catch {
-        return null;
-      }
-    }
-    if (process.platform === 'darwin' || process.platform.endsWith('bsd')) {
-      try {
-        // pid is a number, never text from a file: nothing here reaches a shell.
-        return execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
-      } catch {
-        return null;
-      }
-    }
-    return null;
+    // Our own start time never changes, and every breaker records it.
+    if (pid === process.pid) return (ownStartTime ??= readStartTime(pid));
+    return readStartTime(pid);
   },
 };
+
+function readStartTime(pid: number): string | null {
+  if (process.platform === 'linux') {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null; // field 22 overall
+    } catch {
+      return null;
+    }
+  }
+  if (process.platform === 'darwin' || process.platform.endsWith('bsd')) {
+    try {
+      // pid is a number, never text from a file: nothing here reaches a shell.
+      return execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}

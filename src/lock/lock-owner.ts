@@ -27,6 +27,9 @@ export interface LockOwner extends Holder {
  * this record; if it died before the log, heal drops the record. The payload is the domain's.
  */
 export interface LockIntent<P = unknown> {
+  task: string;
+  /** The token of the lock it belongs to: an intent outliving its lock is recognised as such. */
+  token: string;
   writer: Holder;
   ts: string;
   payload: P;

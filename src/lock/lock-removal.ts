@@ -23,7 +23,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { judgeProcess, systemProbe, type Holder, type ProcessProbe } from './liveness.js';
-import { readLockOwner, type OwnerRead } from './mkdir-lock.js';
+import { OWNER_FILE, readLockOwner, type OwnerRead } from './mkdir-lock.js';
 
 const BREAKER = '.break';
 const DEEPEST_LEVEL = 2;
@@ -74,6 +74,8 @@ function breakerHolder(record: BreakerRecord, probe: ProcessProbe): Holder {
 export interface RemovalContext {
   probe?: ProcessProbe;
   now?: number;
+  /** shouldRemove looks at the age of a lock without an owner (costs a stat, so only when asked). */
+  needsAge?: boolean;
 }
 
 export type RemoveOutcome = 'removed' | 'refused' | 'busy' | 'gone';
@@ -88,7 +90,7 @@ export function removeLockDir<T>(dir: string, shouldRemove: (read: OwnerRead<T>,
   const now = context.now ?? Date.now();
   // Taken before the breaker, whose creation touches the directory's mtime; compared by inode
   // after, so the age is the age of the very directory then judged.
-  const before = statSync(dir, { throwIfNoEntry: false });
+  const before = context.needsAge ? statSync(dir, { throwIfNoEntry: false }) : undefined;
   const breaker = takeBreaker(dir, 0, probe, now);
   if (typeof breaker === 'string') return breaker;
   let moved = false;
@@ -233,6 +235,15 @@ function ageOf(dir: string, now: number): number {
  * the rename happened) only leaves the tombstone for sweepTombstones.
  */
 function clearTombstone(tomb: string): void {
+  try {
+    // What a lock almost always holds, without listing it; anything else falls to the listing.
+    unlinkSync(join(tomb, OWNER_FILE));
+    unlinkSync(join(tomb, BREAKER));
+    rmdirSync(tomb);
+    return;
+  } catch {
+    // An entry missing or one more: list and clear.
+  }
   try {
     for (const name of readdirSync(tomb)) unlinkSync(join(tomb, name));
     rmdirSync(tomb);

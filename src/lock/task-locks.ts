@@ -3,7 +3,7 @@
 // uses; a remote-backed store (refs/guild/claims/<ID> on the shared remote) can stand beside
 // this mkdir store later without the callers changing.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TASK_ID_PATTERN } from '../identifiers.js';
 import { sleepSync } from './sleep.js';
@@ -41,11 +41,11 @@ export interface TaskLocks {
   where(task: string): string;
   /** Records what the holder is about to do (see LockIntent); false when the lock is not the holder's. */
   writeIntent(task: string, token: string, payload: unknown): boolean;
-  readIntent<P>(task: string): LockIntent<P> | null;
-  clearIntent(task: string): void;
+  /** Every intent recorded, by task. */
+  intents<P>(): Map<string, LockIntent<P>>;
+  /** Removes the intent of the lock with `token`, if that is the one recorded. */
+  clearIntent(task: string, token: string): void;
 }
-
-const INTENT_FILE = 'intent.json';
 
 function writeFileAtomicInDir(path: string, text: string): void {
   const temp = `${path}.${process.pid}.tmp`;
@@ -133,7 +133,7 @@ export class MkdirTaskLocks implements TaskLocks {
       this.pathOf(task),
       (read, ageMs) =>
         'token' in judged ? read.state === 'held' && read.owner.token === judged.token : read.state === 'unreadable' && ageMs >= judged.unreadableForMs,
-      { probe: this.probe, now },
+      { probe: this.probe, now, needsAge: !('token' in judged) },
     );
   }
 
@@ -152,33 +152,52 @@ export class MkdirTaskLocks implements TaskLocks {
   }
 
   writeIntent(task: string, token: string, payload: unknown): boolean {
-    const path = this.pathOf(task);
-    const current = readLockOwner<LockOwner>(path);
+    const current = readLockOwner<LockOwner>(this.pathOf(task));
     if (current.state !== 'held' || current.owner.token !== token) return false;
-    const intent: LockIntent = { writer: holderOf(this.probe, process.pid), ts: new Date().toISOString(), payload };
-    try {
-      writeFileAtomicInDir(join(path, INTENT_FILE), JSON.stringify(intent));
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false; // the lock went meanwhile
-      throw error;
-    }
+    const intent: LockIntent = { task, token, writer: holderOf(this.probe, process.pid), ts: new Date().toISOString(), payload };
+    mkdirSync(this.intentsDir, { recursive: true });
+    writeFileAtomicInDir(this.intentPath(task), JSON.stringify(intent));
+    return true;
   }
 
-  readIntent<P>(task: string): LockIntent<P> | null {
-    const path = join(this.pathOf(task), INTENT_FILE);
-    // Looked for in every lock on every heal: a stat that does not throw is far cheaper than a
-    // failed read that does.
-    if (!statSync(path, { throwIfNoEntry: false })) return null;
+  intents<P>(): Map<string, LockIntent<P>> {
+    const found = new Map<string, LockIntent<P>>();
+    let names: string[];
     try {
-      return JSON.parse(readFileSync(path, 'utf8')) as LockIntent<P>;
+      names = readdirSync(this.intentsDir);
     } catch {
-      return null;
+      return found;
     }
+    for (const name of names) {
+      const task = name.slice(0, -'.json'.length);
+      if (!name.endsWith('.json') || !TASK_ID_PATTERN.test(task)) continue;
+      try {
+        found.set(task, JSON.parse(readFileSync(join(this.intentsDir, name), 'utf8')) as LockIntent<P>);
+      } catch {
+        // Half written by a process that died before its rename: never acted on.
+      }
+    }
+    return found;
   }
 
-  clearIntent(task: string): void {
-    rmSync(join(this.pathOf(task), INTENT_FILE), { force: true });
+  clearIntent(task: string, token: string): void {
+    const path = this.intentPath(task);
+    try {
+      if ((JSON.parse(readFileSync(path, 'utf8')) as LockIntent).token !== token) return;
+    } catch {
+      return;
+    }
+    rmSync(path, { force: true });
+  }
+
+  /** Intents sit beside the locks, not in them: heal finds them all with one readdir. */
+  private get intentsDir(): string {
+    return join(this.dir, '.intents');
+  }
+
+  private intentPath(task: string): string {
+    this.pathOf(task); // validates the ID before it becomes a path
+    return join(this.intentsDir, `${task}.json`);
   }
 
   private names(): string[] {

@@ -72,10 +72,12 @@ function checkLocks(guild: Guild, board: Board, probe: ProcessProbe): Check {
   const check: Check = { name: 'locks', ok: true, problems: [], warnings: [] };
   const now = guild.now();
   const locked = new Set<string>();
+  const intents = guild.locks.intents<FinishIntent>();
   for (const { task, read } of guild.locks.list()) {
     locked.add(task);
     const path = guild.locks.where(task);
-    for (const dead of deadBreakers(path, probe, now)) check.problems.push({ task, message: `${task}: ${dead.name} left by pid ${dead.pid}, which is gone (heal takes it over)` });
+    // Not a problem: the next release, heartbeat or heal of this lock takes a dead breaker over.
+    for (const dead of deadBreakers(path, probe, now)) check.warnings.push(`${task}: ${dead.name} left by pid ${dead.pid}, which is gone (the next remover takes it over)`);
     if (read.state === 'unreadable') {
       const age = ageOf(path, now);
       if (age >= UNFINISHED_LOCK_GRACE_MS) check.problems.push({ task, message: `${task}: lock without an owner for ${Math.round(age / 1000)}s (${read.reason})` });
@@ -83,8 +85,8 @@ function checkLocks(guild: Guild, board: Board, probe: ProcessProbe): Check {
     }
     if (read.state !== 'held') continue;
     const owner = read.owner;
-    const intent = guild.locks.readIntent<FinishIntent>(task);
-    if (intent && !judgeProcess(intent.writer, probe).alive) {
+    const intent = intents.get(task);
+    if (intent?.token === owner.token && !judgeProcess(intent.writer, probe).alive) {
       check.problems.push({ task, message: `${task}: a ${intent.payload.op} by ${intent.payload.agent} died half way (intent left in the lock)` });
     }
     const onBoard = board.byId.get(task);

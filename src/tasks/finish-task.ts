@@ -113,5 +113,9 @@ function releaseLockOf(guild: Guild, id: string, agent: string): FinishResult['l
   const lock = guild.locks.read(id);
   if (lock.state === 'free') return 'free';
   if (lock.state !== 'held' || lock.owner.agent !== agent) return 'not-yours';
-  return guild.locks.release(id, lock.owner.token);
+  const released = guild.locks.release(id, lock.owner.token);
+  // The intent goes after the lock: a crash in between leaves an intent without its lock,
+  // which heal recognises (its token matches no lock) and removes.
+  if (released === 'released') guild.locks.clearIntent(id, lock.owner.token);
+  return released;
 }

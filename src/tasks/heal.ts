@@ -29,7 +29,6 @@ import { findEventIds, lastEventOf } from '../log/find-events.js';
 import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
 import type { LockOwner } from '../lock/lock-owner.js';
 import { breakIfDead } from '../lock/board-mutex.js';
-import { clearDeadBreakers, deadBreakers } from '../lock/lock-removal.js';
 import { readLockOwner } from '../lock/mkdir-lock.js';
 import { judgeLock } from '../lock/task-locks.js';
 import type { FinishIntent } from './finish-task.js';
@@ -40,7 +39,7 @@ import { updateBoard, type Transaction } from './update-board.js';
 /** A lock directory without owner.json for this long was left by a taker that died. */
 export const UNFINISHED_LOCK_GRACE_MS = 30_000;
 
-export type HealActionKind = 'cleared-breaker' | 'removed-unfinished' | 'finished-intent' | 'dropped-intent' | 'finished-claim' | 'undid-claim' | 'removed-leftover' | 'requeued' | 'poisoned';
+export type HealActionKind = 'removed-unfinished' | 'finished-intent' | 'dropped-intent' | 'finished-claim' | 'undid-claim' | 'removed-leftover' | 'requeued' | 'poisoned';
 
 export interface HealAction {
   task: string;
@@ -89,23 +88,22 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
   // A writer killed holding the board mutex: the next write would break it; heal does it now.
   if (readLockOwner(guild.mutexPath).state !== 'free' && breakIfDead(guild.mutexPath, probe, guild.now())) result.mutexBroken = true;
 
+  const intents = guild.locks.intents<FinishIntent>();
   for (const { task, read } of locks) {
     locked.add(task);
     const now = guild.now();
-    const path = guild.locks.where(task);
-    if (deadBreakers(path, probe, now).length > 0 && clearDeadBreakers(path, { probe, now })) note(task, 'cleared-breaker', 'a removal died half way through', null);
     if (read.state === 'unreadable') {
       if (busy(task, guild.locks.breakStale(task, { unreadableForMs: UNFINISHED_LOCK_GRACE_MS }, now))) note(task, 'removed-unfinished', read.reason, null);
       continue;
     }
     if (read.state !== 'held') continue;
     const owner = read.owner;
-    const intent = guild.locks.readIntent<FinishIntent>(task);
-    if (intent && !judgeProcess(intent.writer, probe).alive) {
+    const intent = intents.get(task);
+    if (intent?.token === owner.token && !judgeProcess(intent.writer, probe).alive) {
       const logged = findEventIds(guild.logPath, intent.payload.events.map((event) => event.id));
       if (logged.size === 0) {
         // Its process died before the log: the operation never happened, the claim stands.
-        guild.locks.clearIntent(task);
+        guild.locks.clearIntent(task, owner.token);
         note(task, 'dropped-intent', `${intent.payload.op} died before logging anything`, owner.agent);
       } else {
         repairs.push({ kind: 'finish-intent', owner, intent: intent.payload, missing: intent.payload.events.filter((event) => !logged.has(event.id)) });
@@ -129,6 +127,12 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
     if (staleness.stale && busy(task, guild.locks.breakStale(task, { token: owner.token }, now))) {
       repairs.push({ kind: 'requeue', task, agent: owner.agent, reason: staleness.reason });
     }
+  }
+  // Intents that outlived their lock: the finish got as far as removing the lock.
+  for (const [task, intent] of intents) {
+    const read = locked.has(task) ? guild.locks.read(task) : null;
+    if (read?.state === 'held' && read.owner.token === intent.token) continue;
+    if (!judgeProcess(intent.writer, probe).alive) guild.locks.clearIntent(task, intent.token);
   }
   for (const task of board.tasks) {
     if (task.status !== 'in-progress' || !task.id || locked.has(task.id) || guild.locks.read(task.id).state !== 'free') continue;
