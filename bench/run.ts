@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import lockfile from 'proper-lockfile';
 import { MkdirTaskLocks } from '../src/lock/task-locks.js';
 import { summarizeProfile } from './cpu-profile.js';
-import { crashSafetyBench } from './crash-safety.js';
+import { crashSafetyBench, type FigureRow } from './crash-safety.js';
 import { generateBoard } from './generate-board.js';
 import { fmt, max, median, min, p90, pairedRatios, rotation } from './stats.js';
 
@@ -290,21 +290,8 @@ function peakRss(args: string[], cwd: string): RssSample {
 // ---------------------------------------------------------------------------------------------
 // Report
 
-interface Row {
-  figure: string;
-  unit: string;
-  subject: number[];
-  baseline: number[];
-  /** Per-sample subject/baseline ratios when the samples are paired (same iteration). */
-  paired?: number[];
-  target: string;
-  met: boolean;
-  /** The value the target is judged on, when it is not the ratio of medians. */
-  judgedOn?: string;
-  digits: number;
-  /** Cells shown instead of the computed ones, where a median or a ratio means nothing (counts). */
-  show?: { subject?: string; baseline?: string; ratio?: string; met?: string };
-}
+/** A row of the tables (the shape bench/crash-safety.ts fills in too). */
+type Row = FigureRow;
 
 function ratioOfMedians(row: Row): number {
   return median(row.subject) / median(row.baseline);

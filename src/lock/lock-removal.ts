@@ -221,9 +221,10 @@ export function deadBreakers(lockPath: string, probe: ProcessProbe, now: number)
   return dead;
 }
 
-function ageOf(dir: string, now: number): number {
+/** How long ago `path` last changed; 0 when it is not there. */
+export function ageOf(path: string, now: number): number {
   try {
-    return now - statSync(dir).mtimeMs;
+    return now - statSync(path).mtimeMs;
   } catch {
     return 0;
   }

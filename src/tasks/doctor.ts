@@ -1,13 +1,12 @@
 // doctor: every way the board, the log and the locks can disagree or be stuck, each named.
 // It changes nothing; `heal` repairs what doctor finds (exit 6 when anything is wrong).
-import { statSync } from 'node:fs';
 import type { Board } from '../board/types.js';
 import { GuildError } from '../errors.js';
 import { lastEventOf } from '../log/find-events.js';
 import { readEvents } from '../log/read-events.js';
 import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
 import { UNFINISHED_GRACE_MS, type MutexOwner } from '../lock/board-mutex.js';
-import { deadBreakers } from '../lock/lock-removal.js';
+import { ageOf, deadBreakers } from '../lock/lock-removal.js';
 import { readLockOwner } from '../lock/mkdir-lock.js';
 import { judgeLock } from '../lock/task-locks.js';
 import type { FinishIntent } from './finish-task.js';
@@ -123,12 +122,4 @@ function checkMutex(guild: Guild, probe: ProcessProbe): Check {
     if (age >= UNFINISHED_GRACE_MS) check.problems.push({ message: `the board mutex has had no owner for ${Math.round(age / 1000)}s (${holder.reason}); heal or the next write breaks it` });
   }
   return check;
-}
-
-function ageOf(path: string, now: number): number {
-  try {
-    return now - statSync(path).mtimeMs;
-  } catch {
-    return 0;
-  }
 }
