@@ -29,6 +29,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   locks: () => import('./commands/locks.js'),
   heal: () => import('./commands/heal.js'),
   doctor: () => import('./commands/doctor.js'),
+  replay: () => import('./commands/replay.js'),
 };
 
 let exitCode = 0;
@@ -99,6 +100,12 @@ export function buildParser(argv: string[]): Argv {
     .command('locks', 'the claim locks held now')
     .command('heal', 'break stale locks and requeue their tasks; finish or undo work a crash cut short')
     .command('doctor', 'check board, log and locks; exit 6 naming each problem')
+    .command('replay', 'fold the audit log into each task\'s state; --check compares it with the board (exit 6)', (y) =>
+      y
+        .option('check', { type: 'boolean', describe: 'compare with the board and name each disagreement' })
+        .option('until', { type: 'string', describe: 'only events up to this time' })
+        .option('lenient', { type: 'boolean', describe: 'skip malformed lines with a warning' }),
+    )
     .demandCommand(1, 'name a command; guild-fs --help lists them')
     .strict()
     .recommendCommands()

@@ -1,0 +1,139 @@
+// Replay: fold the audit log into each task's status, owner and tries. Events are applied in
+// (ts, id) order with duplicate ids dropped, so a log whose lines a union merge left out of
+// order replays the same as one written in order. Memory grows with tasks, not events: events
+// are streamed, and only the per-task state and the seen ids are kept.
+import type { AuditEvent } from './event.js';
+import { readEvents, type LogWarning } from './read-events.js';
+
+export interface ReplayedTask {
+  id: string;
+  status: string;
+  owner: string | null;
+  tries: number;
+  /** The event that last changed the task, for messages. */
+  last: { type: string; agent: string; ts: string; line: number };
+}
+
+export interface ReplayResult {
+  tasks: Map<string, ReplayedTask>;
+  events: number;
+  warnings: LogWarning[];
+  /** Events of a type replay does not know: kept, reported, not fatal. */
+  unknown: { line: number; type: string }[];
+}
+
+export interface ReplayOptions {
+  /** Only events at or before this time (ms since the epoch). */
+  until?: number;
+  lenient?: boolean;
+}
+
+const STATUS_OF: Record<string, string> = {
+  'task.blocked': 'blocked',
+  'task.unblocked': 'ready',
+  'task.released': 'ready',
+  'task.retried': 'ready',
+  'task.poisoned': 'failed',
+};
+
+const KNOWN = new Set([
+  'task.created',
+  'task.edited',
+  'task.claimed',
+  'task.released',
+  'task.completed',
+  'task.failed',
+  'task.retried',
+  'task.poisoned',
+  'task.blocked',
+  'task.unblocked',
+  'task.cancelled',
+  'lock.healed',
+  'worktree.created',
+  'worktree.removed',
+  'board.synced',
+  'daemon.started',
+  'daemon.stopped',
+]);
+
+export async function replayLog(path: string, options: ReplayOptions = {}): Promise<ReplayResult> {
+  const warnings: LogWarning[] = [];
+  const unknown: { line: number; type: string }[] = [];
+  // Events are sorted before folding; only what the fold needs is kept of each.
+  const kept: { event: AuditEvent; line: number }[] = [];
+  const seen = new Set<string>();
+  for await (const { event, line } of readEvents(path, { lenient: options.lenient, onWarning: (warning) => warnings.push(warning) })) {
+    if (seen.has(event.id)) continue;
+    seen.add(event.id);
+    if (!KNOWN.has(event.type)) unknown.push({ line, type: event.type });
+    if (options.until !== undefined && Date.parse(event.ts) > options.until) continue;
+    if (typeof event.task !== 'string') continue;
+    kept.push({ event: { ...event, data: slim(event) }, line });
+  }
+  kept.sort((a, b) => (a.event.ts < b.event.ts ? -1 : a.event.ts > b.event.ts ? 1 : a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0));
+  const tasks = new Map<string, ReplayedTask>();
+  for (const { event, line } of kept) applyEvent(tasks, event, line);
+  return { tasks, events: seen.size, warnings, unknown };
+}
+
+/** The data fields the fold reads; the rest is dropped so that memory stays small. */
+function slim(event: AuditEvent): Record<string, unknown> {
+  const { status, to, tries } = event.data ?? {};
+  return { status, to, tries };
+}
+
+export function applyEvent(tasks: Map<string, ReplayedTask>, event: AuditEvent, line: number): void {
+  const id = event.task!;
+  const last = { type: event.type, agent: event.agent, ts: event.ts, line };
+  let task = tasks.get(id);
+  if (event.type === 'task.created') {
+    const status = typeof event.data.status === 'string' ? event.data.status : 'ready';
+    tasks.set(id, { id, status, owner: null, tries: 0, last });
+    return;
+  }
+  if (!task) {
+    // History that begins mid-way (a rotated or hand-started log): start from nothing known.
+    task = { id, status: 'unknown', owner: null, tries: 0, last };
+    tasks.set(id, task);
+  }
+  const tries = typeof event.data.tries === 'number' ? event.data.tries : undefined;
+  switch (event.type) {
+    case 'task.claimed':
+      task.status = 'in-progress';
+      task.owner = event.agent;
+      break;
+    case 'task.completed':
+      task.status = event.data.to === 'review' ? 'review' : 'done';
+      // A box ticked by hand keeps whatever owner the line had.
+      break;
+    case 'task.failed':
+      task.status = 'ready';
+      task.owner = null;
+      if (tries !== undefined) task.tries = tries;
+      break;
+    case 'lock.healed':
+      // A requeue carries tries; a half-made claim undone changes nothing on the board.
+      if (tries === undefined) return;
+      task.status = 'ready';
+      task.owner = null;
+      task.tries = tries;
+      break;
+    case 'task.poisoned':
+      task.status = 'failed';
+      task.owner = null;
+      break;
+    case 'task.released':
+      task.status = 'ready';
+      task.owner = null;
+      break;
+    case 'task.edited':
+      if (typeof event.data.status === 'string') task.status = event.data.status;
+      break;
+    default: {
+      const status = STATUS_OF[event.type];
+      if (!status) return;
+      task.status = status;
+    }
+  }
+  task.last = last;
+}
