@@ -12,6 +12,8 @@ interface CommandModule {
   render(result: never): string;
   /** For checks: the error (and exit code) a result stands for, printed after the report. */
   failure?(result: never): GuildError | undefined;
+  /** The command prints its own output as it goes (NDJSON with --json), not one document. */
+  streams?: boolean;
 }
 
 const commands: Record<string, () => Promise<CommandModule>> = {
@@ -30,6 +32,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   heal: () => import('./commands/heal.js'),
   doctor: () => import('./commands/doctor.js'),
   replay: () => import('./commands/replay.js'),
+  log: () => import('./commands/log.js'),
 };
 
 let exitCode = 0;
@@ -50,7 +53,8 @@ async function dispatch(name: string, args: GlobalArgs & Record<string, unknown>
       exitCode = printError(failed, ctx);
       return;
     }
-    printResult(result, ctx.json ? '' : command.render(result as never), ctx);
+    if (command.streams) for (const note of ctx.notes) process.stderr.write(`${note}\n`);
+    else printResult(result, ctx.json ? '' : command.render(result as never), ctx);
   } catch (error) {
     for (const note of ctx.notes) process.stderr.write(`${note}\n`);
     exitCode = printError(error, ctx);
@@ -100,6 +104,17 @@ export function buildParser(argv: string[]): Argv {
     .command('locks', 'the claim locks held now')
     .command('heal', 'break stale locks and requeue their tasks; finish or undo work a crash cut short')
     .command('doctor', 'check board, log and locks; exit 6 naming each problem')
+    .command('log', 'the audit log, filtered; --json prints NDJSON, one event a line', (y) =>
+      y
+        .option('task', { type: 'string', describe: 'only this task' })
+        .option('agent', { type: 'string', describe: 'only events by this agent' })
+        .option('type', { type: 'string', array: true, describe: 'only these event types (repeat or comma-separate)' })
+        .option('since', { type: 'string', describe: 'from this time, or this long ago (2h, 3d)' })
+        .option('until', { type: 'string', describe: 'up to this time, or this long ago' })
+        .option('errors', { type: 'boolean', describe: 'only failures, poisonings and healed locks' })
+        .option('limit', { type: 'number', describe: 'only the last N' })
+        .option('lenient', { type: 'boolean', describe: 'skip malformed lines with a warning' }),
+    )
     .command('replay', 'fold the audit log into each task\'s state; --check compares it with the board (exit 6)', (y) =>
       y
         .option('check', { type: 'boolean', describe: 'compare with the board and name each disagreement' })
@@ -120,6 +135,11 @@ export function buildParser(argv: string[]): Argv {
 }
 
 export async function run(argv: string[] = process.argv.slice(2)): Promise<void> {
+  // `guild-fs log --json | head`: the reader went away; stop quietly, as CLI tools do.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(exitCode);
+    throw error;
+  });
   const json = argv.some((arg) => arg === '--json' || arg === '--json=true');
   try {
     const parsed = await buildParser(argv).parseAsync();

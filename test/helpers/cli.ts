@@ -3,6 +3,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+const STREAMING = new Set(['log', 'events']);
+
 export const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'guild-fs.js');
 
 export interface CliResult {
@@ -30,7 +32,8 @@ function childEnv(options: CliOptions): NodeJS.ProcessEnv {
 
 function finish(code: number | null, stdout: string, stderr: string, args: string[]): CliResult {
   const result: CliResult = { code: code ?? -1, stdout, stderr };
-  if (args.includes('--json')) {
+  // log and events stream NDJSON with --json: many documents, parsed by the test itself.
+  if (args.includes('--json') && !STREAMING.has(args[0]!)) {
     try {
       result.json = JSON.parse(stdout);
     } catch {

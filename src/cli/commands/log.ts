@@ -1,0 +1,85 @@
+import { once } from 'node:events';
+import { requireDuration } from '../../duration.js';
+import { UsageError } from '../../errors.js';
+import { parseAgentName, parseTaskId } from '../../identifiers.js';
+import type { AuditEvent } from '../../log/event.js';
+import { queryLog, type LogFilter } from '../../tasks/query-log.js';
+import type { Context } from '../context.js';
+
+export interface LogArgs {
+  task?: string;
+  agent?: string;
+  type?: string[] | string;
+  since?: string;
+  until?: string;
+  errors?: boolean;
+  limit?: number;
+  lenient?: boolean;
+}
+
+/** With --json this prints NDJSON itself, one event a line, as the events come (for jq). */
+export const streams = true;
+
+export async function run(args: LogArgs, ctx: Context): Promise<{ events: number }> {
+  const filter: LogFilter = {
+    task: args.task === undefined ? undefined : parseTaskId(String(args.task)),
+    agent: args.agent === undefined ? undefined : parseAgentName(args.agent),
+    types: args.type === undefined ? undefined : ([] as string[]).concat(args.type).flatMap((type) => type.split(',')),
+    since: timeOption(args.since, '--since', ctx),
+    until: timeOption(args.until, '--until', ctx),
+    errors: args.errors,
+    lenient: args.lenient,
+  };
+  if (args.limit !== undefined) {
+    if (!Number.isInteger(args.limit) || args.limit < 1) throw new UsageError(`--limit must be a whole number of at least 1, got ${args.limit}`);
+    filter.limit = args.limit;
+  }
+  const warn = (warning: { file: string; line: number; message: string }): void => void ctx.notes.push(`warning: ${warning.file}:${warning.line}: ${warning.message}`);
+  if (ctx.json) {
+    // NDJSON through the ndjson library's stringify stream, with backpressure: a slow reader at
+    // the other end of a pipe holds the log reader back instead of filling memory.
+    const { stringify } = await import('ndjson');
+    const stream = stringify();
+    stream.pipe(process.stdout, { end: false });
+    const events = await queryLog(ctx.guild(), filter, (event) => (stream.write(event) ? undefined : once(stream, 'drain').then(() => undefined)), warn);
+    stream.end();
+    await once(stream, 'end');
+    return { events };
+  }
+  const out: string[] = [];
+  const flush = (): void => {
+    if (out.length > 0) process.stdout.write(out.join(''));
+    out.length = 0;
+  };
+  const events = await queryLog(
+    ctx.guild(),
+    filter,
+    (event) => {
+      out.push(`${humanLine(event)}\n`);
+      if (out.length >= 512) flush();
+    },
+    warn,
+  );
+  flush();
+  return { events };
+}
+
+export function render(): string {
+  return '';
+}
+
+/** An ISO time, or a duration meaning that long ago ("2h"). */
+function timeOption(value: string | undefined, option: string, ctx: Context): number | undefined {
+  if (value === undefined) return undefined;
+  const time = Date.parse(value);
+  if (!Number.isNaN(time) && /\d{4}-\d{2}-\d{2}/.test(value)) return time;
+  return ctx.guild().now() - requireDuration(value, option);
+}
+
+function humanLine(event: AuditEvent): string {
+  const data = Object.entries(event.data ?? {})
+    .filter(([, value]) => value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0))
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(' ');
+  return [event.ts, event.type.padEnd(15), (event.task ?? '-').padEnd(8), event.agent, data].join('  ').trimEnd();
+}
