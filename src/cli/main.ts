@@ -33,6 +33,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   doctor: () => import('./commands/doctor.js'),
   replay: () => import('./commands/replay.js'),
   log: () => import('./commands/log.js'),
+  sync: () => import('./commands/sync.js'),
 };
 
 let exitCode = 0;
@@ -104,6 +105,7 @@ export function buildParser(argv: string[]): Argv {
     .command('locks', 'the claim locks held now')
     .command('heal', 'break stale locks and requeue their tasks; finish or undo work a crash cut short')
     .command('doctor', 'check board, log and locks; exit 6 naming each problem')
+    .command('sync', 'record hand edits of the board in the log, give IDs to new items, fix placement')
     .command('log', 'the audit log, filtered; --json prints NDJSON, one event a line', (y) =>
       y
         .option('task', { type: 'string', describe: 'only this task' })

@@ -78,8 +78,8 @@ export async function replayLog(path: string, options: ReplayOptions = {}): Prom
 
 /** The data fields the fold reads; the rest is dropped so that memory stays small. */
 function slim(event: AuditEvent): Record<string, unknown> {
-  const { status, to, tries } = event.data ?? {};
-  return { status, to, tries };
+  const { status, to, tries, owner } = event.data ?? {};
+  return { status, to, tries, owner };
 }
 
 export function applyEvent(tasks: Map<string, ReplayedTask>, event: AuditEvent, line: number): void {
@@ -127,7 +127,14 @@ export function applyEvent(tasks: Map<string, ReplayedTask>, event: AuditEvent, 
       task.owner = null;
       break;
     case 'task.edited':
+      // A hand edit recorded by sync: whatever it names.
       if (typeof event.data.status === 'string') task.status = event.data.status;
+      if (event.data.owner !== undefined) task.owner = typeof event.data.owner === 'string' ? event.data.owner : null;
+      if (tries !== undefined) task.tries = tries;
+      break;
+    case 'task.cancelled':
+      task.status = 'cancelled';
+      task.owner = null;
       break;
     default: {
       const status = STATUS_OF[event.type];

@@ -38,6 +38,10 @@ export async function replayGuild(guild: Guild, options: { until?: number; check
       disagree(null, task.line, `a task without an ID, not yet in the log (run \`guild-fs sync\` or any write)`);
       continue;
     }
+    if (task.checked && task.status !== 'done') {
+      disagree(task.id, task.line, `${task.id} is ticked on the board but still in ${heading(task.status)}: a hand edit not yet recorded (run \`guild-fs sync\` or any write)`);
+      continue;
+    }
     const replayed = replay.tasks.get(task.id);
     if (!replayed) {
       disagree(task.id, task.line, `${task.id} is in ${heading(task.status)} on the board, but the log has no event for it`);

@@ -1,0 +1,12 @@
+import { syncBoard, type SyncResult } from '../../tasks/sync-board.js';
+import type { Context } from '../context.js';
+
+export async function run(_args: unknown, ctx: Context): Promise<SyncResult> {
+  return syncBoard(ctx.guild(), ctx.agentOr('human'));
+}
+
+export function render(result: SyncResult): string {
+  const entries = Object.entries(result.recorded);
+  if (entries.length === 0) return `in sync: the log already explains every task (${result.tasks})`;
+  return `recorded ${entries.map(([type, n]) => `${n} ${type}`).join(', ')}`;
+}

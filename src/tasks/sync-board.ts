@@ -1,0 +1,57 @@
+// sync: record hand edits of the board in the log, so that replay --check passes again.
+// First a write with nothing of its own to do: it gives IDs to items typed without one (logging
+// task.created), moves ticked boxes to Done (task.completed) and fixes Blocked/Ready placement,
+// as every write does. Then the log is replayed and each remaining difference is recorded: a
+// task the log never heard of (task.created), a task moved, re-owned or re-tried by hand
+// (task.edited with what changed), a task deleted from the board (task.cancelled).
+import { replayLog } from '../log/replay-log.js';
+import type { Guild } from './guild.js';
+import { HUMAN, updateBoard } from './update-board.js';
+
+export interface SyncResult {
+  /** Events recorded, by type. */
+  recorded: Record<string, number>;
+  tasks: number;
+}
+
+export async function syncBoard(guild: Guild, actor: string): Promise<SyncResult> {
+  const recorded: Record<string, number> = {};
+  const count = (type: string): void => void (recorded[type] = (recorded[type] ?? 0) + 1);
+  await updateBoard(guild, actor, 'sync: fix-ups', (tx) => {
+    // Nothing of its own: updateBoard's fix-ups are the point. Count what they record.
+    tx.beforeCommit((events) => {
+      for (const event of events) count(event.type);
+    });
+  });
+  // The log as it stands after the fix-ups. (A write landing between here and the next mutex is
+  // seen by that write's own events; at worst sync records a move the log also has.)
+  const replay = await replayLog(guild.logPath);
+  let tasks = 0;
+  await updateBoard(guild, actor, 'sync: hand edits', (tx) => {
+    tasks = tx.board.tasks.length;
+    for (const task of tx.board.tasks) {
+      const id = tx.idOf(task);
+      const known = replay.tasks.get(id);
+      if (!known) {
+        tx.emit('task.created', id, { title: task.title, status: task.status, prio: task.prio, needs: task.needs, caps: task.caps, ...(task.owner ? { owner: task.owner } : {}), ...(task.tries ? { tries: task.tries } : {}), by: actor }, HUMAN);
+        if (task.owner || task.tries) tx.emit('task.edited', id, { ...(task.owner ? { owner: task.owner } : {}), ...(task.tries ? { tries: task.tries } : {}), by: actor }, HUMAN);
+        count('task.created');
+        continue;
+      }
+      const changed: Record<string, unknown> = {};
+      if (known.status !== task.status) changed.status = task.status;
+      if (task.status === 'in-progress' && known.owner !== task.owner) changed.owner = task.owner;
+      if (known.tries !== task.tries) changed.tries = task.tries;
+      if (Object.keys(changed).length === 0) continue;
+      tx.emit('task.edited', id, { ...changed, from: { status: known.status, owner: known.owner, tries: known.tries }, by: actor }, HUMAN);
+      count('task.edited');
+    }
+    for (const known of replay.tasks.values()) {
+      if (tx.board.byId.has(known.id) || known.status === 'cancelled') continue;
+      tx.emit('task.cancelled', known.id, { reason: 'removed from the board by hand', last: known.last.type, by: actor }, HUMAN);
+      count('task.cancelled');
+    }
+    if (Object.keys(recorded).length > 0) tx.emit('board.synced', undefined, { recorded });
+  });
+  return { recorded, tasks };
+}
