@@ -34,6 +34,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   replay: () => import('./commands/replay.js'),
   log: () => import('./commands/log.js'),
   sync: () => import('./commands/sync.js'),
+  stats: () => import('./commands/stats.js'),
 };
 
 let exitCode = 0;
@@ -105,6 +106,9 @@ export function buildParser(argv: string[]): Argv {
     .command('locks', 'the claim locks held now')
     .command('heal', 'break stale locks and requeue their tasks; finish or undo work a crash cut short')
     .command('doctor', 'check board, log and locks; exit 6 naming each problem')
+    .command('stats', 'per agent: claimed, completed, failed, in progress, time from claim to complete; per status: counts', (y) =>
+      y.option('lenient', { type: 'boolean', describe: 'skip malformed lines with a warning' }),
+    )
     .command('sync', 'record hand edits of the board in the log, give IDs to new items, fix placement')
     .command('log', 'the audit log, filtered; --json prints NDJSON, one event a line', (y) =>
       y

@@ -1,0 +1,84 @@
+// stats: who did what, from the log, streamed: per agent, claims, completions, failures, what
+// is in progress now, and the time from claim to complete (mean and p90); per status, counts.
+// Memory grows with tasks and agents, not with events.
+import { readEvents, type LogWarning } from '../log/read-events.js';
+import { applyEvent, type ReplayedTask } from '../log/replay-log.js';
+import type { Guild } from './guild.js';
+
+export interface AgentStats {
+  agent: string;
+  claimed: number;
+  completed: number;
+  failed: number;
+  inProgress: number;
+  /** Claim-to-complete times, in ms. */
+  meanMs: number | null;
+  p90Ms: number | null;
+}
+
+export interface StatsResult {
+  events: number;
+  agents: AgentStats[];
+  statuses: Record<string, number>;
+  warnings: LogWarning[];
+}
+
+export async function logStats(guild: Guild, options: { lenient?: boolean } = {}): Promise<StatsResult> {
+  const warnings: LogWarning[] = [];
+  const agents = new Map<string, { claimed: number; completed: number; failed: number; durations: number[] }>();
+  const claimedAt = new Map<string, { agent: string; at: number }>();
+  const tasks = new Map<string, ReplayedTask>();
+  const seen = new Set<string>();
+  const of = (agent: string) => {
+    let stats = agents.get(agent);
+    if (!stats) agents.set(agent, (stats = { claimed: 0, completed: 0, failed: 0, durations: [] }));
+    return stats;
+  };
+  // File order: stats read the log as it stands, without sorting it (replay --check does that).
+  for await (const { event, line } of readEvents(guild.logPath, { lenient: options.lenient, onWarning: (warning) => warnings.push(warning) })) {
+    if (seen.has(event.id)) continue;
+    seen.add(event.id);
+    if (typeof event.task !== 'string') continue;
+    applyEvent(tasks, { ...event, data: { status: event.data?.status, to: event.data?.to, tries: event.data?.tries, owner: event.data?.owner } }, line);
+    if (event.type === 'task.claimed') {
+      of(event.agent).claimed++;
+      claimedAt.set(event.task, { agent: event.agent, at: Date.parse(event.ts) });
+    } else if (event.type === 'task.completed') {
+      const claim = claimedAt.get(event.task);
+      // A box ticked by a human completes the task for whoever held it.
+      const agent = event.agent === 'human' && claim ? claim.agent : event.agent;
+      const stats = of(agent);
+      stats.completed++;
+      if (claim) stats.durations.push(Date.parse(event.ts) - claim.at);
+      claimedAt.delete(event.task);
+    } else if (event.type === 'task.failed') {
+      of(event.agent).failed++;
+      claimedAt.delete(event.task);
+    } else if (event.type === 'task.released' || event.type === 'lock.healed' || event.type === 'task.poisoned') {
+      claimedAt.delete(event.task);
+    }
+  }
+  const statuses: Record<string, number> = {};
+  const inProgress = new Map<string, number>();
+  for (const task of tasks.values()) {
+    statuses[task.status] = (statuses[task.status] ?? 0) + 1;
+    if (task.status === 'in-progress' && task.owner) inProgress.set(task.owner, (inProgress.get(task.owner) ?? 0) + 1);
+  }
+  for (const owner of inProgress.keys()) of(owner);
+  const rows = [...agents.entries()]
+    .filter(([agent]) => agent !== 'human' || agents.get(agent)!.claimed > 0)
+    .map(([agent, stats]): AgentStats => {
+      const sorted = [...stats.durations].sort((a, b) => a - b);
+      return {
+        agent,
+        claimed: stats.claimed,
+        completed: stats.completed,
+        failed: stats.failed,
+        inProgress: inProgress.get(agent) ?? 0,
+        meanMs: sorted.length ? Math.round(sorted.reduce((sum, ms) => sum + ms, 0) / sorted.length) : null,
+        p90Ms: sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.9) - 1)]! : null,
+      };
+    })
+    .sort((a, b) => a.agent.localeCompare(b.agent));
+  return { events: seen.size, agents: rows, statuses, warnings };
+}
