@@ -30,10 +30,10 @@ test('stats counts claims, completions, failures and work in progress, and times
 
   const result = cli(['stats', '--json'], { cwd: repo.dir });
   assert.equal(result.code, 0, result.stderr);
-  const agents = Object.fromEntries((result.json!.result.agents as { agent: string }[]).map((row) => [row.agent, row]));
+  const agents = Object.fromEntries((result.json!.result.agents as { agent: string; meanMs: number | null }[]).map((row) => [row.agent, row]));
   assert.deepEqual(Object.keys(agents), ['a', 'b', 'c']);
   assert.deepEqual({ ...agents.a, meanMs: undefined, p90Ms: undefined }, { agent: 'a', claimed: 2, completed: 1, failed: 1, inProgress: 0, meanMs: undefined, p90Ms: undefined });
-  assert.equal(typeof (agents.a as { meanMs: number }).meanMs, 'number');
+  assert.equal(typeof agents.a!.meanMs, 'number');
   assert.deepEqual(agents.b, { agent: 'b', claimed: 1, completed: 0, failed: 0, inProgress: 1, meanMs: null, p90Ms: null });
   assert.deepEqual(agents.c, { agent: 'c', claimed: 1, completed: 1, failed: 0, inProgress: 0, meanMs: 3_600_000, p90Ms: 3_600_000 });
   assert.deepEqual(result.json!.result.statuses, { backlog: 1, blocked: 1, done: 3, ready: 1, 'in-progress': 1 });
