@@ -95,6 +95,7 @@ describe('init', () => {
     t.after(() => repo.remove());
     const first = ok(repo, ['init']);
     assert.deepEqual(first, {
+      workflow: null,
       board: join(repo.dir, 'ACTIVE_TASKS.md'),
       boardCreated: true,
       log: join(repo.dir, '.guild', 'audit.jsonl'),

@@ -122,3 +122,19 @@ describe('replay --check', () => {
     assert.ok((result.json!.error!.data.disagreements as { message: string }[]).some((d) => /GLD-5 needs GLD-99, which is not on the board/.test(d.message)));
   });
 });
+
+describe('init --ci', () => {
+  test('writes a GitHub workflow that runs replay --check, once', () => {
+    const repo = tempRepo();
+    repos.push(repo);
+    const first = cli(['init', '--ci', '--json'], { cwd: repo.dir });
+    assert.equal(first.code, 0);
+    const workflow = join(repo.dir, '.github', 'workflows', 'guild-fs.yml');
+    assert.equal(first.json!.result.workflow, workflow);
+    const text = readFileSync(workflow, 'utf8');
+    assert.match(text, /npx --yes guild-fs@\d+\.\d+\.\d+ replay --check/);
+    writeFileSync(workflow, `${text}# edited\n`);
+    assert.equal(cli(['init', '--ci'], { cwd: repo.dir }).code, 0);
+    assert.match(readFileSync(workflow, 'utf8'), /# edited\n$/, 'an existing workflow is kept');
+  });
+});

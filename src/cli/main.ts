@@ -74,7 +74,10 @@ export function buildParser(argv: string[]): Argv {
     .option('cwd', { type: 'string', describe: 'run as if started in this directory' })
     .option('agent', { type: 'string', describe: 'the acting agent (default: GUILD_AGENT)' })
     .command('init', 'create the board, .guild/ and the .gitattributes line (idempotent)', (y) =>
-      y.option('example', { type: 'boolean', describe: 'seed a small demo board' }).option('prefix', { type: 'string', describe: 'task ID prefix (default T, or GLD with --example)' }),
+      y
+        .option('example', { type: 'boolean', describe: 'seed a small demo board' })
+        .option('prefix', { type: 'string', describe: 'task ID prefix (default T, or GLD with --example)' })
+        .option('ci', { type: 'boolean', describe: 'add .github/workflows/guild-fs.yml, which runs `guild-fs replay --check`' }),
     )
     .command('add <title..>', 'add a task; prints its ID', (y) =>
       y

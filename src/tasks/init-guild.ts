@@ -13,6 +13,8 @@ import { makeEvent } from '../log/event.js';
 import { openGuild, type Guild } from './guild.js';
 
 export interface InitResult {
+  /** The CI workflow written with --ci, or null. */
+  workflow: string | null;
   board: string;
   boardCreated: boolean;
   log: string;
@@ -23,7 +25,7 @@ export interface InitResult {
 
 export const ATTRIBUTES_LINE = '.guild/audit.jsonl merge=union';
 
-export async function initGuild(cwd: string, options: { example?: boolean; prefix?: string; agent: string; templatesDir?: string }): Promise<InitResult> {
+export async function initGuild(cwd: string, options: { example?: boolean; prefix?: string; agent: string; templatesDir?: string; ci?: boolean; version?: string }): Promise<InitResult> {
   const prefix = options.prefix ?? (options.example ? 'GLD' : 'T');
   if (!PREFIX_PATTERN.test(prefix)) throw new UsageError(`--prefix must be 1-16 capital letters or digits starting with a letter, got ${JSON.stringify(prefix)}`);
   const guild = openGuild(cwd);
@@ -44,7 +46,16 @@ export async function initGuild(cwd: string, options: { example?: boolean; prefi
   }
   const logCreated = !existsSync(guild.logPath);
   if (logCreated) writeFileSync(guild.logPath, '');
-  return { board: guild.boardPath, boardCreated, log: guild.logPath, logCreated: logCreated || boardCreated, gitattributes: ensureAttributes(root), tasks };
+  let workflow: string | null = null;
+  if (options.ci) {
+    workflow = join(root, '.github', 'workflows', 'guild-fs.yml');
+    if (!existsSync(workflow)) {
+      const template = readFileSync(join(options.templatesDir ?? templatesDir(), 'github-workflow.yml'), 'utf8');
+      mkdirSync(dirname(workflow), { recursive: true });
+      writeFileSync(workflow, template.replaceAll('{{version}}', options.version ?? 'latest'));
+    }
+  }
+  return { workflow, board: guild.boardPath, boardCreated, log: guild.logPath, logCreated: logCreated || boardCreated, gitattributes: ensureAttributes(root), tasks };
 }
 
 function creationEvent(guild: Guild, agent: string, task: { id: string | null; title: string; status: string; prio: string; needs: string[]; caps: string[] }) {
