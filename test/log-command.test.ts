@@ -1,6 +1,6 @@
 // guild-fs log: filters, last N, NDJSON with --json, human lines otherwise.
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { cli } from './helpers/cli.js';
@@ -76,5 +76,23 @@ describe('guild-fs log', () => {
     const torn = cli(['log', '--json'], { cwd: repo.dir });
     assert.equal(torn.code, 0);
     assert.match(torn.stderr, /torn last line/);
+  });
+});
+
+describe('guild-fs log export', () => {
+  test('writes one JSON array, or NDJSON with --ndjson, filtered like log', () => {
+    const repo = busyRepo();
+    const events = readLog(repo);
+    const array = join(repo.dir, 'history.json');
+    const result = cli(['log', 'export', 'history.json', '--json'], { cwd: repo.dir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { ok: true, result: { events: events.length, file: array } });
+    assert.deepEqual(JSON.parse(readFileSync(array, 'utf8')), events);
+    assert.equal(cli(['log', 'export', 'gld3.ndjson', '--ndjson', '--task', 'GLD-3'], { cwd: repo.dir }).code, 0);
+    assert.deepEqual(ndjson(readFileSync(join(repo.dir, 'gld3.ndjson'), 'utf8')), events.filter((e) => e.task === 'GLD-3'));
+    assert.equal(cli(['log', 'export', 'none.json', '--task', 'GLD-99'], { cwd: repo.dir }).code, 0);
+    assert.deepEqual(JSON.parse(readFileSync(join(repo.dir, 'none.json'), 'utf8')), []);
+    assert.equal(cli(['log', 'export'], { cwd: repo.dir }).code, 2);
+    assert.equal(cli(['log', 'rotate'], { cwd: repo.dir }).code, 2);
   });
 });

@@ -113,8 +113,11 @@ export function buildParser(argv: string[]): Argv {
       y.option('lenient', { type: 'boolean', describe: 'skip malformed lines with a warning' }),
     )
     .command('sync', 'record hand edits of the board in the log, give IDs to new items, fix placement')
-    .command('log', 'the audit log, filtered; --json prints NDJSON, one event a line', (y) =>
+    .command('log [action] [file]', 'the audit log, filtered; --json prints NDJSON, one event a line; `log export FILE` writes it to a file', (y) =>
       y
+        .positional('action', { type: 'string', choices: ['export'], describe: 'export: write the (filtered) log to FILE' })
+        .positional('file', { type: 'string', describe: 'the file for export' })
+        .option('ndjson', { type: 'boolean', describe: 'export as NDJSON instead of one JSON array' })
         .option('task', { type: 'string', describe: 'only this task' })
         .option('agent', { type: 'string', describe: 'only events by this agent' })
         .option('type', { type: 'string', array: true, describe: 'only these event types (repeat or comma-separate)' })

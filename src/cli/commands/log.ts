@@ -1,4 +1,6 @@
 import { once } from 'node:events';
+import { createWriteStream, renameSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { requireDuration } from '../../duration.js';
 import { UsageError } from '../../errors.js';
 import { parseAgentName, parseTaskId } from '../../identifiers.js';
@@ -7,6 +9,9 @@ import { queryLog, type LogFilter } from '../../tasks/query-log.js';
 import type { Context } from '../context.js';
 
 export interface LogArgs {
+  action?: string;
+  file?: string;
+  ndjson?: boolean;
   task?: string;
   agent?: string;
   type?: string[] | string;
@@ -20,7 +25,7 @@ export interface LogArgs {
 /** With --json this prints NDJSON itself, one event a line, as the events come (for jq). */
 export const streams = true;
 
-export async function run(args: LogArgs, ctx: Context): Promise<{ events: number }> {
+export async function run(args: LogArgs, ctx: Context): Promise<{ events: number; file?: string }> {
   const filter: LogFilter = {
     task: args.task === undefined ? undefined : parseTaskId(String(args.task)),
     agent: args.agent === undefined ? undefined : parseAgentName(args.agent),
@@ -35,6 +40,8 @@ export async function run(args: LogArgs, ctx: Context): Promise<{ events: number
     filter.limit = args.limit;
   }
   const warn = (warning: { file: string; line: number; message: string }): void => void ctx.notes.push(`warning: ${warning.file}:${warning.line}: ${warning.message}`);
+  if (args.action === 'export') return exportLog(args, filter, ctx, warn);
+  if (args.action !== undefined) throw new UsageError(`unknown log action ${JSON.stringify(args.action)} (try: guild-fs log export FILE)`);
   if (ctx.json) {
     // NDJSON through the ndjson library's stringify stream, with backpressure: a slow reader at
     // the other end of a pipe holds the log reader back instead of filling memory.
@@ -66,6 +73,37 @@ export async function run(args: LogArgs, ctx: Context): Promise<{ events: number
 
 export function render(): string {
   return '';
+}
+
+/**
+ * `log export FILE`: the (filtered) history as one JSON array, or NDJSON with --ndjson, written
+ * atomically: a reader of FILE sees the old file or the whole new one.
+ */
+async function exportLog(args: LogArgs, filter: LogFilter, ctx: Context, warn: (warning: { file: string; line: number; message: string }) => void): Promise<{ events: number; file: string }> {
+  if (!args.file) throw new UsageError('log export needs a file: guild-fs log export history.json');
+  const file = resolve(ctx.cwd, args.file);
+  const temp = `${file}.${process.pid}.tmp`;
+  const out = createWriteStream(temp);
+  let first = true;
+  const write = (text: string): Promise<void> | undefined => (out.write(text) ? undefined : once(out, 'drain').then(() => undefined));
+  if (!args.ndjson) out.write('[\n');
+  const events = await queryLog(
+    ctx.guild(),
+    filter,
+    (event) => {
+      const text = args.ndjson ? `${JSON.stringify(event)}\n` : `${first ? '' : ',\n'}${JSON.stringify(event)}`;
+      first = false;
+      return write(text);
+    },
+    warn,
+  );
+  if (!args.ndjson) out.write(first ? ']\n' : '\n]\n');
+  out.end();
+  await once(out, 'finish');
+  renameSync(temp, file);
+  if (!ctx.json) process.stdout.write(`exported ${events} event${events === 1 ? '' : 's'} to ${file}\n`);
+  else process.stdout.write(`${JSON.stringify({ ok: true, result: { events, file } })}\n`);
+  return { events, file };
 }
 
 /** An ISO time, or a duration meaning that long ago ("2h"). */
