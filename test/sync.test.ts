@@ -43,3 +43,21 @@ test('sync records every kind of hand edit, then replay --check passes and a sec
   // The hand-typed item got an ID past every ID in use.
   assert.match(repo.read(), /- \[ \] GLD-41 Typed without an ID/);
 });
+
+test('a task retitled, re-prioritised or given other needs by hand is recorded as task.edited with what changed', () => {
+  const repo = tempRepo();
+  repos.push(repo);
+  assert.equal(cli(['init', '--example'], { cwd: repo.dir }).code, 0);
+  repo.write(repo.read().replace('- [ ] GLD-5 Add a health check endpoint', '- [ ] GLD-5 Add a /health endpoint prio:high needs:GLD-1'));
+  const synced = cli(['sync', '--json'], { cwd: repo.dir });
+  assert.equal(synced.code, 0, synced.stderr);
+  assert.deepEqual(synced.json!.result.recorded, { 'task.edited': 1 });
+  const edit = readLog(repo).find((event) => event.type === 'task.edited')!;
+  assert.equal(edit.task, 'GLD-5');
+  assert.deepEqual(
+    { title: (edit.data as Record<string, unknown>).title, prio: (edit.data as Record<string, unknown>).prio, needs: (edit.data as Record<string, unknown>).needs },
+    { title: 'Add a /health endpoint', prio: 'high', needs: ['GLD-1'] },
+  );
+  assert.deepEqual(cli(['sync', '--json'], { cwd: repo.dir }).json!.result.recorded, {});
+  assert.equal(cli(['replay', '--check'], { cwd: repo.dir }).code, 0);
+});

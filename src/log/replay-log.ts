@@ -10,6 +10,8 @@ export interface ReplayedTask {
   status: string;
   owner: string | null;
   tries: number;
+  /** What the log last said of these; null when it never said (an old or hand-started log). */
+  fields: { title: string | null; prio: string | null; needs: string[] | null; caps: string[] | null };
   /** The event that last changed the task, for messages. */
   last: { type: string; agent: string; ts: string; line: number };
 }
@@ -78,8 +80,15 @@ export async function replayLog(path: string, options: ReplayOptions = {}): Prom
 
 /** The data fields the fold reads; the rest is dropped so that memory stays small. */
 function slim(event: AuditEvent): Record<string, unknown> {
-  const { status, to, tries, owner } = event.data ?? {};
-  return { status, to, tries, owner };
+  const { status, to, tries, owner, title, prio, needs, caps } = event.data ?? {};
+  return { status, to, tries, owner, title, prio, needs, caps };
+}
+
+function readFields(data: Record<string, unknown>, fields: ReplayedTask['fields']): void {
+  if (typeof data.title === 'string') fields.title = data.title;
+  if (typeof data.prio === 'string') fields.prio = data.prio;
+  if (Array.isArray(data.needs)) fields.needs = data.needs as string[];
+  if (Array.isArray(data.caps)) fields.caps = data.caps as string[];
 }
 
 export function applyEvent(tasks: Map<string, ReplayedTask>, event: AuditEvent, line: number): void {
@@ -88,12 +97,14 @@ export function applyEvent(tasks: Map<string, ReplayedTask>, event: AuditEvent, 
   let task = tasks.get(id);
   if (event.type === 'task.created') {
     const status = typeof event.data.status === 'string' ? event.data.status : 'ready';
-    tasks.set(id, { id, status, owner: null, tries: 0, last });
+    const fields = { title: null, prio: null, needs: null, caps: null };
+    readFields(event.data, fields);
+    tasks.set(id, { id, status, owner: null, tries: 0, fields, last });
     return;
   }
   if (!task) {
     // History that begins mid-way (a rotated or hand-started log): start from nothing known.
-    task = { id, status: 'unknown', owner: null, tries: 0, last };
+    task = { id, status: 'unknown', owner: null, tries: 0, fields: { title: null, prio: null, needs: null, caps: null }, last };
     tasks.set(id, task);
   }
   const tries = typeof event.data.tries === 'number' ? event.data.tries : undefined;
@@ -131,6 +142,7 @@ export function applyEvent(tasks: Map<string, ReplayedTask>, event: AuditEvent, 
       if (typeof event.data.status === 'string') task.status = event.data.status;
       if (event.data.owner !== undefined) task.owner = typeof event.data.owner === 'string' ? event.data.owner : null;
       if (tries !== undefined) task.tries = tries;
+      readFields(event.data, task.fields);
       break;
     case 'task.cancelled':
       task.status = 'cancelled';

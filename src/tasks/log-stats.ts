@@ -39,7 +39,7 @@ export async function logStats(guild: Guild, options: { lenient?: boolean } = {}
     if (seen.has(event.id)) continue;
     seen.add(event.id);
     if (typeof event.task !== 'string') continue;
-    applyEvent(tasks, { ...event, data: { status: event.data?.status, to: event.data?.to, tries: event.data?.tries, owner: event.data?.owner } }, line);
+    applyEvent(tasks, event, line);
     if (event.type === 'task.claimed') {
       of(event.agent).claimed++;
       claimedAt.set(event.task, { agent: event.agent, at: Date.parse(event.ts) });

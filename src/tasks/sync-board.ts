@@ -3,7 +3,8 @@
 // task.created), moves ticked boxes to Done (task.completed) and fixes Blocked/Ready placement,
 // as every write does. Then the log is replayed and each remaining difference is recorded: a
 // task the log never heard of (task.created), a task moved, re-owned or re-tried by hand
-// (task.edited with what changed), a task deleted from the board (task.cancelled).
+// or retitled, re-prioritised, given other needs or caps by hand (task.edited with what
+// changed), a task deleted from the board (task.cancelled).
 import { replayLog } from '../log/replay-log.js';
 import type { Guild } from './guild.js';
 import { HUMAN, updateBoard } from './update-board.js';
@@ -39,6 +40,12 @@ export async function syncBoard(guild: Guild, actor: string): Promise<SyncResult
         continue;
       }
       const changed: Record<string, unknown> = {};
+      // Fields the log has never stated (an older log) are taken as they are, not as edits.
+      const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+      if (known.fields.title !== null && known.fields.title !== task.title) changed.title = task.title;
+      if (known.fields.prio !== null && known.fields.prio !== task.prio) changed.prio = task.prio;
+      if (known.fields.needs !== null && !same(known.fields.needs, task.needs)) changed.needs = task.needs;
+      if (known.fields.caps !== null && !same(known.fields.caps, task.caps)) changed.caps = task.caps;
       if (known.status !== task.status) changed.status = task.status;
       if (task.status === 'in-progress' && known.owner !== task.owner) changed.owner = task.owner;
       if (known.tries !== task.tries) changed.tries = task.tries;
