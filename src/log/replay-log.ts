@@ -2,7 +2,7 @@
 // (ts, id) order with duplicate ids dropped, so a log whose lines a union merge left out of
 // order replays the same as one written in order. Memory grows with tasks, not events: events
 // are streamed, and only the per-task state and the seen ids are kept.
-import type { AuditEvent } from './event.js';
+import { EVENT_TYPES, type AuditEvent } from './event.js';
 import { readEvents, type LogWarning } from './read-events.js';
 
 export interface ReplayedTask {
@@ -38,25 +38,7 @@ const STATUS_OF: Record<string, string> = {
   'task.poisoned': 'failed',
 };
 
-const KNOWN = new Set([
-  'task.created',
-  'task.edited',
-  'task.claimed',
-  'task.released',
-  'task.completed',
-  'task.failed',
-  'task.retried',
-  'task.poisoned',
-  'task.blocked',
-  'task.unblocked',
-  'task.cancelled',
-  'lock.healed',
-  'worktree.created',
-  'worktree.removed',
-  'board.synced',
-  'daemon.started',
-  'daemon.stopped',
-]);
+const KNOWN = new Set<string>(EVENT_TYPES);
 
 export async function replayLog(path: string, options: ReplayOptions = {}): Promise<ReplayResult> {
   const warnings: LogWarning[] = [];
