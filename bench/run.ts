@@ -23,6 +23,7 @@ import lockfile from 'proper-lockfile';
 import { MkdirTaskLocks } from '../src/lock/task-locks.js';
 import { summarizeProfile } from './cpu-profile.js';
 import { crashSafetyBench, type FigureRow } from './crash-safety.js';
+import { logHistoryBench } from './log-history.js';
 import { generateBoard } from './generate-board.js';
 import { fmt, max, median, min, p90, pairedRatios, rotation } from './stats.js';
 
@@ -437,6 +438,9 @@ async function main(): Promise<void> {
   // --- Figures 6-8 (issue 3): lock contention between processes, violations, heal.
   const crash = await crashSafetyBench({ quick, profile, tmpRoot, log });
 
+  // --- Figure 9 (issue 4): replay --check and stats over a million events.
+  const history = await logHistoryBench({ quick, tmpRoot, log, bin });
+
   // --- Optional: CPU profiles.
   let profileText = '';
   if (profile) profileText = [profileRuns(r10, r10k, rReadyWarm, rReadyCold), crash.profileText].join('\n');
@@ -477,6 +481,7 @@ async function main(): Promise<void> {
     rssRow('5a. peak RSS, `claim`, 10,000 tasks, cold', coldMiB),
     rssRow('5b. peak RSS, `claim`, 10,000 tasks, warm', warmMiB),
     ...crash.rows,
+    ...history.rows,
   ];
   const references: Row[] = [
     { ...processRow('ref. `claim`, 10 tasks, cold (fixed cost)', 'claim10', Number.POSITIVE_INFINITY), target: 'none' },
@@ -514,6 +519,8 @@ All whole-process figures spawn \`process.execPath\` with \`child_process.spawnS
 **5. Peak memory.** ${config.rssSamples} \`claim\` runs each, cold and warm, on a fresh copy of the 10,000-task board, interleaved with ${config.rssSamples} bare \`node -e ""\` runs measured the same way: ${rssNote} The target is judged on the largest sample, not the median.
 
 ${crash.method}
+
+${history.method}
 
 Nothing here is asserted: \`bench/run.ts\` exits 0 whether or not a target is met. The machine may be shared; read the p90 and paired-ratio columns and the load average before trusting a small difference.`;
 

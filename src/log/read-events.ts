@@ -26,6 +26,14 @@ export interface NumberedEvent {
 }
 
 export async function* readEvents(path: string, options: ReadOptions = {}): AsyncGenerator<NumberedEvent> {
+  for await (const batch of readEventBatches(path, options)) yield* batch;
+}
+
+/**
+ * The same events, a chunk's worth at a time. A replay of a million events spends more in one
+ * promise per event than in JSON.parse; loops that fold every event use this.
+ */
+export async function* readEventBatches(path: string, options: ReadOptions = {}): AsyncGenerator<NumberedEvent[]> {
   const file = options.displayName ?? LOG_FILE;
   const warn = options.onWarning ?? (() => {});
   let stream;
@@ -35,21 +43,29 @@ export async function* readEvents(path: string, options: ReadOptions = {}): Asyn
     let lineNo = 0;
     for await (const chunk of stream as AsyncIterable<string>) {
       const text = rest + chunk;
+      const batch: NumberedEvent[] = [];
       let start = 0;
       let newline = text.indexOf('\n');
-      while (newline >= 0) {
-        lineNo++;
-        const event = parseLine(text.slice(start, newline), lineNo, false);
-        if (event) yield { line: lineNo, event };
-        start = newline + 1;
-        newline = text.indexOf('\n', start);
+      try {
+        while (newline >= 0) {
+          lineNo++;
+          const event = parseLine(text.slice(start, newline), lineNo, false);
+          if (event) batch.push({ line: lineNo, event });
+          start = newline + 1;
+          newline = text.indexOf('\n', start);
+        }
+      } catch (error) {
+        // The events before the damage still reach the reader, then the error does.
+        if (batch.length > 0) yield batch;
+        throw error;
       }
       rest = text.slice(start);
+      if (batch.length > 0) yield batch;
     }
     if (rest.trim() !== '') {
       lineNo++;
       const event = parseLine(rest, lineNo, true);
-      if (event) yield { line: lineNo, event };
+      if (event) yield [{ line: lineNo, event }];
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
@@ -57,8 +73,9 @@ export async function* readEvents(path: string, options: ReadOptions = {}): Asyn
   }
 
   function parseLine(raw: string, line: number, last: boolean): AuditEvent | null {
-    const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (text.trim() === '') return null;
+    const text = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
+    // Every line but a blank one starts with "{": only those are trimmed to be sure.
+    if (text.charCodeAt(0) !== 123 && text.trim() === '') return null;
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -88,11 +105,14 @@ export async function* readEvents(path: string, options: ReadOptions = {}): Asyn
   }
 }
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
 function checkEvent(value: unknown): string | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'an event must be a JSON object';
   const event = value as Record<string, unknown>;
   for (const key of ['id', 'ts', 'type']) if (typeof event[key] !== 'string') return `event has no string "${key}"`;
-  if (Number.isNaN(Date.parse(event.ts as string))) return `event ts is not a time: ${JSON.stringify(event.ts)}`;
+  // A shape check, not Date.parse: this runs for every event of a million-line replay.
+  if (!ISO_TIME.test(event.ts as string)) return `event ts is not a time: ${JSON.stringify(event.ts)}`;
   return null;
 }
 

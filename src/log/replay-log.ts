@@ -1,9 +1,9 @@
 // Replay: fold the audit log into each task's status, owner and tries. Events are applied in
 // (ts, id) order with duplicate ids dropped, so a log whose lines a union merge left out of
-// order replays the same as one written in order. Memory grows with tasks, not events: events
-// are streamed, and only the per-task state and the seen ids are kept.
+// order replays the same as one written in order. For a log in order (the usual case) memory
+// grows with tasks, not events; an out-of-order log is sorted in memory.
 import { EVENT_TYPES, type AuditEvent } from './event.js';
-import { readEvents, type LogWarning } from './read-events.js';
+import { readEventBatches, readEvents, type LogWarning } from './read-events.js';
 
 export interface ReplayedTask {
   id: string;
@@ -41,6 +41,37 @@ const STATUS_OF: Record<string, string> = {
 const KNOWN = new Set<string>(EVENT_TYPES);
 
 export async function replayLog(path: string, options: ReplayOptions = {}): Promise<ReplayResult> {
+  // A log is almost always in (ts, id) order already: fold it as it streams, keeping nothing but
+  // the tasks, and fall back to sorting only when an event turns up out of order (a union merge
+  // put another branch's older lines after ours). In order, a duplicate id sits right after its
+  // twin, so dropping duplicates needs only the previous event.
+  const streamed = await foldInOrder(path, options);
+  return streamed ?? foldSorted(path, options);
+}
+
+async function foldInOrder(path: string, options: ReplayOptions): Promise<ReplayResult | null> {
+  const warnings: LogWarning[] = [];
+  const unknown: { line: number; type: string }[] = [];
+  const tasks = new Map<string, ReplayedTask>();
+  let previousTs = '';
+  let previousId = '';
+  let events = 0;
+  for await (const batch of readEventBatches(path, { lenient: options.lenient, onWarning: (warning) => warnings.push(warning) })) {
+    for (const { event, line } of batch) {
+      if (event.ts < previousTs || (event.ts === previousTs && event.id < previousId)) return null;
+      if (event.ts === previousTs && event.id === previousId) continue;
+      previousTs = event.ts;
+      previousId = event.id;
+      events++;
+      if (!KNOWN.has(event.type)) unknown.push({ line, type: event.type });
+      if (options.until !== undefined && Date.parse(event.ts) > options.until) continue;
+      if (typeof event.task === 'string') applyEvent(tasks, event, line);
+    }
+  }
+  return { tasks, events, warnings, unknown };
+}
+
+async function foldSorted(path: string, options: ReplayOptions): Promise<ReplayResult> {
   const warnings: LogWarning[] = [];
   const unknown: { line: number; type: string }[] = [];
   // Events are sorted before folding; only what the fold needs is kept of each.

@@ -1,7 +1,7 @@
 // stats: who did what, from the log, streamed: per agent, claims, completions, failures, what
 // is in progress now, and the time from claim to complete (mean and p90); per status, counts.
 // Memory grows with tasks and agents, not with events.
-import { readEvents, type LogWarning } from '../log/read-events.js';
+import { readEventBatches, type LogWarning } from '../log/read-events.js';
 import { applyEvent, type ReplayedTask } from '../log/replay-log.js';
 import type { Guild } from './guild.js';
 
@@ -26,36 +26,43 @@ export interface StatsResult {
 export async function logStats(guild: Guild, options: { lenient?: boolean } = {}): Promise<StatsResult> {
   const warnings: LogWarning[] = [];
   const agents = new Map<string, { claimed: number; completed: number; failed: number; durations: number[] }>();
-  const claimedAt = new Map<string, { agent: string; at: number }>();
+  // Times are kept as written and parsed only when a completion needs them.
+  const claimedAt = new Map<string, { agent: string; at: string }>();
   const tasks = new Map<string, ReplayedTask>();
-  const seen = new Set<string>();
+  // A line kept twice (by a union merge) sits next to its twin: dropping repeats of the previous
+  // id keeps memory flat. (replay, which must be exact, sorts an out-of-order log instead.)
+  let previousId = '';
+  let events = 0;
   const of = (agent: string) => {
     let stats = agents.get(agent);
     if (!stats) agents.set(agent, (stats = { claimed: 0, completed: 0, failed: 0, durations: [] }));
     return stats;
   };
   // File order: stats read the log as it stands, without sorting it (replay --check does that).
-  for await (const { event, line } of readEvents(guild.logPath, { lenient: options.lenient, onWarning: (warning) => warnings.push(warning) })) {
-    if (seen.has(event.id)) continue;
-    seen.add(event.id);
-    if (typeof event.task !== 'string') continue;
-    applyEvent(tasks, event, line);
-    if (event.type === 'task.claimed') {
-      of(event.agent).claimed++;
-      claimedAt.set(event.task, { agent: event.agent, at: Date.parse(event.ts) });
-    } else if (event.type === 'task.completed') {
-      const claim = claimedAt.get(event.task);
-      // A box ticked by a human completes the task for whoever held it.
-      const agent = event.agent === 'human' && claim ? claim.agent : event.agent;
-      const stats = of(agent);
-      stats.completed++;
-      if (claim) stats.durations.push(Date.parse(event.ts) - claim.at);
-      claimedAt.delete(event.task);
-    } else if (event.type === 'task.failed') {
-      of(event.agent).failed++;
-      claimedAt.delete(event.task);
-    } else if (event.type === 'task.released' || event.type === 'lock.healed' || event.type === 'task.poisoned') {
-      claimedAt.delete(event.task);
+  for await (const batch of readEventBatches(guild.logPath, { lenient: options.lenient, onWarning: (warning) => warnings.push(warning) })) {
+    for (const { event, line } of batch) {
+      if (event.id === previousId) continue;
+      previousId = event.id;
+      events++;
+      if (typeof event.task !== 'string') continue;
+      applyEvent(tasks, event, line);
+      if (event.type === 'task.claimed') {
+        of(event.agent).claimed++;
+        claimedAt.set(event.task, { agent: event.agent, at: event.ts });
+      } else if (event.type === 'task.completed') {
+        const claim = claimedAt.get(event.task);
+        // A box ticked by a human completes the task for whoever held it.
+        const agent = event.agent === 'human' && claim ? claim.agent : event.agent;
+        const stats = of(agent);
+        stats.completed++;
+        if (claim) stats.durations.push(Date.parse(event.ts) - Date.parse(claim.at));
+        claimedAt.delete(event.task);
+      } else if (event.type === 'task.failed') {
+        of(event.agent).failed++;
+        claimedAt.delete(event.task);
+      } else if (event.type === 'task.released' || event.type === 'lock.healed' || event.type === 'task.poisoned') {
+        claimedAt.delete(event.task);
+      }
     }
   }
   const statuses: Record<string, number> = {};
@@ -80,5 +87,5 @@ export async function logStats(guild: Guild, options: { lenient?: boolean } = {}
       };
     })
     .sort((a, b) => a.agent.localeCompare(b.agent));
-  return { events: seen.size, agents: rows, statuses, warnings };
+  return { events, agents: rows, statuses, warnings };
 }
