@@ -1,7 +1,7 @@
 // Streaming reader for .guild/audit.jsonl: memory grows with one chunk, not with the log.
 // A last line without its newline is a crash mid-append: a warning, skipped. A line that does not
 // parse anywhere else is damage: an error with its line number (or a warning when lenient).
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { FileError } from '../errors.js';
 import { LOG_FILE } from './append-event.js';
 import type { AuditEvent } from './event.js';
@@ -18,6 +18,8 @@ export interface ReadOptions {
   /** Skip malformed middle lines with a warning instead of failing. */
   lenient?: boolean;
   onWarning?: (warning: LogWarning) => void;
+  /** Called after each chunk with the bytes read so far and the file's size. */
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
 }
 
 export interface NumberedEvent {
@@ -39,6 +41,7 @@ export async function* readEventBatches(path: string, options: ReadOptions = {})
   let stream;
   try {
     stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 16 });
+    const totalBytes = options.onProgress ? statSync(path).size : 0;
     let rest = '';
     let lineNo = 0;
     for await (const chunk of stream as AsyncIterable<string>) {
@@ -60,6 +63,7 @@ export async function* readEventBatches(path: string, options: ReadOptions = {})
         throw error;
       }
       rest = text.slice(start);
+      options.onProgress?.(stream.bytesRead, totalBytes);
       if (batch.length > 0) yield batch;
     }
     if (rest.trim() !== '') {

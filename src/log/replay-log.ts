@@ -28,6 +28,7 @@ export interface ReplayOptions {
   /** Only events at or before this time (ms since the epoch). */
   until?: number;
   lenient?: boolean;
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
 }
 
 const STATUS_OF: Record<string, string> = {
@@ -56,7 +57,7 @@ async function foldInOrder(path: string, options: ReplayOptions): Promise<Replay
   let previousTs = '';
   let previousId = '';
   let events = 0;
-  for await (const batch of readEventBatches(path, { lenient: options.lenient, onWarning: (warning) => warnings.push(warning) })) {
+  for await (const batch of readEventBatches(path, { lenient: options.lenient, onProgress: options.onProgress, onWarning: (warning) => warnings.push(warning) })) {
     for (const { event, line } of batch) {
       if (event.ts < previousTs || (event.ts === previousTs && event.id < previousId)) return null;
       if (event.ts === previousTs && event.id === previousId) continue;
@@ -77,7 +78,7 @@ async function foldSorted(path: string, options: ReplayOptions): Promise<ReplayR
   // Events are sorted before folding; only what the fold needs is kept of each.
   const kept: { event: AuditEvent; line: number }[] = [];
   const seen = new Set<string>();
-  for await (const { event, line } of readEvents(path, { lenient: options.lenient, onWarning: (warning) => warnings.push(warning) })) {
+  for await (const { event, line } of readEvents(path, { lenient: options.lenient, onProgress: options.onProgress, onWarning: (warning) => warnings.push(warning) })) {
     if (seen.has(event.id)) continue;
     seen.add(event.id);
     if (!KNOWN.has(event.type)) unknown.push({ line, type: event.type });

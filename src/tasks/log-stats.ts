@@ -23,7 +23,7 @@ export interface StatsResult {
   warnings: LogWarning[];
 }
 
-export async function logStats(guild: Guild, options: { lenient?: boolean } = {}): Promise<StatsResult> {
+export async function logStats(guild: Guild, options: { lenient?: boolean; onProgress?: (bytesRead: number, totalBytes: number) => void } = {}): Promise<StatsResult> {
   const warnings: LogWarning[] = [];
   const agents = new Map<string, { claimed: number; completed: number; failed: number; durations: number[] }>();
   // Times are kept as written and parsed only when a completion needs them.
@@ -39,7 +39,7 @@ export async function logStats(guild: Guild, options: { lenient?: boolean } = {}
     return stats;
   };
   // File order: stats read the log as it stands, without sorting it (replay --check does that).
-  for await (const batch of readEventBatches(guild.logPath, { lenient: options.lenient, onWarning: (warning) => warnings.push(warning) })) {
+  for await (const batch of readEventBatches(guild.logPath, { lenient: options.lenient, onProgress: options.onProgress, onWarning: (warning) => warnings.push(warning) })) {
     for (const { event, line } of batch) {
       if (event.id === previousId) continue;
       previousId = event.id;

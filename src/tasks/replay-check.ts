@@ -19,8 +19,8 @@ export interface ReplayReport {
   warnings: string[];
 }
 
-export async function replayGuild(guild: Guild, options: { until?: number; check: boolean; lenient?: boolean }): Promise<ReplayReport> {
-  const replay = await replayLog(guild.logPath, { until: options.until, lenient: options.lenient });
+export async function replayGuild(guild: Guild, options: { until?: number; check: boolean; lenient?: boolean; onProgress?: (bytesRead: number, totalBytes: number) => void }): Promise<ReplayReport> {
+  const replay = await replayLog(guild.logPath, { until: options.until, lenient: options.lenient, onProgress: options.onProgress });
   const warnings = [
     ...replay.warnings.map((warning: LogWarning) => `${warning.file}:${warning.line}: ${warning.message}`),
     ...replay.unknown.map((event) => `.guild/audit.jsonl:${event.line}: event of unknown type ${JSON.stringify(event.type)} kept, not replayed`),

@@ -1,6 +1,7 @@
 import { CheckFailedError, UsageError } from '../../errors.js';
 import { replayGuild, type ReplayReport } from '../../tasks/replay-check.js';
 import type { Context } from '../context.js';
+import { progressBar } from '../progress.js';
 import { table } from '../output.js';
 
 export async function run(args: { until?: string; check?: boolean; lenient?: boolean }, ctx: Context): Promise<ReplayReport> {
@@ -9,7 +10,9 @@ export async function run(args: { until?: string; check?: boolean; lenient?: boo
     until = Date.parse(args.until);
     if (Number.isNaN(until)) throw new UsageError(`--until: not a time: ${JSON.stringify(args.until)} (try 2026-11-21T10:00:00Z)`);
   }
-  const report = await replayGuild(ctx.guild(), { until, check: Boolean(args.check), lenient: args.lenient });
+  const progress = progressBar('replay', { json: ctx.json });
+  const report = await replayGuild(ctx.guild(), { until, check: Boolean(args.check), lenient: args.lenient, onProgress: progress.update });
+  progress.done();
   for (const warning of report.warnings) ctx.notes.push(`warning: ${warning}`);
   return report;
 }

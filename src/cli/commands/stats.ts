@@ -1,10 +1,13 @@
 import { formatDuration } from '../../duration.js';
 import { logStats, type StatsResult } from '../../tasks/log-stats.js';
 import type { Context } from '../context.js';
+import { progressBar } from '../progress.js';
 import { table } from '../output.js';
 
 export async function run(args: { lenient?: boolean }, ctx: Context): Promise<StatsResult> {
-  const result = await logStats(ctx.guild(), { lenient: args.lenient });
+  const progress = progressBar('stats', { json: ctx.json });
+  const result = await logStats(ctx.guild(), { lenient: args.lenient, onProgress: progress.update });
+  progress.done();
   for (const warning of result.warnings) ctx.notes.push(`warning: ${warning.file}:${warning.line}: ${warning.message}`);
   return result;
 }
