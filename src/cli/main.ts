@@ -113,9 +113,10 @@ export function buildParser(argv: string[]): Argv {
       y.option('lenient', { type: 'boolean', describe: 'skip malformed lines with a warning' }),
     )
     .command('sync', 'record hand edits of the board in the log, give IDs to new items, fix placement')
-    .command('log [action] [file]', 'the audit log, filtered; --json prints NDJSON, one event a line; `log export FILE` writes it to a file', (y) =>
+    .command('log [action] [file]', 'the audit log, filtered; --json prints NDJSON, one event a line; `log export FILE`, `log rotate`', (y) =>
       y
-        .positional('action', { type: 'string', choices: ['export'], describe: 'export: write the (filtered) log to FILE' })
+        .positional('action', { type: 'string', choices: ['export', 'rotate'], describe: 'export: write the (filtered) log to FILE; rotate: move old events to monthly gzip segments' })
+        .option('before', { type: 'string', describe: 'rotate: events older than this (default: the start of this month)' })
         .positional('file', { type: 'string', describe: 'the file for export' })
         .option('ndjson', { type: 'boolean', describe: 'export as NDJSON instead of one JSON array' })
         .option('task', { type: 'string', describe: 'only this task' })

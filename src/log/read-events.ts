@@ -1,7 +1,9 @@
 // Streaming reader for .guild/audit.jsonl: memory grows with one chunk, not with the log.
 // A last line without its newline is a crash mid-append: a warning, skipped. A line that does not
 // parse anywhere else is damage: an error with its line number (or a warning when lenient).
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createGunzip } from 'node:zlib';
 import { FileError } from '../errors.js';
 import { LOG_FILE } from './append-event.js';
 import type { AuditEvent } from './event.js';
@@ -36,11 +38,39 @@ export async function* readEvents(path: string, options: ReadOptions = {}): Asyn
  * promise per event than in JSON.parse; loops that fold every event use this.
  */
 export async function* readEventBatches(path: string, options: ReadOptions = {}): AsyncGenerator<NumberedEvent[]> {
-  const file = options.displayName ?? LOG_FILE;
-  const warn = options.onWarning ?? (() => {});
-  let stream;
+  // Rotated segments first, oldest month first, then the live file: one history.
+  const segmentsDir = join(dirname(path), SEGMENTS_DIR);
+  for (const name of segmentNames(segmentsDir)) {
+    yield* readFileBatches(join(segmentsDir, name), `${dirname(options.displayName ?? LOG_FILE)}/${SEGMENTS_DIR}/${name}`, { ...options, onProgress: undefined }, true);
+  }
+  yield* readFileBatches(path, options.displayName ?? LOG_FILE, options, false);
+}
+
+/** Where `log rotate` puts events older than its cut-off: .guild/audit/YYYY-MM.jsonl.gz. */
+export const SEGMENTS_DIR = 'audit';
+const SEGMENT_NAME = /^\d{4}-\d{2}\.jsonl\.gz$/;
+
+export function segmentNames(dir: string): string[] {
   try {
-    stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 16 });
+    return readdirSync(dir).filter((name) => SEGMENT_NAME.test(name)).sort();
+  } catch {
+    return [];
+  }
+}
+
+async function* readFileBatches(path: string, file: string, options: ReadOptions, gzipped: boolean): AsyncGenerator<NumberedEvent[]> {
+  const warn = options.onWarning ?? (() => {});
+  let stream: NodeJS.ReadableStream & { bytesRead?: number };
+  try {
+    const raw = createReadStream(path, { highWaterMark: 1 << 16 });
+    if (gzipped) {
+      const gunzip = createGunzip();
+      raw.on('error', (error) => gunzip.destroy(error));
+      stream = raw.pipe(gunzip);
+    } else {
+      stream = raw;
+    }
+    stream.setEncoding('utf8');
     const totalBytes = options.onProgress ? statSync(path).size : 0;
     let rest = '';
     let lineNo = 0;
@@ -63,7 +93,7 @@ export async function* readEventBatches(path: string, options: ReadOptions = {})
         throw error;
       }
       rest = text.slice(start);
-      options.onProgress?.(stream.bytesRead, totalBytes);
+      options.onProgress?.(stream.bytesRead ?? 0, totalBytes);
       if (batch.length > 0) yield batch;
     }
     if (rest.trim() !== '') {
@@ -73,6 +103,7 @@ export async function* readEventBatches(path: string, options: ReadOptions = {})
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if (gzipped && !(error instanceof FileError)) throw new FileError('ESEGMENT', file, undefined, `not a readable gzip segment: ${(error as Error).message}`);
     throw error;
   }
 

@@ -1,16 +1,18 @@
 import { once } from 'node:events';
 import { createWriteStream, renameSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { requireDuration } from '../../duration.js';
 import { UsageError } from '../../errors.js';
 import { parseAgentName, parseTaskId } from '../../identifiers.js';
 import type { AuditEvent } from '../../log/event.js';
 import { queryLog, type LogFilter } from '../../tasks/query-log.js';
+import { rotateLog } from '../../tasks/rotate-log.js';
 import type { Context } from '../context.js';
 
 export interface LogArgs {
   action?: string;
   file?: string;
+  before?: string;
   ndjson?: boolean;
   task?: string;
   agent?: string;
@@ -41,7 +43,8 @@ export async function run(args: LogArgs, ctx: Context): Promise<{ events: number
   }
   const warn = (warning: { file: string; line: number; message: string }): void => void ctx.notes.push(`warning: ${warning.file}:${warning.line}: ${warning.message}`);
   if (args.action === 'export') return exportLog(args, filter, ctx, warn);
-  if (args.action !== undefined) throw new UsageError(`unknown log action ${JSON.stringify(args.action)} (try: guild-fs log export FILE)`);
+  if (args.action === 'rotate') return rotate(args, ctx);
+  if (args.action !== undefined) throw new UsageError(`unknown log action ${JSON.stringify(args.action)} (try: guild-fs log export FILE, guild-fs log rotate)`);
   if (ctx.json) {
     // NDJSON through the ndjson library's stringify stream, with backpressure: a slow reader at
     // the other end of a pipe holds the log reader back instead of filling memory.
@@ -73,6 +76,16 @@ export async function run(args: LogArgs, ctx: Context): Promise<{ events: number
 
 export function render(): string {
   return '';
+}
+
+/** `log rotate [--before T]`: events older than T (default: the start of this month, UTC) go to monthly segments. */
+async function rotate(args: LogArgs, ctx: Context): Promise<{ events: number }> {
+  const now = new Date(ctx.guild().now());
+  const before = args.before === undefined ? Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1) : timeOption(args.before, '--before', ctx)!;
+  const result = await rotateLog(ctx.guild(), before);
+  const text = result.moved === 0 ? `nothing older than ${new Date(before).toISOString()} to rotate` : `moved ${result.moved} events into ${result.segments.map((path) => basename(path)).join(', ')}; ${result.kept} stay in the live log`;
+  process.stdout.write(ctx.json ? `${JSON.stringify({ ok: true, result: { ...result, before: new Date(before).toISOString() } })}\n` : `${text}\n`);
+  return { events: result.moved };
 }
 
 /**
