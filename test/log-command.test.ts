@@ -93,6 +93,6 @@ describe('guild-fs log export', () => {
     assert.equal(cli(['log', 'export', 'none.json', '--task', 'GLD-99'], { cwd: repo.dir }).code, 0);
     assert.deepEqual(JSON.parse(readFileSync(join(repo.dir, 'none.json'), 'utf8')), []);
     assert.equal(cli(['log', 'export'], { cwd: repo.dir }).code, 2);
-    assert.equal(cli(['log', 'rotate'], { cwd: repo.dir }).code, 2);
+    assert.equal(cli(['log', 'frobnicate'], { cwd: repo.dir }).code, 2);
   });
 });
