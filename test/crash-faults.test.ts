@@ -26,7 +26,7 @@ import assert from 'node:assert/strict';
 import type { LockOwner } from '../src/lock/lock-owner.js';
 import { newUlid } from '../src/log/event.js';
 import { BIN, cli, cliAsync } from './helpers/cli.js';
-import { tempRepo, type TempRepo } from './helpers/repo.js';
+import { readLogLines, tempRepo, type LogLine, type TempRepo } from './helpers/repo.js';
 
 const TRIALS = Number(process.env.GUILD_FAULT_TRIALS ?? 100);
 const SEED = Number(process.env.GUILD_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -166,13 +166,6 @@ function board(count: number): string {
   ].join('\n');
 }
 
-interface TaskView {
-  id: string;
-  status: string;
-  owner: string | null;
-  tries: number;
-  retry: string | null;
-}
 
 type LockState = { kind: 'held'; owner: LockOwner; intent: boolean } | { kind: 'ownerless' };
 
@@ -238,28 +231,12 @@ function listTasks(repo: TempRepo): Map<string, TaskView> {
   return new Map((list.json!.result.tasks as TaskView[]).map((task) => [task.id, task]));
 }
 
-interface LogLine {
-  raw: string;
-  event: Record<string, any> | null;
-}
-
-function readLogLines(repo: TempRepo): LogLine[] {
-  let text: string;
-  try {
-    text = repo.read('.guild/audit.jsonl');
-  } catch {
-    return [];
-  }
-  return text
-    .split('\n')
-    .filter((raw) => raw !== '')
-    .map((raw) => {
-      try {
-        return { raw, event: JSON.parse(raw) as Record<string, any> };
-      } catch {
-        return { raw, event: null };
-      }
-    });
+interface TaskView {
+  id: string;
+  status: string;
+  owner: string | null;
+  tries: number;
+  retry: string | null;
 }
 
 // --- the fault run ---------------------------------------------------------------------------

@@ -29,8 +29,14 @@ export function tempRepo(board?: string): TempRepo {
   return repo;
 }
 
-/** The events in the repo's audit log. */
-export function readLog(repo: TempRepo): Record<string, unknown>[] {
+export interface LogLine {
+  raw: string;
+  /** null for a line that does not parse (a torn line). */
+  event: Record<string, any> | null;
+}
+
+/** Every non-empty line of the repo's audit log, parsed where it parses. */
+export function readLogLines(repo: TempRepo): LogLine[] {
   let text: string;
   try {
     text = repo.read('.guild/audit.jsonl');
@@ -39,6 +45,20 @@ export function readLog(repo: TempRepo): Record<string, unknown>[] {
   }
   return text
     .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+    .filter((raw) => raw.trim() !== '')
+    .map((raw) => {
+      try {
+        return { raw, event: JSON.parse(raw) as Record<string, any> };
+      } catch {
+        return { raw, event: null };
+      }
+    });
+}
+
+/** The events in the repo's audit log; a line that does not parse is an error. */
+export function readLog(repo: TempRepo): Record<string, unknown>[] {
+  return readLogLines(repo).map(({ raw, event }) => {
+    if (event === null) throw new Error(`not an event: ${raw}`);
+    return event;
+  });
 }
