@@ -492,7 +492,7 @@ async function main(): Promise<void> {
   const cpus = os.cpus();
   const header = [
     `- Date: ${started.toISOString()} (${quick ? 'quick run: few samples, a smoke check only' : 'full run'}; took ${Math.round((Date.now() - started.getTime()) / 1000)} s)`,
-    `- Node: ${process.version} (${process.execPath}); guild-fs ${gitDescribe()}, dist/guild-fs.cjs sha1 ${distHash()}`,
+    `- Node: ${process.version}; guild-fs ${gitDescribe()}, dist/guild-fs.cjs sha1 ${distHash()}`,
     `- Machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown model'}), ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, ${os.type()} ${os.release()} ${os.arch()}`,
     `- Temp repos: ${tmpFileSystem()}`,
     `- Load average (1/5/15 min) at start: ${loadStart.map((x) => x.toFixed(2)).join(' ')}; at end: ${loadEnd.map((x) => x.toFixed(2)).join(' ')}`,
