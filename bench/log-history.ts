@@ -3,7 +3,7 @@
 // (events per second, target >= 70% of the loop's), and the peak memory of each (target < 150 MiB
 // whatever the log's length).
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import type { FigureRow } from './crash-safety.js';
@@ -89,6 +89,7 @@ export async function logHistoryBench(options: LogHistoryOptions): Promise<{ row
   options.log(`log history: generating ~${wanted} events over ${TASKS} tasks`);
   const events = await writeHistory(dir, wanted);
   const log = join(dir, '.guild', 'audit.jsonl');
+  const megabytes = Math.round(statSync(log).size / 1e6);
   const runs: Record<'loop' | 'replay' | 'stats', Run[]> = { loop: [], replay: [], stats: [] };
   for (let round = 0; round < rounds; round++) {
     options.log(`log history: round ${round + 1}/${rounds}`);
@@ -118,6 +119,6 @@ export async function logHistoryBench(options: LogHistoryOptions): Promise<{ row
     memoryRow(`9c. peak RSS, \`replay --check\`, ${events.toLocaleString('en')} events`, runs.replay),
     memoryRow(`9d. peak RSS, \`stats\`, ${events.toLocaleString('en')} events`, runs.stats),
   ];
-  const method = `**9. The log as history.** A generated log of ${events.toLocaleString('en')} events over ${TASKS.toLocaleString('en')} tasks, in time order (each task: created, claimed and released ${(events / TASKS - 3) / 2} times, claimed, completed), ${events >= 1_000_000 ? 'about 200 MB' : ''}, with the board it replays to (every task Done), so that \`replay --check\` does its whole job and passes. Whole processes, ${rounds} rounds, each round running the three in alternating order: \`node bin/guild-fs.js replay --check --json\`, \`node bin/guild-fs.js stats --json\`, and the baseline \`node -e <loop>\` where the loop is \`for await (const line of readline.createInterface(createReadStream(log))) JSON.parse(line)\`. Events per second = events / wall time of the process (start-up included on both sides); ratio = median over median. Peak memory: \`${TIME_BIN} -f %M\` (max RSS) of the same runs; the target is judged on the largest sample.`;
+  const method = `**9. The log as history.** A generated log of ${events.toLocaleString('en')} events over ${TASKS.toLocaleString('en')} tasks, in time order (each task: created, claimed and released ${(events / TASKS - 3) / 2} times, claimed, completed), ${megabytes} MB, with the board it replays to (every task Done), so that \`replay --check\` does its whole job and passes. Whole processes, ${rounds} rounds, each round running the three in alternating order: \`node bin/guild-fs.js replay --check --json\`, \`node bin/guild-fs.js stats --json\`, and the baseline \`node -e <loop>\` where the loop is \`for await (const line of readline.createInterface(createReadStream(log))) JSON.parse(line)\`. Events per second = events / wall time of the process (start-up included on both sides); ratio = median over median. Peak memory: \`${TIME_BIN} -f %M\` (max RSS) of the same runs; the target is judged on the largest sample.`;
   return { rows, method };
 }
