@@ -26,6 +26,7 @@ import assert from 'node:assert/strict';
 import type { LockOwner } from '../src/lock/lock-owner.js';
 import { newUlid } from '../src/log/event.js';
 import { BIN, cli, cliAsync } from './helpers/cli.js';
+import type { ListedTask as TaskView } from './helpers/cli.js';
 import { readLogLines, tempRepo, type LogLine, type TempRepo } from './helpers/repo.js';
 
 const TRIALS = Number(process.env.GUILD_FAULT_TRIALS ?? 100);
@@ -229,14 +230,6 @@ function listTasks(repo: TempRepo): Map<string, TaskView> {
   const list = cli(['list', '--json'], { cwd: repo.dir });
   assert.equal(list.code, 0, `(a) the board must parse: list exited ${list.code}: ${list.stderr}`);
   return new Map((list.json!.result.tasks as TaskView[]).map((task) => [task.id, task]));
-}
-
-interface TaskView {
-  id: string;
-  status: string;
-  owner: string | null;
-  tries: number;
-  retry: string | null;
 }
 
 // --- the fault run ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import { systemProbe } from '../src/lock/liveness.js';
 import type { LockOwner } from '../src/lock/lock-owner.js';
 import { newUlid } from '../src/log/event.js';
 import { cli, type CliResult } from './helpers/cli.js';
+import type { ListedTask as TaskView } from './helpers/cli.js';
 import { readLog, tempRepo, type TempRepo } from './helpers/repo.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -157,14 +158,6 @@ function age(path: string, seconds: number): void {
 }
 
 // --- the CLI ---------------------------------------------------------------------------------
-
-interface TaskView {
-  id: string;
-  status: string;
-  owner: string | null;
-  tries: number;
-  retry: string | null;
-}
 
 function tasks(repo: TempRepo): Map<string, TaskView> {
   const list = cli(['list', '--json'], { cwd: repo.dir });

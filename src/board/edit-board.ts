@@ -63,10 +63,6 @@ export class BoardEdit {
     this.added.push({ status, lines });
   }
 
-  render(): string {
-    return this.renderBoard().text;
-  }
-
   /**
    * The new text, and the board it parses to, derived from this one without reading the text
    * again: kept lines are only renumbered, and only the task lines this edit wrote are parsed.

@@ -4,6 +4,7 @@ import yargs from 'yargs/yargs';
 import type { Argv } from 'yargs';
 import { PRIORITIES, STATUSES } from '../board/types.js';
 import { GuildError, UsageError } from '../errors.js';
+import { VERSION } from '../version.js';
 import { makeContext, type Context, type GlobalArgs } from './context.js';
 import { printError, printResult } from './output.js';
 
@@ -39,9 +40,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
 
 let exitCode = 0;
 
-declare const __GUILD_FS_VERSION__: string | undefined;
-/** Set by the build from package.json; 'dev' when run from source. */
-const VERSION = typeof __GUILD_FS_VERSION__ === 'string' ? __GUILD_FS_VERSION__ : 'dev';
+
 
 async function dispatch(name: string, args: GlobalArgs & Record<string, unknown>): Promise<void> {
   const ctx = makeContext(args);
@@ -139,7 +138,7 @@ export function buildParser(argv: string[]): Argv {
     .recommendCommands()
     .help()
     .alias('h', 'help')
-    .version(VERSION)
+    .version(VERSION ?? 'dev')
     .wrap(null)
     .epilogue('Exit codes: 0 done, 1 unexpected failure, 2 bad usage or input, 3 held by someone else, 4 no such task, 5 nothing to do, 6 a check failed.')
     .fail((message, error) => {

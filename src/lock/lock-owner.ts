@@ -26,6 +26,11 @@ export interface LockOwner extends Holder {
  * before it appends to the log: if it dies between log and board, heal finishes the work from
  * this record; if it died before the log, heal drops the record. The payload is the domain's.
  */
+/** The process that made the claim, as a Holder: a lock the board does not show is a half-made claim once it is gone. */
+export function claimMaker(owner: LockOwner): Holder {
+  return { host: owner.host, bootId: owner.bootId, pid: owner.claimPid, pidStart: owner.claimPidStart };
+}
+
 export interface LockIntent<P = unknown> {
   task: string;
   /** The token of the lock it belongs to: an intent outliving its lock is recognised as such. */

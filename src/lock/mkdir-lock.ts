@@ -1,6 +1,6 @@
 // The primitive under every lock: a directory that exists or does not. mkdir is atomic on every
 // local file system: of any number of racing callers exactly one creates the directory.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const OWNER_FILE = 'owner.json';
@@ -73,12 +73,12 @@ function readSmallFile(path: string): string {
 
 /** Replaces owner.json atomically (a reader sees the old or the new record, never half). */
 export function rewriteOwner(dir: string, owner: object): void {
-  const temp = join(dir, `.${OWNER_FILE}.${process.pid}.tmp`);
-  const fd = openSync(temp, 'w');
-  try {
-    writeSync(fd, JSON.stringify(owner));
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, join(dir, OWNER_FILE));
+  replaceFile(join(dir, OWNER_FILE), JSON.stringify(owner));
+}
+
+/** Writes `path` through a temp file and a rename: a reader sees the old text or the new, never half. */
+export function replaceFile(path: string, text: string): void {
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, text);
+  renameSync(temp, path);
 }

@@ -3,14 +3,14 @@
 // uses; a remote-backed store (refs/guild/claims/<ID> on the shared remote) can stand beside
 // this mkdir store later without the callers changing.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TASK_ID_PATTERN } from '../identifiers.js';
 import { sleepSync } from './sleep.js';
 import { holderOf, judgeProcess, systemProbe, type ProcessProbe } from './liveness.js';
 import type { LockIntent, LockOwner } from './lock-owner.js';
 import { removeLockDir, sweepTombstones, withBreaker, type RemoveOutcome } from './lock-removal.js';
-import { readLockOwner, rewriteOwner, tryMkdirLock, type OwnerRead } from './mkdir-lock.js';
+import { readLockOwner, replaceFile, rewriteOwner, tryMkdirLock, type OwnerRead } from './mkdir-lock.js';
 
 export type AcquireResult = { ok: true; owner: LockOwner } | { ok: false; holder: OwnerRead<LockOwner> };
 export type ReleaseResult = 'released' | 'free' | 'not-yours' | 'busy';
@@ -45,12 +45,6 @@ export interface TaskLocks {
   intents<P>(): Map<string, LockIntent<P>>;
   /** Removes the intent of the lock with `token`, if that is the one recorded. */
   clearIntent(task: string, token: string): void;
-}
-
-function writeFileAtomicInDir(path: string, text: string): void {
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, text);
-  renameSync(temp, path);
 }
 
 /** A breaker is held for microseconds; a remover that finds one busy waits this long at most. */
@@ -156,7 +150,7 @@ export class MkdirTaskLocks implements TaskLocks {
     if (current.state !== 'held' || current.owner.token !== token) return false;
     const intent: LockIntent = { task, token, writer: holderOf(this.probe, process.pid), ts: new Date().toISOString(), payload };
     mkdirSync(this.intentsDir, { recursive: true });
-    writeFileAtomicInDir(this.intentPath(task), JSON.stringify(intent));
+    replaceFile(this.intentPath(task), JSON.stringify(intent));
     return true;
   }
 

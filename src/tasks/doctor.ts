@@ -4,6 +4,7 @@ import type { Board } from '../board/types.js';
 import { GuildError } from '../errors.js';
 import { lastEventOf } from '../log/find-events.js';
 import { readEvents } from '../log/read-events.js';
+import { claimMaker } from '../lock/lock-owner.js';
 import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
 import { UNFINISHED_GRACE_MS, type MutexOwner } from '../lock/board-mutex.js';
 import { ageOf, deadBreakers } from '../lock/lock-removal.js';
@@ -90,7 +91,7 @@ function checkLocks(guild: Guild, board: Board, probe: ProcessProbe): Check {
     }
     const onBoard = board.byId.get(task);
     if (!(onBoard?.status === 'in-progress' && onBoard.owner === owner.agent)) {
-      const maker = { host: owner.host, bootId: owner.bootId, pid: owner.claimPid, pidStart: owner.claimPidStart };
+      const maker = claimMaker(owner);
       if (!judgeProcess(maker, probe).alive) {
         const shown = onBoard ? `${onBoard.status}${onBoard.owner ? ` (owner ${onBoard.owner})` : ''}` : 'not on the board';
         check.problems.push({ task, message: `${task}: locked by ${owner.agent}, but the board has no such owner (task is ${shown})` });

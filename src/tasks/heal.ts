@@ -27,7 +27,7 @@ import { appendEvents } from '../log/append-event.js';
 import type { AuditEvent } from '../log/event.js';
 import { findEventIds, lastEventOf } from '../log/find-events.js';
 import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
-import type { LockOwner } from '../lock/lock-owner.js';
+import { claimMaker, type LockOwner } from '../lock/lock-owner.js';
 import { breakIfDead } from '../lock/board-mutex.js';
 import { readLockOwner } from '../lock/mkdir-lock.js';
 import { judgeLock } from '../lock/task-locks.js';
@@ -112,7 +112,7 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
     }
     const onBoard = board.byId.get(task);
     if (!(onBoard?.status === 'in-progress' && onBoard.owner === owner.agent)) {
-      const maker = { host: owner.host, bootId: owner.bootId, pid: owner.claimPid, pidStart: owner.claimPidStart };
+      const maker = claimMaker(owner);
       if (judgeProcess(maker, probe).alive) continue; // a claim still being made
       const claimLogged = owner.claimEvent !== null && findEventIds(guild.logPath, [owner.claimEvent]).size > 0;
       if (claimLogged && onBoard?.status === 'ready' && onBoard.owner === null) {

@@ -6,6 +6,7 @@ import { parseTaskId } from '../identifiers.js';
 import type { AuditEvent } from '../log/event.js';
 import { readEvents, type LogWarning } from '../log/read-events.js';
 import type { LockOwner } from '../lock/lock-owner.js';
+import type { OwnerRead } from '../lock/mkdir-lock.js';
 import { judgeLock } from '../lock/task-locks.js';
 import { cycleKey, findCycles, unknownNeeds } from './dependency-graph.js';
 import { loadBoard, type Guild } from './guild.js';
@@ -88,16 +89,17 @@ export async function listLocks(guild: Guild): Promise<{ locks: LockView[] }> {
     // Locks are worth listing even when the board is broken; judge by the default lock_ttl.
   }
   const now = guild.now();
-  const locks = guild.locks.list().flatMap(({ task, read }): LockView[] => {
-    if (read.state === 'free') return [];
-    const path = guild.locks.where(task);
-    if (read.state === 'unreadable') return [{ task, state: 'unreadable', agent: null, host: null, pid: null, acquired: null, heartbeat: null, stale: false, reason: read.reason, path }];
-    return [lockView(task, read.owner, judgeLock(read.owner, { now, ttlMs }), path)];
-  });
+  const locks = guild.locks.list().flatMap(({ task, read }) => lockView(guild, task, read, { now, ttlMs }) ?? []);
   return { locks };
 }
 
-function lockView(task: string, owner: LockOwner, staleness: ReturnType<typeof judgeLock>, path: string): LockView {
+/** What a lock read shows, judged against lock_ttl; null when the lock is free. */
+function lockView(guild: Guild, task: string, read: OwnerRead<LockOwner>, judge: { now: number; ttlMs: number }): LockView | null {
+  if (read.state === 'free') return null;
+  const path = guild.locks.where(task);
+  if (read.state === 'unreadable') return { task, state: 'unreadable', agent: null, host: null, pid: null, acquired: null, heartbeat: null, stale: false, reason: read.reason, path };
+  const { owner } = read;
+  const staleness = judgeLock(owner, judge);
   return {
     task,
     state: 'held',
@@ -135,13 +137,7 @@ export async function showTask(guild: Guild, id: string, viewer?: string): Promi
     const owner = guild.locks.heartbeat(id, read.owner.token, guild.now());
     if (owner) read = { state: 'held', owner };
   }
-  const path = guild.locks.where(id);
-  const lock =
-    read.state === 'held'
-      ? lockView(id, read.owner, judgeLock(read.owner, { now: guild.now(), ttlMs: board.settings.lockTtlMs }), path)
-      : read.state === 'unreadable'
-        ? { task: id, state: 'unreadable' as const, agent: null, host: null, pid: null, acquired: null, heartbeat: null, stale: false, reason: read.reason, path }
-        : null;
+  const lock = lockView(guild, id, read, { now: guild.now(), ttlMs: board.settings.lockTtlMs });
   return { task: viewTask(task), body: bodyOf(board, task), lock, history, warnings };
 }
 

@@ -7,6 +7,15 @@ const STREAMING = new Set(['log', 'events']);
 
 export const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'guild-fs.js');
 
+/** A task as `list --json` prints it, the fields tests read. */
+export interface ListedTask {
+  id: string;
+  status: string;
+  owner: string | null;
+  tries: number;
+  retry: string | null;
+}
+
 export interface CliResult {
   code: number;
   stdout: string;

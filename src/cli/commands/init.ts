@@ -1,11 +1,9 @@
 import { initGuild, type InitResult } from '../../tasks/init-guild.js';
+import { VERSION } from '../../version.js';
 import type { Context } from '../context.js';
 
-declare const __GUILD_FS_VERSION__: string | undefined;
-
 export async function run(args: { example?: boolean; prefix?: string; ci?: boolean }, ctx: Context): Promise<InitResult> {
-  const version = typeof __GUILD_FS_VERSION__ === 'string' ? __GUILD_FS_VERSION__ : undefined;
-  return initGuild(ctx.cwd, { example: args.example, prefix: args.prefix, agent: ctx.agentOr('human'), ci: args.ci, version });
+  return initGuild(ctx.cwd, { example: args.example, prefix: args.prefix, agent: ctx.agentOr('human'), ci: args.ci, version: VERSION ?? undefined });
 }
 
 export function render(result: InitResult): string {
