@@ -90,7 +90,7 @@ const future = (ms: number): string => new Date(Date.now() + ms).toISOString();
 // --- init ------------------------------------------------------------------------------------
 
 describe('init', () => {
-  test('creates the board, the log and the .gitattributes line; a second run changes nothing', (t) => {
+  test('creates the board, the log, the .gitattributes lines and the merge drivers; a second run changes nothing', (t) => {
     const repo = tempRepo();
     t.after(() => repo.remove());
     const first = ok(repo, ['init']);
@@ -101,11 +101,16 @@ describe('init', () => {
       log: join(repo.dir, '.guild', 'audit.jsonl'),
       logCreated: true,
       gitattributes: 'added',
+      mergeDrivers: [
+        { name: 'guild-board', state: 'added' },
+        { name: 'guild-log', state: 'added' },
+      ],
       tasks: 0,
     });
     const board = repo.read();
     for (const heading of ['## Backlog', '## Blocked', '## Ready', '## In Progress', '## Review', '## Done', '## Failed']) assert.ok(board.includes(`${heading}\n`), heading);
-    assert.match(repo.read('.gitattributes'), /^\.guild\/audit\.jsonl merge=union$/m);
+    assert.match(repo.read('.gitattributes'), /^\.guild\/audit\.jsonl merge=guild-log$/m);
+    assert.match(repo.read('.gitattributes'), /^\/ACTIVE_TASKS\.md merge=guild-board$/m);
     assert.ok(existsSync(join(repo.dir, '.git', 'guild', 'locks')));
     assert.equal(repo.read('.guild/audit.jsonl'), '');
 
@@ -114,7 +119,8 @@ describe('init', () => {
     assert.equal(again.logCreated, false);
     assert.equal(again.gitattributes, 'present');
     assert.equal(repo.read(), board, 'the board is left as it was');
-    assert.equal(repo.read('.gitattributes').match(/merge=union/g)?.length, 1, 'the line is not added twice');
+    assert.equal(repo.read('.gitattributes').match(/merge=guild-/g)?.length, 2, 'the lines are not added twice');
+    assert.deepEqual(again.mergeDrivers.map((driver: { state: string }) => driver.state), ['present', 'present']);
   });
 
   test('--example seeds the demo board and logs each task\'s creation', (t) => {

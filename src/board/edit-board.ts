@@ -35,13 +35,15 @@ export class BoardEdit {
   readonly board: Board;
   private readonly changes = new Map<Task, TaskChange>();
   private readonly added: { status: Status; lines: string[] }[] = [];
+  /** Tasks whose whole block is dropped (removed) or written anew (replaced), keyed by task. */
+  private readonly rewritten = new Map<Task, { status: Status; lines: string[] } | null>();
 
   constructor(board: Board) {
     this.board = board;
   }
 
   get changed(): boolean {
-    return this.changes.size > 0 || this.added.length > 0;
+    return this.changes.size > 0 || this.added.length > 0 || this.rewritten.size > 0;
   }
 
   /** Changes to one task; calls for the same task merge, later values winning. */
@@ -61,6 +63,19 @@ export class BoardEdit {
 
   add(status: Status, lines: string[]): void {
     this.added.push({ status, lines });
+  }
+
+  /** Drops a task's lines, body included. Not to be mixed with update() of the same task. */
+  remove(task: Task): void {
+    this.rewritten.set(task, null);
+  }
+
+  /**
+   * Writes a task's whole block (first line and body) anew: in place when its status stays, or
+   * moved to the status's section. For merges, where the other side's version of a task wins.
+   */
+  replace(task: Task, status: Status, lines: string[]): void {
+    this.rewritten.set(task, { status, lines });
   }
 
   /**
@@ -92,13 +107,23 @@ export class BoardEdit {
       block.tasks.push({ offset: block.lines.length, length: task.endLine - task.line + 1, status: change.status });
       block.lines.push(first, ...source.slice(task.line + 1, task.endLine));
     }
-    for (const { status, lines } of this.added) {
+    const inPlace: Insertion[] = [];
+    const added = [...this.added];
+    for (const [task, next] of this.rewritten) {
+      deleted.push([task.line, task.endLine]);
+      if (!next) continue;
+      const tasks = [{ offset: 0, length: next.lines.length, status: next.status }];
+      // Same section: the new block goes where the old one was (inserted after its deleted last line).
+      if (next.status === task.status) inPlace.push({ after: task.endLine, rank: 0, seq: -1, block: { lines: next.lines, tasks } });
+      else added.push({ status: next.status, lines: next.lines });
+    }
+    for (const { status, lines } of added) {
       const block = blockFor(status);
       block.tasks.push({ offset: block.lines.length, length: lines.length, status });
       block.lines.push(...lines);
     }
 
-    const insertions: Insertion[] = [];
+    const insertions: Insertion[] = inPlace;
     let seq = 0;
     for (const status of STATUSES) {
       const block = moving.get(status);

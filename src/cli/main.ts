@@ -36,6 +36,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   log: () => import('./commands/log.js'),
   sync: () => import('./commands/sync.js'),
   stats: () => import('./commands/stats.js'),
+  'merge-driver': () => import('./commands/merge-driver.js'),
 };
 
 let exitCode = 0;
@@ -72,7 +73,7 @@ export function buildParser(argv: string[]): Argv {
     .option('json', { type: 'boolean', describe: 'print one JSON document on stdout: {"ok":true,"result":…} or {"ok":false,"error":…}' })
     .option('cwd', { type: 'string', describe: 'run as if started in this directory' })
     .option('agent', { type: 'string', describe: 'the acting agent (default: GUILD_AGENT)' })
-    .command('init', 'create the board, .guild/ and the .gitattributes line (idempotent)', (y) =>
+    .command('init', 'create the board, .guild/, and the merge drivers for both in .gitattributes and .git/config (idempotent)', (y) =>
       y
         .option('example', { type: 'boolean', describe: 'seed a small demo board' })
         .option('prefix', { type: 'string', describe: 'task ID prefix (default T, or GLD with --example)' })
@@ -132,6 +133,14 @@ export function buildParser(argv: string[]): Argv {
         .option('check', { type: 'boolean', describe: 'compare with the board and name each disagreement' })
         .option('until', { type: 'string', describe: 'only events up to this time' })
         .option('lenient', { type: 'boolean', describe: 'skip malformed lines with a warning' }),
+    )
+    .command('merge-driver <kind> <base> <ours> <theirs> [path]', 'what git runs to merge the board (task by task) or the log (union); `init` registers it', (y) =>
+      y
+        .positional('kind', { choices: ['board', 'log'], describe: 'which file git is merging' })
+        .positional('base', { type: 'string', describe: 'the common ancestor\'s version (%O)' })
+        .positional('ours', { type: 'string', describe: 'our version, where the result is written (%A)' })
+        .positional('theirs', { type: 'string', describe: 'their version (%B)' })
+        .positional('path', { type: 'string', describe: 'the file\'s path in the repository (%P)' }),
     )
     .demandCommand(1, 'name a command; guild-fs --help lists them')
     .strict()

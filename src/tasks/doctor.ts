@@ -1,4 +1,5 @@
-// doctor: every way the board, the log and the locks can disagree or be stuck, each named.
+// doctor: every way the board, the log and the locks can disagree or be stuck, each named, and
+// whether this clone merges branches with guild-fs's drivers.
 // It changes nothing; `heal` repairs what doctor finds (exit 6 when anything is wrong).
 import type { Board } from '../board/types.js';
 import { GuildError } from '../errors.js';
@@ -13,6 +14,7 @@ import { judgeLock } from '../lock/task-locks.js';
 import type { FinishIntent } from './finish-task.js';
 import { loadBoard, type Guild } from './guild.js';
 import { UNFINISHED_LOCK_GRACE_MS } from './heal.js';
+import { checkMergeSetup } from './merge-health.js';
 import { boardNotices } from './queries.js';
 
 export interface Problem {
@@ -21,7 +23,7 @@ export interface Problem {
 }
 
 export interface Check {
-  name: 'board' | 'log' | 'locks' | 'mutex';
+  name: 'board' | 'log' | 'locks' | 'mutex' | 'merge';
   ok: boolean;
   problems: Problem[];
   warnings: string[];
@@ -51,6 +53,8 @@ export async function doctor(guild: Guild, options: { probe?: ProcessProbe } = {
   checks.push(await checkLog(guild));
   if (board) checks.push(checkLocks(guild, board, probe));
   checks.push(checkMutex(guild, probe));
+  const merge = checkMergeSetup(guild.repo.mainWorktree, board?.text ?? null);
+  checks.push({ name: 'merge', ok: true, problems: merge.problems.map((message) => ({ message })), warnings: merge.warnings });
   for (const check of checks) check.ok = check.problems.length === 0;
   return { ok: checks.every((check) => check.ok), checks };
 }

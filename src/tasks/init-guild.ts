@@ -1,16 +1,18 @@
-// init: the board, .guild/ with its log, the .gitattributes line that lets branches that both
-// appended to the log merge without conflict, and the locks folder. Idempotent: what exists is
-// left as it is.
+// init: the board, .guild/ with its log, the locks folder, and the merge drivers that let two
+// branches that both changed the board or the log merge (the .gitattributes lines, committed,
+// and the driver commands in the clone's own git config). Idempotent: what exists is left as it
+// is, and a driver command that moved is updated.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseBoard } from '../board/parse-board.js';
-import { writeBoardText } from '../board/board-file.js';
+import { BOARD_FILE, writeBoardText } from '../board/board-file.js';
 import { UsageError } from '../errors.js';
 import { PREFIX_PATTERN } from '../identifiers.js';
-import { appendEvents } from '../log/append-event.js';
+import { appendEvents, LOG_FILE } from '../log/append-event.js';
 import { makeEvent } from '../log/event.js';
+import { packageRoot } from '../package-root.js';
 import { openGuild, type Guild } from './guild.js';
+import { DRIVER_NAMES, registerMergeDrivers, type DriverRegistration } from './merge-driver.js';
 
 export interface InitResult {
   /** The CI workflow written with --ci, or null. */
@@ -19,11 +21,14 @@ export interface InitResult {
   boardCreated: boolean;
   log: string;
   logCreated: boolean;
-  gitattributes: 'added' | 'present';
+  gitattributes: 'added' | 'updated' | 'present';
+  /** The merge drivers for the board and the log in the clone's git config. */
+  mergeDrivers: DriverRegistration[];
   tasks: number;
 }
 
-export const ATTRIBUTES_LINE = '.guild/audit.jsonl merge=union';
+export const ATTRIBUTE_LINES = [`/${BOARD_FILE} merge=${DRIVER_NAMES.board}`, `${LOG_FILE} merge=${DRIVER_NAMES.log}`];
+const LEGACY_LOG_LINE = `${LOG_FILE} merge=union`;
 
 export async function initGuild(cwd: string, options: { example?: boolean; prefix?: string; agent: string; templatesDir?: string; ci?: boolean; version?: string }): Promise<InitResult> {
   const prefix = options.prefix ?? (options.example ? 'GLD' : 'T');
@@ -55,27 +60,31 @@ export async function initGuild(cwd: string, options: { example?: boolean; prefi
       writeFileSync(workflow, template.replaceAll('{{version}}', options.version ?? 'latest'));
     }
   }
-  return { workflow, board: guild.boardPath, boardCreated, log: guild.logPath, logCreated: logCreated || boardCreated, gitattributes: ensureAttributes(root), tasks };
+  return { workflow, board: guild.boardPath, boardCreated, log: guild.logPath, logCreated: logCreated || boardCreated, gitattributes: ensureAttributes(root), mergeDrivers: registerMergeDrivers(root), tasks };
 }
 
 function creationEvent(guild: Guild, agent: string, task: { id: string | null; title: string; status: string; prio: string; needs: string[]; caps: string[] }) {
   return makeEvent({ type: 'task.created', task: task.id!, agent, host: guild.host, data: { title: task.title, status: task.status, prio: task.prio, needs: task.needs, caps: task.caps } }, guild.now());
 }
 
-function ensureAttributes(root: string): 'added' | 'present' {
+/**
+ * The .gitattributes lines that send the board and the log to guild-fs's merge drivers. The
+ * union line earlier versions wrote for the log is replaced: one merge attribute per path.
+ */
+function ensureAttributes(root: string): 'added' | 'updated' | 'present' {
   const path = join(root, '.gitattributes');
   const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  if (text.split(/\r?\n/).some((line) => line.trim() === ATTRIBUTES_LINE)) return 'present';
-  writeFileSync(path, `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${ATTRIBUTES_LINE}\n`);
-  return 'added';
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const lines = text === '' ? [] : text.replace(/\r?\n$/, '').split(/\r?\n/);
+  const wanted = ATTRIBUTE_LINES.filter((line) => !lines.some((have) => have.trim() === line));
+  if (wanted.length === 0) return 'present';
+  const legacy = lines.findIndex((line) => line.trim() === LEGACY_LOG_LINE);
+  if (legacy >= 0) lines.splice(legacy, 1);
+  lines.push(...wanted);
+  writeFileSync(path, lines.map((line) => line + eol).join(''));
+  return legacy >= 0 || wanted.length < ATTRIBUTE_LINES.length ? 'updated' : 'added';
 }
 
-/** templates/ sits beside dist/ and src/ alike: one level up from either. */
 function templatesDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    if (existsSync(join(dir, 'templates', 'ACTIVE_TASKS.md'))) return join(dir, 'templates');
-    dir = dirname(dir);
-  }
-  throw new Error('cannot find the templates folder of guild-fs');
+  return join(packageRoot(), 'templates');
 }

@@ -10,7 +10,8 @@ export function render(result: InitResult): string {
   return [
     result.boardCreated ? `created ${result.board} (${result.tasks} tasks)` : `kept ${result.board} as it is`,
     result.logCreated ? `created ${result.log}` : `kept ${result.log}`,
-    result.gitattributes === 'added' ? 'added .guild/audit.jsonl merge=union to .gitattributes' : '.gitattributes already merges the log by union',
+    result.gitattributes === 'present' ? '.gitattributes already sends the board and the log to the guild-fs merge drivers' : `${result.gitattributes} the merge lines in .gitattributes (board: task by task, log: union)`,
+    ...result.mergeDrivers.filter((driver) => driver.state !== 'present').map((driver) => `${driver.state} merge driver ${driver.name} in .git/config`),
     result.workflow ? `CI: ${result.workflow} runs \`guild-fs replay --check\` on every push` : 'CI: `guild-fs init --ci` adds a GitHub workflow that runs `guild-fs replay --check`',
     result.boardCreated ? 'next: commit ACTIVE_TASKS.md, .guild/ and .gitattributes, then `guild-fs ready`' : '',
   ]

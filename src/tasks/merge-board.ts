@@ -1,0 +1,214 @@
+// The board's merge, task by task. Each task (by ID) is resolved on its own: changed on one side
+// only, that side's version; changed on both, the side whose last event for the task is later,
+// which the notes say (git shows them on stderr). Then all three versions of the board are
+// rewritten, through the same minimal-diff edits every write uses, to hold exactly the resolved
+// tasks, and git's own three-way merge runs over them: the task lines now agree on every side, so
+// what is left to merge is the free text, which merges exactly as git would (conflict markers
+// included, when both sides changed the same lines of it).
+import { BoardEdit } from '../board/edit-board.js';
+import { parseBoard } from '../board/parse-board.js';
+import { formatTaskLine, parseTaskLine, type FieldChanges } from '../board/task-line.js';
+import { STATUSES, type Board, type Status, type Task } from '../board/types.js';
+import { GuildError } from '../errors.js';
+import { mergeTexts } from '../git/merge-plumbing.js';
+import type { AuditEvent } from '../log/event.js';
+import { applyEvent, type ReplayedTask } from '../log/replay-log.js';
+
+/** Each side's events per task, from each side's log, in (ts, id) order. */
+export interface SideHistories {
+  ours: Map<string, AuditEvent[]>;
+  theirs: Map<string, AuditEvent[]>;
+}
+
+export interface BoardMergeInput {
+  /** The board's path, for messages. */
+  file: string;
+  base: string;
+  ours: string;
+  theirs: string;
+  /** Read only when some task changed on both sides; null when theirs' log cannot be found. */
+  histories: (tasks: Set<string>) => SideHistories | null;
+}
+
+export interface BoardMerge {
+  text: string;
+  /** Conflicts left marked in `text` (git's, in free text, or guild-fs's own); 0 when clean. */
+  conflicts: number;
+  notes: string[];
+}
+
+interface Version {
+  status: Status;
+  lines: string[];
+}
+
+type Side = 'ours' | 'theirs';
+
+export async function mergeBoards(input: BoardMergeInput): Promise<BoardMerge> {
+  const notes: string[] = [];
+  const boards: Partial<Record<'base' | Side, Board>> = {};
+  for (const side of ['base', 'ours', 'theirs'] as const) {
+    try {
+      boards[side] = await parseBoard(input.file, input[side]);
+    } catch (error) {
+      if (!(error instanceof GuildError)) throw error;
+      // A board guild-fs cannot read is merged as text: nothing is lost, and git marks what collides.
+      notes.push(`${input.file}: ${side === 'base' ? 'the common ancestor' : side}'s board cannot be read (${error.message}); merged as plain text`);
+      const merged = mergeTexts(input.base, input.ours, input.theirs);
+      return { ...merged, notes };
+    }
+  }
+  const { base, ours, theirs } = boards as Record<'base' | Side, Board>;
+  const resolved = new Map<string, Version | null>();
+  const clashes: Version[] = [];
+  const both: string[] = [];
+
+  for (const id of taskIds(ours, theirs, base)) {
+    const [b, o, t] = [versionOf(base, id), versionOf(ours, id), versionOf(theirs, id)];
+    if (same(o, t) || same(t, b)) resolved.set(id, o);
+    else if (same(o, b)) resolved.set(id, t);
+    else if (!b && o && t) {
+      // Two different tasks given the same ID on two branches: neither may silently replace the other.
+      resolved.set(id, o);
+      clashes.push(t);
+      notes.push(`${input.file}: ${id} was added on both branches as different tasks; kept ours, theirs is left between conflict markers: give it a new ID (remove the ID and run \`guild-fs sync\`)`);
+    } else both.push(id);
+  }
+
+  if (both.length > 0) {
+    const histories = input.histories(new Set(both));
+    for (const id of both) {
+      const winner = laterSide(id, histories, notes, input.file);
+      const version = versionOf(winner === 'ours' ? ours : theirs, id);
+      resolved.set(id, version && histories ? agreeWithLog(version, id, histories, ours.settings.prefix, input.file) : version);
+    }
+  }
+
+  const sides = [base, ours, theirs].map((board) => rewriteTasks(board, resolved));
+  const merged = mergeTexts(sides[0]!, sides[1]!, sides[2]!);
+  let { text, conflicts } = merged;
+  for (const clash of clashes) {
+    const eol = ours.eol;
+    const gap = text === '' || text.endsWith('\n') ? '' : eol;
+    text += `${gap}<<<<<<< ours${eol}=======${eol}${clash.lines.map((line) => line + eol).join('')}>>>>>>> theirs (guild-fs: same ID, another task)${eol}`;
+    conflicts++;
+  }
+  if (conflicts === 0) {
+    // The edits and git's merge each keep the tasks intact; a board that no longer reads would
+    // still be a conflict for a person to look at, never a silent result.
+    try {
+      await parseBoard(input.file, text);
+    } catch (error) {
+      if (!(error instanceof GuildError)) throw error;
+      notes.push(`${input.file}: the merged board cannot be read (${error.message}); left for you to fix`);
+      conflicts = 1;
+    }
+  }
+  return { text, conflicts, notes };
+}
+
+function taskIds(...boards: Board[]): string[] {
+  const ids = new Set<string>();
+  for (const board of boards) for (const task of board.tasks) if (task.id !== null) ids.add(task.id);
+  return [...ids];
+}
+
+function versionOf(board: Board, id: string): Version | null {
+  const task = board.byId.get(id);
+  return task ? { status: task.status, lines: board.source.slice(task.line, task.endLine) } : null;
+}
+
+function same(a: Version | null, b: Version | null): boolean {
+  if (!a || !b) return a === b;
+  return a.status === b.status && a.lines.length === b.lines.length && a.lines.every((line, i) => line === b.lines[i]);
+}
+
+/** The side whose last event for the task is later, by (ts, id) as replay orders events. */
+function laterSide(id: string, histories: SideHistories | null, notes: string[], file: string): Side {
+  const o = histories?.ours.get(id)?.at(-1);
+  const t = histories?.theirs.get(id)?.at(-1);
+  const describe = (event: AuditEvent): string => `${event.type} by ${event.agent} at ${event.ts}`;
+  if (!histories) {
+    notes.push(`${file}: ${id} changed on both branches and their logs cannot be read to tell which change is later; kept ours`);
+    return 'ours';
+  }
+  if (!o && !t) {
+    notes.push(`${file}: ${id} changed on both branches and neither log has an event for it; kept ours (run \`guild-fs sync\` after hand edits so that they are recorded)`);
+    return 'ours';
+  }
+  if (o && t && o.id === t.id) {
+    notes.push(`${file}: ${id} changed on both branches by hand since its last event (${describe(o)}); kept ours`);
+    return 'ours';
+  }
+  const theirsLater = !o || (t !== undefined && (t.ts > o.ts || (t.ts === o.ts && t.id > o.id)));
+  const [winner, loser] = theirsLater ? (['theirs', o] as const) : (['ours', t] as const);
+  const event = theirsLater ? t! : o!;
+  notes.push(`${file}: ${id} changed on both branches; took ${winner}, whose last event is later (${describe(event)}${loser ? `, against ${describe(loser)}` : ''})`);
+  return winner;
+}
+
+/** The board's text with every task by ID made equal to its resolved version (or removed). */
+function rewriteTasks(board: Board, resolved: Map<string, Version | null>): string {
+  const edit = new BoardEdit(board);
+  for (const task of board.tasks) {
+    if (task.id === null) continue;
+    const want = resolved.get(task.id);
+    if (want === undefined) continue;
+    if (want === null) edit.remove(task);
+    else if (!same(currentVersion(board, task), want)) edit.replace(task, want.status, want.lines);
+  }
+  for (const [id, want] of resolved) if (want && !board.byId.has(id)) edit.add(want.status, want.lines);
+  return edit.changed ? edit.renderBoard().text : board.text;
+}
+
+function currentVersion(board: Board, task: Task): Version {
+  return { status: task.status, lines: board.source.slice(task.line, task.endLine) };
+}
+
+/**
+ * The winning version, with the status, owner and tries that both sides' events together replay
+ * to. The losing side's events are in the merged log too (a failure's tries, say), and CI's
+ * replay --check must agree with the merged board.
+ */
+function agreeWithLog(version: Version, id: string, histories: SideHistories, prefix: string, file: string): Version {
+  const seen = new Set<string>();
+  const events = [...(histories.ours.get(id) ?? []), ...(histories.theirs.get(id) ?? [])]
+    .filter((event) => !seen.has(event.id) && Boolean(seen.add(event.id)))
+    .sort(byTimeAndId);
+  const folded = new Map<string, ReplayedTask>();
+  events.forEach((event, i) => applyEvent(folded, event, i + 1));
+  const replayed = folded.get(id);
+  if (!replayed || !(STATUSES as readonly string[]).includes(replayed.status)) return version;
+  const status = replayed.status as Status;
+  const parsed = parseTaskLine(version.lines[0]!, prefix, file, 1);
+  const owner = status === 'in-progress' ? replayed.owner : status === 'ready' || status === 'failed' ? null : undefined;
+  const fields: FieldChanges = { tries: replayed.tries > 0 ? String(replayed.tries) : null };
+  if (owner !== undefined) fields.owner = owner;
+  const first = formatTaskLine(parsed, { checked: status === 'done', fields });
+  return { status, lines: [first, ...version.lines.slice(1)] };
+}
+
+function byTimeAndId(a: AuditEvent, b: AuditEvent): number {
+  return a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** The events of the given tasks in a log's text, each task's in (ts, id) order. Lines that do not parse are skipped. */
+export function taskEventsOf(logText: string, tasks: Set<string>): Map<string, AuditEvent[]> {
+  const found = new Map<string, AuditEvent[]>();
+  for (const line of logText.split('\n')) {
+    if (line.trim() === '') continue;
+    let event: AuditEvent;
+    try {
+      event = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (!event || typeof event.task !== 'string' || !tasks.has(event.task) || typeof event.id !== 'string' || typeof event.ts !== 'string') continue;
+    if (typeof event.data !== 'object' || event.data === null) event.data = {};
+    const list = found.get(event.task) ?? [];
+    list.push(event);
+    found.set(event.task, list);
+  }
+  for (const list of found.values()) list.sort(byTimeAndId);
+  return found;
+}

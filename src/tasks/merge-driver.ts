@@ -1,0 +1,85 @@
+// What git runs for ACTIVE_TASKS.md and .guild/audit.jsonl during a merge, a rebase or a
+// cherry-pick: read the three versions git hands over, merge them (merge-board.ts,
+// merge-log.ts) and leave the result in ours' file, as a merge driver must. Also the
+// registration of both drivers, which `init` does.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { BOARD_FILE } from '../board/board-file.js';
+import { UsageError } from '../errors.js';
+import { fileAtCommit, mergeDriverCommand, registerMergeDriver, shellWord, theirsCommit } from '../git/merge-plumbing.js';
+import { LOG_FILE } from '../log/append-event.js';
+import { packageRoot } from '../package-root.js';
+import { mergeBoards, taskEventsOf, type SideHistories } from './merge-board.js';
+import { mergeLogs } from './merge-log.js';
+
+export const MERGE_KINDS = ['board', 'log'] as const;
+export type MergeKind = (typeof MERGE_KINDS)[number];
+
+/** The drivers' names in .gitattributes and .git/config. */
+export const DRIVER_NAMES: Record<MergeKind, string> = { board: 'guild-board', log: 'guild-log' };
+
+export interface MergeDriverRun {
+  kind: MergeKind;
+  /** The path being merged, as git names it (%P). */
+  path: string;
+  conflicts: number;
+  notes: string[];
+}
+
+export interface MergeFiles {
+  base: string;
+  ours: string;
+  theirs: string;
+  /** %P: the file's path in the repository. */
+  path?: string;
+}
+
+export async function runMergeDriver(kind: MergeKind, files: MergeFiles, cwd: string): Promise<MergeDriverRun> {
+  const read = (path: string): string => readFileSync(resolve(cwd, path), 'utf8');
+  const [base, ours, theirs] = [read(files.base), read(files.ours), read(files.theirs)];
+  const path = files.path ?? (kind === 'board' ? BOARD_FILE : LOG_FILE);
+  if (kind === 'log') {
+    const merged = mergeLogs(base, ours, theirs);
+    writeFileSync(resolve(cwd, files.ours), merged.text);
+    const notes = merged.torn.map((torn) => `${path}: left out ${torn.side}'s unfinished last line (a crash mid-append): ${torn.text.slice(0, 80)}`);
+    return { kind, path, conflicts: 0, notes };
+  }
+  const merged = await mergeBoards({ file: path, base, ours, theirs, histories: (tasks) => sideHistories(cwd, tasks) });
+  writeFileSync(resolve(cwd, files.ours), merged.text);
+  return { kind, path, conflicts: merged.conflicts, notes: merged.notes };
+}
+
+/** Each side's events for the given tasks, from the log in HEAD and in the commit being merged. */
+function sideHistories(cwd: string, tasks: Set<string>): SideHistories | null {
+  const theirs = theirsCommit(cwd);
+  if (!theirs) return null;
+  const ourLog = fileAtCommit(cwd, 'HEAD', LOG_FILE) ?? '';
+  const theirLog = fileAtCommit(cwd, theirs, LOG_FILE) ?? '';
+  return { ours: taskEventsOf(ourLog, tasks), theirs: taskEventsOf(theirLog, tasks) };
+}
+
+export interface DriverRegistration {
+  name: string;
+  state: 'added' | 'updated' | 'present';
+}
+
+/**
+ * Registers both drivers in the clone's config. The command names this installation of
+ * guild-fs by absolute path: .git/config is the clone's own and never committed, and git runs
+ * drivers through a shell where `guild-fs` may not be on PATH. `init` again updates it.
+ */
+export function registerMergeDrivers(root: string): DriverRegistration[] {
+  const bin = join(packageRoot(), 'bin', 'guild-fs.js');
+  if (!existsSync(bin)) throw new UsageError(`cannot find guild-fs's own bin/guild-fs.js to register as a merge driver (looked at ${bin})`);
+  const program = `${shellWord(process.execPath)} ${shellWord(bin)} merge-driver`;
+  return MERGE_KINDS.map((kind) => {
+    const name = DRIVER_NAMES[kind];
+    const description = kind === 'board' ? 'guild-fs: ACTIVE_TASKS.md, task by task' : 'guild-fs: the audit log, as the union of both sides';
+    return { name, state: registerMergeDriver(root, { name, description, command: `${program} ${kind} %O %A %B %P` }) };
+  });
+}
+
+/** Drivers that .gitattributes names but the clone's config lacks (a fresh clone before `init`). */
+export function missingMergeDrivers(root: string): string[] {
+  return MERGE_KINDS.map((kind) => DRIVER_NAMES[kind]).filter((name) => mergeDriverCommand(root, name) === null);
+}
