@@ -72,4 +72,14 @@ describe('mergeBoards', () => {
     assert.match(merged.text, /Free words\./);
     assert.match(merged.text, /T-1 Again/);
   });
+
+  test('a task at a different place on each side comes out once, in ours\' place; theirs\' free text around it is kept', async () => {
+    const base = board(['- [ ] T-1 One', '- [ ] T-2 Two', '- [ ] T-3 Three'], []);
+    const ours = board(['- [ ] T-2 Two', '- [ ] T-3 Three', '- [ ] T-1 One tries:1'], []);
+    const theirs = board(['- [ ] T-2 Two', '- [ ] T-1 One', '- [ ] T-3 Three'], []).replace('## Done', 'A note under Ready.\n\n## Done');
+    const merged = await mergeBoards({ file: 'ACTIVE_TASKS.md', base, ours, theirs, histories: noHistory });
+    assert.equal(merged.conflicts, 0, merged.notes.join('\n'));
+    assert.equal(merged.text.match(/T-1/g)!.length, 1);
+    assert.equal(merged.text, board(['- [ ] T-2 Two', '- [ ] T-3 Three', '- [ ] T-1 One tries:1'], []).replace('## Done', 'A note under Ready.\n\n## Done'));
+  });
 });

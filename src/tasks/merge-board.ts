@@ -2,9 +2,9 @@
 // only, that side's version; changed on both, the side whose last event for the task is later,
 // which the notes say (git shows them on stderr). Then all three versions of the board are
 // rewritten, through the same minimal-diff edits every write uses, to hold exactly the resolved
-// tasks, and git's own three-way merge runs over them: the task lines now agree on every side, so
-// what is left to merge is the free text, which merges exactly as git would (conflict markers
-// included, when both sides changed the same lines of it).
+// tasks; git's own three-way merge runs over what is left once the tasks are lifted out, the
+// free text, which so merges exactly as git would (conflict markers included, when both sides
+// changed the same lines of it); and the tasks go back in ours' layout (merge-layout.ts).
 import { BoardEdit } from '../board/edit-board.js';
 import { parseBoard } from '../board/parse-board.js';
 import { formatTaskLine, parseTaskLine, type FieldChanges } from '../board/task-line.js';
@@ -13,6 +13,7 @@ import { GuildError } from '../errors.js';
 import { mergeTexts } from '../git/merge-plumbing.js';
 import type { AuditEvent } from '../log/event.js';
 import { applyEvent, type ReplayedTask } from '../log/replay-log.js';
+import { placeTasks, rawLines, skeletonOf, type Skeleton } from './merge-layout.js';
 
 /** Each side's events per task, from each side's log, in (ts, id) order. */
 export interface SideHistories {
@@ -84,9 +85,15 @@ export async function mergeBoards(input: BoardMergeInput): Promise<BoardMerge> {
     }
   }
 
-  const sides = [base, ours, theirs].map((board) => rewriteTasks(board, resolved));
-  const merged = mergeTexts(sides[0]!, sides[1]!, sides[2]!);
-  let { text, conflicts } = merged;
+  // Every side rewritten to hold the resolved tasks, so that sections one side had to add exist on
+  // all three alike; then the free text is merged without the tasks, which go back in ours' layout.
+  const [baseSkeleton, ourSkeleton, theirSkeleton] = [base, ours, theirs].map((board) => skeletonOf(rewriteTasks(board, resolved)));
+  const join = (skeleton: Skeleton): string => skeleton.lines.join('');
+  const merged = sameLines(baseSkeleton!, theirSkeleton!)
+    ? { text: join(ourSkeleton!), conflicts: 0 }
+    : mergeTexts(join(baseSkeleton!), join(ourSkeleton!), join(theirSkeleton!));
+  let text = placeTasks(ourSkeleton!, rawLines(merged.text), ours.eol);
+  let conflicts = merged.conflicts;
   for (const clash of clashes) {
     const eol = ours.eol;
     const gap = text === '' || text.endsWith('\n') ? '' : eol;
@@ -147,8 +154,12 @@ function laterSide(id: string, histories: SideHistories | null, notes: string[],
   return winner;
 }
 
-/** The board's text with every task by ID made equal to its resolved version (or removed). */
-function rewriteTasks(board: Board, resolved: Map<string, Version | null>): string {
+function sameLines(a: Skeleton, b: Skeleton): boolean {
+  return a.lines.length === b.lines.length && a.lines.every((line, i) => line === b.lines[i]);
+}
+
+/** The board with every task by ID made equal to its resolved version (or removed). */
+function rewriteTasks(board: Board, resolved: Map<string, Version | null>): Board {
   const edit = new BoardEdit(board);
   for (const task of board.tasks) {
     if (task.id === null) continue;
@@ -158,7 +169,7 @@ function rewriteTasks(board: Board, resolved: Map<string, Version | null>): stri
     else if (!same(currentVersion(board, task), want)) edit.replace(task, want.status, want.lines);
   }
   for (const [id, want] of resolved) if (want && !board.byId.has(id)) edit.add(want.status, want.lines);
-  return edit.changed ? edit.renderBoard().text : board.text;
+  return edit.changed ? edit.renderBoard() : board;
 }
 
 function currentVersion(board: Board, task: Task): Version {

@@ -1,0 +1,75 @@
+// Random work on two branches, then `git merge`: whatever each side did (claims, completions,
+// failures, hand edits recorded by sync, new tasks on one side), the merge is clean, every
+// event is in the merged log once, and the merged board replays: replay --check passes.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { cli } from './helpers/cli.js';
+import { readLogLines, tempRepo, type TempRepo } from './helpers/repo.js';
+
+const TRIALS = 10;
+const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'test', GIT_AUTHOR_EMAIL: 'test@example.com', GIT_COMMITTER_NAME: 'test', GIT_COMMITTER_EMAIL: 'test@example.com' };
+const git = (repo: TempRepo, ...args: string[]): string => execFileSync('git', args, { cwd: repo.dir, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+/** mulberry32: a small seeded generator, so that a failing trial can be run again. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const repos: TempRepo[] = [];
+after(() => repos.forEach((repo) => repo.remove()));
+
+for (let trial = 1; trial <= TRIALS; trial++) {
+  test(`trial ${trial}: random work on two branches merges cleanly and replays`, () => {
+    const rand = random(trial * 7919);
+    const pick = <T>(items: T[]): T => items[Math.floor(rand() * items.length)]!;
+    const repo = tempRepo();
+    repos.push(repo);
+    const run = (agent: string, ...args: string[]): number => cli(args, { cwd: repo.dir, agent }).code;
+    assert.equal(run('human', 'init', '--example'), 0);
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-qm', 'init');
+    const steps: string[] = [];
+
+    for (const [branch, agent] of [['a', 'agent-a'], ['b', 'agent-b']] as const) {
+      git(repo, 'checkout', '-q', '-b', branch, 'main');
+      for (let i = 0; i < 3; i++) {
+        const task = pick(['GLD-2', 'GLD-3', 'GLD-5']);
+        const action = pick(['claim', 'complete', 'fail', 'retitle', 'tick', ...(branch === 'a' ? ['add'] : [])]);
+        steps.push(`${branch}: ${action} ${task}`);
+        if (action === 'add') run(agent, 'add', `Task added on ${branch}`);
+        else if (action === 'retitle' || action === 'tick') {
+          const board = repo.read();
+          const line = new RegExp(`^- \\[ \\] ${task} ([^\\n]*)$`, 'm');
+          if (!line.test(board)) continue;
+          repo.write(action === 'tick' ? board.replace(line, `- [x] ${task} $1`) : board.replace(line, `- [ ] ${task} Renamed on ${branch} $1`));
+          assert.equal(run('human', 'sync'), 0, steps.join('; '));
+        } else {
+          // Not every action fits the task's state (completing an unclaimed task): those exit non-zero and change nothing.
+          run(agent, 'claim', task, '--no-worktree');
+          if (action === 'complete') run(agent, 'complete', task);
+          if (action === 'fail') run(agent, 'fail', task, '--reason', 'random');
+        }
+      }
+      git(repo, 'commit', '-qam', branch, '--allow-empty');
+      git(repo, 'checkout', '-q', 'main');
+      rmSync(join(repo.dir, '.git', 'guild', 'locks'), { recursive: true, force: true });
+    }
+
+    for (const branch of ['a', 'b']) {
+      const merged = spawnSync('git', ['merge', '--no-edit', branch], { cwd: repo.dir, env: GIT_ENV, encoding: 'utf8' });
+      assert.equal(merged.status, 0, `merge ${branch} after ${steps.join('; ')}:\n${merged.stdout}${merged.stderr}`);
+    }
+    const ids = readLogLines(repo).map((line) => line.event?.id);
+    assert.equal(new Set(ids).size, ids.length, 'each event once');
+    const check = cli(['replay', '--check'], { cwd: repo.dir });
+    assert.equal(check.code, 0, `replay --check after ${steps.join('; ')}:\n${check.stdout}${check.stderr}`);
+  });
+}
