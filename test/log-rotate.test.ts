@@ -6,6 +6,7 @@ import { afterEach, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { cli } from './helpers/cli.js';
 import { tempRepo, type TempRepo } from './helpers/repo.js';
+import { findEventIds, lastEventOf } from '../src/log/find-events.js';
 
 let repos: TempRepo[] = [];
 afterEach(() => {
@@ -75,4 +76,19 @@ test('nothing to rotate leaves the live log as it was', () => {
   assert.match(result.stdout, /^nothing older than 2026-01-01T00:00:00.000Z to rotate/);
   assert.equal(readFileSync(logPath(repo), 'utf8'), live);
   assert.equal(existsSync(join(repo.dir, '.guild', 'audit')), false);
+});
+
+test('backward searches (heal, doctor) read the segments when the live file does not have the event', () => {
+  const repo = agedRepo();
+  assert.equal(cli(['log', 'rotate', '--before', '2026-11-01T00:00:00Z'], { cwd: repo.dir }).code, 0);
+  // Every event rotated out, the claim included: the live file is empty.
+  const live = readFileSync(logPath(repo), 'utf8');
+  const claim = JSON.parse(live) as { id: string; ts: string };
+  claim.ts = '2026-10-30T00:00:00.000Z';
+  writeFileSync(logPath(repo), `${JSON.stringify(claim)}\n`);
+  assert.equal(cli(['log', 'rotate', '--before', '2026-11-01T00:00:00Z'], { cwd: repo.dir }).code, 0);
+  assert.equal(readFileSync(logPath(repo), 'utf8'), '');
+  const found = lastEventOf(logPath(repo), 'GLD-3', 'task.claimed');
+  assert.equal(found?.id, claim.id);
+  assert.deepEqual([...findEventIds(logPath(repo), [claim.id, '01JNOTTHERE0000000000000000'])], [claim.id]);
 });

@@ -1,9 +1,29 @@
 // Questions about the end of the log, answered by reading it backwards in chunks: heal asks which
 // of a dead process's events made it in, doctor asks who last claimed a task. Both stop as soon
-// as they know, which for recent events is after a chunk or two.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+// as they know, which for recent events is after a chunk or two. What the live file does not
+// hold may have been rotated out: the segments are then read, newest first.
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { SEGMENTS_DIR, segmentNames } from './read-events.js';
 
 const CHUNK = 1 << 16;
+
+/**
+ * Calls `visit` with each line of the whole history, last line first: the live file, then the
+ * rotated segments from the newest, until it returns true.
+ */
+export function scanHistoryBackwards(path: string, visit: (line: string) => boolean | void): void {
+  let done = false;
+  scanBackwards(path, (line) => (done = Boolean(visit(line))));
+  if (done) return;
+  const dir = join(dirname(path), SEGMENTS_DIR);
+  for (const name of segmentNames(dir).reverse()) {
+    // Segments are old and rarely read: one month's gzip decompressed at once is simplest.
+    const lines = gunzipSync(readFileSync(join(dir, name))).toString('utf8').split('\n');
+    for (let i = lines.length - 1; i >= 0; i--) if (lines[i] !== '' && visit(lines[i]!)) return;
+  }
+}
 
 /** Calls `visit` with each line, last line first, until it returns true or the file ends. */
 export function scanBackwards(path: string, visit: (line: string) => boolean | void): void {
@@ -52,7 +72,7 @@ export function scanBackwards(path: string, visit: (line: string) => boolean | v
 export function findEventIds(path: string, ids: readonly string[]): Set<string> {
   const found = new Set<string>();
   if (ids.length === 0) return found;
-  scanBackwards(path, (line) => {
+  scanHistoryBackwards(path, (line) => {
     for (const id of ids) if (line.includes(`"id":"${id}"`)) found.add(id);
     return found.size === ids.length;
   });
@@ -63,7 +83,7 @@ export function findEventIds(path: string, ids: readonly string[]): Set<string> 
 export function lastEventOf(path: string, task: string, type: string): Record<string, unknown> | null {
   let event: Record<string, unknown> | null = null;
   const needle = `"type":"${type}","task":"${task}"`;
-  scanBackwards(path, (line) => {
+  scanHistoryBackwards(path, (line) => {
     if (!line.includes(needle)) return false;
     try {
       event = JSON.parse(line) as Record<string, unknown>;
