@@ -1,0 +1,70 @@
+// Every git command guild-fs runs goes through here. What this runner promises:
+// - git runs as an argv array, never through a shell;
+// - the user's hooks run as they always do: guild-fs never sets core.hooksPath, never passes
+//   --no-verify, never disables a hook;
+// - read-only commands (status, rev-list) set GIT_OPTIONAL_LOCKS=0, so that looking at a
+//   worktree never takes its index.lock away from the agent working in it;
+// - a command that found another process's `.lock` (index.lock, HEAD.lock, a ref's lock) is
+//   retried with a growing, jittered backoff: git itself fails at once in that case, and with
+//   many agents in one clone the contention is normal, not an error.
+import { GitError } from '../errors.js';
+import type { ProcessResult } from './run-process.js';
+
+export interface GitOptions {
+  cwd: string;
+  /** A command that only looks: GIT_OPTIONAL_LOCKS=0. */
+  readOnly?: boolean;
+  /** Exit codes that are answers, not failures (merge-tree's 1: conflicts). Default [0]. */
+  ok?: readonly number[];
+  /** How many times to retry on lock contention (default 8, about 5 s in all). */
+  retries?: number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+export interface GitResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** What git prints when another process holds one of its lock files. */
+const LOCK_CONTENTION = /Unable to create '[^']*\.lock': File exists|cannot lock ref|unable to lock|could not lock config file|\.lock': File exists/i;
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+let runner: Promise<typeof import('./run-process.js')> | undefined;
+
+export async function git(args: readonly string[], options: GitOptions): Promise<GitResult> {
+  const { runProcess } = await (runner ??= import('./run-process.js'));
+  const env: Record<string, string> = {
+    // Messages in English: the lock-contention check reads them.
+    LC_ALL: 'C',
+    // Never wait for a password or an editor: guild-fs runs unattended.
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_EDITOR: 'true',
+  };
+  if (options.readOnly) env.GIT_OPTIONAL_LOCKS = '0';
+  const retries = options.retries ?? 8;
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+  const ok = options.ok ?? [0];
+  for (let attempt = 0; ; attempt++) {
+    const result: ProcessResult = await runProcess('git', args, { cwd: options.cwd, env });
+    if (result.spawnError !== null) throw new GitError(`could not run git: ${result.spawnError}`, { args: [...args] });
+    const code = result.exitCode ?? -1;
+    if (ok.includes(code)) return { code, stdout: result.stdout, stderr: result.stderr };
+    if (attempt < retries && LOCK_CONTENTION.test(result.stderr)) {
+      // 20 ms doubling to ~1.3 s, with jitter so that waiting processes do not retry in step.
+      await sleep(Math.min(20 * 2 ** attempt, 1280) * (0.5 + random()));
+      continue;
+    }
+    const what = result.stderr.trim().split('\n').slice(-3).join(' / ') || `exit ${code}`;
+    throw new GitError(`git ${args.join(' ')} failed: ${what}`, { args: [...args], exitCode: code, stderr: result.stderr.trim() });
+  }
+}
+
+/** stdout without its final newline. */
+export async function gitLine(args: readonly string[], options: GitOptions): Promise<string> {
+  return (await git(args, options)).stdout.replace(/\n$/, '');
+}
