@@ -14,6 +14,7 @@ import type { FinishIntent } from './finish-task.js';
 import { loadBoard, type Guild } from './guild.js';
 import { UNFINISHED_LOCK_GRACE_MS } from './heal.js';
 import { boardNotices } from './queries.js';
+import { checkWorktrees } from './doctor-worktrees.js';
 
 export interface Problem {
   task?: string;
@@ -21,7 +22,7 @@ export interface Problem {
 }
 
 export interface Check {
-  name: 'board' | 'log' | 'locks' | 'mutex';
+  name: 'board' | 'log' | 'locks' | 'mutex' | 'worktrees';
   ok: boolean;
   problems: Problem[];
   warnings: string[];
@@ -51,6 +52,7 @@ export async function doctor(guild: Guild, options: { probe?: ProcessProbe } = {
   checks.push(await checkLog(guild));
   if (board) checks.push(checkLocks(guild, board, probe));
   checks.push(checkMutex(guild, probe));
+  if (board) checks.push(await checkWorktrees(guild, board));
   for (const check of checks) check.ok = check.problems.length === 0;
   return { ok: checks.every((check) => check.ok), checks };
 }
