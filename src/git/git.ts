@@ -1,5 +1,8 @@
 // Every git command guild-fs runs goes through here. What this runner promises:
-// - git runs as an argv array, never through a shell;
+// - git runs as an argv array, never through a shell (node's execFile: measured here, execa
+//   costs ~100 ms to load and ~3 ms more per spawn than execFile, which would double the time
+//   of `conflicts` and more than double a claim's worktree on a small repository; execa stays
+//   for the board's own commands, verify and worktree_setup, in tasks/board-command.ts);
 // - the user's hooks run as they always do: guild-fs never sets core.hooksPath, never passes
 //   --no-verify, never disables a hook;
 // - read-only commands (status, rev-list) set GIT_OPTIONAL_LOCKS=0, so that looking at a
@@ -7,8 +10,8 @@
 // - a command that found another process's `.lock` (index.lock, HEAD.lock, a ref's lock) is
 //   retried with a growing, jittered backoff: git itself fails at once in that case, and with
 //   many agents in one clone the contention is normal, not an error.
+import { execFile } from 'node:child_process';
 import { GitError } from '../errors.js';
-import type { ProcessResult } from './run-process.js';
 
 export interface GitOptions {
   cwd: string;
@@ -33,10 +36,26 @@ const LOCK_CONTENTION = /Unable to create '[^']*\.lock': File exists|cannot lock
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-let runner: Promise<typeof import('./run-process.js')> | undefined;
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+  spawnError: string | null;
+}
+
+function runGit(args: readonly string[], cwd: string, env: Record<string, string>): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = execFile('git', args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, windowsHide: true }, (error, stdout, stderr) => {
+      const code = error ? (typeof (error as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? ((error as unknown as { code: number }).code) : -1) : 0;
+      const spawnError = error && typeof (error as NodeJS.ErrnoException).code === 'string' ? error.message : null;
+      resolve({ code, stdout, stderr, spawnError });
+    });
+    // git never reads stdin for what guild-fs asks; a closed stdin makes sure it never waits.
+    child.stdin?.end();
+  });
+}
 
 export async function git(args: readonly string[], options: GitOptions): Promise<GitResult> {
-  const { runProcess } = await (runner ??= import('./run-process.js'));
   const env: Record<string, string> = {
     // Messages in English: the lock-contention check reads them.
     LC_ALL: 'C',
@@ -50,9 +69,9 @@ export async function git(args: readonly string[], options: GitOptions): Promise
   const random = options.random ?? Math.random;
   const ok = options.ok ?? [0];
   for (let attempt = 0; ; attempt++) {
-    const result: ProcessResult = await runProcess('git', args, { cwd: options.cwd, env });
+    const result = await runGit(args, options.cwd, env);
     if (result.spawnError !== null) throw new GitError(`could not run git: ${result.spawnError}`, { args: [...args] });
-    const code = result.exitCode ?? -1;
+    const code = result.code;
     if (ok.includes(code)) return { code, stdout: result.stdout, stderr: result.stderr };
     if (attempt < retries && LOCK_CONTENTION.test(result.stderr)) {
       // 20 ms doubling to ~1.3 s, with jitter so that waiting processes do not retry in step.
