@@ -117,3 +117,12 @@ export async function commitEverything(worktree: string, message: string): Promi
   await git(['commit', '-q', '-m', message], { cwd: worktree });
   return gitLine(['rev-parse', 'HEAD'], { cwd: worktree, readOnly: true });
 }
+
+export async function unlockWorktree(cwd: string, path: string): Promise<void> {
+  await git(['worktree', 'unlock', path], { cwd, ok: [0, 128] });
+}
+
+/** Restores a worktree's index and files to its HEAD (for a checkout that was cut short only). */
+export async function resetToHead(worktree: string): Promise<void> {
+  await git(['reset', '-q', '--hard'], { cwd: worktree });
+}

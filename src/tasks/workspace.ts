@@ -17,7 +17,7 @@ import type { Task } from '../board/types.js';
 import { GitError } from '../errors.js';
 import { BRANCH_PREFIX, branchFor, taskOfBranch } from '../git/branch-name.js';
 import { currentBranch } from '../git/find-repo.js';
-import { addWorktree, branchesUnder, checkedOutRef, commitOf, listWorktrees, pruneWorktreeRecords, type WorktreeEntry } from '../git/worktree.js';
+import { addWorktree, branchesUnder, checkedOutRef, commitOf, listWorktrees, pruneWorktreeRecords, resetToHead, unlockWorktree, worktreeStatus, type WorktreeEntry } from '../git/worktree.js';
 import { isBranchName, isTaskId } from '../identifiers.js';
 import type { Guild } from './guild.js';
 import { loadBoard } from './guild.js';
@@ -82,6 +82,7 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
   let created = false;
   if (existing && !existing.prunable) {
     path = existing.path;
+    if (existing.locked === INITIALIZING) await finishCutShortCheckout(main, path, notes);
   } else {
     path = join(worktreeRoot(guild, settings), id);
     if (existing || entries.some((entry) => entry.prunable)) {
@@ -89,13 +90,18 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
       await pruneWorktreeRecords(main);
       entries = await listWorktrees(main);
     }
-    const atPath = entries.find((entry) => samePath(entry.path, path));
-    if (atPath) throw new GitError(`${path} is already a worktree, of ${atPath.branch ?? 'a detached HEAD'}; move it away to let ${id} have its worktree there`, { path });
-    if (existsSync(path) && readdirSync(path).length > 0) {
-      const aside = `${path}.orphaned-${new Date(guild.now()).toISOString().replace(/[:.]/g, '-')}`;
-      renameSync(path, aside);
-      notes.push(`${path} held files git did not know (a worktree whose making was cut short); moved to ${aside}`);
+    let atPath = entries.find((entry) => samePath(entry.path, path));
+    if (atPath?.locked === INITIALIZING && atPath.branch === null) {
+      // `worktree add` killed before it set the worktree's HEAD: never handed out, nothing in it
+      // but part of a checkout. Unlocked and moved aside (not deleted), then forgotten by git.
+      await unlockWorktree(main, atPath.path);
+      moveAside(atPath.path, guild.now(), notes);
+      await pruneWorktreeRecords(main);
+      entries = await listWorktrees(main);
+      atPath = entries.find((entry) => samePath(entry.path, path));
     }
+    if (atPath) throw new GitError(`${path} is already a worktree, of ${atPath.branch ?? 'a detached HEAD'}; move it away to let ${id} have its worktree there`, { path });
+    if (existsSync(path) && readdirSync(path).length > 0) moveAside(path, guild.now(), notes);
     mkdirSync(dirname(path), { recursive: true });
     try {
       await addWorktree(main, path, branch.name, branch.exists ? null : head.commit);
@@ -124,6 +130,34 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
     tx.emit('worktree.created', id, { branch: branch.name, base, path: shownPath.split(sep).join('/'), ...(branch.exists ? { reused: true } : {}) });
   });
   return { workspace: { task: id, path, branch: branch.name, base, created, reusedBranch: branch.exists, copied, setup }, skipped: null };
+}
+
+/** What `git worktree add` writes into a worktree's lock while it checks the files out. */
+const INITIALIZING = 'initializing';
+
+/** A directory git does not (or no longer) knows as a worktree: renamed, never deleted. */
+function moveAside(path: string, now: number, notes: string[]): void {
+  const aside = `${path}.orphaned-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
+  renameSync(path, aside);
+  notes.push(`${path} held files git does not know as a worktree (a worktree whose making was cut short); moved to ${aside}`);
+}
+
+/**
+ * A worktree still locked "initializing": the `worktree add` that made it was killed during its
+ * checkout, so its claim never returned and no agent has worked in it. If all git sees is files
+ * missing or not yet in the index (all a cut-short checkout can leave), `reset --hard` finishes
+ * the checkout: it rewrites only files HEAD has (from that same checkout) and removes none. Anything
+ * else is left as it is, and said.
+ */
+async function finishCutShortCheckout(main: string, path: string, notes: string[]): Promise<void> {
+  const status = await worktreeStatus(path);
+  if (status.every((entry) => entry.code === 'D ' || entry.code === ' D' || entry.code === '??')) {
+    await resetToHead(path);
+    await unlockWorktree(main, path);
+    notes.push(`${path}: finished a checkout that was cut short`);
+  } else {
+    notes.push(`${path} is locked "initializing" by a \`git worktree add\` that did not finish, and holds changes: left as it is (check it, then \`git worktree unlock\`)`);
+  }
 }
 
 /**
