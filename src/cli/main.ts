@@ -109,7 +109,7 @@ export function buildParser(argv: string[]): Argv {
     )
     .command('ready', 'claimable tasks, in the order they are handed out', (y) => y.option('caps', capsOption))
     .command('next', 'the task `claim` would take now (exit 5 if none)', (y) => y.option('caps', capsOption))
-    .command('claim [id]', 'take ID, or the next ready task your caps allow (exit 3 if taken)', (y) =>
+    .command('claim [id]', 'take ID, or the next ready task your caps allow, and make its worktree (exit 3 if taken)', (y) =>
       taskId(y, false, 'task to claim')
         .option('caps', capsOption)
         .option('pid', { type: 'number', describe: 'bind the claim to this process too' })

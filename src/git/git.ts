@@ -43,9 +43,22 @@ interface Ran {
   spawnError: string | null;
 }
 
+/**
+ * Variables that point git at a repository or index other than the one `cwd` is in. A hook (a
+ * pre-commit running `guild-fs complete`, say) sets them for its own git; guild-fs names its
+ * worktree by `cwd` and must not act on the hook's index instead.
+ */
+export const REPOSITORY_VARIABLES = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_NAMESPACE', 'GIT_PREFIX'];
+
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const key of REPOSITORY_VARIABLES) delete env[key];
+  return env;
+}
+
 function runGit(args: readonly string[], cwd: string, env: Record<string, string>): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = execFile('git', args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, windowsHide: true }, (error, stdout, stderr) => {
+    const child = execFile('git', args, { cwd, env: cleanEnv(env), encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, windowsHide: true }, (error, stdout, stderr) => {
       const code = error ? (typeof (error as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? ((error as unknown as { code: number }).code) : -1) : 0;
       const spawnError = error && typeof (error as NodeJS.ErrnoException).code === 'string' ? error.message : null;
       resolve({ code, stdout, stderr, spawnError });

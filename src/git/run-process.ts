@@ -17,7 +17,8 @@ export interface ProcessResult {
 
 export interface ProcessOptions {
   cwd: string;
-  env?: Record<string, string>;
+  /** The whole environment of the process (not added to this one's). */
+  env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
 }
 
@@ -29,7 +30,7 @@ export async function runProcess(file: string, args: readonly string[], options:
   const result = await execa(file, args, {
     cwd: options.cwd,
     env: options.env,
-    extendEnv: true,
+    extendEnv: options.env === undefined,
     shell: false,
     reject: false,
     stdin: 'ignore',
