@@ -91,7 +91,9 @@ export async function git(args: readonly string[], options: GitOptions): Promise
       await sleep(Math.min(20 * 2 ** attempt, 1280) * (0.5 + random()));
       continue;
     }
-    const what = result.stderr.trim().split('\n').slice(-3).join(' / ') || `exit ${code}`;
+    // git's own reason is its fatal:/error: line; hints follow it.
+    const lines = result.stderr.trim().split('\n');
+    const what = lines.find((line) => /^(fatal|error):/.test(line)) ?? (lines.at(-1) || `exit ${code}`);
     throw new GitError(`git ${args.join(' ')} failed: ${what}`, { args: [...args], exitCode: code, stderr: result.stderr.trim() });
   }
 }
