@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { BIN, cli } from './helpers/cli.js';
 import { boardWith, committedRepo, git } from './helpers/git-repo.js';
 
-const KILLS = 12;
+const KILLS = 8;
 
 function claimKilledAfter(cwd: string, ms: number): Promise<void> {
   return new Promise((resolve) => {

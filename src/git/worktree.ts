@@ -55,6 +55,15 @@ export async function branchesUnder(cwd: string, prefix: string): Promise<string
   return stdout.split('\n').filter((line) => line !== '');
 }
 
+/** Local branches under refs/heads/<prefix> with the commit each points at: one git call for all. */
+export async function branchHeadsUnder(cwd: string, prefix: string): Promise<{ name: string; commit: string }[]> {
+  const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname:short)', `refs/heads/${prefix}`], { cwd, readOnly: true });
+  return stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => ({ commit: line.slice(0, line.indexOf(' ')), name: line.slice(line.indexOf(' ') + 1) }));
+}
+
 export async function addWorktree(cwd: string, path: string, branch: string, newFrom: string | null): Promise<void> {
   // `--` is not accepted by worktree add; path and branch are validated by the caller (absolute
   // path, guild/<ID>-<slug> branch), so neither can read as an option.

@@ -36,8 +36,10 @@ export async function checkWorktrees(guild: Guild, board: Board): Promise<Worktr
       check.warnings.push(`${wt.task}: worktree kept while the task is ${wt.status} (its next claim reuses it)`);
     }
     if (wt.status === 'in-progress') {
-      const owner = board.byId.get(wt.task)?.owner;
-      if (owner && wt.branch !== board.byId.get(wt.task)?.branch) check.warnings.push(`${wt.task}: the board names branch ${board.byId.get(wt.task)?.branch ?? '(none)'}, its worktree is on ${wt.branch}`);
+      const recorded = board.byId.get(wt.task)?.branch ?? null;
+      // No branch on the board: a claim cut short after making the worktree; its next claim records it.
+      if (recorded === null) check.warnings.push(`${wt.task}: worktree ${wt.path} is not recorded on the board yet (\`guild-fs claim ${wt.task}\` by its owner records it)`);
+      else if (recorded !== wt.branch) check.warnings.push(`${wt.task}: the board names branch ${recorded}, its worktree is on ${wt.branch}`);
     }
   }
   for (const task of board.tasks) {

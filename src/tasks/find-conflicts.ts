@@ -5,7 +5,7 @@
 import type { Status } from '../board/types.js';
 import { BRANCH_PREFIX, taskOfBranch } from '../git/branch-name.js';
 import { predictMerge } from '../git/merge-tree.js';
-import { branchesUnder, commitOf } from '../git/worktree.js';
+import { branchHeadsUnder } from '../git/worktree.js';
 import { loadBoard, type Guild } from './guild.js';
 import { mainHead } from './workspace.js';
 
@@ -39,12 +39,10 @@ export async function findConflicts(guild: Guild, options: { concurrency?: numbe
   const head = await mainHead(guild);
   const main = head.ref.replace(/^refs\/heads\//, '');
   const branches: ActiveBranch[] = [];
-  for (const name of await branchesUnder(cwd, BRANCH_PREFIX)) {
+  for (const { name, commit } of await branchHeadsUnder(cwd, BRANCH_PREFIX)) {
     const task = taskOfBranch(name);
     const status = task ? board.byId.get(task)?.status : undefined;
-    if (!task || !status || !ACTIVE.includes(status)) continue;
-    const commit = await commitOf(cwd, `refs/heads/${name}`);
-    if (commit) branches.push({ task, branch: name, head: commit });
+    if (task && status && ACTIVE.includes(status)) branches.push({ task, branch: name, head: commit });
   }
   const jobs: { a: string; b: string; tasks: string[]; ours: string; theirs: string }[] = [];
   if (head.commit !== null) for (const branch of branches) jobs.push({ a: main, b: branch.branch, tasks: [branch.task], ours: head.commit, theirs: branch.head });
