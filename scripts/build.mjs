@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // Modules split into bundles of their own: source path suffix -> file in dist/.
-const lazy = { 'board/remark-outline.js': 'remark-outline.cjs' };
+// run-process holds execa (git and the board's verify/worktree_setup commands): a claim with
+// --no-worktree, ready and list never parse it.
+const lazy = { 'board/remark-outline.js': 'remark-outline.cjs', 'git/run-process.js': 'run-process.cjs' };
 
 // In the CLI bundle, `import('./remark-outline.js')` becomes a stub that requires the separate
 // bundle at run time (a plain require: the code-cache loader runs the bundle without an ESM loader).
@@ -60,6 +62,7 @@ const staging = mkdtempSync('dist-staging-');
 try {
   await build({ ...common, entryPoints: { 'guild-fs': 'src/cli/entry.ts' }, outdir: staging, outExtension: { '.js': '.cjs' }, plugins: [splitLazy, noJsFunctions] });
   await build({ ...common, entryPoints: { 'remark-outline': 'src/board/remark-outline.ts' }, outdir: staging, outExtension: { '.js': '.cjs' } });
+  await build({ ...common, entryPoints: { 'run-process': 'src/git/run-process.ts' }, outdir: staging, outExtension: { '.js': '.cjs' } });
   copyFileSync('scripts/code-cache-loader.cjs', join(staging, 'cli.cjs'));
   mkdirSync('dist', { recursive: true });
   // The loader last: it is what bin/ requires, and it must find the bundle already in place.

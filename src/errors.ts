@@ -87,3 +87,24 @@ export class BusyError extends GuildError {
     super('EBUSY', ExitCode.unexpected, message, data);
   }
 }
+
+/** A git command guild-fs ran failed in a way it cannot explain better. Exit 1. */
+export class GitError extends GuildError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('EGIT', ExitCode.unexpected, message, data);
+  }
+}
+
+/** `complete` of a worktree with uncommitted changes, without --commit-all. Exit 2. */
+export class DirtyWorktreeError extends GuildError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('EDIRTY', ExitCode.usage, message, data);
+  }
+}
+
+/** The board's `verify` command failed in the task's worktree: the work is not done. Exit 6. */
+export class VerifyFailedError extends GuildError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('EVERIFY', ExitCode.checkFailed, message, data);
+  }
+}

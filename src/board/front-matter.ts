@@ -3,6 +3,7 @@
 // refuses: the board is untrusted input and must never execute.
 import { FileError } from '../errors.js';
 import { parseDuration } from '../duration.js';
+import { splitCommandLine } from '../command-line.js';
 import { PREFIX_PATTERN } from '../identifiers.js';
 import { DEFAULT_HEADINGS, isStatus } from './sections.js';
 import { STATUSES, type Settings, type Status } from './types.js';
@@ -96,6 +97,7 @@ function settingsFrom(file: string, raw: Record<string, unknown>, block: string[
       headings[key as Status] = (value as string).trim();
     }
   }
+  readWorktreeSettings(raw, bad);
   return {
     guild: 1,
     prefix: prefix as string,
@@ -107,4 +109,70 @@ function settingsFrom(file: string, raw: Record<string, unknown>, block: string[
     // As JSON sees it (YAML dates become strings), so a cached board equals a parsed one.
     raw: JSON.parse(JSON.stringify(raw)) as Record<string, unknown>,
   };
+}
+
+/** The worktree keys of the front matter, validated. */
+export interface WorktreeSettings {
+  /** `worktrees` (default true): claim makes a worktree per task. */
+  enabled: boolean;
+  /** `worktree_root`: where worktrees go instead of <git-common-dir>/guild/worktrees; relative to the main worktree. */
+  root: string | null;
+  /** `worktree_copy`: files (usually ignored ones, like .env) copied from the main worktree into a new worktree. */
+  copy: string[];
+  /** `worktree_setup`: run once in a new worktree, as argv (never through a shell). */
+  setup: string[] | null;
+  /** `verify`: run in the worktree by `complete`, which refuses when it fails. */
+  verify: string[] | null;
+  /** `commit`: commit the board and the log on the main worktree's branch after each change. */
+  commit: boolean;
+}
+
+export function worktreeSettings(settings: Settings, file = 'ACTIVE_TASKS.md'): WorktreeSettings {
+  return readWorktreeSettings(settings.raw, (key, what) => {
+    throw new FileError('EFRONTMATTER', file, undefined, `front matter ${key}: ${what}`);
+  });
+}
+
+function readWorktreeSettings(raw: Record<string, unknown>, bad: (key: string, what: string) => never): WorktreeSettings {
+  const flag = (key: string, fallback: boolean): boolean => {
+    const value = raw[key] ?? fallback;
+    if (typeof value !== 'boolean') bad(key, `must be true or false, got ${JSON.stringify(value)}`);
+    return value as boolean;
+  };
+  const command = (key: string): string[] | null => {
+    const value = raw[key];
+    if (value === undefined || value === null) return null;
+    let argv: string[];
+    if (typeof value === 'string') {
+      try {
+        argv = splitCommandLine(value);
+      } catch (error) {
+        return bad(key, (error as Error).message);
+      }
+    } else if (Array.isArray(value) && value.every((part) => typeof part === 'string')) argv = value as string[];
+    else return bad(key, 'must be a command line (a string) or a list of its words');
+    if (argv.length === 0 || argv[0] === '') bad(key, 'names no command');
+    if (argv.some((part) => part.includes('\0'))) bad(key, 'holds a NUL character');
+    return argv;
+  };
+  let root: string | null = null;
+  if (raw.worktree_root !== undefined && raw.worktree_root !== null) {
+    const value = raw.worktree_root;
+    if (typeof value !== 'string' || value.trim() === '' || /[\0\r\n]/.test(value)) bad('worktree_root', `must be a directory path, got ${JSON.stringify(value)}`);
+    root = value as string;
+  }
+  const copyRaw = raw.worktree_copy ?? [];
+  const copyList = typeof copyRaw === 'string' ? [copyRaw] : copyRaw;
+  if (!Array.isArray(copyList) || !copyList.every((entry) => typeof entry === 'string')) bad('worktree_copy', 'must be a list of paths relative to the repository root');
+  const copy = (copyList as string[]).map((entry) => {
+    const path = entry.replace(/\\/g, '/');
+    const parts = path.split('/');
+    // The list is read from an untrusted file and becomes copy sources and destinations: only
+    // plain relative paths inside the repository, never into .git.
+    if (path === '' || path.startsWith('/') || /^[A-Za-z]:/.test(path) || /[\0\r\n]/.test(path)) bad('worktree_copy', `${JSON.stringify(entry)} is not a relative path inside the repository`);
+    if (parts.includes('..')) bad('worktree_copy', `${JSON.stringify(entry)} climbs out with ..`);
+    if (parts[0] === '.git') bad('worktree_copy', `${JSON.stringify(entry)} is inside .git`);
+    return parts.filter((part) => part !== '' && part !== '.').join('/');
+  });
+  return { enabled: flag('worktrees', true), root, copy, setup: command('worktree_setup'), verify: command('verify'), commit: flag('commit', false) };
 }

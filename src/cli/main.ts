@@ -15,6 +15,8 @@ interface CommandModule {
   failure?(result: never): GuildError | undefined;
   /** The command prints its own output as it goes (NDJSON with --json), not one document. */
   streams?: boolean;
+  /** A change of state: the message of the commit `commit: true` in the front matter asks for (null: none). */
+  commitMessage?(result: never): string | null;
 }
 
 const commands: Record<string, () => Promise<CommandModule>> = {
@@ -36,6 +38,8 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   log: () => import('./commands/log.js'),
   sync: () => import('./commands/sync.js'),
   stats: () => import('./commands/stats.js'),
+  worktree: () => import('./commands/worktree.js'),
+  conflicts: () => import('./commands/conflicts.js'),
   'merge-driver': () => import('./commands/merge-driver.js'),
 };
 
@@ -55,11 +59,24 @@ async function dispatch(name: string, args: GlobalArgs & Record<string, unknown>
       exitCode = printError(failed, ctx);
       return;
     }
+    const message = command.commitMessage?.(result as never);
+    if (message) await autoCommit(ctx, message);
     if (command.streams) for (const note of ctx.notes) process.stderr.write(`${note}\n`);
     else printResult(result, ctx.json ? '' : command.render(result as never), ctx);
   } catch (error) {
     for (const note of ctx.notes) process.stderr.write(`${note}\n`);
     exitCode = printError(error, ctx);
+  }
+}
+
+/** `commit: true`: the change is done and stands; a commit that fails is said on stderr, not an error. */
+async function autoCommit(ctx: Context, message: string): Promise<void> {
+  const { autoCommitIfEnabled } = await import('../tasks/auto-commit.js');
+  try {
+    const made = await autoCommitIfEnabled(ctx.guild(), message);
+    if (made && made.commit === null && made.reason !== 'nothing changed') ctx.notes.push(`commit: true, but nothing was committed: ${made.reason}`);
+  } catch (error) {
+    ctx.notes.push(`commit: true, but the commit failed: ${(error as Error).message}`);
   }
 }
 
@@ -93,22 +110,32 @@ export function buildParser(argv: string[]): Argv {
     )
     .command('ready', 'claimable tasks, in the order they are handed out', (y) => y.option('caps', capsOption))
     .command('next', 'the task `claim` would take now (exit 5 if none)', (y) => y.option('caps', capsOption))
-    .command('claim [id]', 'take ID, or the next ready task your caps allow (exit 3 if taken)', (y) =>
+    .command('claim [id]', 'take ID, or the next ready task your caps allow, and make its worktree (exit 3 if taken)', (y) =>
       taskId(y, false, 'task to claim')
         .option('caps', capsOption)
         .option('pid', { type: 'number', describe: 'bind the claim to this process too' })
-        .option('worktree', { type: 'boolean', default: true, describe: 'make the task\'s worktree (--no-worktree: do not)' }),
+        .option('worktree', { type: 'boolean', default: true, describe: 'make the task\'s worktree, <git-common-dir>/guild/worktrees/<ID> on branch guild/<ID>-<slug> (--no-worktree: do not)' }),
     )
-    .command('complete [id]', 'mark your task done (or in review)', (y) => taskId(y, false, 'task (default: the one you hold)').option('note', { type: 'string', describe: 'a word for the log' }))
-    .command('fail [id]', 'record a failure: back to Ready after a backoff, Failed after max_tries', (y) =>
-      taskId(y, false, 'task (default: the one you hold)').option('reason', { type: 'string', describe: 'what went wrong', demandOption: true }),
+    .command('complete [id]', 'mark your task done (or in review); refuses uncommitted work in its worktree (exit 2) and a failing `verify` (exit 6)', (y) =>
+      taskId(y, false, 'task (default: the one whose worktree you are in, or the one you hold)')
+        .option('note', { type: 'string', describe: 'a word for the log' })
+        .option('commit-all', { type: 'string', describe: 'first commit everything uncommitted in the worktree with this message' }),
+    )
+    .command('fail [id]', 'record a failure: back to Ready after a backoff, Failed after max_tries; the branch is kept for the next try', (y) =>
+      taskId(y, false, 'task (default: the one whose worktree you are in, or the one you hold)').option('reason', { type: 'string', describe: 'what went wrong', demandOption: true }),
     )
     .command('release <id>', 'give a claim back unchanged', (y) => taskId(y, true, 'task to release'))
-    .command('heartbeat [id]', 'refresh your claim\'s heartbeat', (y) => taskId(y, false, 'task (default: the one you hold)'))
+    .command('heartbeat [id]', 'refresh your claim\'s heartbeat', (y) => taskId(y, false, 'task (default: the one whose worktree you are in, or the one you hold)'))
     .command('show <id>', 'a task, its lock and its history', (y) => taskId(y, true, 'task to show'))
     .command('locks', 'the claim locks held now')
     .command('heal', 'break stale locks and requeue their tasks; finish or undo work a crash cut short')
-    .command('doctor', 'check board, log and locks; exit 6 naming each problem')
+    .command('doctor', 'check board, log, locks and worktrees; exit 6 naming each problem')
+    .command('worktree [action]', 'agents\' worktrees: `list` (task, status, ahead/behind, dirty, merged) or `prune` (removes those whose task is Done and whose branch is merged; keeps and reports the rest)', (y) =>
+      y
+        .positional('action', { type: 'string', choices: ['list', 'prune'], describe: 'list (default) or prune' })
+        .option('dry-run', { type: 'boolean', describe: 'prune: say what would be removed, remove nothing' }),
+    )
+    .command('conflicts', 'predict merge conflicts between active task branches, and each with the main branch (git merge-tree; no checkout touched); exit 6 if any')
     .command('stats', 'per agent: claimed, completed, failed, in progress, time from claim to complete; per status: counts', (y) =>
       y.option('lenient', { type: 'boolean', describe: 'skip malformed lines with a warning' }),
     )

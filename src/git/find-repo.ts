@@ -12,6 +12,8 @@ export interface RepoPaths {
   commonDir: string;
   /** The main worktree: where the board and the log that count live. */
   mainWorktree: string;
+  /** This worktree's own git dir (its HEAD, its index): the common dir in the main worktree. */
+  gitDir: string;
 }
 
 export function findRepo(cwd: string): RepoPaths {
@@ -24,7 +26,7 @@ export function findRepo(cwd: string): RepoPaths {
     } catch {
       stat = null;
     }
-    if (stat?.isDirectory()) return { worktree: dir, commonDir: dotGit, mainWorktree: dir };
+    if (stat?.isDirectory()) return { worktree: dir, commonDir: dotGit, mainWorktree: dir, gitDir: dotGit };
     if (stat?.isFile()) return linkedWorktree(dir, dotGit);
     const parent = dirname(dir);
     if (parent === dir) throw new UsageError(`not inside a git repository: ${resolve(cwd)} (run \`git init\` there first)`, { cwd: resolve(cwd) }, 'ENOREPO');
@@ -42,7 +44,18 @@ function linkedWorktree(worktree: string, dotGit: string): RepoPaths {
     const relative = readFileSync(commondirFile, 'utf8').trim();
     commonDir = isAbsolute(relative) ? relative : resolve(gitDir, relative);
   }
-  // A non-bare clone keeps its common dir at <main worktree>/.git.
+  // A non-bare clone keeps its common dir at <main worktree>/.git. guild's own worktrees live
+  // inside it (<common dir>/guild/worktrees/<ID>), and are found the same way: by their .git file.
   const mainWorktree = basename(commonDir) === '.git' ? dirname(commonDir) : worktree;
-  return { worktree, commonDir, mainWorktree };
+  return { worktree, commonDir, mainWorktree, gitDir };
+}
+
+/** The branch checked out in this worktree (refs/heads/...), from its HEAD file; null when detached or unreadable. */
+export function currentBranch(repo: RepoPaths): string | null {
+  try {
+    const match = /^ref:\s*(refs\/heads\/\S+)\s*$/.exec(readFileSync(join(repo.gitDir, 'HEAD'), 'utf8'));
+    return match ? match[1]! : null;
+  } catch {
+    return null;
+  }
 }

@@ -16,6 +16,7 @@ import { loadBoard, type Guild } from './guild.js';
 import { UNFINISHED_LOCK_GRACE_MS } from './heal.js';
 import { checkMergeSetup } from './merge-health.js';
 import { boardNotices } from './queries.js';
+import { checkWorktrees } from './doctor-worktrees.js';
 
 export interface Problem {
   task?: string;
@@ -23,7 +24,7 @@ export interface Problem {
 }
 
 export interface Check {
-  name: 'board' | 'log' | 'locks' | 'mutex' | 'merge';
+  name: 'board' | 'log' | 'locks' | 'mutex' | 'worktrees' | 'merge';
   ok: boolean;
   problems: Problem[];
   warnings: string[];
@@ -53,6 +54,7 @@ export async function doctor(guild: Guild, options: { probe?: ProcessProbe } = {
   checks.push(await checkLog(guild));
   if (board) checks.push(checkLocks(guild, board, probe));
   checks.push(checkMutex(guild, probe));
+  if (board) checks.push(await checkWorktrees(guild, board));
   const merge = checkMergeSetup(guild.repo.mainWorktree, board?.text ?? null);
   checks.push({ name: 'merge', ok: true, problems: merge.problems.map((message) => ({ message })), warnings: merge.warnings });
   for (const check of checks) check.ok = check.problems.length === 0;

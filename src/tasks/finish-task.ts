@@ -25,7 +25,13 @@ export interface FinishResult {
   poisoned?: boolean;
 }
 
-export async function completeTask(guild: Guild, agent: string, id: string | undefined, note?: string): Promise<FinishResult> {
+/** What `complete` checked in the task's worktree: recorded with task.completed. */
+export interface CompletedWork {
+  branch: string;
+  head: string;
+}
+
+export async function completeTask(guild: Guild, agent: string, id: string | undefined, note?: string, work?: CompletedWork | null): Promise<FinishResult> {
   const result = await updateBoard(guild, agent, `complete ${id ?? ''} for ${agent}`, (tx) => {
     const task = resolveOwnTask(tx.board, agent, id);
     if ((task.status === 'done' || task.status === 'review') && task.owner === agent) {
@@ -37,7 +43,7 @@ export async function completeTask(guild: Guild, agent: string, id: string | und
     const to: Status = tx.board.settings.review ? 'review' : 'done';
     const change: TaskChange = { status: to, checked: to === 'done' };
     tx.edit.update(task, change);
-    tx.emit('task.completed', tx.idOf(task), { to, ...(note ? { note } : {}) });
+    tx.emit('task.completed', tx.idOf(task), { to, ...(note ? { note } : {}), ...(work ? { branch: work.branch, head: work.head } : {}) });
     recordIntent(guild, tx, task, agent, 'complete', change);
     return done(tx, task, { status: to }, false);
   });

@@ -2,7 +2,7 @@
 // Guild, so tests can point it at a temp repo and a fake clock.
 import { join } from 'node:path';
 import { BOARD_FILE, readBoardFile } from '../board/board-file.js';
-import type { Board } from '../board/types.js';
+import type { Board, Settings } from '../board/types.js';
 import { findRepo, type RepoPaths } from '../git/find-repo.js';
 import { LOG_FILE } from '../log/append-event.js';
 import { systemProbe } from '../lock/liveness.js';
@@ -19,6 +19,8 @@ export interface Guild {
   locks: TaskLocks;
   host: string;
   now: () => number;
+  /** The front matter of the board this process last read or wrote: what later steps of a command (worktrees, auto-commit) consult without reading the board again. */
+  settings?: Settings;
 }
 
 export function openGuild(cwd: string, options: { now?: () => number } = {}): Guild {
@@ -38,6 +40,8 @@ export function openGuild(cwd: string, options: { now?: () => number } = {}): Gu
   };
 }
 
-export function loadBoard(guild: Guild, options: { storeOnMiss?: boolean } = {}): Promise<Board> {
-  return readBoardFile(guild.boardPath, undefined, { cachePath: guild.cachePath, ...options });
+export async function loadBoard(guild: Guild, options: { storeOnMiss?: boolean } = {}): Promise<Board> {
+  const board = await readBoardFile(guild.boardPath, undefined, { cachePath: guild.cachePath, ...options });
+  guild.settings = board.settings;
+  return board;
 }

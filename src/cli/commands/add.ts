@@ -30,3 +30,7 @@ export async function run(args: AddArgs, ctx: Context): Promise<AddResult> {
 export function render(result: AddResult): string {
   return result.status === 'ready' ? result.id : `${result.id} (${result.status})`;
 }
+
+export function commitMessage(result: AddResult): string {
+  return `guild: ${result.id} added`;
+}

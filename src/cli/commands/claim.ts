@@ -1,5 +1,7 @@
-import { UsageError } from '../../errors.js';
+import { worktreeSettings } from '../../board/front-matter.js';
+import { GuildError, UsageError } from '../../errors.js';
 import { claimTask, type ClaimResult } from '../../tasks/claim-task.js';
+import type { Workspace } from '../../tasks/workspace.js';
 import { capsOption, optionalTaskId, type Context } from '../context.js';
 
 export interface ClaimArgs {
@@ -9,12 +11,44 @@ export interface ClaimArgs {
   worktree?: boolean;
 }
 
-export async function run(args: ClaimArgs, ctx: Context): Promise<ClaimResult> {
-  if (args.pid !== undefined && (!Number.isInteger(args.pid) || args.pid <= 0)) throw new UsageError(`--pid must be a process id, got ${args.pid}`);
-  // --worktree/--no-worktree is accepted now; worktrees themselves arrive with the git workflow.
-  return claimTask(ctx.guild(), { agent: ctx.agent(), id: optionalTaskId(args.id), caps: capsOption(args.caps), pid: args.pid ?? null });
+export interface ClaimOutput extends ClaimResult {
+  /** The task's worktree; null with --no-worktree, `worktrees: false`, or in a repository without a commit. */
+  worktree: Workspace | null;
+  /** Why no worktree was made, when one would have been. */
+  worktreeSkipped?: string;
 }
 
-export function render(result: ClaimResult): string {
-  return `${result.alreadyHeld ? 'already yours' : 'claimed'}: ${result.task.id} ${result.task.title}`;
+export async function run(args: ClaimArgs, ctx: Context): Promise<ClaimOutput> {
+  if (args.pid !== undefined && (!Number.isInteger(args.pid) || args.pid <= 0)) throw new UsageError(`--pid must be a process id, got ${args.pid}`);
+  const guild = ctx.guild();
+  const agent = ctx.agent();
+  const claim = await claimTask(guild, { agent, id: optionalTaskId(args.id), caps: capsOption(args.caps), pid: args.pid ?? null });
+  // The claim is recorded; the worktree comes after it (see tasks/workspace.ts for why), and
+  // its code (and git's) is loaded only now, so --no-worktree claims start no faster or slower.
+  if (args.worktree === false || (guild.settings && !worktreeSettings(guild.settings).enabled)) return { ...claim, worktree: null };
+  const { ensureWorkspace } = await import('../../tasks/workspace.js');
+  let outcome;
+  try {
+    outcome = await ensureWorkspace(guild, agent, claim.task.id!, ctx.notes);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    const wrapped = new GuildError(error instanceof GuildError ? error.code : 'EWORKTREE', error instanceof GuildError ? error.exitCode : 1, `${claim.task.id} is claimed, but its worktree could not be made: ${why}\n(\`guild-fs claim ${claim.task.id}\` again retries it; --no-worktree works without one)`, { task: claim.task.id });
+    throw wrapped;
+  }
+  if (outcome.skipped !== null) {
+    ctx.notes.push(`no worktree for ${claim.task.id}: ${outcome.skipped}`);
+    return { ...claim, worktree: null, worktreeSkipped: outcome.skipped };
+  }
+  return { ...claim, task: { ...claim.task, branch: outcome.workspace.branch }, worktree: outcome.workspace };
+}
+
+export function render(result: ClaimOutput): string {
+  const line = `${result.alreadyHeld ? 'already yours' : 'claimed'}: ${result.task.id} ${result.task.title}`;
+  if (!result.worktree) return line;
+  const how = result.worktree.created ? (result.worktree.reusedBranch ? 'worktree (earlier work on its branch kept)' : 'worktree') : 'worktree (already there)';
+  return `${line}\n${how}: ${result.worktree.path}\nbranch: ${result.worktree.branch}`;
+}
+
+export function commitMessage(result: ClaimOutput): string | null {
+  return result.alreadyHeld && !result.worktree?.created ? null : `guild: ${result.task.id} claimed by ${result.task.owner}`;
 }

@@ -1,13 +1,18 @@
 import { UsageError } from '../../errors.js';
 import { failTask, type FinishResult } from '../../tasks/finish-task.js';
 import { optionalTaskId, type Context } from '../context.js';
+import { taskFromWorktree } from './worktree-task.js';
 
 export async function run(args: { id?: string; reason?: string }, ctx: Context): Promise<FinishResult> {
   if (args.reason === undefined) throw new UsageError('fail needs --reason TEXT: say what went wrong, for whoever tries next');
-  return failTask(ctx.guild(), ctx.agent(), optionalTaskId(args.id), args.reason);
+  return failTask(ctx.guild(), ctx.agent(), optionalTaskId(args.id) ?? (await taskFromWorktree(ctx)), args.reason);
 }
 
 export function render(result: FinishResult): string {
   if (result.poisoned) return `failed for good after ${result.task.tries + 1} tries: ${result.task.id} (moved to Failed)`;
   return `failed: ${result.task.id}; back in Ready, claimable again after ${result.retry}`;
+}
+
+export function commitMessage(result: FinishResult): string {
+  return `guild: ${result.task.id} failed${result.poisoned ? ' for good' : ''}`;
 }

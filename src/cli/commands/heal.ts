@@ -15,3 +15,7 @@ export function render(result: HealResult): string {
   if (result.swept.length > 0) lines.push(`swept ${result.swept.length} leftover tombstone${result.swept.length === 1 ? '' : 's'}`);
   return lines.join('\n');
 }
+
+export function commitMessage(result: HealResult): string | null {
+  return result.actions.length > 0 ? `guild: healed ${result.actions.map((action) => action.task).join(', ')}` : null;
+}

@@ -1,8 +1,9 @@
 import { heartbeatTask, type HeartbeatResult } from '../../tasks/claim-task.js';
 import { optionalTaskId, type Context } from '../context.js';
+import { taskFromWorktree } from './worktree-task.js';
 
 export async function run(args: { id?: string }, ctx: Context): Promise<HeartbeatResult> {
-  return heartbeatTask(ctx.guild(), ctx.agent(), optionalTaskId(args.id));
+  return heartbeatTask(ctx.guild(), ctx.agent(), optionalTaskId(args.id) ?? (await taskFromWorktree(ctx)));
 }
 
 export function render(result: HeartbeatResult): string {

@@ -9,3 +9,7 @@ export async function run(args: { id: string }, ctx: Context): Promise<FinishRes
 export function render(result: FinishResult): string {
   return `released: ${result.task.id} is ${result.status === 'ready' ? 'Ready' : result.status} again`;
 }
+
+export function commitMessage(result: FinishResult): string | null {
+  return result.already ? null : `guild: ${result.task.id} released`;
+}

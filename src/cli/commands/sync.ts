@@ -10,3 +10,7 @@ export function render(result: SyncResult): string {
   if (entries.length === 0) return `in sync: the log already explains every task (${result.tasks})`;
   return `recorded ${entries.map(([type, n]) => `${n} ${type}`).join(', ')}`;
 }
+
+export function commitMessage(result: SyncResult): string | null {
+  return Object.keys(result.recorded).length > 0 ? 'guild: hand edits of the board recorded' : null;
+}

@@ -1,0 +1,104 @@
+// Every git command guild-fs runs goes through here. What this runner promises:
+// - git runs as an argv array, never through a shell (node's execFile: measured here, execa
+//   costs ~100 ms to load and ~3 ms more per spawn than execFile, which would double the time
+//   of `conflicts` and more than double a claim's worktree on a small repository; execa stays
+//   for the board's own commands, verify and worktree_setup, in tasks/board-command.ts);
+// - the user's hooks run as they always do: guild-fs never sets core.hooksPath, never passes
+//   --no-verify, never disables a hook;
+// - read-only commands (status, rev-list) set GIT_OPTIONAL_LOCKS=0, so that looking at a
+//   worktree never takes its index.lock away from the agent working in it;
+// - a command that found another process's `.lock` (index.lock, HEAD.lock, a ref's lock) is
+//   retried with a growing, jittered backoff: git itself fails at once in that case, and with
+//   many agents in one clone the contention is normal, not an error.
+import { execFile } from 'node:child_process';
+import { GitError } from '../errors.js';
+
+export interface GitOptions {
+  cwd: string;
+  /** A command that only looks: GIT_OPTIONAL_LOCKS=0. */
+  readOnly?: boolean;
+  /** Exit codes that are answers, not failures (merge-tree's 1: conflicts). Default [0]. */
+  ok?: readonly number[];
+  /** How many times to retry on lock contention (default 8, about 5 s in all). */
+  retries?: number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+export interface GitResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** What git prints when another process holds one of its lock files. */
+const LOCK_CONTENTION = /Unable to create '[^']*\.lock': File exists|cannot lock ref|unable to lock|could not lock config file|\.lock': File exists/i;
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+  spawnError: string | null;
+}
+
+/**
+ * Variables that point git at a repository or index other than the one `cwd` is in. A hook (a
+ * pre-commit running `guild-fs complete`, say) sets them for its own git; guild-fs names its
+ * worktree by `cwd` and must not act on the hook's index instead.
+ */
+export const REPOSITORY_VARIABLES = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_NAMESPACE', 'GIT_PREFIX'];
+
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const key of REPOSITORY_VARIABLES) delete env[key];
+  return env;
+}
+
+function runGit(args: readonly string[], cwd: string, env: Record<string, string>): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = execFile('git', args, { cwd, env: cleanEnv(env), encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, windowsHide: true }, (error, stdout, stderr) => {
+      const code = error ? (typeof (error as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? ((error as unknown as { code: number }).code) : -1) : 0;
+      const spawnError = error && typeof (error as NodeJS.ErrnoException).code === 'string' ? error.message : null;
+      resolve({ code, stdout, stderr, spawnError });
+    });
+    // git never reads stdin for what guild-fs asks; a closed stdin makes sure it never waits.
+    child.stdin?.end();
+  });
+}
+
+export async function git(args: readonly string[], options: GitOptions): Promise<GitResult> {
+  const env: Record<string, string> = {
+    // Messages in English: the lock-contention check reads them.
+    LC_ALL: 'C',
+    // Never wait for a password or an editor: guild-fs runs unattended.
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_EDITOR: 'true',
+  };
+  if (options.readOnly) env.GIT_OPTIONAL_LOCKS = '0';
+  const retries = options.retries ?? 8;
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+  const ok = options.ok ?? [0];
+  for (let attempt = 0; ; attempt++) {
+    const result = await runGit(args, options.cwd, env);
+    if (result.spawnError !== null) throw new GitError(`could not run git: ${result.spawnError}`, { args: [...args] });
+    const code = result.code;
+    if (ok.includes(code)) return { code, stdout: result.stdout, stderr: result.stderr };
+    if (attempt < retries && LOCK_CONTENTION.test(result.stderr)) {
+      // 20 ms doubling to ~1.3 s, with jitter so that waiting processes do not retry in step.
+      await sleep(Math.min(20 * 2 ** attempt, 1280) * (0.5 + random()));
+      continue;
+    }
+    // git's own reason is its fatal:/error: line; hints follow it.
+    const lines = result.stderr.trim().split('\n');
+    const what = lines.find((line) => /^(fatal|error):/.test(line)) ?? (lines.at(-1) || `exit ${code}`);
+    throw new GitError(`git ${args.join(' ')} failed: ${what}`, { args: [...args], exitCode: code, stderr: result.stderr.trim() });
+  }
+}
+
+/** stdout without its final newline. */
+export async function gitLine(args: readonly string[], options: GitOptions): Promise<string> {
+  return (await git(args, options)).stdout.replace(/\n$/, '');
+}

@@ -1,0 +1,66 @@
+// Before `complete` records anything, the work in the task's worktree is checked: nothing may be
+// left uncommitted (it would be lost to whoever merges the branch, and to `worktree prune`),
+// unless --commit-all commits it first; then the board's `verify` command must pass there. Both
+// run before the board mutex is taken: they may take minutes, and the mutex is everyone's.
+import { worktreeSettings } from '../board/front-matter.js';
+import { DirtyWorktreeError, VerifyFailedError } from '../errors.js';
+import { gitLine } from '../git/git.js';
+import { commitEverything, listWorktrees, worktreeStatus } from '../git/worktree.js';
+import { runBoardCommand, type CommandRun } from './board-command.js';
+import { resolveOwnTask } from './claim-task.js';
+import { loadBoard, type Guild } from './guild.js';
+import { worktreeOfTask } from './workspace.js';
+
+export interface CheckedWork {
+  branch: string;
+  /** The branch head that was checked: recorded in task.completed. */
+  head: string;
+  path: string;
+  /** The commit --commit-all made, if it made one. */
+  committed: string | null;
+  verify: CommandRun | null;
+}
+
+export async function checkWork(guild: Guild, agent: string, id: string | undefined, options: { commitAll?: string }): Promise<CheckedWork | null> {
+  const board = await loadBoard(guild);
+  const task = resolveOwnTask(board, agent, id);
+  // Only the holder's in-progress task is checked; every other case is completeTask's to judge
+  // (a second complete, another agent's task), and nothing is committed or run for it.
+  if (task.status !== 'in-progress' || task.owner !== agent) return null;
+  // No branch on the board: claimed without a worktree, and nothing to check (or spawn git for).
+  if (task.branch === null) return null;
+  const settings = worktreeSettings(board.settings);
+  const entry = worktreeOfTask(await listWorktrees(guild.repo.mainWorktree), task);
+  if (!entry || entry.prunable || entry.branch === null) return null;
+  const path = entry.path;
+  let committed: string | null = null;
+  const dirty = await worktreeStatus(path);
+  if (dirty.length > 0) {
+    if (options.commitAll === undefined) {
+      const shown = dirty.slice(0, 20).map((entry) => `  ${entry.code} ${entry.path}`);
+      if (dirty.length > 20) shown.push(`  ... and ${dirty.length - 20} more`);
+      throw new DirtyWorktreeError(`${task.id}'s worktree ${path} has uncommitted changes; commit them, or pass --commit-all "message":\n${shown.join('\n')}`, {
+        task: task.id,
+        path,
+        files: dirty.map((entry) => ({ status: entry.code, path: entry.path })),
+      });
+    }
+    committed = await commitEverything(path, options.commitAll.trim() === '' ? `${task.id}: ${task.title}` : options.commitAll);
+  }
+  let verify: CommandRun | null = null;
+  if (settings.verify) {
+    verify = await runBoardCommand(settings.verify, path);
+    if (!verify.ok) {
+      throw new VerifyFailedError(`verify (${settings.verify.join(' ')}) failed in ${path} with ${verify.exitCode === null ? `signal ${verify.signal}` : `exit ${verify.exitCode}`}; ${task.id} stays In Progress:\n${verify.tail}`, {
+        task: task.id,
+        path,
+        argv: settings.verify,
+        exitCode: verify.exitCode,
+        signal: verify.signal,
+        output: verify.tail,
+      });
+    }
+  }
+  const head = await gitLine(['rev-parse', 'HEAD'], { cwd: path, readOnly: true });
+  return { branch: entry.branch.replace(/^refs\/heads\//, ''), head, path, committed, verify };
+}

@@ -1,0 +1,116 @@
+// The agents' worktrees, and their cleanup. Cleanup never loses work: a worktree is removed only
+// when its task is Done, its branch is merged into the main branch (its head is an ancestor of
+// main's), and it has nothing uncommitted; and then only by `git worktree remove` without
+// --force, so git refuses too if anything changed in between. Everything else is kept and
+// reported with the reason. `pruneWorktrees` is what the daemon calls as well.
+import type { Board, Status } from '../board/types.js';
+import { taskOfBranch } from '../git/branch-name.js';
+import { aheadBehind, deleteMergedBranch, isAncestor, listWorktrees, pruneWorktreeRecords, removeWorktree, worktreeStatus, type WorktreeEntry } from '../git/worktree.js';
+import { loadBoard, type Guild } from './guild.js';
+import { updateBoard } from './update-board.js';
+import { mainHead } from './workspace.js';
+
+export interface AgentWorktree {
+  task: string;
+  path: string;
+  branch: string;
+  /** The task's status on the board; null when the board has no such task. */
+  status: Status | null;
+  owner: string | null;
+  /** The directory is there (false: git still records a worktree whose directory is gone). */
+  exists: boolean;
+  /** Commits on the branch not in main, and in main not on the branch. */
+  ahead: number;
+  behind: number;
+  /** Uncommitted files (modified, staged, untracked); 0 when the directory is gone. */
+  dirty: number;
+  /** The branch head is in main's history. */
+  merged: boolean;
+  head: string | null;
+  locked: string | null;
+}
+
+export interface WorktreeListing {
+  main: string;
+  worktrees: AgentWorktree[];
+}
+
+/** Every worktree on a guild/<ID>-* branch, wherever it is, with what prune and people need to judge it. */
+export async function listAgentWorktrees(guild: Guild, board?: Board): Promise<WorktreeListing> {
+  board ??= await loadBoard(guild);
+  const main = guild.repo.mainWorktree;
+  const head = await mainHead(guild);
+  const entries = (await listWorktrees(main)).filter((entry): entry is WorktreeEntry & { branch: string } => entry.branch !== null && taskOfBranch(entry.branch) !== null);
+  const worktrees = await Promise.all(entries.map(async (entry): Promise<AgentWorktree> => {
+    const task = taskOfBranch(entry.branch)!;
+    const onBoard = board!.byId.get(task);
+    const counts = head.commit === null ? { ahead: 0, behind: 0 } : await aheadBehind(main, head.ref, entry.branch);
+    return {
+      task,
+      path: entry.path,
+      branch: entry.branch.replace(/^refs\/heads\//, ''),
+      status: onBoard?.status ?? null,
+      owner: onBoard?.owner ?? null,
+      exists: !entry.prunable,
+      ahead: counts.ahead,
+      behind: counts.behind,
+      dirty: entry.prunable ? 0 : (await worktreeStatus(entry.path)).length,
+      merged: head.commit !== null && (await isAncestor(main, entry.branch, head.ref)),
+      head: entry.head,
+      locked: entry.locked,
+    };
+  }));
+  worktrees.sort((a, b) => a.task.localeCompare(b.task, 'en', { numeric: true }));
+  return { main: head.ref.replace(/^refs\/heads\//, ''), worktrees };
+}
+
+export interface PruneResult {
+  removed: { task: string; path: string; branch: string; head: string | null; branchDeleted: boolean }[];
+  kept: { task: string; path: string; branch: string; reason: string }[];
+  /** Records of worktrees whose directory was already gone, forgotten (`git worktree prune`). */
+  forgotten: string[];
+}
+
+export async function pruneWorktrees(guild: Guild, options: { actor: string; dryRun?: boolean }): Promise<PruneResult> {
+  const listing = await listAgentWorktrees(guild);
+  const result: PruneResult = { removed: [], kept: [], forgotten: [] };
+  const main = guild.repo.mainWorktree;
+  for (const wt of listing.worktrees) {
+    if (!wt.exists) {
+      result.forgotten.push(wt.path);
+      continue;
+    }
+    const reason = keepReason(wt, listing.main);
+    if (reason) {
+      result.kept.push({ task: wt.task, path: wt.path, branch: wt.branch, reason });
+      continue;
+    }
+    if (options.dryRun) {
+      result.removed.push({ task: wt.task, path: wt.path, branch: wt.branch, head: wt.head, branchDeleted: false });
+      continue;
+    }
+    const removal = await removeWorktree(main, wt.path);
+    if (!removal.removed) {
+      result.kept.push({ task: wt.task, path: wt.path, branch: wt.branch, reason: `git refused to remove it: ${removal.reason}` });
+      continue;
+    }
+    // Merged, so `branch -d` (which itself refuses an unmerged branch) loses nothing.
+    const branchDeleted = await deleteMergedBranch(main, wt.branch);
+    result.removed.push({ task: wt.task, path: wt.path, branch: wt.branch, head: wt.head, branchDeleted });
+  }
+  if (!options.dryRun && result.forgotten.length > 0) await pruneWorktreeRecords(main);
+  if (!options.dryRun && result.removed.length > 0) {
+    await updateBoard(guild, options.actor, `log ${result.removed.length} removed worktree(s)`, (tx) => {
+      for (const removed of result.removed) tx.emit('worktree.removed', removed.task, { branch: removed.branch, head: removed.head, branchDeleted: removed.branchDeleted });
+    });
+  }
+  return result;
+}
+
+function keepReason(wt: AgentWorktree, main: string): string | null {
+  if (wt.status !== 'done') return wt.status === null ? 'its task is not on the board' : `its task is ${wt.status}, not done`;
+  if (!wt.merged) return `its branch has ${wt.ahead} commit(s) not merged into ${main}`;
+  if (wt.dirty > 0) return `${wt.dirty} uncommitted file(s)`;
+  if (wt.locked !== null) return `locked by git worktree lock${wt.locked ? `: ${wt.locked}` : ''}`;
+  return null;
+}

@@ -1,0 +1,215 @@
+// A task's workspace: its own branch guild/<ID>-<slug> and worktree <git-common-dir>/guild/worktrees/<ID>.
+//
+// Made after the claim is recorded (lock -> log -> board -> worktree), never before: a claim that
+// loses makes nothing, and a crash at any point leaves a state the next `claim <ID>` of the
+// holder (or of whoever claims the task after a heal) completes, because every step here is
+// idempotent:
+//   - a branch guild/<ID>-* that exists is reused, never re-created from main: a re-claim after
+//     a failure starts from the earlier work, not from scratch;
+//   - a worktree registered for that branch is reused as it is;
+//   - a directory at the worktree's path that git does not know (a crash inside `worktree add`)
+//     is moved aside to <path>.orphaned-<time>, never deleted;
+//   - the board's `branch:` field and `worktree.created` are written last, by updateBoard.
+import { cpSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { worktreeSettings, type WorktreeSettings } from '../board/front-matter.js';
+import type { Task } from '../board/types.js';
+import { GitError } from '../errors.js';
+import { BRANCH_PREFIX, branchFor, taskOfBranch } from '../git/branch-name.js';
+import { currentBranch } from '../git/find-repo.js';
+import { addWorktree, branchesUnder, checkedOutRef, commitOf, listWorktrees, pruneWorktreeRecords, resetToHead, unlockWorktree, worktreeStatus, type WorktreeEntry } from '../git/worktree.js';
+import { isBranchName, isTaskId } from '../identifiers.js';
+import type { Guild } from './guild.js';
+import { loadBoard } from './guild.js';
+import { runBoardCommand, type CommandRun } from './board-command.js';
+import { updateBoard } from './update-board.js';
+
+export interface Workspace {
+  task: string;
+  path: string;
+  branch: string;
+  /** The commit the branch started from (new branch), or its head when it was reused. */
+  base: string;
+  /** A new worktree was made now (false: an existing one was found). */
+  created: boolean;
+  /** The branch existed already (a re-claim): its commits are kept. */
+  reusedBranch: boolean;
+  copied: string[];
+  setup: CommandRun | null;
+}
+
+export type WorkspaceOutcome = { workspace: Workspace; skipped: null } | { workspace: null; skipped: string };
+
+/** Where worktrees go: worktree_root (relative to the main worktree) or <git-common-dir>/guild/worktrees. */
+export function worktreeRoot(guild: Guild, settings: WorktreeSettings): string {
+  return settings.root === null ? join(guild.repo.commonDir, 'guild', 'worktrees') : resolve(guild.repo.mainWorktree, settings.root);
+}
+
+/** The main worktree's checked-out ref and its commit (null in a repository without a commit). */
+export async function mainHead(guild: Guild): Promise<{ ref: string; commit: string | null }> {
+  const ref = await checkedOutRef(guild.repo.mainWorktree);
+  return { ref, commit: await commitOf(guild.repo.mainWorktree, ref) };
+}
+
+/** The task whose worktree the command runs in (from its branch, guild/<ID>-...), or undefined. */
+export function taskOfWorktree(guild: Guild): string | undefined {
+  if (guild.repo.worktree === guild.repo.mainWorktree) return undefined;
+  const branch = currentBranch(guild.repo);
+  return (branch && taskOfBranch(branch)) ?? undefined;
+}
+
+/** The registered worktree that has one of the task's branches checked out. */
+export function worktreeOfTask(entries: readonly WorktreeEntry[], task: Pick<Task, 'id' | 'branch'>): WorktreeEntry | undefined {
+  const mine = entries.filter((entry) => entry.branch !== null && taskOfBranch(entry.branch) === task.id);
+  return mine.find((entry) => entry.branch === `refs/heads/${task.branch}`) ?? mine[0];
+}
+
+export async function ensureWorkspace(guild: Guild, agent: string, id: string, notes: string[]): Promise<WorkspaceOutcome> {
+  if (!isTaskId(id)) throw new Error(`not a task ID: ${id}`);
+  const board = await loadBoard(guild);
+  const task = board.byId.get(id);
+  const settings = worktreeSettings(board.settings);
+  if (!settings.enabled) return { workspace: null, skipped: 'worktrees: false in the front matter' };
+  if (!task || task.status !== 'in-progress' || task.owner !== agent) return { workspace: null, skipped: `${id} is not held by ${agent}` };
+  const main = guild.repo.mainWorktree;
+  const head = await mainHead(guild);
+  if (head.commit === null) return { workspace: null, skipped: 'the repository has no commit yet: commit once, then `guild-fs claim ' + id + '` again makes the worktree' };
+
+  let entries = await listWorktrees(main);
+  const branch = await chooseBranch(main, task);
+  const existing = entries.find((entry) => entry.branch === `refs/heads/${branch.name}`);
+  let path: string;
+  let created = false;
+  if (existing && !existing.prunable) {
+    path = existing.path;
+    if (existing.locked === INITIALIZING) await finishCutShortCheckout(main, path, notes);
+  } else {
+    path = join(worktreeRoot(guild, settings), id);
+    if (existing || entries.some((entry) => entry.prunable)) {
+      // Records of worktrees whose directory is gone: forgetting them removes no file.
+      await pruneWorktreeRecords(main);
+      entries = await listWorktrees(main);
+    }
+    let atPath = entries.find((entry) => samePath(entry.path, path));
+    if (atPath?.locked === INITIALIZING && atPath.branch === null) {
+      // `worktree add` killed before it set the worktree's HEAD: never handed out, nothing in it
+      // but part of a checkout. Unlocked and moved aside (not deleted), then forgotten by git.
+      await unlockWorktree(main, atPath.path);
+      moveAside(atPath.path, guild.now(), notes);
+      await pruneWorktreeRecords(main);
+      entries = await listWorktrees(main);
+      atPath = entries.find((entry) => samePath(entry.path, path));
+    }
+    if (atPath) throw new GitError(`${path} is already a worktree, of ${atPath.branch ?? 'a detached HEAD'}; move it away to let ${id} have its worktree there`, { path });
+    if (existsSync(path) && readdirSync(path).length > 0) moveAside(path, guild.now(), notes);
+    mkdirSync(dirname(path), { recursive: true });
+    try {
+      await addWorktree(main, path, branch.name, branch.exists ? null : head.commit);
+      created = true;
+    } catch (error) {
+      // Another process of the same holder may have made it a moment ago: that one is as good.
+      const now = (await listWorktrees(main)).find((entry) => entry.branch === `refs/heads/${branch.name}` && !entry.prunable);
+      if (!now) throw error;
+      path = now.path;
+    }
+  }
+  const base = branch.exists ? ((await commitOf(main, `refs/heads/${branch.name}`)) ?? head.commit) : head.commit;
+  const copied = created ? copyInto(main, path, settings.copy, notes) : [];
+  let setup: CommandRun | null = null;
+  if (created && settings.setup) {
+    setup = await runBoardCommand(settings.setup, path);
+    if (!setup.ok) notes.push(`worktree_setup (${settings.setup.join(' ')}) failed in ${path} (exit ${setup.exitCode ?? setup.signal}):\n${setup.tail}`);
+  }
+
+  const shownPath = relative(main, path).startsWith('..') || isAbsolute(relative(main, path)) ? path : relative(main, path);
+  await updateBoard(guild, agent, `record the worktree of ${id}`, (tx) => {
+    const now = tx.board.byId.get(id);
+    if (!now || now.status !== 'in-progress' || now.owner !== agent) return;
+    if (now.branch === branch.name && !created) return;
+    if (now.branch !== branch.name) tx.edit.update(now, { fields: { branch: branch.name } });
+    tx.emit('worktree.created', id, { branch: branch.name, base, path: shownPath.split(sep).join('/'), ...(branch.exists ? { reused: true } : {}) });
+  });
+  return { workspace: { task: id, path, branch: branch.name, base, created, reusedBranch: branch.exists, copied, setup }, skipped: null };
+}
+
+/** What `git worktree add` writes into a worktree's lock while it checks the files out. */
+const INITIALIZING = 'initializing';
+
+/** A directory git does not (or no longer) knows as a worktree: renamed, never deleted. */
+function moveAside(path: string, now: number, notes: string[]): void {
+  const aside = `${path}.orphaned-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
+  renameSync(path, aside);
+  notes.push(`${path} held files git does not know as a worktree (a worktree whose making was cut short); moved to ${aside}`);
+}
+
+/**
+ * A worktree still locked "initializing": the `worktree add` that made it was killed during its
+ * checkout, so its claim never returned and no agent has worked in it. If all git sees is files
+ * missing or not yet in the index (all a cut-short checkout can leave), `reset --hard` finishes
+ * the checkout: it rewrites only files HEAD has (from that same checkout) and removes none. Anything
+ * else is left as it is, and said.
+ */
+async function finishCutShortCheckout(main: string, path: string, notes: string[]): Promise<void> {
+  const status = await worktreeStatus(path);
+  if (status.every((entry) => entry.code === 'D ' || entry.code === ' D' || entry.code === '??')) {
+    await resetToHead(path);
+    await unlockWorktree(main, path);
+    notes.push(`${path}: finished a checkout that was cut short`);
+  } else {
+    notes.push(`${path} is locked "initializing" by a \`git worktree add\` that did not finish, and holds changes: left as it is (check it, then \`git worktree unlock\`)`);
+  }
+}
+
+/**
+ * The task's branch: the one the board names if it exists, else any guild/<ID>-* that exists
+ * (the title may have changed since), else a new guild/<ID>-<slug of the title>.
+ */
+async function chooseBranch(cwd: string, task: Task): Promise<{ name: string; exists: boolean }> {
+  const id = task.id!;
+  const existing = (await branchesUnder(cwd, BRANCH_PREFIX)).filter((name) => taskOfBranch(name) === id && isBranchName(name));
+  if (task.branch && existing.includes(task.branch)) return { name: task.branch, exists: true };
+  if (existing.length > 0) return { name: existing.sort()[0]!, exists: true };
+  return { name: branchFor(id, task.title), exists: false };
+}
+
+/**
+ * worktree_copy: files the agent needs that git does not carry (.env, local config). The paths
+ * were validated as relative and free of `..`; a symlink that leads out of the repository is
+ * still refused here, where the file system is seen.
+ */
+function copyInto(main: string, worktree: string, paths: readonly string[], notes: string[]): string[] {
+  const copied: string[] = [];
+  const root = realpathSync(main);
+  for (const path of paths) {
+    const source = join(main, path);
+    if (!existsSync(source)) {
+      notes.push(`worktree_copy: ${path} does not exist in the main worktree; not copied`);
+      continue;
+    }
+    const real = realpathSync(source);
+    if (real !== root && !real.startsWith(root + sep)) {
+      notes.push(`worktree_copy: ${path} leads outside the repository (${real}); not copied`);
+      continue;
+    }
+    const target = join(worktree, path);
+    if (existsSync(target)) {
+      notes.push(`worktree_copy: ${path} is already in the worktree (tracked by git?); left as it is`);
+      continue;
+    }
+    mkdirSync(dirname(target), { recursive: true });
+    cpSync(real, target, { recursive: statSync(real).isDirectory(), errorOnExist: true, force: false });
+    copied.push(path);
+  }
+  return copied;
+}
+
+function samePath(a: string, b: string): boolean {
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  return resolve(a) === resolve(b) || real(a) === real(b);
+}

@@ -1,0 +1,35 @@
+// The git runner: another process's index.lock is waited out with backoff, not a failure.
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { git } from '../src/git/git.js';
+import { GitError } from '../src/errors.js';
+import { boardWith, committedRepo } from './helpers/git-repo.js';
+
+test('a command that meets index.lock retries with backoff until the lock is gone', async (t) => {
+  const repo = committedRepo(boardWith([], []));
+  t.after(() => repo.remove());
+  const lock = join(repo.dir, '.git', 'index.lock');
+  writeFileSync(lock, '');
+  writeFileSync(join(repo.dir, 'x.txt'), 'x\n');
+  const waits: number[] = [];
+  await git(['add', 'x.txt'], {
+    cwd: repo.dir,
+    random: () => 0.5,
+    sleep: async (ms) => {
+      waits.push(ms);
+      if (waits.length === 3) rmSync(lock);
+    },
+  });
+  assert.deepEqual(waits, [20, 40, 80]);
+  assert.equal(existsSync(lock), false);
+
+  writeFileSync(lock, '');
+  await assert.rejects(git(['add', 'x.txt'], { cwd: repo.dir, retries: 2, sleep: async () => {} }), (error: unknown) => {
+    assert.ok(error instanceof GitError, String(error));
+    assert.match(error.message, /index\.lock/);
+    return true;
+  });
+  rmSync(lock);
+});
