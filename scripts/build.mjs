@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // Modules split into bundles of their own: source path suffix -> file in dist/.
-const lazy = { 'board/remark-outline.js': 'remark-outline.cjs' };
+// chokidar and systeminformation too: only `watch` (and `status`) load them, so `claim` never parses them.
+const lazy = { 'board/remark-outline.js': 'remark-outline.cjs', 'daemon/watch-paths.js': 'watch-paths.cjs', 'daemon/sample-machine.js': 'sample-machine.cjs' };
 
 // In the CLI bundle, `import('./remark-outline.js')` becomes a stub that requires the separate
 // bundle at run time (a plain require: the code-cache loader runs the bundle without an ESM loader).
@@ -59,7 +60,12 @@ const common = {
 const staging = mkdtempSync('dist-staging-');
 try {
   await build({ ...common, entryPoints: { 'guild-fs': 'src/cli/entry.ts' }, outdir: staging, outExtension: { '.js': '.cjs' }, plugins: [splitLazy, noJsFunctions] });
-  await build({ ...common, entryPoints: { 'remark-outline': 'src/board/remark-outline.ts' }, outdir: staging, outExtension: { '.js': '.cjs' } });
+  await build({
+    ...common,
+    entryPoints: { 'remark-outline': 'src/board/remark-outline.ts', 'watch-paths': 'src/daemon/watch-paths.ts', 'sample-machine': 'src/daemon/sample-machine.ts' },
+    outdir: staging,
+    outExtension: { '.js': '.cjs' },
+  });
   copyFileSync('scripts/code-cache-loader.cjs', join(staging, 'cli.cjs'));
   mkdirSync('dist', { recursive: true });
   // The loader last: it is what bin/ requires, and it must find the bundle already in place.
