@@ -9,9 +9,9 @@ import type { DaemonReport } from '../../tasks/daemon-status.js';
 import type { Context } from '../context.js';
 
 export interface WatchArgs {
-  healEvery?: string;
-  sampleEvery?: string;
-  debounce?: string;
+  healEvery?: string | string[];
+  sampleEvery?: string | string[];
+  debounce?: string | string[];
 }
 
 export async function run(args: WatchArgs, ctx: Context): Promise<DaemonReport> {
@@ -35,7 +35,9 @@ export async function run(args: WatchArgs, ctx: Context): Promise<DaemonReport> 
   return daemon.stop(signal);
 }
 
-function interval(value: string, option: string, minimumMs: number): number {
+function interval(given: string | string[], option: string, minimumMs: number): number {
+  // Given twice (a wrapper's default, then the user's): the last one wins, as in most CLIs.
+  const value = Array.isArray(given) ? given[given.length - 1]! : given;
   const ms = requireDuration(String(value), option);
   if (ms < minimumMs) throw new UsageError(`${option} must be at least ${minimumMs}ms, got ${value}`);
   return ms;
