@@ -11,7 +11,7 @@
 // reported (file:line) and left alone until the next save: the daemon never writes over a
 // person's text (updateBoard refuses to write a board it cannot read) and never dies of it.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GuildError } from '../errors.js';
 import { LogFollower } from '../log/follow-log.js';
@@ -20,6 +20,7 @@ import { writeDaemonReport, type DaemonReport, type MachineSample } from '../tas
 import type { Guild } from '../tasks/guild.js';
 import { healGuild } from '../tasks/heal.js';
 import { reactToBoard } from '../tasks/react-to-board.js';
+import { fullCollection, keepNurserySmall } from './idle-gc.js';
 import type { PathWatcher, WatchedKind } from './watch-paths.js';
 
 export interface DaemonOptions {
@@ -36,6 +37,8 @@ type Job = 'board' | 'heal';
 
 /** setTimeout takes at most 2^31-1 ms; a retry further off is looked at again later. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
+/** How long without a reaction counts as quiet, for the collection after a burst. */
+const QUIET_MS = 1_000;
 
 export class Daemon {
   private lock: DaemonLock | null = null;
@@ -45,6 +48,7 @@ export class Daemon {
   private boardTimer: NodeJS.Timeout | null = null;
   private locksTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
+  private quietTimer: NodeJS.Timeout | null = null;
   private readonly pending = new Set<Job>();
   private running: Promise<void> | null = null;
   private stopping = false;
@@ -72,6 +76,7 @@ export class Daemon {
       lastReaction: null,
       counts: { reactions: 0, boardWrites: 0, eventsRecorded: 0, heals: 0, locksHealed: 0, retried: 0, eventsSeen: 0, errors: 0 },
       lastError: null,
+      memory: null,
       nextRetry: null,
       machine: null,
     };
@@ -79,6 +84,7 @@ export class Daemon {
 
   /** Takes the daemon lock (HeldError, exit 3, when another daemon has it), then starts watching. */
   async start(): Promise<void> {
+    keepNurserySmall();
     this.lock = acquireDaemonLock(this.guild, this.options.actor);
     const owner = this.lock.owner;
     Object.assign(this.report, { pidStart: owner.pidStart, bootId: owner.bootId, since: owner.since });
@@ -86,14 +92,20 @@ export class Daemon {
     try {
       await recordDaemonEvent(this.guild, 'daemon.started', this.options.actor, { pid: process.pid, healEveryMs: this.options.healEveryMs, sampleEveryMs: this.options.sampleEveryMs });
       this.follower = new LogFollower(this.guild.logPath, { fromEnd: true });
+      // There before the watch starts, so a first claim's lock is heard (it is in .git, not the worktree).
+      mkdirSync(this.guild.locksDir, { recursive: true });
       const { watchPaths } = await import('./watch-paths.js');
       this.watcher = watchPaths(
-        { board: this.guild.boardPath, guildDir: join(this.guild.repo.mainWorktree, '.guild'), locksDir: this.guild.locksDir },
+        { worktree: this.guild.repo.mainWorktree, board: this.guild.boardPath, guildDir: join(this.guild.repo.mainWorktree, '.guild'), locksDir: this.guild.locksDir },
         (kind) => this.heard(kind),
         (error) => this.failed(`watcher: ${error.message}`),
       );
       await this.watcher.ready;
-      this.every(this.options.healEveryMs, () => this.enqueue('heal'));
+      this.every(this.options.healEveryMs, () => {
+        this.enqueue('heal');
+        // A safety net under the watcher: a save it did not report is caught within one interval.
+        if (this.lastBoardHash !== this.hashBoard()) this.enqueue('board');
+      });
       this.every(this.options.sampleEveryMs, () => void this.sample());
       await this.sample();
       // What happened while no daemon watched: one pass of each.
@@ -109,7 +121,7 @@ export class Daemon {
   async stop(reason: string): Promise<DaemonReport> {
     if (this.stopping) return this.report;
     this.stopping = true;
-    for (const timer of [...this.timers, this.boardTimer, this.locksTimer, this.retryTimer]) if (timer) clearTimeout(timer);
+    for (const timer of [...this.timers, this.boardTimer, this.locksTimer, this.retryTimer, this.quietTimer]) if (timer) clearTimeout(timer);
     this.timers.clear();
     await this.watcher?.close();
     await this.running;
@@ -175,6 +187,7 @@ export class Daemon {
     this.pending.add(job);
     this.running ??= this.drain().finally(() => {
       this.running = null;
+      this.whenQuiet();
     });
   }
 
@@ -231,6 +244,17 @@ export class Daemon {
     this.options.say(`heal: ${what}`);
   }
 
+  /** After a burst of reactions, one full collection once a second has passed without another (see idle-gc.ts). */
+  private whenQuiet(): void {
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = null;
+      if (this.running || this.stopping) return;
+      fullCollection()?.();
+      this.writeReport();
+    }, QUIET_MS);
+  }
+
   private scheduleRetry(at: number | null): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
@@ -261,6 +285,8 @@ export class Daemon {
   }
 
   private writeReport(): void {
+    const { rss, heapUsed } = process.memoryUsage();
+    this.report.memory = { rssBytes: rss, heapUsedBytes: heapUsed };
     try {
       writeDaemonReport(this.guild, this.report);
     } catch (error) {

@@ -2,16 +2,20 @@
 // only by `watch`: no other command pays to load it. It imports nothing of guild-fs, so no class
 // is duplicated between bundles.
 //
-// Tightly scoped: the board file itself, and the .guild/ and locks folders one level deep
-// (`depth: 0`: a lock is a directory, its owner.json changes are not ours to hear). Never the
-// worktree, never node_modules. chokidar's `atomic` folds an editor's save (write a temp file,
-// rename it over) into one `change`; a board deleted for longer than that is watched again by
-// name, so that it is heard when it comes back.
+// Tightly scoped: the main worktree's folder one level deep with everything in it ignored but
+// the board (its other files and folders are never read, let alone node_modules), and the .guild/
+// and locks folders one level deep (a lock is a directory; the owner.json inside is not ours to
+// hear). The board is watched through its folder, not as a file: a file watch follows the inode,
+// and an editor's save (write a temp file, rename it over) racing the daemon's own rename can
+// leave it watching a file that is no longer the board; the folder's watch sees every rename.
+import { sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
 export type WatchedKind = 'board' | 'log' | 'locks';
 
 export interface WatchedPaths {
+  /** The main worktree: only its board is heard. */
+  worktree: string;
   board: string;
   /** The main worktree's .guild/ folder: the audit log. */
   guildDir: string;
@@ -24,27 +28,23 @@ export interface PathWatcher {
 }
 
 export function watchPaths(paths: WatchedPaths, onChange: (kind: WatchedKind, path: string) => void, onError: (error: Error) => void): PathWatcher {
-  const watcher: FSWatcher = watch([paths.board, paths.guildDir, paths.locksDir], {
+  const inside = (path: string, dir: string): boolean => path === dir || path.startsWith(`${dir}${sep}`);
+  const watcher: FSWatcher = watch([paths.worktree, paths.guildDir, paths.locksDir], {
     ignoreInitial: true,
     depth: 0,
     persistent: true,
-    atomic: true,
-    // write-file-atomic's and our own temp files: a rename of one over the board is what counts.
-    ignored: (path: string) => /\.\d+(\.[0-9a-f]+)?\.tmp$|\.tmp$|\.\d+$/.test(path) && path !== paths.board,
+    ignored: (path: string) => {
+      if (path === paths.worktree || path === paths.board) return false;
+      if (inside(path, paths.locksDir)) return false;
+      // write-file-atomic's temp files and our own: only their rename over a file counts.
+      if (inside(path, paths.guildDir)) return /\.tmp$|\.\d+$/.test(path);
+      return true;
+    },
   });
-  watcher.on('all', (event, path) => {
-    if (path === paths.board) {
-      if (event === 'unlink') {
-        // Deleted, or saved by an editor slower than chokidar's atomic window: watch the name again.
-        watcher.unwatch(paths.board);
-        watcher.add(paths.board);
-      }
-      onChange('board', path);
-    } else if (path.startsWith(paths.locksDir)) {
-      onChange('locks', path);
-    } else {
-      onChange('log', path);
-    }
+  watcher.on('all', (_event, path) => {
+    if (path === paths.board) onChange('board', path);
+    else if (inside(path, paths.locksDir)) onChange('locks', path);
+    else if (inside(path, paths.guildDir) && path !== paths.guildDir) onChange('log', path);
   });
   watcher.on('error', (error) => onError(error as Error));
   return {
