@@ -220,9 +220,6 @@ async function memory(options: DaemonBenchOptions, dir: string, events: number, 
     const report = JSON.parse(readFileSync(join(repo.dir, '.git', 'guild', 'daemon.json'), 'utf8')) as { memory: { rssBytes: number; heapUsedBytes: number }; counts: Record<string, number> };
     options.log(`daemon: its own report at the end: heap used ${fmt(report.memory.heapUsedBytes / 2 ** 20, 1)} MiB, rss ${fmt(report.memory.rssBytes / 2 ** 20, 1)} MiB, ${JSON.stringify(report.counts)}`);
     return { startMiB, endMiB, samples };
-  } catch (error) {
-    process.stderr.write(`kept for a look: ${repo.dir}\n`);
-    throw error;
   } finally {
     await stopDaemon(child);
   }

@@ -23,6 +23,7 @@ import lockfile from 'proper-lockfile';
 import { MkdirTaskLocks } from '../src/lock/task-locks.js';
 import { summarizeProfile } from './cpu-profile.js';
 import { crashSafetyBench, type FigureRow } from './crash-safety.js';
+import { daemonBench } from './daemon.js';
 import { logHistoryBench } from './log-history.js';
 import { generateBoard } from './generate-board.js';
 import { fmt, max, median, min, p90, pairedRatios, rotation } from './stats.js';
@@ -441,6 +442,9 @@ async function main(): Promise<void> {
   // --- Figure 9 (issue 4): replay --check and stats over a million events.
   const history = await logHistoryBench({ quick, tmpRoot, log, bin });
 
+  // --- Figure 10 (issue 5): the watcher daemon.
+  const daemon = await daemonBench({ quick, tmpRoot, log, bin });
+
   // --- Optional: CPU profiles.
   let profileText = '';
   if (profile) profileText = [profileRuns(r10, r10k, rReadyWarm, rReadyCold), crash.profileText].join('\n');
@@ -482,6 +486,7 @@ async function main(): Promise<void> {
     rssRow('5b. peak RSS, `claim`, 10,000 tasks, warm', warmMiB),
     ...crash.rows,
     ...history.rows,
+    ...daemon.rows,
   ];
   const references: Row[] = [
     { ...processRow('ref. `claim`, 10 tasks, cold (fixed cost)', 'claim10', Number.POSITIVE_INFINITY), target: 'none' },
@@ -521,6 +526,8 @@ All whole-process figures spawn \`process.execPath\` with \`child_process.spawnS
 ${crash.method}
 
 ${history.method}
+
+${daemon.method}
 
 Nothing here is asserted: \`bench/run.ts\` exits 0 whether or not a target is met. The machine may be shared; read the p90 and paired-ratio columns and the load average before trusting a small difference.`;
 
