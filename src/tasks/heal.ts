@@ -116,6 +116,10 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
       }
       continue;
     }
+    // A complete/fail/release under way (its writer alive): between its board write and its lock
+    // removal the board no longer shows the lock, which is not a leftover. The daemon heals
+    // whenever a lock changes, so it meets this moment far more often than a hand-run heal.
+    if (intent?.token === owner.token) continue;
     const onBoard = board.byId.get(task);
     if (!(onBoard?.status === 'in-progress' && onBoard.owner === owner.agent)) {
       const maker = claimMaker(owner);
