@@ -2,7 +2,9 @@
 // smoke check with few samples, `-- --profile` to also write CPU profiles (claim and ready, cold
 // and warm; heal in process) to bench/out/ and print where their time goes. Writes BENCHMARKS.md
 // at the root. Figures 1-5 are issue 2's, made here; 6-8 (lock contention between processes,
-// exclusion violations, heal) are issue 3's, made by bench/crash-safety.ts.
+// exclusion violations, heal) are issue 3's, made by bench/crash-safety.ts; 9 (the log as
+// history) is issue 4's, bench/log-history.ts; 10 (the watcher daemon) is issue 5's,
+// bench/daemon.ts, which also runs alone: `npx tsx bench/daemon.ts [--quick]`.
 //
 // Every figure is a ratio against a baseline measured in the same run, with subject and baseline
 // runs interleaved (rotating their order) so that drift on a shared, noisy machine hits both

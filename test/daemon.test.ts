@@ -164,7 +164,7 @@ describe('guild-fs watch', { concurrency: true }, () => {
 
   test('one daemon per clone: a second watch exits 3 naming the first; SIGTERM logs daemon.stopped and removes the lock', async () => {
     const repo = guildRepo();
-    const first = await startDaemon(repo);
+    const first = await startDaemon(repo, ['--json']);
     const second = spawnDaemon(repo, ['--json']);
     const exit = await second.exited;
     assert.equal(exit.code, 3, second.stderr());
@@ -175,6 +175,9 @@ describe('guild-fs watch', { concurrency: true }, () => {
     assert.equal(envelope.error.data.pid, first.pid);
     const stopped = await first.kill('SIGTERM');
     assert.equal(stopped.code, 0, first.stderr());
+    // --json: one document, the final report, once the daemon has stopped.
+    const report = JSON.parse(first.stdout()) as { ok: boolean; result: { pid: number; state: string } };
+    assert.deepEqual([report.ok, report.result.pid, report.result.state], [true, first.pid, 'stopped']);
     assert.equal(existsSync(join(repo.dir, '.git', 'guild', 'daemon.lock')), false);
     const types = readLog(repo).map((event) => event.type);
     assert.ok(types.includes('daemon.started') && types.at(-1) === 'daemon.stopped', types.join(', '));

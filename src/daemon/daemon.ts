@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GuildError } from '../errors.js';
+import { FileError, GuildError } from '../errors.js';
 import { LogFollower } from '../log/follow-log.js';
 import { acquireDaemonLock, recordDaemonEvent, type DaemonLock } from '../tasks/daemon-lock.js';
 import { writeDaemonReport, type DaemonReport, type MachineSample } from '../tasks/daemon-status.js';
@@ -207,6 +207,9 @@ export class Daemon {
       else await this.heal();
       this.lastErrorShown = null;
     } catch (error) {
+      // A board that cannot be read waits for the next save (its bytes are marked seen); any
+      // other failure (a mutex not free in time) is tried again at the next heal tick.
+      if (job === 'board' && !(error instanceof FileError)) this.lastBoardHash = null;
       // Never dies of a reaction: a broken board waits for the next save, a busy mutex for the next event.
       this.failed(error instanceof GuildError ? error.message : `${job}: ${(error as Error).stack ?? String(error)}`);
     }
