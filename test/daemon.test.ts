@@ -121,8 +121,14 @@ describe('guild-fs watch', { concurrency: true }, () => {
     const doctor = cli(['doctor'], { cwd: repo.dir });
     assert.equal(doctor.code, 6);
     assert.match(doctor.stdout, /ACTIVE_TASKS\.md:\d+:/);
+    assert.match(doctor.stdout, /warning: the daemon's last error, at .*ACTIVE_TASKS\.md:\d+:/);
     writeFileSync(repo.board, broken.replace('- [ ] GLD-2 Half typed dupl\n', ''));
     await waitFor('GLD-1 in Done after the fix', () => statusOf(repo, 'GLD-1')?.status === 'done', 15_000, daemon.stderr);
+    const healthy = await waitFor('doctor to pass again', () => {
+      const run = cli(['doctor'], { cwd: repo.dir });
+      return run.code === 0 ? run : undefined;
+    });
+    assert.doesNotMatch(healthy.stdout, /last error/);
     assertReplayChecks(repo);
     assert.equal((await daemon.kill('SIGTERM')).code, 0);
   });

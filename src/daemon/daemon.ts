@@ -76,6 +76,7 @@ export class Daemon {
       lastReaction: null,
       counts: { reactions: 0, boardWrites: 0, eventsRecorded: 0, heals: 0, locksHealed: 0, retried: 0, eventsSeen: 0, errors: 0 },
       lastError: null,
+      lastOk: null,
       memory: null,
       nextRetry: null,
       machine: null,
@@ -206,12 +207,14 @@ export class Daemon {
       if (job === 'board') await this.reactToBoard();
       else await this.heal();
       this.lastErrorShown = null;
+      this.report.lastOk = new Date(this.guild.now()).toISOString();
     } catch (error) {
       // A board that cannot be read waits for the next save (its bytes are marked seen); any
       // other failure (a mutex not free in time) is tried again at the next heal tick.
       if (job === 'board' && !(error instanceof FileError)) this.lastBoardHash = null;
       // Never dies of a reaction: a broken board waits for the next save, a busy mutex for the next event.
-      this.failed(error instanceof GuildError ? error.message : `${job}: ${(error as Error).stack ?? String(error)}`);
+      if (error instanceof FileError) this.failed(`${error.message} (the board is left as it is; fix it and save)`);
+      else this.failed(error instanceof GuildError ? error.message : `${job}: ${(error as Error).stack ?? String(error)}`);
     }
     this.report.counts.reactions++;
     this.report.updated = new Date(this.guild.now()).toISOString();

@@ -38,6 +38,8 @@ export interface DaemonReport {
   lastReaction: { at: string; what: string } | null;
   counts: { reactions: number; boardWrites: number; eventsRecorded: number; heals: number; locksHealed: number; retried: number; eventsSeen: number; errors: number };
   lastError: { at: string; message: string } | null;
+  /** When a reaction last succeeded: a lastError older than this is over. */
+  lastOk: string | null;
   /** The daemon's own memory when the report was written. */
   memory: { rssBytes: number; heapUsedBytes: number } | null;
   /** The next time a task's retry comes due, if any. */

@@ -148,7 +148,8 @@ function checkDaemon(guild: Guild, probe: ProcessProbe): Check | null {
   else if (state.stale) check.warnings.push(state.stale);
   else check.info!.push(`not running (pid ${state.pid} stopped cleanly)`);
   const report = state.report;
-  if (state.running && report?.lastError) check.warnings.push(`the daemon's last error, at ${report.lastError.at}: ${report.lastError.message}`);
+  const errorNow = report?.lastError && (report.lastOk === null || report.lastError.at >= report.lastOk);
+  if (state.running && errorNow) check.warnings.push(`the daemon's last error, at ${report!.lastError!.at}: ${report!.lastError!.message}`);
   const machine = state.running ? report?.machine : null;
   if (machine) {
     const gib = (bytes: number | null): string => (bytes === null ? '?' : `${(bytes / 2 ** 30).toFixed(1)} GiB`);
