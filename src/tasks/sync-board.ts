@@ -31,10 +31,15 @@ export async function syncBoard(guild: Guild, actor: string): Promise<SyncResult
   await updateBoard(guild, actor, 'sync: hand edits', (tx) => {
     tasks = tx.board.tasks.length;
     for (const task of tx.board.tasks) {
+      // Given its ID by this very write: the fix-ups logged its task.created already.
+      if (task.id === null) continue;
       const id = tx.idOf(task);
       const known = replay.tasks.get(id);
+      // As this write leaves it: a hand save landing between the two passes (the daemon meets
+      // this) can bring a ticked box that the fix-ups of this write move to Done, logging it.
+      const status = tx.edit.statusOf(task);
       if (!known) {
-        tx.emit('task.created', id, { title: task.title, status: task.status, prio: task.prio, needs: task.needs, caps: task.caps, ...(task.owner ? { owner: task.owner } : {}), ...(task.tries ? { tries: task.tries } : {}), by: actor }, HUMAN);
+        tx.emit('task.created', id, { title: task.title, status, prio: task.prio, needs: task.needs, caps: task.caps, ...(task.owner ? { owner: task.owner } : {}), ...(task.tries ? { tries: task.tries } : {}), by: actor }, HUMAN);
         if (task.owner || task.tries) tx.emit('task.edited', id, { ...(task.owner ? { owner: task.owner } : {}), ...(task.tries ? { tries: task.tries } : {}), by: actor }, HUMAN);
         count('task.created');
         continue;
@@ -46,8 +51,8 @@ export async function syncBoard(guild: Guild, actor: string): Promise<SyncResult
       if (known.fields.prio !== null && known.fields.prio !== task.prio) changed.prio = task.prio;
       if (known.fields.needs !== null && !same(known.fields.needs, task.needs)) changed.needs = task.needs;
       if (known.fields.caps !== null && !same(known.fields.caps, task.caps)) changed.caps = task.caps;
-      if (known.status !== task.status) changed.status = task.status;
-      if (task.status === 'in-progress' && known.owner !== task.owner) changed.owner = task.owner;
+      if (known.status !== status) changed.status = status;
+      if (status === 'in-progress' && known.owner !== task.owner) changed.owner = task.owner;
       if (known.tries !== task.tries) changed.tries = task.tries;
       if (Object.keys(changed).length === 0) continue;
       tx.emit('task.edited', id, { ...changed, from: { status: known.status, owner: known.owner, tries: known.tries }, by: actor }, HUMAN);
