@@ -82,6 +82,28 @@ describe('guild-fs watch', { concurrency: true }, () => {
     await daemon.kill('SIGTERM');
   });
 
+  test('a burst of saves racing the daemon\'s own writes is all heard, and the daemon does not answer its own writes', async () => {
+    const tasks = Array.from({ length: 6 }, (_, i) => `- [ ] GLD-${i + 1} Step ${i + 1}`).join('\n');
+    const repo = guildRepo(`---\nguild: 1\nprefix: GLD\n---\n# Active Tasks\n\n## Ready\n${tasks}\n\n## Done\n`);
+    const daemon = await startDaemon(repo);
+    for (let i = 1; i <= 6; i++) {
+      // Read, tick, rename over: each save may land while the daemon writes its answer to the last.
+      saveByRename(repo, repo.read().replace(`- [ ] GLD-${i} `, `- [x] GLD-${i} `));
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    await waitFor('every ticked task in Done', () => [1, 2, 3, 4, 5, 6].every((i) => statusOf(repo, `GLD-${i}`)?.status === 'done') || undefined, 15_000, daemon.stderr);
+    // Then quiet: a daemon answering its own writes would never stop appending or writing.
+    let before = { log: readLog(repo).length, board: repo.read() };
+    await waitFor('the log and board to stay unchanged for 1.5 s', () => {
+      const now = { log: readLog(repo).length, board: repo.read() };
+      const same = now.log === before.log && now.board === before.board;
+      before = now;
+      return same || undefined;
+    }, 15_000, daemon.stderr, 1_500);
+    assertReplayChecks(repo);
+    await daemon.kill('SIGTERM');
+  });
+
   test('reopening a need by hand moves the dependent back to Blocked (task.blocked)', async () => {
     const repo = guildRepo(BOARD.replace('- [ ] GLD-1', '- [x] GLD-1').replace('- [ ] GLD-2', '- [x] GLD-2'));
     const daemon = await startDaemon(repo);

@@ -56,7 +56,7 @@ export async function startDaemon(repo: TempRepo, args: string[] = []): Promise<
 }
 
 /** Polls `check` until it returns something other than undefined/false; fails after timeoutMs. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 15_000, explain?: () => string): Promise<T> {
+export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 15_000, explain?: () => string, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -69,6 +69,6 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
     if (Date.now() > deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}${explain ? `\n${explain()}` : ''}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
