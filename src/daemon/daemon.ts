@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileError, GuildError } from '../errors.js';
+import { BoardChangedError, FileError, GuildError } from '../errors.js';
 import { LogFollower } from '../log/follow-log.js';
 import { acquireDaemonLock, recordDaemonEvent, type DaemonLock } from '../tasks/daemon-lock.js';
 import { writeDaemonReport, type DaemonReport, type MachineSample } from '../tasks/daemon-status.js';
@@ -209,6 +209,13 @@ export class Daemon {
       this.lastErrorShown = null;
       this.report.lastOk = new Date(this.guild.now()).toISOString();
     } catch (error) {
+      if (error instanceof BoardChangedError) {
+        // A person saved while this reaction wrote: nothing was written or logged; react to
+        // their save now.
+        this.lastBoardHash = null;
+        this.pending.add('board');
+        return;
+      }
       // A board that cannot be read waits for the next save (its bytes are marked seen); any
       // other failure (a mutex not free in time) is tried again at the next heal tick.
       if (job === 'board' && !(error instanceof FileError)) this.lastBoardHash = null;

@@ -22,7 +22,9 @@ export interface Reaction {
 
 export async function reactToBoard(guild: Guild, actor: string): Promise<Reaction> {
   const retried = await retryDueTasks(guild, actor);
-  const synced = await syncBoard(guild, actor);
+  // Guarded: a person saving while the daemon writes keeps their save (the write is refused and
+  // the next reaction reads it), where a CLI write would replace it.
+  const synced = await syncBoard(guild, actor, { guardHandSaves: true });
   const recorded = { ...synced.recorded };
   if (retried.length > 0) recorded['task.retried'] = (recorded['task.retried'] ?? 0) + retried.length;
   return { recorded, retried, nextRetry: await nextRetryTime(guild) };
@@ -42,7 +44,7 @@ export async function retryDueTasks(guild: Guild, actor: string): Promise<string
       ids.push(task.id);
     }
     return ids;
-  });
+  }, { guardHandSaves: true });
 }
 
 export async function nextRetryTime(guild: Guild): Promise<number | null> {

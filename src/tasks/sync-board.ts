@@ -7,7 +7,7 @@
 // changed), a task deleted from the board (task.cancelled).
 import { replayLog } from '../log/replay-log.js';
 import type { Guild } from './guild.js';
-import { HUMAN, updateBoard } from './update-board.js';
+import { HUMAN, updateBoard, type UpdateOptions } from './update-board.js';
 
 export interface SyncResult {
   /** Events recorded, by type. */
@@ -15,7 +15,7 @@ export interface SyncResult {
   tasks: number;
 }
 
-export async function syncBoard(guild: Guild, actor: string): Promise<SyncResult> {
+export async function syncBoard(guild: Guild, actor: string, options: UpdateOptions = {}): Promise<SyncResult> {
   const recorded: Record<string, number> = {};
   const count = (type: string): void => void (recorded[type] = (recorded[type] ?? 0) + 1);
   await updateBoard(guild, actor, 'sync: fix-ups', (tx) => {
@@ -23,7 +23,7 @@ export async function syncBoard(guild: Guild, actor: string): Promise<SyncResult
     tx.beforeCommit((events) => {
       for (const event of events) count(event.type);
     });
-  });
+  }, options);
   // The log as it stands after the fix-ups. (A write landing between here and the next mutex is
   // seen by that write's own events; at worst sync records a move the log also has.)
   const replay = await replayLog(guild.logPath);
@@ -64,6 +64,6 @@ export async function syncBoard(guild: Guild, actor: string): Promise<SyncResult
       count('task.cancelled');
     }
     if (Object.keys(recorded).length > 0) tx.emit('board.synced', undefined, { recorded });
-  });
+  }, options);
   return { recorded, tasks };
 }
