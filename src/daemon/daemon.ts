@@ -139,11 +139,6 @@ export class Daemon {
     return this.report;
   }
 
-  /** Resolves when the queue is empty: for tests and the bench, not for the daemon itself. */
-  async idle(): Promise<void> {
-    while (this.running) await this.running;
-  }
-
   private heard(kind: WatchedKind): void {
     if (this.stopping) return;
     if (kind === 'log') {
