@@ -51,7 +51,8 @@ export async function syncBoard(guild: Guild, actor: string, options: UpdateOpti
       if (known.fields.prio !== null && known.fields.prio !== task.prio) changed.prio = task.prio;
       if (known.fields.needs !== null && !same(known.fields.needs, task.needs)) changed.needs = task.needs;
       if (known.fields.caps !== null && !same(known.fields.caps, task.caps)) changed.caps = task.caps;
-      if (known.status !== status) changed.status = status;
+      // A move the fix-ups of this write made is logged by them (task.completed, task.unblocked).
+      if (known.status !== status && status === task.status) changed.status = status;
       if (status === 'in-progress' && known.owner !== task.owner) changed.owner = task.owner;
       if (known.tries !== task.tries) changed.tries = task.tries;
       if (Object.keys(changed).length === 0) continue;
