@@ -218,6 +218,15 @@ async function memory(options: DaemonBenchOptions, dir: string, events: number, 
     const endMiB = rssKiB(child.pid!) / 1024;
     samples.push(endMiB);
     const report = JSON.parse(readFileSync(join(repo.dir, '.git', 'guild', 'daemon.json'), 'utf8')) as { memory: { rssBytes: number; heapUsedBytes: number }; counts: Record<string, number> };
+    const types: Record<string, number> = {};
+    for (const line of readFileSync(repo.log, 'utf8').split('\n')) {
+      const type = /"type":"([^"]+)"/.exec(line)?.[1];
+      if (type && type !== 'board.synced') types[type] = (types[type] ?? 0) + 1;
+    }
+    options.log(`daemon: the log after the memory run (the appended filler not counted): ${JSON.stringify(types)}`);
+    // Untimed: after all that racing, the log must still explain the board.
+    const check = spawnSync(process.execPath, [options.bin, 'replay', '--check'], { cwd: repo.dir, env: env(), encoding: 'utf8' });
+    options.log(`daemon: replay --check after the memory run: exit ${check.status}${check.status === 0 ? '' : `\n${check.stdout}${check.stderr}`}`);
     options.log(`daemon: its own report at the end: heap used ${fmt(report.memory.heapUsedBytes / 2 ** 20, 1)} MiB, rss ${fmt(report.memory.rssBytes / 2 ** 20, 1)} MiB, ${JSON.stringify(report.counts)}`);
     return { startMiB, endMiB, samples };
   } finally {
