@@ -2,7 +2,9 @@
 // smoke check with few samples, `-- --profile` to also write CPU profiles (claim and ready, cold
 // and warm; heal in process) to bench/out/ and print where their time goes. Writes BENCHMARKS.md
 // at the root. Figures 1-5 are issue 2's, made here; 6-8 (lock contention between processes,
-// exclusion violations, heal) are issue 3's, made by bench/crash-safety.ts.
+// exclusion violations, heal) are issue 3's, made by bench/crash-safety.ts; 9 (the log as
+// history) is issue 4's, bench/log-history.ts; 10 (the watcher daemon) is issue 5's,
+// bench/daemon.ts, which also runs alone: `npx tsx bench/daemon.ts [--quick]`.
 //
 // Every figure is a ratio against a baseline measured in the same run, with subject and baseline
 // runs interleaved (rotating their order) so that drift on a shared, noisy machine hits both
@@ -23,6 +25,7 @@ import lockfile from 'proper-lockfile';
 import { MkdirTaskLocks } from '../src/lock/task-locks.js';
 import { summarizeProfile } from './cpu-profile.js';
 import { crashSafetyBench, type FigureRow } from './crash-safety.js';
+import { daemonBench } from './daemon.js';
 import { logHistoryBench } from './log-history.js';
 import { worktreeBench } from './worktrees.js';
 import { generateBoard } from './generate-board.js';
@@ -443,7 +446,9 @@ async function main(): Promise<void> {
   // --- Figure 9 (issue 4): replay --check and stats over a million events.
   const history = await logHistoryBench({ quick, tmpRoot, log, bin });
 
-  // --- Figures 10-11 (issue 6): claim with its worktree, conflicts over 20 branches.
+  // --- Figure 10 (issue 5): the watcher daemon.
+  const daemon = await daemonBench({ quick, tmpRoot, log, bin });
+  // --- Figures 11-12 (issue 6): claim with its worktree, conflicts over 20 branches.
   const worktrees = await worktreeBench({ quick, tmpRoot, log, bin });
 
   // --- Optional: CPU profiles.
@@ -487,6 +492,7 @@ async function main(): Promise<void> {
     rssRow('5b. peak RSS, `claim`, 10,000 tasks, warm', warmMiB),
     ...crash.rows,
     ...history.rows,
+    ...daemon.rows,
     ...worktrees.rows,
   ];
   const references: Row[] = [
@@ -528,6 +534,7 @@ ${crash.method}
 
 ${history.method}
 
+${daemon.method}
 ${worktrees.method}
 
 Nothing here is asserted: \`bench/run.ts\` exits 0 whether or not a target is met. The machine may be shared; read the p90 and paired-ratio columns and the load average before trusting a small difference.`;

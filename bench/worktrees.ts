@@ -1,7 +1,7 @@
 // Issue 6's figures.
-//   10. `claim` with its worktree, against a bare `git worktree add -b` of the same repository in
+//   11. `claim` with its worktree, against a bare `git worktree add -b` of the same repository in
 //       the same run (target <= 1.5x), on a repository of a realistic size and on a small one.
-//   11. `conflicts` over 20 active branches (210 predicted merges), against the same
+//   12. `conflicts` over 20 active branches (210 predicted merges), against the same
 //       `git merge-tree --write-tree` calls made by a shell loop.
 // Run alone: `npm run build && tsx bench/worktrees.ts [--quick]`.
 import { spawnSync } from 'node:child_process';
@@ -95,7 +95,7 @@ function claimFigure(options: WorktreeBenchOptions, label: string, files: number
   const ratio = median(subject) / median(baseline);
   options.log(`worktrees: claim with worktree, ${label}: ${fmt(median(subject), 0)} ms vs git worktree add ${fmt(median(baseline), 0)} ms (${fmt(ratio, 2)}x)`);
   return {
-    row: { figure: `10${files > 100 ? 'a' : 'b'}. \`claim\` with its worktree, ${label}, vs \`git worktree add -b\``, unit: 'ms', subject, baseline, paired: pairedRatios(subject, baseline), target: '<= 1.5x', met: ratio <= 1.5, digits: 1 },
+    row: { figure: `11${files > 100 ? 'a' : 'b'}. \`claim\` with its worktree, ${label}, vs \`git worktree add -b\``, unit: 'ms', subject, baseline, paired: pairedRatios(subject, baseline), target: '<= 1.5x', met: ratio <= 1.5, digits: 1 },
   };
 }
 
@@ -149,8 +149,8 @@ function conflictsFigure(options: WorktreeBenchOptions, files: number, samples: 
   options.log(`worktrees: conflicts over ${BRANCHES} branches (${pairs.length} merges): ${fmt(median(subject), 0)} ms vs shell loop ${fmt(median(baseline), 0)} ms (${fmt(ratio, 2)}x), ${found} conflicts found`);
   const per = (list: number[]): number[] => list.map((ms) => ms / pairs.length);
   return {
-    row: { figure: `11a. \`conflicts\`, ${BRANCHES} active branches (${pairs.length} merges), vs a shell loop of \`git merge-tree\``, unit: 'ms', subject, baseline, paired: pairedRatios(subject, baseline), target: 'none (reported)', met: true, digits: 0, show: { met: '-' } },
-    perPair: { figure: '11b. the same, per predicted merge', unit: 'ms', subject: per(subject), baseline: per(baseline), paired: pairedRatios(subject, baseline), target: 'none (reported)', met: true, digits: 2, show: { met: '-' } },
+    row: { figure: `12a. \`conflicts\`, ${BRANCHES} active branches (${pairs.length} merges), vs a shell loop of \`git merge-tree\``, unit: 'ms', subject, baseline, paired: pairedRatios(subject, baseline), target: 'none (reported)', met: true, digits: 0, show: { met: '-' } },
+    perPair: { figure: '12b. the same, per predicted merge', unit: 'ms', subject: per(subject), baseline: per(baseline), paired: pairedRatios(subject, baseline), target: 'none (reported)', met: true, digits: 2, show: { met: '-' } },
     pairs: pairs.length,
     found,
   };
@@ -165,9 +165,9 @@ export async function worktreeBench(options: WorktreeBenchOptions): Promise<{ ro
   const claimSmall = claimFigure(options, `${small}-file repository`, small, samples);
   options.log(`worktrees: conflicts over ${BRANCHES} branches`);
   const conflicts = conflictsFigure(options, big, Math.max(3, Math.round(samples / 2)));
-  const method = `**10. \`claim\` with its worktree.** A repository of ${big.toLocaleString('en')} committed TypeScript files of ~2 KB each (40 lines), 30 to a directory (~7 MB checked out), plus a 10-task board; and a small one of ${small} such files. Each sample, in rotated order after one discarded warm-up: \`node bin/guild-fs.js claim --json\` (\`GUILD_AGENT\` set; it claims GLD-1 and makes \`.git/guild/worktrees/GLD-1\` on \`guild/GLD-1-task-1\`, checked) against \`git worktree add -q -b bench/GLD-1 <path> main\`, the bare step a claim's worktree costs at least. Before every run, untimed, both worktrees and branches are removed, \`.git/guild\` is deleted and the board and log are written back, so every run starts from the same state. Wall time of the whole process (spawnSync, hrtime), ${samples} samples each; ratio = median over median. A claim also starts node, reads the board, takes the lock, appends to the log, writes the board twice (claim, then the \`branch:\` field and \`worktree.created\`) and asks git three more questions (the main branch, existing branches, worktree list) before the \`worktree add\` itself: a fixed cost of tens of milliseconds, which the checkout of a large repository dwarfs and which a tiny repository does not.
+  const method = `**11. \`claim\` with its worktree.** A repository of ${big.toLocaleString('en')} committed TypeScript files of ~2 KB each (40 lines), 30 to a directory (~7 MB checked out), plus a 10-task board; and a small one of ${small} such files. Each sample, in rotated order after one discarded warm-up: \`node bin/guild-fs.js claim --json\` (\`GUILD_AGENT\` set; it claims GLD-1 and makes \`.git/guild/worktrees/GLD-1\` on \`guild/GLD-1-task-1\`, checked) against \`git worktree add -q -b bench/GLD-1 <path> main\`, the bare step a claim's worktree costs at least. Before every run, untimed, both worktrees and branches are removed, \`.git/guild\` is deleted and the board and log are written back, so every run starts from the same state. Wall time of the whole process (spawnSync, hrtime), ${samples} samples each; ratio = median over median. A claim also starts node, reads the board, takes the lock, appends to the log, writes the board twice (claim, then the \`branch:\` field and \`worktree.created\`) and asks git three more questions (the main branch, existing branches, worktree list) before the \`worktree add\` itself: a fixed cost of tens of milliseconds, which the checkout of a large repository dwarfs and which a tiny repository does not.
 
-**11. \`conflicts\`.** The ${big.toLocaleString('en')}-file repository with ${BRANCHES} branches \`guild/GLD-<n>-task-<n>\` off main, each committing a change to a file of its own, branches 1-6 also rewriting the first line of one shared file, each its own way (so every pair of those six conflicts: ${conflicts.found} conflicts found), and a board with the ${BRANCHES} tasks In Progress. \`node bin/guild-fs.js conflicts --json\` (exit 6) predicts ${conflicts.pairs} merges (each branch with main, and every pair: ${BRANCHES} + ${(BRANCHES * (BRANCHES - 1)) / 2}); the baseline is a \`sh\` script running the same ${conflicts.pairs} \`git merge-tree --write-tree --name-only --no-messages A B\` one after the other. guild-fs runs up to 4 merge-trees at once on this ${os.cpus().length}-core machine. No target was set; the figure is reported in absolute terms and per merge.`;
+**12. \`conflicts\`.** The ${big.toLocaleString('en')}-file repository with ${BRANCHES} branches \`guild/GLD-<n>-task-<n>\` off main, each committing a change to a file of its own, branches 1-6 also rewriting the first line of one shared file, each its own way (so every pair of those six conflicts: ${conflicts.found} conflicts found), and a board with the ${BRANCHES} tasks In Progress. \`node bin/guild-fs.js conflicts --json\` (exit 6) predicts ${conflicts.pairs} merges (each branch with main, and every pair: ${BRANCHES} + ${(BRANCHES * (BRANCHES - 1)) / 2}); the baseline is a \`sh\` script running the same ${conflicts.pairs} \`git merge-tree --write-tree --name-only --no-messages A B\` one after the other. guild-fs runs up to 4 merge-trees at once on this ${os.cpus().length}-core machine. No target was set; the figure is reported in absolute terms and per merge.`;
   return { rows: [claimBig.row, claimSmall.row, conflicts.row, conflicts.perPair], method };
 }
 

@@ -8,9 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // Modules split into bundles of their own: source path suffix -> file in dist/.
-// run-process holds execa (git and the board's verify/worktree_setup commands): a claim with
-// --no-worktree, ready and list never parse it.
-const lazy = { 'board/remark-outline.js': 'remark-outline.cjs', 'git/run-process.js': 'run-process.cjs' };
+// run-process holds execa (the board's verify/worktree_setup commands); chokidar and
+// systeminformation are loaded only by `watch` (and `status`): a claim with --no-worktree, ready
+// and list never parse any of them.
+const lazy = {
+  'board/remark-outline.js': 'remark-outline.cjs',
+  'git/run-process.js': 'run-process.cjs',
+  'daemon/watch-paths.js': 'watch-paths.cjs',
+  'daemon/sample-machine.js': 'sample-machine.cjs',
+};
 
 // In the CLI bundle, `import('./remark-outline.js')` becomes a stub that requires the separate
 // bundle at run time (a plain require: the code-cache loader runs the bundle without an ESM loader).
@@ -61,8 +67,17 @@ const common = {
 const staging = mkdtempSync('dist-staging-');
 try {
   await build({ ...common, entryPoints: { 'guild-fs': 'src/cli/entry.ts' }, outdir: staging, outExtension: { '.js': '.cjs' }, plugins: [splitLazy, noJsFunctions] });
-  await build({ ...common, entryPoints: { 'remark-outline': 'src/board/remark-outline.ts' }, outdir: staging, outExtension: { '.js': '.cjs' } });
-  await build({ ...common, entryPoints: { 'run-process': 'src/git/run-process.ts' }, outdir: staging, outExtension: { '.js': '.cjs' } });
+  await build({
+    ...common,
+    entryPoints: {
+      'remark-outline': 'src/board/remark-outline.ts',
+      'run-process': 'src/git/run-process.ts',
+      'watch-paths': 'src/daemon/watch-paths.ts',
+      'sample-machine': 'src/daemon/sample-machine.ts',
+    },
+    outdir: staging,
+    outExtension: { '.js': '.cjs' },
+  });
   copyFileSync('scripts/code-cache-loader.cjs', join(staging, 'cli.cjs'));
   mkdirSync('dist', { recursive: true });
   // The loader last: it is what bin/ requires, and it must find the bundle already in place.

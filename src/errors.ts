@@ -108,3 +108,10 @@ export class VerifyFailedError extends GuildError {
     super('EVERIFY', ExitCode.checkFailed, message, data);
   }
 }
+
+/** The board was saved by someone else while a guarded write (the daemon's) was being made. Exit 1. */
+export class BoardChangedError extends GuildError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('ECHANGED', ExitCode.unexpected, message, data);
+  }
+}

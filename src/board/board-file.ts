@@ -1,6 +1,6 @@
 // Reading and writing ACTIVE_TASKS.md itself. Writes are atomic (temp file + rename, through
 // write-file-atomic) so that a reader, a crash or a SIGKILL never sees half a board.
-import { readFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { FileError } from '../errors.js';
 import { contentKey, loadCachedBoard, storeBoardCache } from './board-cache.js';
 import { parseBoard, type ParseOptions } from './parse-board.js';
@@ -54,4 +54,35 @@ export async function writeBoardText(path: string, text: string): Promise<void> 
   const { default: writeFileAtomic } = await import('write-file-atomic');
   // fsync before the rename: after a power cut the board is the old one or the new one, never empty.
   writeFileAtomic.sync(path, text, { encoding: 'utf8', fsync: true });
+}
+
+/**
+ * A board write in two steps, for a writer that must not replace a save made by hand while it
+ * worked (the daemon): the new text is written to a temp file and fsynced first, then the caller
+ * checks the board still holds what it read, and only then renames. The window in which a
+ * person's save could still be replaced shrinks from the whole read-modify-write (parse, fsync)
+ * to the check and the rename. Temp names end in digits, like write-file-atomic's, so heal sweeps
+ * one left by a killed writer.
+ */
+export function prepareBoardText(path: string, text: string): { unchangedSince(read: string): boolean; commit(): void; abandon(): void } {
+  const temp = `${path}.${process.pid}${String(Date.now() % 1_000_000).padStart(6, '0')}`;
+  const fd = openSync(temp, 'wx');
+  try {
+    const bytes = Buffer.from(text, 'utf8');
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return {
+    unchangedSince: (read) => {
+      try {
+        return readFileSync(path, 'utf8') === read;
+      } catch {
+        return false;
+      }
+    },
+    commit: () => renameSync(temp, path),
+    abandon: () => rmSync(temp, { force: true }),
+  };
 }

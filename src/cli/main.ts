@@ -38,6 +38,9 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   log: () => import('./commands/log.js'),
   sync: () => import('./commands/sync.js'),
   stats: () => import('./commands/stats.js'),
+  watch: () => import('./commands/watch.js'),
+  events: () => import('./commands/events.js'),
+  status: () => import('./commands/status.js'),
   worktree: () => import('./commands/worktree.js'),
   conflicts: () => import('./commands/conflicts.js'),
   'merge-driver': () => import('./commands/merge-driver.js'),
@@ -161,6 +164,21 @@ export function buildParser(argv: string[]): Argv {
         .option('until', { type: 'string', describe: 'only events up to this time' })
         .option('lenient', { type: 'boolean', describe: 'skip malformed lines with a warning' }),
     )
+    .command('watch', 'the daemon: keeps the board in step with hand edits, ticked boxes, needs, stale locks and retry times, until Ctrl-C (one per clone; exit 3 if one runs)', (y) =>
+      y
+        .option('heal-every', { type: 'string', describe: 'break stale locks this often, besides whenever a lock changes (default 30s)' })
+        .option('sample-every', { type: 'string', describe: 'sample CPU, memory and disk into <git-common-dir>/guild/daemon.json this often (default 30s)' })
+        .option('debounce', { type: 'string', describe: 'quiet time after a save before reacting (default 50ms)' })
+        .epilogue('Progress goes to stderr. With --json, stdout gets one document when the daemon stops: its final report (or the error envelope).'),
+    )
+    .command('events', 'the live log\'s events (--json: NDJSON, one event a line); --follow keeps printing them as they are appended', (y) =>
+      y
+        .option('follow', { alias: 'f', type: 'boolean', describe: 'after the existing events, print each new one as it is appended (handles rotation)' })
+        .option('since', { type: 'string', describe: 'only events from this time, or this long ago (2h, 3d)' })
+        .option('limit', { type: 'number', describe: 'of the existing events, only the last N (0: only new ones with --follow)' })
+        .option('poll', { type: 'string', describe: 'with --follow, also look this often where file notifications fail (default 1s)' }),
+    )
+    .command('status', 'one screen: tasks per status, who holds what, the daemon and the machine')
     .command('merge-driver <kind> <base> <ours> <theirs> [path]', 'what git runs to merge the board (task by task) or the log (union); `init` registers it', (y) =>
       y
         .positional('kind', { choices: ['board', 'log'], describe: 'which file git is merging' })

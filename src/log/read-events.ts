@@ -142,7 +142,7 @@ async function* readFileBatches(path: string, file: string, options: ReadOptions
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
 
-function checkEvent(value: unknown): string | null {
+export function checkEvent(value: unknown): string | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'an event must be a JSON object';
   const event = value as Record<string, unknown>;
   for (const key of ['id', 'ts', 'type']) if (typeof event[key] !== 'string') return `event has no string "${key}"`;

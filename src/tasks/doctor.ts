@@ -12,6 +12,7 @@ import { ageOf, deadBreakers } from '../lock/lock-removal.js';
 import { readLockOwner } from '../lock/mkdir-lock.js';
 import { judgeLock } from '../lock/task-locks.js';
 import type { FinishIntent } from './finish-task.js';
+import { daemonState } from './daemon-status.js';
 import { loadBoard, type Guild } from './guild.js';
 import { UNFINISHED_LOCK_GRACE_MS } from './heal.js';
 import { checkMergeSetup } from './merge-health.js';
@@ -24,10 +25,12 @@ export interface Problem {
 }
 
 export interface Check {
-  name: 'board' | 'log' | 'locks' | 'mutex' | 'worktrees' | 'merge';
+  name: 'board' | 'log' | 'locks' | 'mutex' | 'daemon' | 'worktrees' | 'merge';
   ok: boolean;
   problems: Problem[];
   warnings: string[];
+  /** What is neither wrong nor odd but worth a line (the daemon's state, the machine). */
+  info?: string[];
 }
 
 export interface DoctorResult {
@@ -54,6 +57,8 @@ export async function doctor(guild: Guild, options: { probe?: ProcessProbe } = {
   checks.push(await checkLog(guild));
   if (board) checks.push(checkLocks(guild, board, probe));
   checks.push(checkMutex(guild, probe));
+  const daemon = checkDaemon(guild, probe);
+  if (daemon) checks.push(daemon);
   if (board) checks.push(await checkWorktrees(guild, board));
   const merge = checkMergeSetup(guild.repo.mainWorktree, board?.text ?? null);
   checks.push({ name: 'merge', ok: true, problems: merge.problems.map((message) => ({ message })), warnings: merge.warnings });
@@ -127,6 +132,35 @@ function checkMutex(guild: Guild, probe: ProcessProbe): Check {
   if (holder.state === 'unreadable') {
     const age = ageOf(guild.mutexPath, guild.now());
     if (age >= UNFINISHED_GRACE_MS) check.problems.push({ message: `the board mutex has had no owner for ${Math.round(age / 1000)}s (${holder.reason}); heal or the next write breaks it` });
+  }
+  return check;
+}
+
+/** Low disk under the repository: a board or log write that fails for space fails half way. */
+const LOW_DISK_BYTES = 1 << 30;
+
+/**
+ * The daemon, when this clone has ever had one (no daemon.lock and no daemon.json: no check, so
+ * clones that never ran `watch` see the four checks they always did). A lock left by a daemon
+ * that is gone is a problem heal fixes; a report left by one is a warning; the daemon's last
+ * error (a board it could not read) and its machine sample are shown.
+ */
+function checkDaemon(guild: Guild, probe: ProcessProbe): Check | null {
+  const state = daemonState(guild, probe);
+  if (!state.running && state.pid === null && state.report === null && state.stale === null) return null;
+  const check: Check = { name: 'daemon', ok: true, problems: [], warnings: [], info: [] };
+  if (state.running) check.info!.push(`running: pid ${state.pid} on ${state.host}, since ${state.since}`);
+  else if (state.stale?.startsWith('daemon lock')) check.problems.push({ message: state.stale });
+  else if (state.stale) check.warnings.push(state.stale);
+  else check.info!.push(`not running (pid ${state.pid} stopped cleanly)`);
+  const report = state.report;
+  const errorNow = report?.lastError && (report.lastOk === null || report.lastError.at >= report.lastOk);
+  if (state.running && errorNow) check.warnings.push(`the daemon's last error, at ${report!.lastError!.at}: ${report!.lastError!.message}`);
+  const machine = state.running ? report?.machine : null;
+  if (machine) {
+    const gib = (bytes: number | null): string => (bytes === null ? '?' : `${(bytes / 2 ** 30).toFixed(1)} GiB`);
+    check.info!.push(`machine at ${machine.at}: CPU ${machine.cpuLoadPercent ?? '?'}%, load ${machine.loadAverage} on ${machine.cores} cores, memory ${gib(machine.memFreeBytes)} free, disk ${gib(machine.diskFreeBytes)} free`);
+    if (machine.diskFreeBytes !== null && machine.diskFreeBytes < LOW_DISK_BYTES) check.warnings.push(`only ${gib(machine.diskFreeBytes)} free on the repository's disk`);
   }
   return check;
 }

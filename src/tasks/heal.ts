@@ -33,6 +33,7 @@ import { readLockOwner } from '../lock/mkdir-lock.js';
 import { judgeLock } from '../lock/task-locks.js';
 import type { FinishIntent } from './finish-task.js';
 import { loadBoard, type Guild } from './guild.js';
+import { breakDeadDaemonLock } from './daemon-lock.js';
 import { requeue } from './requeue.js';
 import { updateBoard, type Transaction } from './update-board.js';
 
@@ -56,6 +57,8 @@ export interface HealResult {
   swept: string[];
   /** The board mutex was held by a process that is gone, and was broken. */
   mutexBroken: boolean;
+  /** Set only when the clone's daemon lock was left by a daemon that is gone, and was broken. */
+  daemonLockBroken?: true;
   locks: number;
 }
 
@@ -88,6 +91,9 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
   // A writer killed holding the board mutex: the next write would break it; heal does it now.
   if (readLockOwner(guild.mutexPath).state !== 'free' && breakIfDead(guild.mutexPath, probe, guild.now())) result.mutexBroken = true;
 
+  // A daemon killed with SIGKILL: its lock goes like any other whose process is proved gone.
+  if (breakDeadDaemonLock(guild, probe) === 'removed') result.daemonLockBroken = true;
+
   const intents = guild.locks.intents<FinishIntent>();
   for (const { task, read } of locks) {
     locked.add(task);
@@ -110,6 +116,10 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
       }
       continue;
     }
+    // A complete/fail/release under way (its writer alive): between its board write and its lock
+    // removal the board no longer shows the lock, which is not a leftover. The daemon heals
+    // whenever a lock changes, so it meets this moment far more often than a hand-run heal.
+    if (intent?.token === owner.token) continue;
     const onBoard = board.byId.get(task);
     if (!(onBoard?.status === 'in-progress' && onBoard.owner === owner.agent)) {
       const maker = claimMaker(owner);

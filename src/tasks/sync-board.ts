@@ -7,7 +7,7 @@
 // changed), a task deleted from the board (task.cancelled).
 import { replayLog } from '../log/replay-log.js';
 import type { Guild } from './guild.js';
-import { HUMAN, updateBoard } from './update-board.js';
+import { HUMAN, updateBoard, type UpdateOptions } from './update-board.js';
 
 export interface SyncResult {
   /** Events recorded, by type. */
@@ -15,7 +15,7 @@ export interface SyncResult {
   tasks: number;
 }
 
-export async function syncBoard(guild: Guild, actor: string): Promise<SyncResult> {
+export async function syncBoard(guild: Guild, actor: string, options: UpdateOptions = {}): Promise<SyncResult> {
   const recorded: Record<string, number> = {};
   const count = (type: string): void => void (recorded[type] = (recorded[type] ?? 0) + 1);
   await updateBoard(guild, actor, 'sync: fix-ups', (tx) => {
@@ -23,7 +23,7 @@ export async function syncBoard(guild: Guild, actor: string): Promise<SyncResult
     tx.beforeCommit((events) => {
       for (const event of events) count(event.type);
     });
-  });
+  }, options);
   // The log as it stands after the fix-ups. (A write landing between here and the next mutex is
   // seen by that write's own events; at worst sync records a move the log also has.)
   const replay = await replayLog(guild.logPath);
@@ -31,10 +31,15 @@ export async function syncBoard(guild: Guild, actor: string): Promise<SyncResult
   await updateBoard(guild, actor, 'sync: hand edits', (tx) => {
     tasks = tx.board.tasks.length;
     for (const task of tx.board.tasks) {
+      // Given its ID by this very write: the fix-ups logged its task.created already.
+      if (task.id === null) continue;
       const id = tx.idOf(task);
       const known = replay.tasks.get(id);
+      // As this write leaves it: a hand save landing between the two passes (the daemon meets
+      // this) can bring a ticked box that the fix-ups of this write move to Done, logging it.
+      const status = tx.edit.statusOf(task);
       if (!known) {
-        tx.emit('task.created', id, { title: task.title, status: task.status, prio: task.prio, needs: task.needs, caps: task.caps, ...(task.owner ? { owner: task.owner } : {}), ...(task.tries ? { tries: task.tries } : {}), by: actor }, HUMAN);
+        tx.emit('task.created', id, { title: task.title, status, prio: task.prio, needs: task.needs, caps: task.caps, ...(task.owner ? { owner: task.owner } : {}), ...(task.tries ? { tries: task.tries } : {}), by: actor }, HUMAN);
         if (task.owner || task.tries) tx.emit('task.edited', id, { ...(task.owner ? { owner: task.owner } : {}), ...(task.tries ? { tries: task.tries } : {}), by: actor }, HUMAN);
         count('task.created');
         continue;
@@ -46,8 +51,9 @@ export async function syncBoard(guild: Guild, actor: string): Promise<SyncResult
       if (known.fields.prio !== null && known.fields.prio !== task.prio) changed.prio = task.prio;
       if (known.fields.needs !== null && !same(known.fields.needs, task.needs)) changed.needs = task.needs;
       if (known.fields.caps !== null && !same(known.fields.caps, task.caps)) changed.caps = task.caps;
-      if (known.status !== task.status) changed.status = task.status;
-      if (task.status === 'in-progress' && known.owner !== task.owner) changed.owner = task.owner;
+      // A move the fix-ups of this write made is logged by them (task.completed, task.unblocked).
+      if (known.status !== status && status === task.status) changed.status = status;
+      if (status === 'in-progress' && known.owner !== task.owner) changed.owner = task.owner;
       if (known.tries !== task.tries) changed.tries = task.tries;
       if (Object.keys(changed).length === 0) continue;
       tx.emit('task.edited', id, { ...changed, from: { status: known.status, owner: known.owner, tries: known.tries }, by: actor }, HUMAN);
@@ -59,6 +65,6 @@ export async function syncBoard(guild: Guild, actor: string): Promise<SyncResult
       count('task.cancelled');
     }
     if (Object.keys(recorded).length > 0) tx.emit('board.synced', undefined, { recorded });
-  });
+  }, options);
   return { recorded, tasks };
 }

@@ -7,10 +7,10 @@
 // between the two leaves an event the board does not show yet, which replay and heal can see
 // and finish; the other order would leave a board change that no history explains.
 import { storeBoardCache } from '../board/board-cache.js';
-import { verifyAgainstParse, writeBoardText } from '../board/board-file.js';
+import { prepareBoardText, verifyAgainstParse, writeBoardText } from '../board/board-file.js';
 import { BoardEdit } from '../board/edit-board.js';
 import type { Board, Status, Task } from '../board/types.js';
-import { FileError } from '../errors.js';
+import { BoardChangedError, FileError } from '../errors.js';
 import { parseAgentName, taskNumber } from '../identifiers.js';
 import { appendEvents } from '../log/append-event.js';
 import { makeEvent, type AuditEvent, type EventType } from '../log/event.js';
@@ -40,7 +40,16 @@ export interface Transaction {
   onAbort(undo: () => void): void;
 }
 
-export async function updateBoard<T>(guild: Guild, actor: string, purpose: string, change: (tx: Transaction) => T): Promise<T> {
+export interface UpdateOptions {
+  /**
+   * Refuse (BoardChangedError, nothing logged, nothing written) when the board file changed since
+   * it was read: a person saved it meanwhile. For writers that act on their own (the daemon),
+   * whose write would otherwise replace that save; the next reaction reads it instead.
+   */
+  guardHandSaves?: boolean;
+}
+
+export async function updateBoard<T>(guild: Guild, actor: string, purpose: string, change: (tx: Transaction) => T, options: UpdateOptions = {}): Promise<T> {
   // The actor is written to the board (owner:) and the log: the library checks it, not only the CLI.
   parseAgentName(actor, 'agent');
   return withBoardMutex(guild.mutexPath, purpose, async () => {
@@ -85,10 +94,16 @@ export async function updateBoard<T>(guild: Guild, actor: string, purpose: strin
       if (edit.changed || events.length > 0 || beforeCommit.length > 0) {
         const next = edit.renderBoard();
         if (process.env.GUILD_VERIFY_CACHE === '1') await verifyAgainstParse(next);
+        const prepared = options.guardHandSaves && next.text !== board.text ? prepareBoardText(guild.boardPath, next.text) : null;
+        if (prepared && !prepared.unchangedSince(board.text)) {
+          prepared.abandon();
+          throw new BoardChangedError(`${board.file} was saved by someone else while ${purpose} worked on it; not written`);
+        }
         for (const step of beforeCommit) step(events);
         appendEvents(guild.logPath, events, { exclusive: true });
         if (next.text !== board.text) {
-          await writeBoardText(guild.boardPath, next.text);
+          if (prepared) prepared.commit();
+          else await writeBoardText(guild.boardPath, next.text);
           // Inside the mutex, though it lengthens the hold: the next writer, often already
           // waiting, then finds the cache instead of parsing the whole board again.
           storeBoardCache(guild.cachePath, next);

@@ -19,6 +19,7 @@ export function render(result: DoctorResult): string {
     lines.push(`${check.ok ? 'ok  ' : 'FAIL'}  ${check.name}`);
     for (const problem of check.problems) lines.push(`      ${problem.message}`);
     for (const warning of check.warnings) lines.push(`      warning: ${warning}`);
+    for (const info of check.info ?? []) lines.push(`      ${info}`);
   }
   return lines.join('\n');
 }

@@ -9,6 +9,7 @@ export async function run(_args: unknown, ctx: Context): Promise<HealResult> {
 export function render(result: HealResult): string {
   const lines: string[] = [];
   if (result.mutexBroken) lines.push('broke the board mutex of a writer that is gone');
+  if (result.daemonLockBroken) lines.push('broke the lock of a daemon that is gone');
   if (result.actions.length === 0) lines.push(`nothing to heal (${result.locks} lock${result.locks === 1 ? '' : 's'} checked)`);
   else lines.push(table(result.actions.map((action) => [action.task, action.action, action.agent ?? '', action.reason])));
   if (result.busy.length > 0) lines.push(`left for now (another healer at work): ${result.busy.join(', ')}`);

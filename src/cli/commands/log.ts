@@ -127,7 +127,7 @@ function timeOption(value: string | undefined, option: string, ctx: Context): nu
   return ctx.guild().now() - requireDuration(value, option);
 }
 
-function humanLine(event: AuditEvent): string {
+export function humanLine(event: AuditEvent): string {
   const data = Object.entries(event.data ?? {})
     .filter(([, value]) => value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0))
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)

@@ -1,0 +1,52 @@
+import { formatDuration } from '../../duration.js';
+import { guildStatus, type GuildStatus } from '../../tasks/guild-status.js';
+import type { Context } from '../context.js';
+import { table } from '../output.js';
+
+export async function run(_args: unknown, ctx: Context): Promise<GuildStatus> {
+  const guild = ctx.guild();
+  return guildStatus(guild, {
+    // Only when no running daemon has a fresh sample: loading systeminformation is status's cost then.
+    sample: async () => {
+      try {
+        const { sampleMachine } = await import('../../daemon/sample-machine.js');
+        return await sampleMachine(guild.repo.mainWorktree, guild.now());
+      } catch {
+        return null;
+      }
+    },
+  });
+}
+
+const gib = (bytes: number | null): string => (bytes === null ? '?' : `${(bytes / 2 ** 30).toFixed(1)} GiB`);
+
+export function render(status: GuildStatus): string {
+  const lines: string[] = [];
+  const counts = Object.entries(status.board.counts)
+    .filter(([, n]) => n > 0)
+    .map(([name, n]) => `${name} ${n}`)
+    .join(', ');
+  lines.push(status.board.error ? `board: cannot be read: ${status.board.error}` : `board: ${status.board.tasks} tasks${counts ? `: ${counts}` : ''}`);
+  if (status.holding.length === 0) lines.push('held: nothing');
+  else {
+    lines.push('held:');
+    const age = (iso: string | null): string => (iso === null ? '' : `${formatDuration(Date.now() - Date.parse(iso))} ago`);
+    lines.push(
+      table(status.holding.map((h) => [`  ${h.task}`, h.agent ?? '?', h.title ?? '', h.acquired ? `since ${age(h.acquired)}` : '', h.stale ? `STALE: ${h.stale}` : `beat ${age(h.heartbeat)}`])),
+    );
+  }
+  const d = status.daemon;
+  if (d.running) {
+    lines.push(`daemon: running, pid ${d.pid} on ${d.host}, since ${d.since}`);
+    if (d.lastReaction) lines.push(`  last reaction ${d.lastReaction.at}: ${d.lastReaction.what}`);
+    if (d.counts) lines.push(`  ${d.counts.reactions} reactions, ${d.counts.eventsRecorded} events recorded, ${d.counts.locksHealed} locks healed, ${d.counts.errors} errors`);
+    if (d.lastError) lines.push(`  last error ${d.lastError.at}: ${d.lastError.message}`);
+  } else if (d.stale) lines.push(`daemon: not running; ${d.stale}`);
+  else lines.push(d.pid === null ? 'daemon: not running (start one with `guild-fs watch`)' : `daemon: not running (pid ${d.pid} stopped cleanly)`);
+  const m = status.machine;
+  if (m) {
+    const cpu = m.cpuLoadPercent === null ? '' : `CPU ${m.cpuLoadPercent}%, `;
+    lines.push(`machine (${m.source === 'daemon' ? `daemon's sample at ${m.at}` : 'sampled now'}): ${cpu}load ${m.loadAverage} on ${m.cores} cores, memory ${gib(m.memFreeBytes)} free of ${gib(m.memTotalBytes)}, disk ${gib(m.diskFreeBytes)} free of ${gib(m.diskTotalBytes)}`);
+  }
+  return lines.join('\n');
+}

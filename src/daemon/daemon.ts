@@ -1,0 +1,311 @@
+// The watcher daemon: one per clone, holding <git-common-dir>/guild/daemon.lock. It hears the
+// board, the log and the locks through chokidar and reacts through the same code the CLI runs:
+//   board changed (a hand save, or any write) -> reactToBoard: retries due, then sync's fix-ups
+//                                                and hand-edit records, all in updateBoard
+//   a lock appeared or went, or every --heal-every -> healGuild, as `guild-fs heal`
+//   the earliest `retry:` time on the board      -> reactToBoard again, at that moment
+//   log appended                                 -> counted (the log is for `events --follow`)
+//   every --sample-every                         -> the machine sampled, daemon.json rewritten
+// Reactions run one at a time from a queue that merges what piles up, so a burst of saves is
+// one reaction and a stop waits for at most the one under way. A board that does not parse is
+// reported (file:line) and left alone until the next save: the daemon never writes over a
+// person's text (updateBoard refuses to write a board it cannot read) and never dies of it.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BoardChangedError, FileError, GuildError } from '../errors.js';
+import { LogFollower } from '../log/follow-log.js';
+import { acquireDaemonLock, recordDaemonEvent, type DaemonLock } from '../tasks/daemon-lock.js';
+import { writeDaemonReport, type DaemonReport, type MachineSample } from '../tasks/daemon-status.js';
+import type { Guild } from '../tasks/guild.js';
+import { healGuild } from '../tasks/heal.js';
+import { reactToBoard } from '../tasks/react-to-board.js';
+import { fullCollection, keepNurserySmall } from './idle-gc.js';
+import type { PathWatcher, WatchedKind } from './watch-paths.js';
+
+export interface DaemonOptions {
+  actor: string;
+  healEveryMs: number;
+  sampleEveryMs: number;
+  /** Quiet time after the last event before reacting: an editor's save is several events. */
+  debounceMs: number;
+  /** Human progress lines (stderr). */
+  say: (line: string) => void;
+}
+
+type Job = 'board' | 'heal';
+
+/** setTimeout takes at most 2^31-1 ms; a retry further off is looked at again later. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+/** How long without a reaction counts as quiet, for the collection after a burst. */
+const QUIET_MS = 1_000;
+
+export class Daemon {
+  private lock: DaemonLock | null = null;
+  private watcher: PathWatcher | null = null;
+  private follower: LogFollower | null = null;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private boardTimer: NodeJS.Timeout | null = null;
+  private locksTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private quietTimer: NodeJS.Timeout | null = null;
+  private readonly pending = new Set<Job>();
+  private running: Promise<void> | null = null;
+  private stopping = false;
+  /** Hash of the board text the last board reaction started from: the same bytes need nothing. */
+  private lastBoardHash: string | null = null;
+  private lastErrorShown: string | null = null;
+  readonly report: DaemonReport;
+
+  constructor(
+    private readonly guild: Guild,
+    private readonly options: DaemonOptions,
+  ) {
+    const now = new Date(guild.now()).toISOString();
+    this.report = {
+      pid: process.pid,
+      pidStart: null,
+      host: guild.host,
+      bootId: null,
+      agent: options.actor,
+      since: now,
+      updated: now,
+      state: 'running',
+      healEveryMs: options.healEveryMs,
+      sampleEveryMs: options.sampleEveryMs,
+      lastReaction: null,
+      counts: { reactions: 0, boardWrites: 0, eventsRecorded: 0, heals: 0, locksHealed: 0, retried: 0, eventsSeen: 0, errors: 0 },
+      lastError: null,
+      lastOk: null,
+      memory: null,
+      nextRetry: null,
+      machine: null,
+    };
+  }
+
+  /** Takes the daemon lock (HeldError, exit 3, when another daemon has it), then starts watching. */
+  async start(): Promise<void> {
+    keepNurserySmall();
+    this.lock = acquireDaemonLock(this.guild, this.options.actor);
+    const owner = this.lock.owner;
+    Object.assign(this.report, { pidStart: owner.pidStart, bootId: owner.bootId, since: owner.since });
+    if (this.lock.healed) this.options.say(this.lock.healed);
+    try {
+      await recordDaemonEvent(this.guild, 'daemon.started', this.options.actor, { pid: process.pid, healEveryMs: this.options.healEveryMs, sampleEveryMs: this.options.sampleEveryMs });
+      this.follower = new LogFollower(this.guild.logPath, { fromEnd: true });
+      // There before the watch starts, so a first claim's lock is heard (it is in .git, not the worktree).
+      mkdirSync(this.guild.locksDir, { recursive: true });
+      const { watchPaths } = await import('./watch-paths.js');
+      this.watcher = watchPaths(
+        { worktree: this.guild.repo.mainWorktree, board: this.guild.boardPath, guildDir: join(this.guild.repo.mainWorktree, '.guild'), locksDir: this.guild.locksDir },
+        (kind) => this.heard(kind),
+        (error) => this.failed(`watcher: ${error.message}`),
+      );
+      await this.watcher.ready;
+      this.every(this.options.healEveryMs, () => {
+        this.enqueue('heal');
+        // A safety net under the watcher: a save it did not report is caught within one interval.
+        if (this.lastBoardHash !== this.hashBoard()) this.enqueue('board');
+      });
+      this.every(this.options.sampleEveryMs, () => void this.sample());
+      await this.sample();
+      // What happened while no daemon watched: one pass of each.
+      this.enqueue('board');
+      this.enqueue('heal');
+    } catch (error) {
+      await this.stop('failed to start');
+      throw error;
+    }
+  }
+
+  /** Waits for the reaction under way, stops listening, logs daemon.stopped and gives the lock back. */
+  async stop(reason: string): Promise<DaemonReport> {
+    if (this.stopping) return this.report;
+    this.stopping = true;
+    for (const timer of [...this.timers, this.boardTimer, this.locksTimer, this.retryTimer, this.quietTimer]) if (timer) clearTimeout(timer);
+    this.timers.clear();
+    await this.watcher?.close();
+    await this.running;
+    this.follower?.close();
+    this.report.state = 'stopped';
+    this.writeReport();
+    if (this.lock) {
+      try {
+        await recordDaemonEvent(this.guild, 'daemon.stopped', this.options.actor, { pid: process.pid, reason, reactions: this.report.counts.reactions });
+      } finally {
+        this.lock.release();
+      }
+    }
+    return this.report;
+  }
+
+  private heard(kind: WatchedKind): void {
+    if (this.stopping) return;
+    if (kind === 'log') {
+      this.readLog();
+      return;
+    }
+    // Debounced: an editor's save, or a claim's mkdir + owner.json, is several events.
+    if (kind === 'board') {
+      if (this.boardTimer) clearTimeout(this.boardTimer);
+      this.boardTimer = setTimeout(() => this.boardSettled(), this.options.debounceMs);
+    } else {
+      if (this.locksTimer) clearTimeout(this.locksTimer);
+      this.locksTimer = setTimeout(() => this.enqueue('heal'), this.options.debounceMs);
+    }
+  }
+
+  private boardSettled(): void {
+    this.boardTimer = null;
+    // Bytes already reacted to need nothing: the echo of the daemon's own write, or a touch.
+    if (this.lastBoardHash !== null && this.lastBoardHash === this.hashBoard()) return;
+    this.enqueue('board');
+  }
+
+  private hashBoard(): string | null {
+    try {
+      return createHash('sha1').update(readFileSync(this.guild.boardPath)).digest('hex');
+    } catch {
+      return null;
+    }
+  }
+
+  private readLog(): void {
+    try {
+      this.report.counts.eventsSeen += this.follower?.poll().length ?? 0;
+    } catch (error) {
+      this.failed(`reading the log: ${(error as Error).message}`);
+    }
+  }
+
+  private enqueue(job: Job): void {
+    if (this.stopping) return;
+    this.pending.add(job);
+    this.running ??= this.drain().finally(() => {
+      this.running = null;
+      this.whenQuiet();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.size > 0 && !this.stopping) {
+      // Board first: heal judges locks against the board as the board reaction leaves it.
+      const job: Job = this.pending.has('board') ? 'board' : 'heal';
+      this.pending.delete(job);
+      await this.run(job);
+    }
+  }
+
+  private async run(job: Job): Promise<void> {
+    const started = this.guild.now();
+    try {
+      if (job === 'board') await this.reactToBoard();
+      else await this.heal();
+      this.lastErrorShown = null;
+      this.report.lastOk = new Date(this.guild.now()).toISOString();
+    } catch (error) {
+      if (error instanceof BoardChangedError) {
+        // A person saved while this reaction wrote: nothing was written or logged; react to
+        // their save now.
+        this.lastBoardHash = null;
+        this.pending.add('board');
+        return;
+      }
+      // A board that cannot be read waits for the next save (its bytes are marked seen); any
+      // other failure (a mutex not free in time) is tried again at the next heal tick.
+      if (job === 'board' && !(error instanceof FileError)) this.lastBoardHash = null;
+      // Never dies of a reaction: a broken board waits for the next save, a busy mutex for the next event.
+      if (error instanceof FileError) this.failed(`${error.message} (the board is left as it is; fix it and save)`);
+      else this.failed(error instanceof GuildError ? error.message : `${job}: ${(error as Error).stack ?? String(error)}`);
+    }
+    this.report.counts.reactions++;
+    this.report.updated = new Date(this.guild.now()).toISOString();
+    if (this.guild.now() - started > 5_000) this.options.say(`${job} took ${Math.round((this.guild.now() - started) / 1000)}s`);
+    this.writeReport();
+  }
+
+  private async reactToBoard(): Promise<void> {
+    // The bytes this reaction starts from; a save landing during it has other bytes and is heard.
+    this.lastBoardHash = this.hashBoard();
+    if (this.lastBoardHash === null) return; // no board (yet): nothing to react to
+    const reaction = await reactToBoard(this.guild, this.options.actor);
+    const entries = Object.entries(reaction.recorded);
+    if (entries.length > 0) {
+      const total = entries.reduce((sum, [, n]) => sum + n, 0);
+      const what = entries.map(([type, n]) => `${n} ${type}`).join(', ');
+      this.report.counts.boardWrites++;
+      this.report.counts.eventsRecorded += total;
+      this.report.counts.retried += reaction.retried.length;
+      this.report.lastReaction = { at: new Date(this.guild.now()).toISOString(), what: `board: ${what}` };
+      this.options.say(`board: recorded ${what}`);
+    }
+    this.scheduleRetry(reaction.nextRetry);
+  }
+
+  private async heal(): Promise<void> {
+    const healed = await healGuild(this.guild, { actor: this.options.actor });
+    this.report.counts.heals++;
+    if (healed.actions.length === 0 && !healed.mutexBroken) return;
+    this.report.counts.locksHealed += healed.actions.length;
+    const what = [...healed.actions.map((action) => `${action.task} ${action.action} (${action.reason})`), ...(healed.mutexBroken ? ['board mutex of a dead writer broken'] : [])].join('; ');
+    this.report.lastReaction = { at: new Date(this.guild.now()).toISOString(), what: `heal: ${what}` };
+    this.options.say(`heal: ${what}`);
+  }
+
+  /** After a burst of reactions, one full collection once a second has passed without another (see idle-gc.ts). */
+  private whenQuiet(): void {
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = null;
+      if (this.running || this.stopping) return;
+      fullCollection()?.();
+      this.writeReport();
+    }, QUIET_MS);
+  }
+
+  private scheduleRetry(at: number | null): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.report.nextRetry = at === null ? null : new Date(at).toISOString();
+    if (at === null || this.stopping) return;
+    // A little after the time itself: the reaction then finds it due by its own clock too.
+    const wait = Math.min(Math.max(0, at - this.guild.now()) + 20, LONGEST_TIMER_MS);
+    this.retryTimer = setTimeout(() => this.enqueue('board'), wait);
+  }
+
+  private async sample(): Promise<void> {
+    try {
+      const { sampleMachine } = await import('./sample-machine.js');
+      this.report.machine = await sampleMachine(this.guild.repo.mainWorktree, this.guild.now());
+    } catch (error) {
+      this.failed(`sampling the machine: ${(error as Error).message}`);
+    }
+    this.report.updated = new Date(this.guild.now()).toISOString();
+    this.writeReport();
+  }
+
+  private failed(message: string): void {
+    this.report.counts.errors++;
+    this.report.lastError = { at: new Date(this.guild.now()).toISOString(), message };
+    // The same complaint once, not on every heal tick while the person is still typing.
+    if (message !== this.lastErrorShown) this.options.say(message);
+    this.lastErrorShown = message;
+  }
+
+  private writeReport(): void {
+    const { rss, heapUsed } = process.memoryUsage();
+    this.report.memory = { rssBytes: rss, heapUsedBytes: heapUsed };
+    try {
+      writeDaemonReport(this.guild, this.report);
+    } catch (error) {
+      this.options.say(`could not write daemon.json: ${(error as Error).message}`);
+    }
+  }
+
+  private every(ms: number, work: () => void): void {
+    const timer = setInterval(work, ms);
+    this.timers.add(timer);
+  }
+}
+
+export type { MachineSample };
