@@ -20,6 +20,7 @@ import { writeDaemonReport, type DaemonReport, type MachineSample } from '../tas
 import type { Guild } from '../tasks/guild.js';
 import { healGuild } from '../tasks/heal.js';
 import { reactToBoard } from '../tasks/react-to-board.js';
+import { conflictsKey, reactToBranches } from '../tasks/react-to-branches.js';
 import { fullCollection, keepNurserySmall } from './idle-gc.js';
 import type { PathWatcher, WatchedKind } from './watch-paths.js';
 
@@ -33,7 +34,7 @@ export interface DaemonOptions {
   say: (line: string) => void;
 }
 
-type Job = 'board' | 'heal';
+type Job = 'board' | 'heal' | 'branches';
 
 /** setTimeout takes at most 2^31-1 ms; a retry further off is looked at again later. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
@@ -43,6 +44,9 @@ const QUIET_MS = 1_000;
 export class Daemon {
   private lock: DaemonLock | null = null;
   private watcher: PathWatcher | null = null;
+  private branchWatcher: PathWatcher | null = null;
+  private branchTimer: NodeJS.Timeout | null = null;
+  private lastConflicts = '';
   private follower: LogFollower | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
   private boardTimer: NodeJS.Timeout | null = null;
@@ -102,6 +106,12 @@ export class Daemon {
         (error) => this.failed(`watcher: ${error.message}`),
       );
       await this.watcher.ready;
+      this.branchWatcher = (await import('./watch-paths.js')).watchBranches(
+        this.guild.repo.commonDir,
+        () => this.heard('branches'),
+        (error) => this.failed(`branch watcher: ${error.message}`),
+      );
+      await this.branchWatcher.ready;
       this.every(this.options.healEveryMs, () => {
         this.enqueue('heal');
         // A safety net under the watcher: a save it did not report is caught within one interval.
@@ -112,6 +122,7 @@ export class Daemon {
       // What happened while no daemon watched: one pass of each.
       this.enqueue('board');
       this.enqueue('heal');
+      this.enqueue('branches');
     } catch (error) {
       await this.stop('failed to start');
       throw error;
@@ -122,9 +133,10 @@ export class Daemon {
   async stop(reason: string): Promise<DaemonReport> {
     if (this.stopping) return this.report;
     this.stopping = true;
-    for (const timer of [...this.timers, this.boardTimer, this.locksTimer, this.retryTimer, this.quietTimer]) if (timer) clearTimeout(timer);
+    for (const timer of [...this.timers, this.boardTimer, this.locksTimer, this.retryTimer, this.quietTimer, this.branchTimer]) if (timer) clearTimeout(timer);
     this.timers.clear();
     await this.watcher?.close();
+    await this.branchWatcher?.close();
     await this.running;
     this.follower?.close();
     this.report.state = 'stopped';
@@ -149,6 +161,10 @@ export class Daemon {
     if (kind === 'board') {
       if (this.boardTimer) clearTimeout(this.boardTimer);
       this.boardTimer = setTimeout(() => this.boardSettled(), this.options.debounceMs);
+    } else if (kind === 'branches') {
+      // A commit or merge moves several refs and logs; one look once they are still.
+      if (this.branchTimer) clearTimeout(this.branchTimer);
+      this.branchTimer = setTimeout(() => this.enqueue('branches'), Math.max(this.options.debounceMs, 250));
     } else {
       if (this.locksTimer) clearTimeout(this.locksTimer);
       this.locksTimer = setTimeout(() => this.enqueue('heal'), this.options.debounceMs);
@@ -190,7 +206,8 @@ export class Daemon {
   private async drain(): Promise<void> {
     while (this.pending.size > 0 && !this.stopping) {
       // Board first: heal judges locks against the board as the board reaction leaves it.
-      const job: Job = this.pending.has('board') ? 'board' : 'heal';
+      // Branches last: a task finished by the board reaction may have a worktree to remove.
+      const job: Job = this.pending.has('board') ? 'board' : this.pending.has('heal') ? 'heal' : 'branches';
       this.pending.delete(job);
       await this.run(job);
     }
@@ -200,7 +217,8 @@ export class Daemon {
     const started = this.guild.now();
     try {
       if (job === 'board') await this.reactToBoard();
-      else await this.heal();
+      else if (job === 'heal') await this.heal();
+      else await this.reactToBranches();
       this.lastErrorShown = null;
       this.report.lastOk = new Date(this.guild.now()).toISOString();
     } catch (error) {
@@ -240,6 +258,25 @@ export class Daemon {
       this.options.say(`board: recorded ${what}`);
     }
     this.scheduleRetry(reaction.nextRetry);
+    // A task the board now shows Done may leave a merged worktree to remove.
+    if (entries.length > 0) this.pending.add('branches');
+  }
+
+  private async reactToBranches(): Promise<void> {
+    const reaction = await reactToBranches(this.guild, this.options.actor);
+    if (reaction.skipped) return;
+    if (reaction.removed.length > 0) {
+      this.report.worktreesRemoved = (this.report.worktreesRemoved ?? 0) + reaction.removed.length;
+      const what = `removed the merged worktree${reaction.removed.length > 1 ? 's' : ''} of ${reaction.removed.map((r) => r.task).join(', ')}`;
+      this.report.lastReaction = { at: new Date(this.guild.now()).toISOString(), what: `worktrees: ${what}` };
+      this.options.say(`worktrees: ${what}`);
+    }
+    const key = conflictsKey(reaction.conflicts);
+    this.report.conflicts = { at: new Date(this.guild.now()).toISOString(), pairs: reaction.conflicts.map(({ a, b, files }) => ({ a, b, files })) };
+    if (key === this.lastConflicts) return;
+    this.lastConflicts = key;
+    if (reaction.conflicts.length === 0) this.options.say('conflicts: none predicted now');
+    for (const c of reaction.conflicts) this.options.say(`conflicts: ${c.a} and ${c.b} would conflict in ${c.files.join(', ')}`);
   }
 
   private async heal(): Promise<void> {

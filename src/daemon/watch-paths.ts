@@ -8,10 +8,10 @@
 // hear). The board is watched through its folder, not as a file: a file watch follows the inode,
 // and an editor's save (write a temp file, rename it over) racing the daemon's own rename can
 // leave it watching a file that is no longer the board; the folder's watch sees every rename.
-import { sep } from 'node:path';
+import { join, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
-export type WatchedKind = 'board' | 'log' | 'locks';
+export type WatchedKind = 'board' | 'log' | 'locks' | 'branches';
 
 export interface WatchedPaths {
   /** The main worktree: only its board is heard. */
@@ -46,6 +46,28 @@ export function watchPaths(paths: WatchedPaths, onChange: (kind: WatchedKind, pa
     else if (inside(path, paths.locksDir)) onChange('locks', path);
     else if (inside(path, paths.guildDir) && path !== paths.guildDir) onChange('log', path);
   });
+  watcher.on('error', (error) => onError(error as Error));
+  return {
+    ready: new Promise((resolve) => watcher.once('ready', () => resolve())),
+    close: () => watcher.close(),
+  };
+}
+
+/**
+ * Branch heads: <git-common-dir>/refs/heads (main, and guild/<ID>-... one level down) and
+ * packed-refs. A ref is updated by writing <ref>.lock and renaming it over the ref, so the lock
+ * files are ignored and the rename is heard. A watcher of its own: its depth differs.
+ */
+export function watchBranches(commonDir: string, onChange: () => void, onError: (error: Error) => void): PathWatcher {
+  const heads = join(commonDir, 'refs', 'heads');
+  const packed = join(commonDir, 'packed-refs');
+  const watcher: FSWatcher = watch([heads, packed], {
+    ignoreInitial: true,
+    depth: 2,
+    persistent: true,
+    ignored: (path: string) => path.endsWith('.lock'),
+  });
+  watcher.on('all', () => onChange());
   watcher.on('error', (error) => onError(error as Error));
   return {
     ready: new Promise((resolve) => watcher.once('ready', () => resolve())),

@@ -45,6 +45,10 @@ export interface DaemonReport {
   /** The next time a task's retry comes due, if any. */
   nextRetry: string | null;
   machine: MachineSample | null;
+  /** Merge conflicts predicted between active task branches and main when branches last moved. */
+  conflicts?: { at: string; pairs: { a: string; b: string; files: string[] }[] } | null;
+  /** Worktrees of finished, merged tasks the daemon removed. */
+  worktreesRemoved?: number;
 }
 
 export function daemonReportPath(guild: Guild): string {
