@@ -132,7 +132,7 @@ export function buildParser(argv: string[]): Argv {
     .command('show <id>', 'a task, its lock and its history', (y) => taskId(y, true, 'task to show'))
     .command('locks', 'the claim locks held now')
     .command('heal', 'break stale locks and requeue their tasks; finish or undo work a crash cut short')
-    .command('doctor', 'check board, log, locks and worktrees; exit 6 naming each problem')
+    .command('doctor', 'check board, log, locks, worktrees, the daemon and the merge drivers; exit 6 naming each problem')
     .command('worktree [action]', 'agents\' worktrees: `list` (task, status, ahead/behind, dirty, merged) or `prune` (removes those whose task is Done and whose branch is merged; keeps and reports the rest)', (y) =>
       y
         .positional('action', { type: 'string', choices: ['list', 'prune'], describe: 'list (default) or prune' })
@@ -164,7 +164,7 @@ export function buildParser(argv: string[]): Argv {
         .option('until', { type: 'string', describe: 'only events up to this time' })
         .option('lenient', { type: 'boolean', describe: 'skip malformed lines with a warning' }),
     )
-    .command('watch', 'the daemon: keeps the board in step with hand edits, ticked boxes, needs, stale locks and retry times, until Ctrl-C (one per clone; exit 3 if one runs)', (y) =>
+    .command('watch', 'the daemon: keeps the board in step with hand edits, ticked boxes, needs, stale locks and retry times, removes merged worktrees, until Ctrl-C (one per clone; exit 3 if one runs)', (y) =>
       y
         .option('heal-every', { type: 'string', describe: 'break stale locks this often, besides whenever a lock changes (default 30s)' })
         .option('sample-every', { type: 'string', describe: 'sample CPU, memory and disk into <git-common-dir>/guild/daemon.json this often (default 30s)' })
