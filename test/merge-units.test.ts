@@ -44,7 +44,7 @@ describe('mergeLogs', () => {
 describe('mergeBoards', () => {
   const board = (ready: string[], done: string[], eol = '\n'): string =>
     ['# Tasks', '', 'Free text.', '', '## Ready', ...ready, '', '## Done', ...done, ''].join(eol);
-  const noHistory = () => null;
+  const noHistory = async () => null;
 
   test("each side's task changes and CRLF line ends are kept", async () => {
     const eol = '\r\n';

@@ -60,7 +60,7 @@ export async function initGuild(cwd: string, options: { example?: boolean; prefi
       writeFileSync(workflow, template.replaceAll('{{version}}', options.version ?? 'latest'));
     }
   }
-  return { workflow, board: guild.boardPath, boardCreated, log: guild.logPath, logCreated: logCreated || boardCreated, gitattributes: ensureAttributes(root), mergeDrivers: registerMergeDrivers(root), tasks };
+  return { workflow, board: guild.boardPath, boardCreated, log: guild.logPath, logCreated: logCreated || boardCreated, gitattributes: ensureAttributes(root), mergeDrivers: await registerMergeDrivers(root), tasks };
 }
 
 function creationEvent(guild: Guild, agent: string, task: { id: string | null; title: string; status: string; prio: string; needs: string[]; caps: string[] }) {

@@ -28,7 +28,7 @@ export interface BoardMergeInput {
   ours: string;
   theirs: string;
   /** Read only when some task changed on both sides; null when theirs' log cannot be found. */
-  histories: (tasks: Set<string>) => SideHistories | null;
+  histories: (tasks: Set<string>) => Promise<SideHistories | null>;
 }
 
 export interface BoardMerge {
@@ -55,7 +55,7 @@ export async function mergeBoards(input: BoardMergeInput): Promise<BoardMerge> {
       if (!(error instanceof GuildError)) throw error;
       // A board guild-fs cannot read is merged as text: nothing is lost, and git marks what collides.
       notes.push(`${input.file}: ${side === 'base' ? 'the common ancestor' : side}'s board cannot be read (${error.message}); merged as plain text`);
-      const merged = mergeTexts(input.base, input.ours, input.theirs);
+      const merged = await mergeTexts(input.base, input.ours, input.theirs);
       return { ...merged, notes };
     }
   }
@@ -77,7 +77,7 @@ export async function mergeBoards(input: BoardMergeInput): Promise<BoardMerge> {
   }
 
   if (both.length > 0) {
-    const histories = input.histories(new Set(both));
+    const histories = await input.histories(new Set(both));
     for (const id of both) {
       const winner = laterSide(id, histories, notes, input.file);
       const version = versionOf(winner === 'ours' ? ours : theirs, id);
@@ -91,7 +91,7 @@ export async function mergeBoards(input: BoardMergeInput): Promise<BoardMerge> {
   const join = (skeleton: Skeleton): string => skeleton.lines.join('');
   const merged = sameLines(baseSkeleton!, theirSkeleton!)
     ? { text: join(ourSkeleton!), conflicts: 0 }
-    : mergeTexts(join(baseSkeleton!), join(ourSkeleton!), join(theirSkeleton!));
+    : await mergeTexts(join(baseSkeleton!), join(ourSkeleton!), join(theirSkeleton!));
   let text = placeTasks(ourSkeleton!, rawLines(merged.text), ours.eol);
   let conflicts = merged.conflicts;
   for (const clash of clashes) {

@@ -50,12 +50,11 @@ export async function runMergeDriver(kind: MergeKind, files: MergeFiles, cwd: st
 }
 
 /** Each side's events for the given tasks, from the log in HEAD and in the commit being merged. */
-function sideHistories(cwd: string, tasks: Set<string>): SideHistories | null {
-  const theirs = theirsCommit(cwd);
+async function sideHistories(cwd: string, tasks: Set<string>): Promise<SideHistories | null> {
+  const theirs = await theirsCommit(cwd);
   if (!theirs) return null;
-  const ourLog = fileAtCommit(cwd, 'HEAD', LOG_FILE) ?? '';
-  const theirLog = fileAtCommit(cwd, theirs, LOG_FILE) ?? '';
-  return { ours: taskEventsOf(ourLog, tasks), theirs: taskEventsOf(theirLog, tasks) };
+  const [ourLog, theirLog] = await Promise.all([fileAtCommit(cwd, 'HEAD', LOG_FILE), fileAtCommit(cwd, theirs, LOG_FILE)]);
+  return { ours: taskEventsOf(ourLog ?? '', tasks), theirs: taskEventsOf(theirLog ?? '', tasks) };
 }
 
 export interface DriverRegistration {
@@ -68,18 +67,22 @@ export interface DriverRegistration {
  * guild-fs by absolute path: .git/config is the clone's own and never committed, and git runs
  * drivers through a shell where `guild-fs` may not be on PATH. `init` again updates it.
  */
-export function registerMergeDrivers(root: string): DriverRegistration[] {
+export async function registerMergeDrivers(root: string): Promise<DriverRegistration[]> {
   const bin = join(packageRoot(), 'bin', 'guild-fs.js');
   if (!existsSync(bin)) throw new UsageError(`cannot find guild-fs's own bin/guild-fs.js to register as a merge driver (looked at ${bin})`);
   const program = `${shellWord(process.execPath)} ${shellWord(bin)} merge-driver`;
-  return MERGE_KINDS.map((kind) => {
+  const registered: DriverRegistration[] = [];
+  for (const kind of MERGE_KINDS) {
     const name = DRIVER_NAMES[kind];
     const description = kind === 'board' ? 'guild-fs: ACTIVE_TASKS.md, task by task' : 'guild-fs: the audit log, as the union of both sides';
-    return { name, state: registerMergeDriver(root, { name, description, command: `${program} ${kind} %O %A %B %P` }) };
-  });
+    registered.push({ name, state: await registerMergeDriver(root, { name, description, command: `${program} ${kind} %O %A %B %P` }) });
+  }
+  return registered;
 }
 
 /** Drivers that .gitattributes names but the clone's config lacks (a fresh clone before `init`). */
-export function missingMergeDrivers(root: string): string[] {
-  return MERGE_KINDS.map((kind) => DRIVER_NAMES[kind]).filter((name) => mergeDriverCommand(root, name) === null);
+export async function missingMergeDrivers(root: string): Promise<string[]> {
+  const names = MERGE_KINDS.map((kind) => DRIVER_NAMES[kind]);
+  const commands = await Promise.all(names.map((name) => mergeDriverCommand(root, name)));
+  return names.filter((_, i) => commands[i] === null);
 }

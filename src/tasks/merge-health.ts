@@ -12,7 +12,7 @@ export interface MergeSetup {
   warnings: string[];
 }
 
-export function checkMergeSetup(root: string, boardText: string | null): MergeSetup {
+export async function checkMergeSetup(root: string, boardText: string | null): Promise<MergeSetup> {
   const problems: string[] = [];
   const warnings: string[] = [];
   if (boardText !== null) {
@@ -25,7 +25,7 @@ export function checkMergeSetup(root: string, boardText: string | null): MergeSe
   const text = existsSync(attributes) ? readFileSync(attributes, 'utf8') : '';
   const missingLines = ATTRIBUTE_LINES.filter((line) => !text.split(/\r?\n/).some((have) => have.trim() === line));
   if (missingLines.length > 0) warnings.push(`.gitattributes lacks ${missingLines.join(' and ')}: run \`guild-fs init\` so that branches merge the board task by task and the log by union`);
-  const drivers = missingMergeDrivers(root);
+  const drivers = await missingMergeDrivers(root);
   if (drivers.length > 0) warnings.push(`this clone's git config lacks the merge driver${drivers.length > 1 ? 's' : ''} ${drivers.join(', ')}: run \`guild-fs init\` here (it is idempotent); until then git merges these files as plain text`);
   return { problems, warnings };
 }
