@@ -9,13 +9,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, type ListedTask } from './helpers/cli.js';
+import { GIT_ENV, git as gitIn } from './helpers/git-repo.js';
 import { readLogLines, tempRepo, type TempRepo } from './helpers/repo.js';
 
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'test', GIT_AUTHOR_EMAIL: 'test@example.com', GIT_COMMITTER_NAME: 'test', GIT_COMMITTER_EMAIL: 'test@example.com' };
-
-function git(repo: TempRepo, ...args: string[]): string {
-  return execFileSync('git', args, { cwd: repo.dir, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
+const git = (repo: TempRepo, ...args: string[]): string => gitIn(repo.dir, ...args);
 
 /** `git merge`, which may stop on a conflict: its exit code and everything it printed. */
 function merge(repo: TempRepo, branch: string): { code: number; output: string } {
@@ -79,9 +76,9 @@ describe('init registers the merge drivers', () => {
       ['guild-board:added', 'guild-log:added'],
     );
     assert.equal(repo.read('.gitattributes'), '*.png binary\n/ACTIVE_TASKS.md merge=guild-board\n.guild/audit.jsonl merge=guild-log\n');
-    assert.match(git(repo, 'config', '--get', 'merge.guild-board.driver'), /merge-driver board %O %A %B %P\n$/);
-    assert.match(git(repo, 'config', '--get', 'merge.guild-log.driver'), /merge-driver log %O %A %B %P\n$/);
-    assert.equal(git(repo, 'check-attr', 'merge', 'ACTIVE_TASKS.md'), 'ACTIVE_TASKS.md: merge: guild-board\n');
+    assert.match(git(repo, 'config', '--get', 'merge.guild-board.driver'), /merge-driver board %O %A %B %P$/);
+    assert.match(git(repo, 'config', '--get', 'merge.guild-log.driver'), /merge-driver log %O %A %B %P$/);
+    assert.equal(git(repo, 'check-attr', 'merge', 'ACTIVE_TASKS.md'), 'ACTIVE_TASKS.md: merge: guild-board');
 
     const again = cli(['init', '--json'], { cwd: repo.dir });
     assert.equal(again.json!.result.gitattributes, 'present');

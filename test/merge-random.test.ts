@@ -3,15 +3,15 @@
 // event is in the merged log once, and the merged board replays: replay --check passes.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli } from './helpers/cli.js';
+import { GIT_ENV, git as gitIn } from './helpers/git-repo.js';
 import { readLogLines, tempRepo, type TempRepo } from './helpers/repo.js';
 
 const TRIALS = 10;
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'test', GIT_AUTHOR_EMAIL: 'test@example.com', GIT_COMMITTER_NAME: 'test', GIT_COMMITTER_EMAIL: 'test@example.com' };
-const git = (repo: TempRepo, ...args: string[]): string => execFileSync('git', args, { cwd: repo.dir, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const git = (repo: TempRepo, ...args: string[]): string => gitIn(repo.dir, ...args);
 
 /** mulberry32: a small seeded generator, so that a failing trial can be run again. */
 function random(seed: number): () => number {

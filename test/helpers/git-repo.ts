@@ -4,8 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { cli } from './cli.js';
 import { tempRepo, type TempRepo } from './repo.js';
 
+/** An identity for commits, so that tests never depend on the machine's git config. */
+export const GIT_ENV: NodeJS.ProcessEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
+
 export function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trimEnd();
+  return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: GIT_ENV }).trimEnd();
 }
 
 /** A `git init -b main` repo holding `board` (and `files`), all committed on main. */
