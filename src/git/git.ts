@@ -7,9 +7,10 @@
 //   --no-verify, never disables a hook;
 // - read-only commands (status, rev-list) set GIT_OPTIONAL_LOCKS=0, so that looking at a
 //   worktree never takes its index.lock away from the agent working in it;
-// - a command that found another process's `.lock` (index.lock, HEAD.lock, a ref's lock) is
-//   retried with a growing, jittered backoff: git itself fails at once in that case, and with
-//   many agents in one clone the contention is normal, not an error.
+// - a command that found another process's `.lock` (index.lock, HEAD.lock, a ref's lock), or a
+//   worktree another process is still making, is retried with a growing, jittered backoff: git
+//   itself fails at once in that case, and with many agents in one clone the contention is
+//   normal, not an error.
 import { execFile } from 'node:child_process';
 import { GitError } from '../errors.js';
 
@@ -31,8 +32,13 @@ export interface GitResult {
   stderr: string;
 }
 
-/** What git prints when another process holds one of its lock files. */
-const LOCK_CONTENTION = /Unable to create '[^']*\.lock': File exists|cannot lock ref|unable to lock|could not lock config file|\.lock': File exists/i;
+/**
+ * What git prints when another git process is half-way through something: it holds one of its
+ * lock files, or it is making a worktree whose administrative files (.git/worktrees/<name>/
+ * commondir, gitdir) are not all written yet, which `git worktree list` run at that moment
+ * reads as an error (seen with 8 claims at once).
+ */
+const LOCK_CONTENTION = /Unable to create '[^']*\.lock': File exists|cannot lock ref|unable to lock|could not lock config file|\.lock': File exists|failed to read [^\n]*worktrees\/[^\n]*\/(commondir|gitdir|HEAD)/i;
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
