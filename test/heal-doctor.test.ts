@@ -480,6 +480,20 @@ describe('a finish cut short: an intent left beside the lock (heal case 2)', () 
     assert.deepEqual(heal(repo).actions, []);
     assert.equal(existsSync(intentPath(repo, 'GLD-3')), true);
   });
+
+  test('a finish in progress past its board write (Done on the board, lock not yet removed): doctor and heal agree it is fine', async (t) => {
+    // heal and doctor judge locks through one classifier; they once disagreed on exactly this.
+    const repo = repoFor(t);
+    claim(repo, 'GLD-3', 'agent-a');
+    const writer = startSleeper();
+    t.after(() => writer.kill());
+    writeIntent(repo, 'GLD-3', writer, { op: 'complete', task: 'GLD-3', agent: 'agent-a', change: { status: 'done', checked: true }, events: [event('task.completed', 'GLD-3', 'agent-a', { to: 'done' })] });
+    const line = /^- \[ \] (GLD-3 .*)$/m.exec(repo.read())!;
+    repo.write(repo.read().replace(`${line[0]}\n`, '').replace('## Done\n', `## Done\n- [x] ${line[1]}\n`));
+    assertDoctorOk(repo, 'nothing');
+    assert.deepEqual(heal(repo).actions, []);
+    assert.equal(existsSync(intentPath(repo, 'GLD-3')), true, 'the finish is left to finish');
+  });
 });
 
 // The log is not in time order: `merge=union` appends a branch's older lines at the end, and heal

@@ -5,18 +5,17 @@ import type { Board } from '../board/types.js';
 import { GuildError } from '../errors.js';
 import { lastEventOf } from '../log/find-events.js';
 import { readEvents } from '../log/read-events.js';
-import { claimMaker } from '../lock/lock-owner.js';
 import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
 import { UNFINISHED_GRACE_MS, type MutexOwner } from '../lock/board-mutex.js';
 import { ageOf, deadBreakers } from '../lock/lock-removal.js';
 import { readLockOwner } from '../lock/mkdir-lock.js';
-import { judgeLock } from '../lock/task-locks.js';
 import type { FinishIntent } from './finish-task.js';
 import { daemonState } from './daemon-status.js';
 import { loadBoard, type Guild } from './guild.js';
 import { UNFINISHED_LOCK_GRACE_MS } from './heal.js';
 import { checkMergeSetup } from './merge-health.js';
 import { boardNotices } from './queries.js';
+import { classifyLock } from './classify-lock.js';
 import { checkWorktrees } from './doctor-worktrees.js';
 
 export interface Problem {
@@ -89,28 +88,27 @@ function checkLocks(guild: Guild, board: Board, probe: ProcessProbe): Check {
     const path = guild.locks.where(task);
     // Not a problem: the next release, heartbeat or heal of this lock takes a dead breaker over.
     for (const dead of deadBreakers(path, probe, now)) check.warnings.push(`${task}: ${dead.name} left by pid ${dead.pid}, which is gone (the next remover takes it over)`);
-    if (read.state === 'unreadable') {
-      const age = ageOf(path, now);
-      if (age >= UNFINISHED_LOCK_GRACE_MS) check.problems.push({ task, message: `${task}: lock without an owner for ${Math.round(age / 1000)}s (${read.reason})` });
-      continue;
-    }
-    if (read.state !== 'held') continue;
-    const owner = read.owner;
-    const intent = intents.get(task);
-    if (intent?.token === owner.token && !judgeProcess(intent.writer, probe).alive) {
-      check.problems.push({ task, message: `${task}: a ${intent.payload.op} by ${intent.payload.agent} died half way (intent left in the lock)` });
-    }
-    const onBoard = board.byId.get(task);
-    if (!(onBoard?.status === 'in-progress' && onBoard.owner === owner.agent)) {
-      const maker = claimMaker(owner);
-      if (!judgeProcess(maker, probe).alive) {
-        const shown = onBoard ? `${onBoard.status}${onBoard.owner ? ` (owner ${onBoard.owner})` : ''}` : 'not on the board';
-        check.problems.push({ task, message: `${task}: locked by ${owner.agent}, but the board has no such owner (task is ${shown})` });
+    const verdict = classifyLock(task, read, { board, intents, probe, now });
+    switch (verdict.kind) {
+      case 'unfinished': {
+        const age = ageOf(path, now);
+        if (age >= UNFINISHED_LOCK_GRACE_MS) check.problems.push({ task, message: `${task}: lock without an owner for ${Math.round(age / 1000)}s (${verdict.reason})` });
+        break;
       }
-      continue;
+      case 'dead-finish':
+        check.problems.push({ task, message: `${task}: a ${verdict.intent.payload.op} by ${verdict.intent.payload.agent} died half way (intent left in the lock)` });
+        break;
+      case 'orphan': {
+        const { onBoard } = verdict;
+        const shown = onBoard ? `${onBoard.status}${onBoard.owner ? ` (owner ${onBoard.owner})` : ''}` : 'not on the board';
+        check.problems.push({ task, message: `${task}: locked by ${verdict.owner.agent}, but the board has no such owner (task is ${shown})` });
+        break;
+      }
+      case 'stale':
+        check.problems.push({ task, message: `${task}: stale lock of ${verdict.owner.agent}: ${verdict.reason}` });
+        break;
+      // 'finishing' and 'claiming' are work under way; 'healthy' and 'free' are fine.
     }
-    const staleness = judgeLock(owner, { now, ttlMs: board.settings.lockTtlMs, probe });
-    if (staleness.stale) check.problems.push({ task, message: `${task}: stale lock of ${owner.agent}: ${staleness.reason}` });
   }
   for (const task of board.tasks) {
     if (task.status !== 'in-progress' || !task.id || locked.has(task.id)) continue;

@@ -27,11 +27,11 @@ import { appendEvents } from '../log/append-event.js';
 import type { AuditEvent } from '../log/event.js';
 import { findEventIds, lastEventOf } from '../log/find-events.js';
 import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
-import { claimMaker, type LockOwner } from '../lock/lock-owner.js';
+import type { LockOwner } from '../lock/lock-owner.js';
 import { breakIfDead } from '../lock/board-mutex.js';
 import { readLockOwner } from '../lock/mkdir-lock.js';
-import { judgeLock } from '../lock/task-locks.js';
 import type { FinishIntent } from './finish-task.js';
+import { classifyLock } from './classify-lock.js';
 import { loadBoard, type Guild } from './guild.js';
 import { breakDeadDaemonLock } from './daemon-lock.js';
 import { requeue } from './requeue.js';
@@ -98,44 +98,40 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
   for (const { task, read } of locks) {
     locked.add(task);
     const now = guild.now();
-    if (read.state === 'unreadable') {
-      if (busy(task, guild.locks.breakStale(task, { unreadableForMs: UNFINISHED_LOCK_GRACE_MS }, now))) note(task, 'removed-unfinished', read.reason, null);
-      continue;
-    }
-    if (read.state !== 'held') continue;
-    const owner = read.owner;
-    const intent = intents.get(task);
-    if (intent?.token === owner.token && !judgeProcess(intent.writer, probe).alive) {
-      const logged = findEventIds(guild.logPath, intent.payload.events.map((event) => event.id));
-      if (logged.size === 0) {
-        // Its process died before the log: the operation never happened, the claim stands.
-        guild.locks.clearIntent(task, owner.token);
-        note(task, 'dropped-intent', `${intent.payload.op} died before logging anything`, owner.agent);
-      } else {
-        repairs.push({ kind: 'finish-intent', owner, intent: intent.payload, missing: intent.payload.events.filter((event) => !logged.has(event.id)) });
+    const verdict = classifyLock(task, read, { board, intents, probe, now });
+    switch (verdict.kind) {
+      case 'unfinished':
+        if (busy(task, guild.locks.breakStale(task, { unreadableForMs: UNFINISHED_LOCK_GRACE_MS }, now))) note(task, 'removed-unfinished', verdict.reason, null);
+        break;
+      case 'dead-finish': {
+        const { owner, intent } = verdict;
+        const logged = findEventIds(guild.logPath, intent.payload.events.map((event) => event.id));
+        if (logged.size === 0) {
+          // Its process died before the log: the operation never happened, the claim stands.
+          guild.locks.clearIntent(task, owner.token);
+          note(task, 'dropped-intent', `${intent.payload.op} died before logging anything`, owner.agent);
+        } else {
+          repairs.push({ kind: 'finish-intent', owner, intent: intent.payload, missing: intent.payload.events.filter((event) => !logged.has(event.id)) });
+        }
+        break;
       }
-      continue;
-    }
-    // A complete/fail/release under way (its writer alive): between its board write and its lock
-    // removal the board no longer shows the lock, which is not a leftover. The daemon heals
-    // whenever a lock changes, so it meets this moment far more often than a hand-run heal.
-    if (intent?.token === owner.token) continue;
-    const onBoard = board.byId.get(task);
-    if (!(onBoard?.status === 'in-progress' && onBoard.owner === owner.agent)) {
-      const maker = claimMaker(owner);
-      if (judgeProcess(maker, probe).alive) continue; // a claim still being made
-      const claimLogged = owner.claimEvent !== null && findEventIds(guild.logPath, [owner.claimEvent]).size > 0;
-      if (claimLogged && onBoard?.status === 'ready' && onBoard.owner === null) {
-        repairs.push({ kind: 'finish-claim', task, agent: owner.agent });
-      } else if (busy(task, guild.locks.breakStale(task, { token: owner.token }, now))) {
-        if (claimLogged) note(task, 'removed-leftover', 'the task has moved on; a lock was left behind', owner.agent);
-        else repairs.push({ kind: 'undo-claim', task, agent: owner.agent });
+      case 'orphan': {
+        const { owner, onBoard } = verdict;
+        const claimLogged = owner.claimEvent !== null && findEventIds(guild.logPath, [owner.claimEvent]).size > 0;
+        if (claimLogged && onBoard?.status === 'ready' && onBoard.owner === null) {
+          repairs.push({ kind: 'finish-claim', task, agent: owner.agent });
+        } else if (busy(task, guild.locks.breakStale(task, { token: owner.token }, now))) {
+          if (claimLogged) note(task, 'removed-leftover', 'the task has moved on; a lock was left behind', owner.agent);
+          else repairs.push({ kind: 'undo-claim', task, agent: owner.agent });
+        }
+        break;
       }
-      continue;
-    }
-    const staleness = judgeLock(owner, { now, ttlMs: board.settings.lockTtlMs, probe });
-    if (staleness.stale && busy(task, guild.locks.breakStale(task, { token: owner.token }, now))) {
-      repairs.push({ kind: 'requeue', task, agent: owner.agent, reason: staleness.reason });
+      case 'stale':
+        if (busy(task, guild.locks.breakStale(task, { token: verdict.owner.token }, now))) {
+          repairs.push({ kind: 'requeue', task, agent: verdict.owner.agent, reason: verdict.reason });
+        }
+        break;
+      // 'finishing' and 'claiming' are work under way; 'healthy' and 'free' need nothing.
     }
   }
   // Intents that outlived their lock: the finish got as far as removing the lock.
