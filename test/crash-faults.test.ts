@@ -11,7 +11,7 @@
 //   (c) board and locks agree: every In Progress task has a lock held by its owner, every lock
 //       is of a task the board shows In Progress by that lock's agent, and bound to a live pid;
 //   (d) `guild-fs doctor` reports nothing (a dead board mutex aside: heal leaves it to the next
-//       write, see heal-doctor.test.ts);
+//       write, see heal-doctor-crashes.test.ts);
 //   (e) folding the log per task (in file order, and in (ts, id) order as replay does) gives the
 //       board's status, owner and tries.
 // No timing is asserted. Where the kills landed is counted and printed. GUILD_FAULT_SEED=<n>
