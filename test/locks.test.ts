@@ -1,14 +1,15 @@
 // src/lock/: the mkdir claim locks and the board mutex. The exclusivity tests race real
 // processes, because a lock that only excludes callers in one process excludes nothing.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BusyError } from '../src/errors.js';
-import { withBoardMutex } from '../src/lock/board-mutex.js';
+import { breakIfDead, UNFINISHED_GRACE_MS, withBoardMutex } from '../src/lock/board-mutex.js';
+import { systemProbe } from '../src/lock/liveness.js';
 import type { LockOwner } from '../src/lock/lock-owner.js';
 import { OWNER_FILE, readLockOwner, tryMkdirLock } from '../src/lock/mkdir-lock.js';
 import { judgeLock, MkdirTaskLocks } from '../src/lock/task-locks.js';
@@ -266,6 +267,20 @@ describe('judgeLock', () => {
 });
 
 describe('withBoardMutex', () => {
+  test('a mutex left without an owner by a killed writer ages while others poll it, and is broken after the grace period', async () => {
+    // Found by a crash test: a writer waiting for the mutex polls breakIfDead, and each poll took
+    // and gave back the breaker inside the mutex dir, touching the mtime its age is read from.
+    // The dead writer's mutex stayed young for ever and every later write timed out.
+    const path = join(freshDir(), 'board.lock');
+    mkdirSync(path, { recursive: true });
+    writeFileSync(join(path, OWNER_FILE), ''); // opened, never written: the writer died there
+    const nineSecondsAgo = new Date(Date.now() - (UNFINISHED_GRACE_MS - 1_000));
+    utimesSync(path, nineSecondsAgo, nineSecondsAgo);
+    for (let i = 0; i < 5; i++) assert.equal(breakIfDead(path, systemProbe, Date.now()), false, 'too young to break');
+    assert.equal(breakIfDead(path, systemProbe, Date.now() + 2_000), true, 'past the grace period by the clock, whatever the polls did');
+    assert.equal(existsSync(path), false);
+  });
+
   test('returns the work\'s value and removes the mutex dir, also when the work throws', async () => {
     const path = join(freshDir(), 'guild', 'board.lock');
     let inside = false;

@@ -2,7 +2,7 @@
 // its checkout, the branch: field): heal, then the holder's `claim` again, always ends with the
 // task claimed, one clean worktree on its branch, and board, log and git in agreement.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +10,15 @@ import { BIN, cli } from './helpers/cli.js';
 import { boardWith, committedRepo, git } from './helpers/git-repo.js';
 
 const KILLS = 8;
+
+function ownerReadable(path: string): boolean {
+  try {
+    JSON.parse(readFileSync(path, 'utf8'));
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function claimKilledAfter(cwd: string, ms: number): Promise<void> {
   return new Promise((resolve) => {
@@ -39,9 +48,12 @@ test(`a claim killed at ${KILLS} moments is repaired by heal and claiming again`
       // A git the killed claim started may still be finishing its checkout.
       await new Promise((resolve) => setTimeout(resolve, 250));
       const where = `kill after ${delay} ms of ~${whole}`;
-      assert.equal(cli(['heal'], { cwd: repo.dir }).code, 0, where);
+      const healed = cli(['heal'], { cwd: repo.dir, env: { GUILD_DEBUG: '1' } });
+      assert.equal(healed.code, 0, `${where}: heal: ${healed.stderr}`);
       const again = cli(['claim', 'GLD-1', '--json'], { cwd: repo.dir, agent: 'a' });
-      if (again.code === 3 && !existsSync(join(repo.dir, '.git', 'guild', 'locks', 'GLD-1.lock', 'owner.json'))) continue; // killed between mkdir and owner.json: heal waits out its grace period
+      // Killed between the lock's mkdir and a complete owner.json (none yet, or opened and not yet
+      // written): heal waits out its grace period before it may call that lock abandoned.
+      if (again.code === 3 && !ownerReadable(join(repo.dir, '.git', 'guild', 'locks', 'GLD-1.lock', 'owner.json'))) continue;
       assert.equal(again.code, 0, `${where}: ${again.stderr}`);
       repairedAfterKill++;
       const path = join(repo.dir, '.git', 'guild', 'worktrees', 'GLD-1');

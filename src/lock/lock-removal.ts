@@ -91,6 +91,15 @@ export function removeLockDir<T>(dir: string, shouldRemove: (read: OwnerRead<T>,
   // Taken before the breaker, whose creation touches the directory's mtime; compared by inode
   // after, so the age is the age of the very directory then judged.
   const before = context.needsAge ? statSync(dir, { throwIfNoEntry: false }) : undefined;
+  if (context.needsAge) {
+    // Judged once before the breaker too, and left untouched when too young: taking and giving
+    // back the breaker touches the directory's mtime, which is the very age being judged, so a
+    // poller that took it at every look (a writer waiting for the board mutex) would keep a dead
+    // writer's lock young for ever. Only a lock that already looks removable is touched.
+    if (!before) return 'gone';
+    const early = readLockOwner<T>(dir);
+    if (!shouldRemove(early, early.state === 'unreadable' ? now - before.mtimeMs : 0)) return 'refused';
+  }
   const breaker = takeBreaker(dir, 0, probe, now);
   if (typeof breaker === 'string') return breaker;
   let moved = false;
