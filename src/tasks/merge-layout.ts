@@ -5,6 +5,7 @@
 // (the board without its task blocks) is merged by git, and the tasks are put back where ours'
 // layout has them, after the same skeleton line, found in the merged skeleton by a line
 // alignment (longest common subsequence).
+import { splitLines } from '../board/parse-board.js';
 import type { Board } from '../board/types.js';
 
 export interface Skeleton {
@@ -16,18 +17,8 @@ export interface Skeleton {
 
 /** Lines with their line ends, so that a text is exactly their concatenation. */
 export function rawLines(text: string): string[] {
-  const lines: string[] = [];
-  let start = 0;
-  while (start < text.length) {
-    const end = text.indexOf('\n', start);
-    if (end < 0) {
-      lines.push(text.slice(start));
-      break;
-    }
-    lines.push(text.slice(start, end + 1));
-    start = end + 1;
-  }
-  return lines;
+  const { lines, eols } = splitLines(text);
+  return lines.map((line, i) => line + eols[i]);
 }
 
 export function skeletonOf(board: Board): Skeleton {
