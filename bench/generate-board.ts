@@ -9,16 +9,20 @@ export interface GenerateOptions {
   eol?: '\n' | '\r\n';
 }
 
-export function generateBoard(options: GenerateOptions): string {
-  const prefix = options.prefix ?? 'GLD';
-  let seed = options.seed ?? 1;
-  const random = (): number => {
-    // mulberry32: small, fast, and the same board for the same seed.
+/** mulberry32: a small, fast seeded generator in [0, 1); the same sequence for the same seed. */
+export function mulberry32(seed: number): () => number {
+  return () => {
     seed = (seed + 0x6d2b79f5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+export function generateBoard(options: GenerateOptions): string {
+  const prefix = options.prefix ?? 'GLD';
+  // The same board for the same seed.
+  const random = mulberry32(options.seed ?? 1);
   const prios = ['', '', '', ' prio:high', ' prio:low', ' prio:critical'];
   const caps = ['', '', ' caps:db', ' caps:frontend', ' caps:backend,db'];
   const words = ['Add', 'Fix', 'Refactor', 'Document', 'Test', 'Speed up', 'Remove', 'Rename'];

@@ -12,7 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import { generateBoard } from '../bench/generate-board.js';
+import { generateBoard, mulberry32 } from '../bench/generate-board.js';
 import { readFrontMatter } from '../src/board/front-matter.js';
 import { parseBoard, splitLines } from '../src/board/parse-board.js';
 import { remarkOutline } from '../src/board/remark-outline.js';
@@ -102,16 +102,6 @@ async function checkBoard(name: string, text: string, tally?: Tally): Promise<'s
 function assertNoMismatches(tally: Tally): void {
   const shown = tally.mismatches.slice(0, 15).join('\n');
   assert.equal(tally.mismatches.length, 0, `scanner and remark disagree on ${tally.mismatches.length} boards:\n${shown}`);
-}
-
-/** mulberry32, as the board generator uses: the same mutations for the same seed. */
-function randomFrom(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Markdown that boards are made of, and Markdown that trips line scanners. */
@@ -319,7 +309,7 @@ describe('scanOutline agrees with remarkOutline', () => {
   test('randomly mutated fixtures', async (t) => {
     const tally = newTally();
     const names = fixtureNames();
-    const random = randomFrom(Number(process.env.GUILD_MUTATION_SEED ?? 20261121));
+    const random = mulberry32(Number(process.env.GUILD_MUTATION_SEED ?? 20261121));
     const rounds = Number(process.env.GUILD_MUTATION_ROUNDS ?? 800);
     for (let round = 0; round < rounds; round++) {
       const name = names[round % names.length]!;

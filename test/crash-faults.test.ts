@@ -25,6 +25,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LockOwner } from '../src/lock/lock-owner.js';
 import { newUlid } from '../src/log/event.js';
+import { mulberry32 } from '../bench/generate-board.js';
 import { BIN, cli, cliAsync } from './helpers/cli.js';
 import type { ListedTask as TaskView } from './helpers/cli.js';
 import { readLogLines, tempRepo, type LogLine, type TempRepo } from './helpers/repo.js';
@@ -43,16 +44,6 @@ const MIN_KILL_WINDOW_MS = 120;
 
 // --- randomness, reproducible --------------------------------------------------------------
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = mulberry32(SEED);
 const chance = (p: number): boolean => random() < p;
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;

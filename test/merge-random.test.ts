@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { mulberry32 } from '../bench/generate-board.js';
 import { cli } from './helpers/cli.js';
 import { GIT_ENV, git as gitIn } from './helpers/git-repo.js';
 import { readLogLines, tempRepo, type TempRepo } from './helpers/repo.js';
@@ -13,22 +14,13 @@ import { readLogLines, tempRepo, type TempRepo } from './helpers/repo.js';
 const TRIALS = 10;
 const git = (repo: TempRepo, ...args: string[]): string => gitIn(repo.dir, ...args);
 
-/** mulberry32: a small seeded generator, so that a failing trial can be run again. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const repos: TempRepo[] = [];
 after(() => repos.forEach((repo) => repo.remove()));
 
 for (let trial = 1; trial <= TRIALS; trial++) {
   test(`trial ${trial}: random work on two branches merges cleanly and replays`, () => {
-    const rand = random(trial * 7919);
+    // Seeded, so that a failing trial can be run again.
+    const rand = mulberry32(trial * 7919);
     const pick = <T>(items: T[]): T => items[Math.floor(rand() * items.length)]!;
     const repo = tempRepo();
     repos.push(repo);
