@@ -99,14 +99,14 @@ export class Daemon {
       this.follower = new LogFollower(this.guild.logPath, { fromEnd: true });
       // There before the watch starts, so a first claim's lock is heard (it is in .git, not the worktree).
       mkdirSync(this.guild.locksDir, { recursive: true });
-      const { watchPaths } = await import('./watch-paths.js');
+      const { watchPaths, watchBranches } = await import('./watch-paths.js');
       this.watcher = watchPaths(
         { worktree: this.guild.repo.mainWorktree, board: this.guild.boardPath, guildDir: join(this.guild.repo.mainWorktree, '.guild'), locksDir: this.guild.locksDir },
         (kind) => this.heard(kind),
         (error) => this.failed(`watcher: ${error.message}`),
       );
       await this.watcher.ready;
-      this.branchWatcher = (await import('./watch-paths.js')).watchBranches(
+      this.branchWatcher = watchBranches(
         this.guild.repo.commonDir,
         () => this.heard('branches'),
         (error) => this.failed(`branch watcher: ${error.message}`),

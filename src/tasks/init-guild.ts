@@ -72,17 +72,22 @@ function creationEvent(guild: Guild, agent: string, task: { id: string | null; t
  * union line earlier versions wrote for the log is replaced: one merge attribute per path.
  */
 function ensureAttributes(root: string): 'added' | 'updated' | 'present' {
-  const path = join(root, '.gitattributes');
-  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const { path, text, lines, missing } = readAttributes(root);
+  if (missing.length === 0) return 'present';
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
-  const lines = text === '' ? [] : text.replace(/\r?\n$/, '').split(/\r?\n/);
-  const wanted = ATTRIBUTE_LINES.filter((line) => !lines.some((have) => have.trim() === line));
-  if (wanted.length === 0) return 'present';
   const legacy = lines.findIndex((line) => line.trim() === LEGACY_LOG_LINE);
   if (legacy >= 0) lines.splice(legacy, 1);
-  lines.push(...wanted);
+  lines.push(...missing);
   writeFileSync(path, lines.map((line) => line + eol).join(''));
-  return legacy >= 0 || wanted.length < ATTRIBUTE_LINES.length ? 'updated' : 'added';
+  return legacy >= 0 || missing.length < ATTRIBUTE_LINES.length ? 'updated' : 'added';
+}
+
+/** The repository's .gitattributes, and which of guild-fs's merge lines it lacks (for init and doctor). */
+export function readAttributes(root: string): { path: string; text: string; lines: string[]; missing: string[] } {
+  const path = join(root, '.gitattributes');
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const lines = text === '' ? [] : text.replace(/\r?\n$/, '').split(/\r?\n/);
+  return { path, text, lines, missing: ATTRIBUTE_LINES.filter((line) => !lines.some((have) => have.trim() === line)) };
 }
 
 function templatesDir(): string {

@@ -2,9 +2,7 @@
 // drivers (.gitattributes is committed, but the driver commands live in each clone's own
 // config, so a fresh clone lacks them until `guild-fs init`), and whether a merge left conflict
 // markers in the board that a person still has to resolve.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ATTRIBUTE_LINES } from './init-guild.js';
+import { readAttributes } from './init-guild.js';
 import { missingMergeDrivers } from './merge-driver.js';
 
 export interface MergeSetup {
@@ -21,9 +19,7 @@ export async function checkMergeSetup(root: string, boardText: string | null): P
       if (/^(<{7}|>{7})( |\r?$)|^={7}\r?$/.test(line)) problems.push(`ACTIVE_TASKS.md:${i + 1}: a merge conflict marker; resolve the conflict, then commit`);
     });
   }
-  const attributes = join(root, '.gitattributes');
-  const text = existsSync(attributes) ? readFileSync(attributes, 'utf8') : '';
-  const missingLines = ATTRIBUTE_LINES.filter((line) => !text.split(/\r?\n/).some((have) => have.trim() === line));
+  const missingLines = readAttributes(root).missing;
   if (missingLines.length > 0) warnings.push(`.gitattributes lacks ${missingLines.join(' and ')}: run \`guild-fs init\` so that branches merge the board task by task and the log by union`);
   const drivers = await missingMergeDrivers(root);
   if (drivers.length > 0) warnings.push(`this clone's git config lacks the merge driver${drivers.length > 1 ? 's' : ''} ${drivers.join(', ')}: run \`guild-fs init\` here (it is idempotent); until then git merges these files as plain text`);
