@@ -3,7 +3,7 @@
 // It changes nothing; `heal` repairs what doctor finds (exit 6 when anything is wrong).
 import type { Board } from '../board/types.js';
 import { GuildError } from '../errors.js';
-import { lastEventOf } from '../log/find-events.js';
+import { findEventIds, lastEventOf } from '../log/find-events.js';
 import { readEvents } from '../log/read-events.js';
 import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
 import { UNFINISHED_GRACE_MS, type MutexOwner } from '../lock/board-mutex.js';
@@ -88,7 +88,7 @@ function checkLocks(guild: Guild, board: Board, probe: ProcessProbe): Check {
     const path = guild.locks.where(task);
     // Not a problem: the next release, heartbeat or heal of this lock takes a dead breaker over.
     for (const dead of deadBreakers(path, probe, now)) check.warnings.push(`${task}: ${dead.name} left by pid ${dead.pid}, which is gone (the next remover takes it over)`);
-    const verdict = classifyLock(task, read, { board, intents, probe, now });
+    const verdict = classifyLock(task, read, { board, intents, probe, now, claimLogged: (id) => findEventIds(guild.logPath, [id]).size > 0 });
     switch (verdict.kind) {
       case 'unfinished': {
         const age = ageOf(path, now);
@@ -102,6 +102,13 @@ function checkLocks(guild: Guild, board: Board, probe: ProcessProbe): Check {
         const { onBoard } = verdict;
         const shown = onBoard ? `${onBoard.status}${onBoard.owner ? ` (owner ${onBoard.owner})` : ''}` : 'not on the board';
         check.problems.push({ task, message: `${task}: locked by ${verdict.owner.agent}, but the board has no such owner (task is ${shown})` });
+        break;
+      }
+      case 'rewound': {
+        const behind = `${task}: the board and log are behind this claim of ${verdict.owner.agent} (a git stash or checkout?)`;
+        // Kept while the claim lives: git brings board and log back. Stale as well, heal removes it.
+        if (verdict.stale === null) check.warnings.push(`${behind}; it is kept`);
+        else check.problems.push({ task, message: `${behind}, and stale: ${verdict.stale} (heal removes the lock)` });
         break;
       }
       case 'stale':
