@@ -202,7 +202,7 @@ function applyRepair(guild: Guild, tx: Transaction, repair: Repair, note: Note):
     case 'finish-intent': {
       const { intent, missing, owner } = repair;
       // Appended as they were meant to be, ids and times included, ahead of this write's own events.
-      if (missing.length > 0) tx.beforeCommit(() => appendEvents(guild.logPath, missing, { exclusive: true }));
+      if (missing.length > 0) tx.beforeCommit(() => appendEvents(guild.logPath, missing, { exclusive: true, markPath: guild.logMarkPath }));
       const task = tx.board.byId.get(owner.task);
       if (stillHeldBy(task, intent.agent)) tx.edit.update(task!, intent.change);
       note(owner.task, 'finished-intent', `${intent.op} by ${intent.agent} died between the log and the board; finished`, owner.agent);
