@@ -4,6 +4,7 @@
 import type { Board } from '../board/types.js';
 import { GuildError } from '../errors.js';
 import { findEventIds, lastEventOf } from '../log/find-events.js';
+import { logBehindMark } from '../log/log-mark.js';
 import { readEvents } from '../log/read-events.js';
 import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
 import { UNFINISHED_GRACE_MS, type MutexOwner } from '../lock/board-mutex.js';
@@ -75,6 +76,9 @@ async function checkLog(guild: Guild): Promise<Check> {
     if (!(error instanceof GuildError)) throw error;
     check.problems.push({ message: error.message });
   }
+  // Not wrong in itself: git may bring it back (a stash popped, a checkout undone).
+  const mark = logBehindMark(guild.logPath, guild.logMarkPath);
+  if (mark.behind) check.warnings.push(`the log is behind what guild-fs wrote (a git stash or checkout?): ${mark.reason}; the daemon waits for it (run \`guild-fs sync\` if that was deliberate)`);
   return check;
 }
 
