@@ -15,18 +15,17 @@
 // guild-fs last appended (git rewound the working tree) nothing reacts, heals or appends until
 // the log is back, or a person's CLI write says the rewind was meant.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BoardChangedError, FileError, GuildError } from '../errors.js';
-import { gitOperationUnderWay } from '../git/git-busy.js';
 import { LogFollower } from '../log/follow-log.js';
-import { logBehindMark } from '../log/log-mark.js';
 import { acquireDaemonLock, recordDaemonEvent, type DaemonLock } from '../tasks/daemon-lock.js';
 import { writeDaemonReport, type DaemonReport, type MachineSample } from '../tasks/daemon-status.js';
 import type { Guild } from '../tasks/guild.js';
 import { healGuild } from '../tasks/heal.js';
 import { reactToBoard } from '../tasks/react-to-board.js';
 import { conflictsKey, reactToBranches } from '../tasks/react-to-branches.js';
+import { describeHold, GitHold } from './git-hold.js';
 import { fullCollection, keepNurserySmall } from './idle-gc.js';
 import type { PathWatcher, WatchedKind } from './watch-paths.js';
 
@@ -67,17 +66,17 @@ export class Daemon {
   /** Hash of the board text the last board reaction started from: the same bytes need nothing. */
   private lastBoardHash: string | null = null;
   private lastErrorShown: string | null = null;
+  private readonly hold: GitHold;
   private gitBusyTimer: NodeJS.Timeout | null = null;
   /** The git operation last said to be under way, so it is said once. */
   private gitBusyShown: string | null = null;
-  /** The last "behind" verdict and the log and mark it was made on: proving it again reads the whole log. */
-  private behind: { key: string; reason: string } | null = null;
   readonly report: DaemonReport;
 
   constructor(
     private readonly guild: Guild,
     private readonly options: DaemonOptions,
   ) {
+    this.hold = new GitHold(guild);
     const now = new Date(guild.now()).toISOString();
     this.report = {
       pid: process.pid,
@@ -320,10 +319,10 @@ export class Daemon {
    * comes back: the next log or board event or heal tick looks again.
    */
   private mayReact(): boolean {
-    const operation = gitOperationUnderWay(this.guild.repo);
-    if (operation !== null) {
-      if (this.gitBusyShown !== operation) this.options.say(`waiting: a git operation is under way (${operation} in ${this.guild.repo.commonDir}); reactions wait for it`);
-      this.gitBusyShown = operation;
+    const hold = this.hold.now();
+    if (hold?.kind === 'git') {
+      if (this.gitBusyShown !== hold.sign) this.options.say(`waiting: a git operation is under way (${hold.sign} in ${this.guild.repo.commonDir}); reactions wait for it`);
+      this.gitBusyShown = hold.sign;
       this.gitBusyTimer ??= setTimeout(() => {
         this.gitBusyTimer = null;
         this.enqueue();
@@ -331,10 +330,9 @@ export class Daemon {
       return false;
     }
     this.gitBusyShown = null;
-    const behind = this.logBehind();
-    if (behind !== null) {
+    if (hold?.kind === 'behind') {
       if (!this.report.waiting) {
-        const message = `waiting: the log is behind what guild-fs wrote (a git stash or checkout?): ${behind}; nothing reacts, heals or logs until it is back (run \`guild-fs sync\` if that was deliberate)`;
+        const message = `waiting: the log is behind what guild-fs wrote (a git stash or checkout?): ${hold.reason}; nothing reacts, heals or logs until it is back (run \`guild-fs sync\` if that was deliberate)`;
         this.report.waiting = { since: new Date(this.guild.now()).toISOString(), message };
         this.options.say(message);
         this.writeReport();
@@ -351,22 +349,8 @@ export class Daemon {
 
   /** Why nothing may be appended now, or null. */
   private holdReason(): string | null {
-    const operation = gitOperationUnderWay(this.guild.repo);
-    if (operation !== null) return `a git operation is under way (${operation})`;
-    const behind = this.logBehind();
-    return behind === null ? null : `the log is behind what guild-fs wrote (${behind})`;
-  }
-
-  /** Why the log is behind its mark, or null. A verdict of "behind" is reused until the log or the mark changes. */
-  private logBehind(): string | null {
-    const key = [this.guild.logPath, this.guild.logMarkPath].map((path) => {
-      const stat = statSync(path, { throwIfNoEntry: false });
-      return stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}` : '-';
-    }).join('|');
-    if (this.behind?.key === key) return this.behind.reason;
-    const verdict = logBehindMark(this.guild.logPath, this.guild.logMarkPath);
-    this.behind = verdict.behind ? { key, reason: verdict.reason ?? 'the log is behind its mark' } : null;
-    return this.behind?.reason ?? null;
+    const hold = this.hold.now();
+    return hold === null ? null : describeHold(hold);
   }
 
   /** After a burst of reactions, one full collection once a second has passed without another (see idle-gc.ts). */
