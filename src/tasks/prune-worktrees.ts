@@ -9,7 +9,7 @@
 // removes locks, so while one is there (healthy or not) the worktree is someone's.
 import type { Board, Status } from '../board/types.js';
 import { taskOfBranch } from '../git/branch-name.js';
-import { aheadBehind, deleteMergedBranch, isAncestor, listWorktrees, pruneWorktreeRecords, removeWorktree, worktreeStatus, type WorktreeEntry } from '../git/worktree.js';
+import { aheadBehind, branchCreatedAt, deleteMergedBranch, isAncestor, listWorktrees, pruneWorktreeRecords, removeWorktree, worktreeStatus, type WorktreeEntry } from '../git/worktree.js';
 import { loadBoard, type Guild } from './guild.js';
 import { updateBoard } from './update-board.js';
 import { mainHead } from './workspace.js';
@@ -30,6 +30,11 @@ export interface AgentWorktree {
   dirty: number;
   /** The branch head is in main's history. */
   merged: boolean;
+  /**
+   * Never committed on: ahead 0 and its head still the commit it was created at. "Merged" by
+   * ancestry, but with no work of its own to have merged.
+   */
+  noCommits: boolean;
   /** The task's claim lock, when there is one: its agent, or null when its owner.json cannot be read (being taken, or left so by a crash). */
   claimLock: { agent: string | null } | null;
   head: string | null;
@@ -51,6 +56,7 @@ export async function listAgentWorktrees(guild: Guild, board?: Board): Promise<W
     const task = taskOfBranch(entry.branch)!;
     const onBoard = board!.byId.get(task);
     const counts = head.commit === null ? { ahead: 0, behind: 0 } : await aheadBehind(main, head.ref, entry.branch);
+    const noCommits = counts.ahead === 0 && entry.head !== null && (await branchCreatedAt(main, entry.branch)) === entry.head;
     return {
       task,
       path: entry.path,
@@ -62,6 +68,7 @@ export async function listAgentWorktrees(guild: Guild, board?: Board): Promise<W
       behind: counts.behind,
       dirty: entry.prunable ? 0 : (await worktreeStatus(entry.path)).length,
       merged: head.commit !== null && (await isAncestor(main, entry.branch, head.ref)),
+      noCommits,
       claimLock: claimLockOf(guild, task),
       head: entry.head,
       locked: entry.locked,
