@@ -51,15 +51,28 @@ function prune(repo: TempRepo): { removed: any[]; kept: any[] } {
 
 const branchExists = (repo: TempRepo, branch: string): boolean => git(repo.dir, 'branch', '--list', branch) !== '';
 
-/** The time the daemon's last branch reaction finished (daemon.json's conflicts.at), or 0. */
-function lastBranchReaction(repo: TempRepo): number {
+/**
+ * How long to wait for a daemon reaction: generous, since the machine running the tests may be
+ * shared by several suites at once; a reaction usually comes within a second.
+ */
+const REACTION_MS = 30_000;
+
+function daemonReport(repo: TempRepo): any {
   try {
-    const report = JSON.parse(readFileSync(join(repo.dir, '.git', 'guild', 'daemon.json'), 'utf8'));
-    return report.conflicts?.at ? Date.parse(report.conflicts.at) : 0;
+    return JSON.parse(readFileSync(join(repo.dir, '.git', 'guild', 'daemon.json'), 'utf8'));
   } catch {
-    return 0; // being rewritten
+    return null; // not written yet, or being rewritten
   }
 }
+
+/** The time the daemon's last branch reaction finished (daemon.json's conflicts.at), or 0. */
+function lastBranchReaction(repo: TempRepo): number {
+  const at = daemonReport(repo)?.conflicts?.at;
+  return at ? Date.parse(at) : 0;
+}
+
+/** What a timed-out wait shows: the daemon's stderr and its report. */
+const explain = (repo: TempRepo, daemon: RunningDaemon) => (): string => `${daemon.stderr()}\ndaemon.json: ${JSON.stringify(daemonReport(repo))}`;
 
 /**
  * Waits until a branch reaction has finished after `since` (a moment before what should trigger
@@ -67,13 +80,13 @@ function lastBranchReaction(repo: TempRepo): number {
  * later started after that one ended).
  */
 async function pastABranchReaction(repo: TempRepo, daemon: RunningDaemon, since: number): Promise<void> {
-  await waitFor('a branch reaction of the daemon', () => lastBranchReaction(repo) > since, 15_000, () => daemon.stderr());
+  await waitFor('a branch reaction of the daemon', () => lastBranchReaction(repo) > since, REACTION_MS, explain(repo, daemon));
 }
 
 /** Waits for the daemon's board reaction to the person's tick to end; returns the time of its task.completed, written inside it. */
 async function tickRecorded(repo: TempRepo, daemon: RunningDaemon, id: string): Promise<number> {
-  await waitFor('the daemon to record the tick', () => /board: recorded [^\n]*task\.completed/.test(daemon.stderr()) || undefined, 15_000, () => daemon.stderr());
-  const completed = await waitFor('the daemon to record the tick', () => readLog(repo).find((event) => event.type === 'task.completed' && event.task === id), 15_000, () => daemon.stderr());
+  await waitFor('the daemon to record the tick', () => /board: recorded [^\n]*task\.completed/.test(daemon.stderr()) || undefined, REACTION_MS, explain(repo, daemon));
+  const completed = await waitFor('the daemon to record the tick', () => readLog(repo).find((event) => event.type === 'task.completed' && event.task === id), REACTION_MS, explain(repo, daemon));
   return Date.parse(completed.ts as string);
 }
 
@@ -191,7 +204,7 @@ describe('the daemon and a held worktree', () => {
     } else {
       t.diagnostic('the tick released the lock: the clean worktree with no commits may go at once');
     }
-    await waitFor('the daemon to remove the released worktree', () => /worktrees: removed the merged worktree of GLD-1/.test(daemon.stderr()) || undefined, 15_000, () => daemon.stderr());
+    await waitFor('the daemon to remove the released worktree', () => /worktrees: removed the merged worktree of GLD-1/.test(daemon.stderr()) || undefined, REACTION_MS, explain(repo, daemon));
     assert.equal(existsSync(path), false);
     assert.equal(branchExists(repo, branch), false);
     await daemon.kill('SIGTERM');
