@@ -110,6 +110,18 @@ export async function aheadBehind(cwd: string, base: string, branch: string): Pr
   return { ahead: ahead ?? 0, behind: behind ?? 0 };
 }
 
+/**
+ * The commit a branch was created at: its oldest reflog entry, when that entry is the creation
+ * ("branch: Created from ..."). Null when git no longer says (no reflog, or its start expired).
+ */
+export async function branchCreatedAt(cwd: string, ref: string): Promise<string | null> {
+  const { code, stdout } = await git(['reflog', 'show', '--format=%H %gs', ref, '--'], { cwd, readOnly: true, ok: [0, 128] });
+  if (code !== 0) return null;
+  const oldest = stdout.trimEnd().split('\n').pop() ?? '';
+  const match = /^([0-9a-f]{40,64}) branch: Created from /.exec(oldest);
+  return match ? match[1]! : null;
+}
+
 /** True when `ancestor` is reachable from `descendant`: its work is merged. */
 export async function isAncestor(cwd: string, ancestor: string, descendant: string): Promise<boolean> {
   return (await git(['merge-base', '--is-ancestor', ancestor, descendant], { cwd, readOnly: true, ok: [0, 1] })).code === 0;
