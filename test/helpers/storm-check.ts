@@ -38,7 +38,9 @@ export interface StormCheck {
 }
 
 function outcome(run: Run): CommandOutcome {
-  const detail = run.code === 0 ? '' : `${run.stderr.trim()} ${run.stdout.trim()}`.trim().slice(0, 2_000);
+  // One line: doctor's passing checks (`ok    board`) left out, the rest joined.
+  const lines = `${run.stderr}\n${run.stdout}`.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^ok\s/.test(l));
+  const detail = run.code === 0 ? '' : lines.join(' / ').slice(0, 2_000);
   return { code: run.code, detail };
 }
 
