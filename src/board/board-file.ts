@@ -1,9 +1,14 @@
-// Reading and writing ACTIVE_TASKS.md itself. Writes are atomic (temp file + rename, through
-// write-file-atomic) so that a reader, a crash or a SIGKILL never sees half a board.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+// Reading and writing ACTIVE_TASKS.md itself. Writes are atomic (temp file + rename) so that a
+// reader, a crash or a SIGKILL never sees half a board; reads wait out an editor's in-place save
+// (steady-read.ts); and a write renames only over the very text it read (prepareBoardWrite).
+// init's first write goes through write-file-atomic; updates need a check between the fsync and
+// the rename that write-file-atomic has no place for.
+import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { sleepSync } from '../lock/sleep.js';
 import { FileError } from '../errors.js';
 import { contentKey, loadCachedBoard, storeBoardCache } from './board-cache.js';
 import { parseBoard, type ParseOptions } from './parse-board.js';
+import { countTaskLines, looksCutShort, readSnapshot, readSteady, shapeOf, type BoardShape, type SteadyReadOptions } from './steady-read.js';
 import type { Board } from './types.js';
 
 export const BOARD_FILE = 'ACTIVE_TASKS.md';
@@ -13,27 +18,40 @@ export interface ReadOptions extends ParseOptions {
   cachePath?: string;
   /** On a miss, leave the cache alone: a writer stores the board it writes instead. */
   storeOnMiss?: boolean;
+  /** The shape of the last board guild-fs wrote, asked only on a cache miss (see steady-read.ts). */
+  known?: () => BoardShape | null;
+  steady?: SteadyReadOptions;
 }
 
+/**
+ * Reads and parses the board. A text the parse cache knows is taken at once (guild-fs wrote or
+ * accepted it before); any other may be an editor's save caught half-way, and is read through
+ * readSteady, which waits such a save out.
+ */
 export async function readBoardFile(path: string, displayName = BOARD_FILE, options: ReadOptions = {}): Promise<Board> {
+  const useCache = options.cachePath !== undefined && options.reader !== 'remark';
+  let cached: Board | null = null;
+  let known: BoardShape | null | undefined;
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readSteady(
+      path,
+      () => (known === undefined ? (known = options.known?.() ?? null) : known),
+      (candidate) => useCache && (cached = loadCachedBoard(options.cachePath!, displayName, candidate)) !== null,
+      options.steady,
+    ).text;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new FileError('ENOBOARD', displayName, undefined, 'no board here: run `guild-fs init` first');
     }
     throw error;
   }
-  if (!options.cachePath || options.reader === 'remark') return parseBoard(displayName, text, options);
-  const key = contentKey(text);
-  const cached = loadCachedBoard(options.cachePath, displayName, text, key);
   if (cached) {
     if (process.env.GUILD_VERIFY_CACHE === '1') await verifyAgainstParse(cached);
     return cached;
   }
   const board = await parseBoard(displayName, text, options);
-  if (options.storeOnMiss !== false) storeBoardCache(options.cachePath, board, key);
+  if (useCache && options.storeOnMiss !== false) storeBoardCache(options.cachePath!, board);
   return board;
 }
 
@@ -56,33 +74,117 @@ export async function writeBoardText(path: string, text: string): Promise<void> 
   writeFileAtomic.sync(path, text, { encoding: 'utf8', fsync: true });
 }
 
+/** A board write prepared (temp file written and fsynced) and waiting for its rename. */
+export interface PreparedWrite {
+  /** True while the board still holds `read`: a cheap look before anything is logged. */
+  unchangedSince(read: string): boolean;
+  /**
+   * Renames the new board into place if the board still holds `read`; otherwise leaves it and
+   * returns what the board holds now. After the rename, the file that was replaced is looked at
+   * once more through the handle the check used: an editor saving in place that had opened it
+   * before the rename wrote its save into that file, which no name reaches any more; the save is
+   * returned (once the file is quiet) so that the caller can merge it instead of losing it.
+   */
+  commit(read: string): { written: true; orphan: string | null } | { written: false; disk: string };
+  abandon(): void;
+}
+
+export interface CommitOptions {
+  now?: () => number;
+  sleep?: (ms: number) => void;
+  /** Test seam: runs between the last check and the rename, the window no POSIX call closes. */
+  beforeRename?: () => void;
+}
+
 /**
- * A board write in two steps, for a writer that must not replace a save made by hand while it
- * worked (the daemon): the new text is written to a temp file and fsynced first, then the caller
- * checks the board still holds what it read, and only then renames. The window in which a
- * person's save could still be replaced shrinks from the whole read-modify-write (parse, fsync)
- * to the check and the rename. Temp names end in digits, like write-file-atomic's, so heal sweeps
- * one left by a killed writer.
+ * The new text is written to a temp file and fsynced first (after a power cut the board is the
+ * old one or the new one, never empty), so that the check that the board is unchanged and the
+ * rename follow each other as closely as the platform allows. Temp names end in digits, like
+ * write-file-atomic's, so heal sweeps one left by a killed writer.
  */
-export function prepareBoardText(path: string, text: string): { unchangedSince(read: string): boolean; commit(): void; abandon(): void } {
+export function prepareBoardWrite(path: string, text: string, options: CommitOptions = {}): PreparedWrite {
   const temp = `${path}.${process.pid}${String(Date.now() % 1_000_000).padStart(6, '0')}`;
-  const fd = openSync(temp, 'wx');
+  const fd = openSync(temp, 'w');
   try {
     const bytes = Buffer.from(text, 'utf8');
     for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
     fsyncSync(fd);
-  } finally {
+  } catch (error) {
     closeSync(fd);
+    rmSync(temp, { force: true });
+    throw error;
   }
+  closeSync(fd);
+  const readNow = (): string | null => {
+    try {
+      return readSnapshot(path).text;
+    } catch {
+      return null;
+    }
+  };
   return {
-    unchangedSince: (read) => {
+    unchangedSince: (read) => readNow() === read,
+    commit: (read) => {
+      let fd: number;
       try {
-        return readFileSync(path, 'utf8') === read;
-      } catch {
-        return false;
+        fd = openSync(path, 'r');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        // Deleted meanwhile (a rename-save caught between its unlink and its rename, or a person).
+        rmSync(temp, { force: true });
+        return { written: false, disk: '' };
+      }
+      try {
+        const before = readFd(fd);
+        if (before !== read) {
+          rmSync(temp, { force: true });
+          return { written: false, disk: before };
+        }
+        options.beforeRename?.();
+        renameSync(temp, path);
+        const after = readFd(fd);
+        if (after === read) return { written: true, orphan: null };
+        return { written: true, orphan: settledContent(fd, read, options) };
+      } finally {
+        closeSync(fd);
       }
     },
-    commit: () => renameSync(temp, path),
     abandon: () => rmSync(temp, { force: true }),
   };
+}
+
+function readFd(fd: number): string {
+  const size = fstatSync(fd).size;
+  const buffer = Buffer.allocUnsafe(size);
+  let length = 0;
+  while (length < size) {
+    const read = readSync(fd, buffer, length, size - length, length);
+    if (read === 0) break;
+    length += read;
+  }
+  return buffer.subarray(0, length).toString('utf8');
+}
+
+/**
+ * The replaced file's content once its writer has finished: unchanged for a quiet spell and not
+ * looking cut short against the board it replaced (or so for long enough to be deliberate).
+ */
+function settledContent(fd: number, replaced: string, options: CommitOptions): string {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? sleepSync;
+  const known = shapeOf(replaced, countTaskLines(replaced));
+  let last = readFd(fd);
+  let since = now();
+  for (;;) {
+    sleep(10);
+    const text = readFd(fd);
+    if (text !== last) {
+      last = text;
+      since = now();
+      continue;
+    }
+    const quiet = now() - since;
+    if (quiet >= 50 && !looksCutShort(text, known)) return text;
+    if (quiet >= 1_000) return text;
+  }
 }

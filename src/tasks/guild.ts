@@ -1,7 +1,8 @@
 // Where a guild's files are, who is acting, and what time it is. Everything in tasks/ takes a
 // Guild, so tests can point it at a temp repo and a fake clock.
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BOARD_FILE, readBoardFile } from '../board/board-file.js';
+import { BoardVersions } from '../board/board-versions.js';
 import type { Board, Settings } from '../board/types.js';
 import { findRepo, type RepoPaths } from '../git/find-repo.js';
 import { LOG_FILE } from '../log/append-event.js';
@@ -41,7 +42,17 @@ export function openGuild(cwd: string, options: { now?: () => number } = {}): Gu
 }
 
 export async function loadBoard(guild: Guild, options: { storeOnMiss?: boolean } = {}): Promise<Board> {
-  const board = await readBoardFile(guild.boardPath, undefined, { cachePath: guild.cachePath, ...options });
+  const board = await readBoardFile(guild.boardPath, undefined, { cachePath: guild.cachePath, known: () => boardVersions(guild).latestShape(), ...options });
   guild.settings = board.settings;
   return board;
+}
+
+/** The boards guild-fs last read and wrote (board/board-versions.ts), in <git-common-dir>/guild/versions/. */
+export function boardVersions(guild: Guild): BoardVersions {
+  return new BoardVersions(join(dirname(guild.mutexPath), 'versions'));
+}
+
+/** True when git has rewound the log behind what guild-fs last appended (a stash, a checkout). */
+export function isLogRewound(_guild: Guild): boolean {
+  return false;
 }

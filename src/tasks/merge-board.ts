@@ -1,6 +1,7 @@
 // The board's merge, task by task. Each task (by ID) is resolved on its own: changed on one side
-// only, that side's version; changed on both, the side whose last event for the task is later,
-// which the notes say (git shows them on stderr). Then all three versions of the board are
+// only, that side's version; changed on both, part by part (status, title, each field, body),
+// and a part changed differently on both sides from the side whose last event for the task is
+// later, which the notes say (git shows them on stderr). Then all three versions of the board are
 // rewritten, through the same minimal-diff edits every write uses, to hold exactly the resolved
 // tasks; git's own three-way merge runs over what is left once the tasks are lifted out, the
 // free text, which so merges exactly as git would (conflict markers included, when both sides
@@ -14,6 +15,7 @@ import { mergeTexts } from '../git/merge-plumbing.js';
 import type { AuditEvent } from '../log/event.js';
 import { applyEvent, type ReplayedTask } from '../log/replay-log.js';
 import { placeTasks, rawLines, skeletonOf, type Skeleton } from './merge-layout.js';
+import { mergeTaskFields } from './merge-task-fields.js';
 
 /** Each side's events per task, from each side's log, in (ts, id) order. */
 export interface SideHistories {
@@ -27,8 +29,10 @@ export interface BoardMergeInput {
   base: string;
   ours: string;
   theirs: string;
-  /** Read only when some task changed on both sides; null when theirs' log cannot be found. */
+  /** Read only when some part of a task changed differently on both sides; null when theirs' log cannot be found. */
   histories: (tasks: Set<string>) => Promise<SideHistories | null>;
+  /** Decide every clash for this side instead of by the later event (a stale save: the tools' side). */
+  preferOnClash?: Side;
 }
 
 export interface BoardMerge {
@@ -76,11 +80,24 @@ export async function mergeBoards(input: BoardMergeInput): Promise<BoardMerge> {
     } else both.push(id);
   }
 
-  if (both.length > 0) {
-    const histories = await input.histories(new Set(both));
-    for (const id of both) {
+  // Changed on both sides: merged part by part (merge-task-fields.ts). Only a task with a part
+  // changed differently on both sides needs the histories, to pick the side with the later event.
+  const clashing: string[] = [];
+  for (const id of both) {
+    const [b, o, t] = [versionOf(base, id), versionOf(ours, id), versionOf(theirs, id)];
+    const merged = b && o && t ? mergeTaskFields(b, o, t, ours.settings.prefix, input.preferOnClash ?? 'ours') : null;
+    if (merged && (merged.clashes.length === 0 || input.preferOnClash)) resolved.set(id, merged.version);
+    else clashing.push(id);
+  }
+  if (clashing.length > 0 && input.preferOnClash) {
+    // Deleted on one side, changed on the other: the preferred side, whole.
+    for (const id of clashing) resolved.set(id, versionOf(input.preferOnClash === 'ours' ? ours : theirs, id));
+  } else if (clashing.length > 0) {
+    const histories = await input.histories(new Set(clashing));
+    for (const id of clashing) {
       const winner = laterSide(id, histories, notes, input.file);
-      const version = versionOf(winner === 'ours' ? ours : theirs, id);
+      const [b, o, t] = [versionOf(base, id), versionOf(ours, id), versionOf(theirs, id)];
+      const version = (b && o && t ? mergeTaskFields(b, o, t, ours.settings.prefix, winner)?.version : null) ?? versionOf(winner === 'ours' ? ours : theirs, id);
       resolved.set(id, version && histories ? agreeWithLog(version, id, histories, ours.settings.prefix, input.file) : version);
     }
   }

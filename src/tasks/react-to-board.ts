@@ -10,7 +10,7 @@
 // daemon ignores its own writes and those of other guild-fs commands without guessing who wrote.
 import { loadBoard, type Guild } from './guild.js';
 import { syncBoard } from './sync-board.js';
-import { updateBoard } from './update-board.js';
+import { updateBoard, type UpdateOptions } from './update-board.js';
 
 export interface Reaction {
   /** Events recorded, by type. */
@@ -20,18 +20,17 @@ export interface Reaction {
   nextRetry: number | null;
 }
 
-export async function reactToBoard(guild: Guild, actor: string): Promise<Reaction> {
-  const retried = await retryDueTasks(guild, actor);
-  // Guarded: a person saving while the daemon writes keeps their save (the write is refused and
-  // the next reaction reads it), where a CLI write would replace it.
-  const synced = await syncBoard(guild, actor, { guardHandSaves: true });
+export async function reactToBoard(guild: Guild, actor: string, options: UpdateOptions = {}): Promise<Reaction> {
+  const retried = await retryDueTasks(guild, actor, options);
+  // Every write is guarded (update-board.ts): a person saving while the daemon writes keeps their save.
+  const synced = await syncBoard(guild, actor, options);
   const recorded = { ...synced.recorded };
   if (retried.length > 0) recorded['task.retried'] = (recorded['task.retried'] ?? 0) + retried.length;
   return { recorded, retried, nextRetry: await nextRetryTime(guild) };
 }
 
 /** Clears `retry:` on Ready tasks whose time has come, logging task.retried for each. */
-export async function retryDueTasks(guild: Guild, actor: string): Promise<string[]> {
+export async function retryDueTasks(guild: Guild, actor: string, options: UpdateOptions = {}): Promise<string[]> {
   const due = (await loadBoard(guild)).tasks.some((task) => isDue(task.status, task.retry, guild.now()));
   // The mutex is taken only when there is something to do: most reactions find nothing due.
   if (!due) return [];
@@ -44,7 +43,7 @@ export async function retryDueTasks(guild: Guild, actor: string): Promise<string
       ids.push(task.id);
     }
     return ids;
-  }, { guardHandSaves: true });
+  }, options);
 }
 
 export async function nextRetryTime(guild: Guild): Promise<number | null> {

@@ -6,9 +6,22 @@
 // Log before board: the log is the record of what happened and the board a view of it. A crash
 // between the two leaves an event the board does not show yet, which replay and heal can see
 // and finish; the other order would leave a board change that no history explains.
+//
+// People's editors take no mutex, so every write is also guarded against them (issue 10):
+//   - the read waits out an in-place save caught half-way (board/steady-read.ts);
+//   - a save made from a stale buffer is merged with the changes made since (stale-save.ts);
+//   - just before logging, the board must still be the text read, or the whole transaction
+//     starts again on the new text (nothing logged yet, so nothing twice);
+//   - a save landing after the events are logged (in the microseconds before the rename, or
+//     in place into the very file the rename replaced) is merged with this write, not lost.
+// What is left is a rename-save landing between the commit's last look and its rename: no
+// POSIX call closes that window, which is a few microseconds wide.
 import { storeBoardCache } from '../board/board-cache.js';
-import { prepareBoardText, verifyAgainstParse, writeBoardText } from '../board/board-file.js';
+import { BOARD_FILE, prepareBoardWrite, verifyAgainstParse, type CommitOptions, type PreparedWrite } from '../board/board-file.js';
+import type { BoardVersions } from '../board/board-versions.js';
 import { BoardEdit } from '../board/edit-board.js';
+import { parseBoard } from '../board/parse-board.js';
+import { readSnapshot, shapeOf } from '../board/steady-read.js';
 import type { Board, Status, Task } from '../board/types.js';
 import { BoardChangedError, FileError } from '../errors.js';
 import { parseAgentName, taskNumber } from '../identifiers.js';
@@ -16,7 +29,8 @@ import { appendEvents } from '../log/append-event.js';
 import { makeEvent, type AuditEvent, type EventType } from '../log/event.js';
 import { withBoardMutex } from '../lock/board-mutex.js';
 import { cycleKey, findCycles, needsMet } from './dependency-graph.js';
-import { loadBoard, type Guild } from './guild.js';
+import { boardVersions, isLogRewound, loadBoard, type Guild } from './guild.js';
+import { mergeSave, mergeStaleSave } from './stale-save.js';
 
 /** The agent recorded for changes a person made by hand and a tool only noticed. */
 export const HUMAN = 'human';
@@ -38,83 +52,172 @@ export interface Transaction {
   addedNeeds(id: string, needs: readonly string[]): void;
   /** Run if the write is refused or fails after this point: gives back what the change took. */
   onAbort(undo: () => void): void;
+  /** Runs once the board is written and the events logged (not when the write is refused or started again). */
+  afterCommit(step: () => void): void;
 }
 
 export interface UpdateOptions {
-  /**
-   * Refuse (BoardChangedError, nothing logged, nothing written) when the board file changed since
-   * it was read: a person saved it meanwhile. For writers that act on their own (the daemon),
-   * whose write would otherwise replace that save; the next reaction reads it instead.
-   */
-  guardHandSaves?: boolean;
+  /** Where to say what a write had to merge (a person's save): stderr in the CLI, the daemon's log. */
+  say?: (line: string) => void;
+  /** Test seam for the board's rename (see prepareBoardWrite). */
+  commit?: CommitOptions;
 }
+
+/** A transaction started again this many times on a board that kept changing gives up. */
+const MAX_ATTEMPTS = 50;
 
 export async function updateBoard<T>(guild: Guild, actor: string, purpose: string, change: (tx: Transaction) => T, options: UpdateOptions = {}): Promise<T> {
   // The actor is written to the board (owner:) and the log: the library checks it, not only the CLI.
   parseAgentName(actor, 'agent');
+  // What a write had to merge is news for whoever ran it: stderr unless the caller takes it.
+  options = { say: (line) => void process.stderr.write(`guild-fs: ${line}\n`), ...options };
   return withBoardMutex(guild.mutexPath, purpose, async () => {
-    // A miss is not stored: the board this write leaves behind is what the next reader wants.
-    const board = await loadBoard(guild, { storeOnMiss: false });
-    const now = guild.now();
-    const edit = new BoardEdit(board);
-    const events: AuditEvent[] = [];
-    const assigned = new Map<Task, string>();
-    const added = new Map<string, readonly string[]>();
-    const undo: (() => void)[] = [];
-    const beforeCommit: ((events: readonly AuditEvent[]) => void)[] = [];
-    let highest = 0;
-    for (const task of board.tasks) {
-      if (task.id) highest = Math.max(highest, taskNumber(task.id));
-      for (const need of task.needs) highest = Math.max(highest, taskNumber(need));
-    }
-    const tx: Transaction = {
-      board,
-      edit,
-      now,
-      actor,
-      emit(type, task, data = {}, agent = actor, id) {
-        const event = makeEvent({ type, task, agent, host: guild.host, data, id }, now);
-        events.push(event);
-        return event.id;
-      },
-      beforeCommit: (step) => void beforeCommit.push(step),
-      idOf: (task) => task.id ?? assigned.get(task)!,
-      nextId: () => `${board.settings.prefix}-${++highest}`,
-      addedNeeds: (id, needs) => void added.set(id, needs),
-      onAbort: (fn) => void undo.push(fn),
-    };
-
-    try {
-      assignIds(tx, assigned);
-      moveTickedToDone(tx);
-      const result = change(tx);
-      placeByNeeds(tx);
-      // Edits never change a task's needs, so only new tasks and new IDs can close a cycle.
-      if (added.size > 0 || assigned.size > 0) refuseNewCycles(tx, added);
-      if (edit.changed || events.length > 0 || beforeCommit.length > 0) {
-        const next = edit.renderBoard();
-        if (process.env.GUILD_VERIFY_CACHE === '1') await verifyAgainstParse(next);
-        const prepared = options.guardHandSaves && next.text !== board.text ? prepareBoardText(guild.boardPath, next.text) : null;
-        if (prepared && !prepared.unchangedSince(board.text)) {
-          prepared.abandon();
-          throw new BoardChangedError(`${board.file} was saved by someone else while ${purpose} worked on it; not written`);
-        }
-        for (const step of beforeCommit) step(events);
-        appendEvents(guild.logPath, events, { exclusive: true });
-        if (next.text !== board.text) {
-          if (prepared) prepared.commit();
-          else await writeBoardText(guild.boardPath, next.text);
-          // Inside the mutex, though it lengthens the hold: the next writer, often already
-          // waiting, then finds the cache instead of parsing the whole board again.
-          storeBoardCache(guild.cachePath, next);
-        }
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await attemptUpdate(guild, actor, change, options);
+      if (outcome.done) return outcome.result;
+      // The board changed between the read and the check before the rename: a person saved.
+      // Nothing was logged or written; the transaction runs again on what they saved.
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new BoardChangedError(`${BOARD_FILE} kept changing while ${purpose} tried to write it (${attempt} tries); nothing was written. Try again when it is quiet.`, { attempts: attempt });
       }
-      return result;
-    } catch (error) {
-      for (const fn of undo.reverse()) fn();
-      throw error;
     }
   });
+}
+
+type Attempt<T> = { done: true; result: T } | { done: false };
+
+async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transaction) => T, options: UpdateOptions): Promise<Attempt<T>> {
+  // A miss is not stored: the board this write leaves behind is what the next reader wants.
+  const read = await loadBoard(guild, { storeOnMiss: false });
+  const versions = boardVersions(guild);
+  const stale = await mergeStaleSave(read, versions, { logRewound: () => isLogRewound(guild), say: options.say });
+  const board = stale?.board ?? read;
+  const now = guild.now();
+  const edit = new BoardEdit(board);
+  const events: AuditEvent[] = [];
+  const assigned = new Map<Task, string>();
+  const added = new Map<string, readonly string[]>();
+  const undo: (() => void)[] = [];
+  const beforeCommit: ((events: readonly AuditEvent[]) => void)[] = [];
+  const afterCommit: (() => void)[] = [];
+  let highest = 0;
+  for (const task of board.tasks) {
+    if (task.id) highest = Math.max(highest, taskNumber(task.id));
+    for (const need of task.needs) highest = Math.max(highest, taskNumber(need));
+  }
+  const tx: Transaction = {
+    board,
+    edit,
+    now,
+    actor,
+    emit(type, task, data = {}, agent = actor, id) {
+      const event = makeEvent({ type, task, agent, host: guild.host, data, id }, now);
+      events.push(event);
+      return event.id;
+    },
+    beforeCommit: (step) => void beforeCommit.push(step),
+    afterCommit: (step) => void afterCommit.push(step),
+    idOf: (task) => task.id ?? assigned.get(task)!,
+    nextId: () => `${board.settings.prefix}-${++highest}`,
+    addedNeeds: (id, needs) => void added.set(id, needs),
+    onAbort: (fn) => void undo.push(fn),
+  };
+  const giveBack = (): void => {
+    for (const fn of undo.reverse()) fn();
+  };
+
+  let result: T;
+  let next: Board;
+  try {
+    assignIds(tx, assigned);
+    moveTickedToDone(guild, tx);
+    result = change(tx);
+    placeByNeeds(tx);
+    // Edits never change a task's needs, so only new tasks and new IDs can close a cycle.
+    if (added.size > 0 || assigned.size > 0) refuseNewCycles(tx, added);
+    next = edit.changed ? edit.renderBoard() : board;
+    if (next.text === read.text && events.length === 0 && beforeCommit.length === 0) return { done: true, result };
+    if (process.env.GUILD_VERIFY_CACHE === '1') await verifyAgainstParse(next);
+  } catch (error) {
+    giveBack();
+    throw error;
+  }
+
+  let prepared: PreparedWrite | null = null;
+  try {
+    prepared = next.text !== read.text ? prepareBoardWrite(guild.boardPath, next.text, options.commit) : null;
+    // As late as possible before anything is logged: is the board still the one this write read?
+    // (Log-only writes too: nothing is logged from a board that changed under the reader.)
+    const unchanged = prepared ? prepared.unchangedSince(read.text) : readSnapshot(guild.boardPath).text === read.text;
+    if (!unchanged) {
+      prepared?.abandon();
+      giveBack();
+      return { done: false };
+    }
+    for (const step of beforeCommit) step(events);
+    appendEvents(guild.logPath, events, { exclusive: true });
+  } catch (error) {
+    prepared?.abandon();
+    giveBack();
+    throw error;
+  }
+  // Logged: from here the write is made, whatever the person does. Their save, if one lands
+  // now, is merged with this write instead of starting again (which would log twice).
+  if (prepared) {
+    const committed = prepared.commit(read.text);
+    let written = next;
+    if (!committed.written) written = await mergeLateSave(guild, read.text, next, committed.disk, committed.disk, versions, options);
+    else if (committed.orphan !== null) written = await mergeLateSave(guild, read.text, next, committed.orphan, next.text, versions, options);
+    versions.record(read.text, next.text, shapeOf(next.text, next.tasks.length), Date.now());
+    if (written !== next) versions.record(null, written.text, shapeOf(written.text, written.tasks.length), Date.now());
+    // Inside the mutex, though it lengthens the hold: the next writer, often already
+    // waiting, then finds the cache instead of parsing the whole board again.
+    storeBoardCache(guild.cachePath, written);
+  }
+  for (const step of afterCommit) step();
+  return { done: true, result };
+}
+
+/**
+ * A person's save that landed after this write logged its events: between the last check and
+ * the rename (`onDisk` is their save, the rename not made), or into the very file the rename
+ * replaced, by an editor saving in place (`onDisk` is this write's board). Their save started
+ * from `base`, the board this write read; it is merged with this write's board and written,
+ * again only over what is on disk. A merge that cannot be made cleanly keeps the person's save
+ * on disk (their text is never the one dropped) and says so.
+ */
+async function mergeLateSave(guild: Guild, base: string, ours: Board, theirs: string, onDisk: string, versions: BoardVersions, options: UpdateOptions): Promise<Board> {
+  let expected = onDisk;
+  let from = base;
+  let mine = ours.text;
+  let save = theirs;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const merged = await mergeSave(ours.file, from, mine, save);
+    // Not mergeable cleanly: the person's save is what stays on disk.
+    const text = merged?.text ?? save;
+    if (!merged) options.say?.(`${BOARD_FILE} was saved while guild-fs wrote it, and the two could not be merged cleanly: the save was kept; run \`guild-fs sync\` to record it`);
+    if (text === expected) return merged ?? (await parseOrNull(ours.file, text)) ?? ours;
+    const committed = prepareBoardWrite(guild.boardPath, text).commit(expected);
+    if (committed.written && committed.orphan === null) {
+      if (merged) options.say?.(`${BOARD_FILE} was saved while guild-fs wrote it; the save and the change were merged`);
+      versions.record(save, text, shapeOf(text, merged?.tasks.length ?? 0), Date.now());
+      return merged ?? (await parseOrNull(ours.file, text)) ?? ours;
+    }
+    // Saved again meanwhile, from what was on disk then: merge that save in turn.
+    from = expected;
+    mine = text;
+    save = committed.written ? committed.orphan! : committed.disk;
+    expected = committed.written ? text : committed.disk;
+  }
+  throw new BoardChangedError(`${BOARD_FILE} kept changing while guild-fs merged a save into its write`);
+}
+
+async function parseOrNull(file: string, text: string): Promise<Board | null> {
+  try {
+    return await parseBoard(file, text);
+  } catch {
+    return null;
+  }
 }
 
 function assignIds(tx: Transaction, assigned: Map<Task, string>): void {
@@ -127,12 +230,25 @@ function assignIds(tx: Transaction, assigned: Map<Task, string>): void {
   }
 }
 
-function moveTickedToDone(tx: Transaction): void {
+/**
+ * A ticked box is a completion by the person who ticked it. A task In Progress ticked by hand is
+ * done by them: the agent's claim is given back once the board says so (its worktree stays until
+ * it is clean, merged and no longer held: see prune-worktrees.ts).
+ */
+function moveTickedToDone(guild: Guild, tx: Transaction): void {
   for (const task of tx.board.tasks) {
     if (!task.checked || task.status === 'done') continue;
+    const id = tx.idOf(task);
     tx.edit.update(task, { status: 'done' });
-    tx.emit('task.completed', tx.idOf(task), { from: task.status, ticked: true, by: tx.actor }, HUMAN);
+    tx.emit('task.completed', id, { from: task.status, ticked: true, by: tx.actor, ...(task.owner ? { owner: task.owner } : {}) }, HUMAN);
+    if (task.status === 'in-progress' && task.id) tx.afterCommit(() => releaseHandDone(guild, task.id!, task.owner));
   }
+}
+
+function releaseHandDone(guild: Guild, id: string, owner: string | null): void {
+  const lock = guild.locks.read(id);
+  if (lock.state !== 'held' || (owner !== null && lock.owner.agent !== owner)) return;
+  guild.locks.release(id, lock.owner.token);
 }
 
 /** Blocked <-> Ready by needs, judged on the statuses this write leaves behind. */

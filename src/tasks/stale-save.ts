@@ -1,0 +1,73 @@
+// A save from a stale buffer, merged instead of obeyed.
+//
+// A person opens the board, agents claim and add tasks, the person saves: the file now holds
+// the board as it was when they opened it plus their edit. Taken as the truth, it would undo the
+// claims (heal would then requeue live work) and drop the new tasks (sync would log them
+// cancelled). So the next write that reads such a save merges three ways, through the same
+// task-by-task merge as the merge driver: base = the kept version the save started from (the
+// closest one, see board-versions.ts), ours = the latest board guild-fs wrote, theirs = the save.
+// Only what the person changed on top of what they saw counts as their edit; every tool change
+// since survives beside it. Where both changed the same field of a task, the tools' side wins:
+// it is backed by an event in the log and, for a claim, by a lock.
+//
+// When git itself rewound the board (a stash, a checkout of an older commit), the log went back
+// with it, and that is no stale save: the board is then taken as it is.
+import { contentKey } from '../board/board-cache.js';
+import { closestVersion, type BoardVersions } from '../board/board-versions.js';
+import { parseBoard } from '../board/parse-board.js';
+import type { Board } from '../board/types.js';
+import { GuildError } from '../errors.js';
+import { mergeBoards } from './merge-board.js';
+
+export interface StaleSaveOptions {
+  /** True when the log is behind what guild-fs last appended: git rewound the working tree. */
+  logRewound: () => boolean;
+  /** Where to say what was merged (stderr in the CLI). */
+  say?: (line: string) => void;
+}
+
+/** Two versions of the tools' side to merge a person's save against. */
+export interface SaveMerge {
+  base: string;
+  board: Board;
+}
+
+/** The board merged with the tools' changes when `read` is a save from a stale buffer; null when it is not one. */
+export async function mergeStaleSave(read: Board, versions: BoardVersions, options: StaleSaveOptions): Promise<SaveMerge | null> {
+  const kept = versions.list();
+  if (kept.length === 0 || kept[0]!.key === contentKey(read.text)) return null;
+  const texts: { text: string }[] = [];
+  for (const version of kept) {
+    const text = versions.read(version);
+    if (text !== null) texts.push({ text });
+  }
+  if (texts.length < 2 || contentKey(texts[0]!.text) !== kept[0]!.key) return null;
+  const closest = closestVersion(read.text, texts);
+  // Closest to the latest: an edit made on top of what the tools last wrote, taken as it is.
+  if (closest <= 0) return null;
+  if (options.logRewound()) return null;
+  const merged = await mergeSave(read.file, texts[closest]!.text, texts[0]!.text, read.text);
+  if (merged === null) {
+    options.say?.(`${read.file} was saved from an older version and could not be merged with the changes made since without a conflict; taken as saved (run \`guild-fs sync\` to record it)`);
+    return null;
+  }
+  if (merged.text === read.text) return null;
+  options.say?.(`${read.file} was saved from an older version; merged with the changes guild-fs made since`);
+  return { base: texts[closest]!.text, board: merged };
+}
+
+/**
+ * Three-way merge of a person's save (`theirs`, started from `base`) with the tools' board
+ * (`ours`); null when it leaves a conflict or a board that does not read.
+ */
+export async function mergeSave(file: string, base: string, ours: string, theirs: string): Promise<Board | null> {
+  // No histories: the tools' side wins a field both changed (see the header).
+  const merged = await mergeBoards({ file, base, ours, theirs, histories: async () => ({ ours: new Map(), theirs: new Map() }), preferOnClash: 'ours' });
+  if (merged.conflicts > 0) return null;
+  try {
+    return await parseBoard(file, merged.text);
+  } catch (error) {
+    if (error instanceof GuildError) return null;
+    throw error;
+  }
+}
