@@ -65,12 +65,23 @@ export interface AgentStats {
   unexpected: Record<string, string>;
 }
 
+/** Output on one line, runs of the same line collapsed (`... (x3)`): notices repeat on retries. */
+function oneLine(text: string): string {
+  const out: { line: string; times: number }[] = [];
+  for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    const last = out[out.length - 1];
+    if (last?.line === line) last.times++;
+    else out.push({ line, times: 1 });
+  }
+  return out.map(({ line, times }) => (times > 1 ? `${line} (x${times})` : line)).join(' / ');
+}
+
 async function agentLoop(repo: StormRepo, agent: string, startAt: number, until: number, options: RunOptions): Promise<AgentStats> {
   const stats: AgentStats = { agent, claims: 0, completes: 0, fails: 0, adds: 0, completed: [], nothingToDo: 0, exits: {}, unexpected: {} };
   const record = (command: string, run: Run, expected: number[] = [0]): void => {
     const key = `${command} exit ${run.code}`;
     stats.exits[key] = (stats.exits[key] ?? 0) + 1;
-    if (!expected.includes(run.code) && stats.unexpected[key] === undefined) stats.unexpected[key] = `${run.stderr.trim()}${run.stdout.trim() ? ` | stdout: ${run.stdout.trim().slice(0, 500)}` : ''}`;
+    if (!expected.includes(run.code) && stats.unexpected[key] === undefined) stats.unexpected[key] = `${oneLine(run.stderr)}${run.stdout.trim() ? ` | stdout: ${run.stdout.trim().slice(0, 500)}` : ''}`;
   };
   if (Date.now() < startAt) await new Promise((resolve) => setTimeout(resolve, startAt - Date.now()));
   for (let loop = 1; Date.now() < until; loop++) {
@@ -263,7 +274,7 @@ export function formatStormReport(report: StormReport): string {
       ? `person: ${p.saves} saves (${(p.saves / Math.max(0.001, (p.endedAt - p.startedAt) / 1000)).toFixed(1)}/s), highest note ${p.highest}, lost ${report.lostNotes.length}${report.lostNotes.length ? ` [${abbreviate(report.lostNotes)}]` : ''}, duplicated ${report.duplicatedNotes.length}${report.duplicatedNotes.length ? ` [${abbreviate(report.duplicatedNotes)}]` : ''}, empty reads ${p.emptyReads}, saves that found no Notes heading ${p.notesMissing}, failed saves ${p.failedSaves}${p.errors.length ? `: ${p.errors.slice(0, 3).join('; ')}` : ''}`
       : 'person: none',
     `agents: ${report.agentOps} ops in ${report.agentSeconds.toFixed(1)} s = ${report.opsPerSecond.toFixed(1)} ops/s; exits ${JSON.stringify(exits)}`,
-    ...Object.entries(unexpected).map(([key, text]) => `  unexpected ${key}: ${text.slice(0, 400)}`),
+    ...Object.entries(unexpected).map(([key, text]) => `  unexpected ${key}: ${text.length > 700 ? `${text.slice(0, 300)} ... ${text.slice(-400)}` : text}`),
     `board: front matter ${report.frontMatterIntact ? 'intact' : 'CHANGED'}, sentinels missing ${JSON.stringify(report.missingSentinels)}, duplicated ${JSON.stringify(report.duplicatedSentinels)}, task IDs twice on the board ${JSON.stringify(report.duplicatedTasks)}`,
     `log: ${report.events} events, task.created ${report.created}, task.cancelled ${report.cancelled}${report.cancelled ? ` [${abbreviate(report.cancelledTasks)}]` : ''}, created but not on the board ${report.missingTasks.length}${report.missingTasks.length ? ` [${abbreviate(report.missingTasks)}]` : ''}, torn/bad lines ${report.badLogLines}`,
     `agents' completions undone on the board: ${report.undoneCompletions.length}${report.undoneCompletions.length ? ` [${abbreviate(report.undoneCompletions)}]` : ''}`,
