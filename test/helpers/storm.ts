@@ -13,12 +13,11 @@ import { checkStorm, type StormCheck } from './storm-check.js';
 import { childEnv, guild, guildAsync, killStormProcesses, ROOT, spawnTracked, STORM_BIN, type Run, type RunOptions, type StormRepo } from './storm-processes.js';
 import type { PersonOptions, PersonResult, SaveStyle } from './storm-person.js';
 
+export { FRONT_MATTER, SEED_TASKS, SENTINELS, stormBoard } from './storm-board.js';
 export type { SaveStyle } from './storm-person.js';
 export { guild, killStormProcesses, STORM_BIN, type RunOptions, type StormRepo } from './storm-processes.js';
 
 const PERSON = join(ROOT, 'test', 'helpers', 'storm-person.ts');
-
-export { FRONT_MATTER, SEED_TASKS, SENTINELS, stormBoard } from './storm-board.js';
 
 function git(dir: string, args: string[]): void {
   const run = spawnSync('git', args, { cwd: dir, encoding: 'utf8' });
@@ -33,14 +32,13 @@ export function stormRepo(parent = tmpdir(), options: RunOptions = {}): StormRep
   git(dir, ['init', '-q', '-b', 'main']);
   git(dir, ['config', 'user.email', 'storm@example.com']);
   git(dir, ['config', 'user.name', 'storm']);
-  for (const args of [['init'], null, ['sync']]) {
-    if (args === null) {
-      writeFileSync(repo.board, stormBoard());
-      continue;
-    }
+  const setup = (args: string[]): void => {
     const run = guild(repo, args, options, 'storm-setup');
     if (run.code !== 0) throw new Error(`guild-fs ${args.join(' ')} failed in setup: ${run.stderr}`);
-  }
+  };
+  setup(['init']);
+  writeFileSync(repo.board, stormBoard());
+  setup(['sync']);
   git(dir, ['add', '-A']);
   git(dir, ['commit', '-q', '-m', 'storm board']);
   return repo;
