@@ -10,6 +10,10 @@
 // one reaction and a stop waits for at most the one under way. A board that does not parse is
 // reported (file:line) and left alone until the next save: the daemon never writes over a
 // person's text (updateBoard refuses to write a board it cannot read) and never dies of it.
+// Before each reaction it looks at git: while an operation is under way in the main worktree
+// (a merge, rebase, stash or checkout) the reaction waits a moment; while the log is behind what
+// guild-fs last appended (git rewound the working tree) nothing reacts, heals or appends until
+// the log is back, or a person's CLI write says the rewind was meant.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +25,7 @@ import type { Guild } from '../tasks/guild.js';
 import { healGuild } from '../tasks/heal.js';
 import { reactToBoard } from '../tasks/react-to-board.js';
 import { conflictsKey, reactToBranches } from '../tasks/react-to-branches.js';
+import { describeHold, GitHold } from './git-hold.js';
 import { fullCollection, keepNurserySmall } from './idle-gc.js';
 import type { PathWatcher, WatchedKind } from './watch-paths.js';
 
@@ -40,6 +45,8 @@ type Job = 'board' | 'heal' | 'branches';
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
 /** How long without a reaction counts as quiet, for the collection after a burst. */
 const QUIET_MS = 1_000;
+/** How soon to look again while a git operation is under way: most take a fraction of a second. */
+const GIT_BUSY_RETRY_MS = 250;
 
 export class Daemon {
   private lock: DaemonLock | null = null;
@@ -59,12 +66,17 @@ export class Daemon {
   /** Hash of the board text the last board reaction started from: the same bytes need nothing. */
   private lastBoardHash: string | null = null;
   private lastErrorShown: string | null = null;
+  private readonly hold: GitHold;
+  private gitBusyTimer: NodeJS.Timeout | null = null;
+  /** The git operation last said to be under way, so it is said once. */
+  private gitBusyShown: string | null = null;
   readonly report: DaemonReport;
 
   constructor(
     private readonly guild: Guild,
     private readonly options: DaemonOptions,
   ) {
+    this.hold = new GitHold(guild);
     const now = new Date(guild.now()).toISOString();
     this.report = {
       pid: process.pid,
@@ -95,7 +107,9 @@ export class Daemon {
     Object.assign(this.report, { pidStart: owner.pidStart, bootId: owner.bootId, since: owner.since });
     if (this.lock.healed) this.options.say(this.lock.healed);
     try {
-      await recordDaemonEvent(this.guild, 'daemon.started', this.options.actor, { pid: process.pid, healEveryMs: this.options.healEveryMs, sampleEveryMs: this.options.sampleEveryMs });
+      const held = this.holdReason();
+      if (held === null) await recordDaemonEvent(this.guild, 'daemon.started', this.options.actor, { pid: process.pid, healEveryMs: this.options.healEveryMs, sampleEveryMs: this.options.sampleEveryMs });
+      else this.options.say(`daemon.started not logged: ${held}`);
       this.follower = new LogFollower(this.guild.logPath, { fromEnd: true });
       // There before the watch starts, so a first claim's lock is heard (it is in .git, not the worktree).
       mkdirSync(this.guild.locksDir, { recursive: true });
@@ -133,7 +147,7 @@ export class Daemon {
   async stop(reason: string): Promise<DaemonReport> {
     if (this.stopping) return this.report;
     this.stopping = true;
-    for (const timer of [...this.timers, this.boardTimer, this.locksTimer, this.retryTimer, this.quietTimer, this.branchTimer]) if (timer) clearTimeout(timer);
+    for (const timer of [...this.timers, this.boardTimer, this.locksTimer, this.retryTimer, this.quietTimer, this.branchTimer, this.gitBusyTimer]) if (timer) clearTimeout(timer);
     this.timers.clear();
     await this.watcher?.close();
     await this.branchWatcher?.close();
@@ -143,7 +157,10 @@ export class Daemon {
     this.writeReport();
     if (this.lock) {
       try {
-        await recordDaemonEvent(this.guild, 'daemon.stopped', this.options.actor, { pid: process.pid, reason, reactions: this.report.counts.reactions });
+        // An append now would be what makes git refuse to go on, or a line git is about to drop.
+        const held = this.holdReason();
+        if (held === null) await recordDaemonEvent(this.guild, 'daemon.stopped', this.options.actor, { pid: process.pid, reason, reactions: this.report.counts.reactions });
+        else this.options.say(`daemon.stopped not logged: ${held}`);
       } finally {
         this.lock.release();
       }
@@ -173,8 +190,9 @@ export class Daemon {
 
   private boardSettled(): void {
     this.boardTimer = null;
-    // Bytes already reacted to need nothing: the echo of the daemon's own write, or a touch.
-    if (this.lastBoardHash !== null && this.lastBoardHash === this.hashBoard()) return;
+    // Bytes already reacted to need nothing: the echo of the daemon's own write, or a touch. (A
+    // board git put back as it was, while reactions waited: a look at whether the wait is over.)
+    if (this.lastBoardHash !== null && this.lastBoardHash === this.hashBoard()) return this.enqueue();
     this.enqueue('board');
   }
 
@@ -192,11 +210,15 @@ export class Daemon {
     } catch (error) {
       this.failed(`reading the log: ${(error as Error).message}`);
     }
+    // The log changed: if reactions wait for it to come back, this may be it.
+    if (this.report.waiting) this.enqueue();
   }
 
-  private enqueue(job: Job): void {
+  /** Adds `job`; without one, only runs what is pending (reactions that waited). */
+  private enqueue(job?: Job): void {
     if (this.stopping) return;
-    this.pending.add(job);
+    if (job) this.pending.add(job);
+    if (this.pending.size === 0) return;
     this.running ??= this.drain().finally(() => {
       this.running = null;
       this.whenQuiet();
@@ -205,6 +227,8 @@ export class Daemon {
 
   private async drain(): Promise<void> {
     while (this.pending.size > 0 && !this.stopping) {
+      // Looked at before every job: a git operation may start between two of them.
+      if (!this.mayReact()) return;
       // Board first: heal judges locks against the board as the board reaction leaves it.
       // Branches last: a task finished by the board reaction may have a worktree to remove.
       const job: Job = this.pending.has('board') ? 'board' : this.pending.has('heal') ? 'heal' : 'branches';
@@ -287,6 +311,46 @@ export class Daemon {
     const what = [...healed.actions.map((action) => `${action.task} ${action.action} (${action.reason})`), ...(healed.mutexBroken ? ['board mutex of a dead writer broken'] : [])].join('; ');
     this.report.lastReaction = { at: new Date(this.guild.now()).toISOString(), what: `heal: ${what}` };
     this.options.say(`heal: ${what}`);
+  }
+
+  /**
+   * Whether reactions may run now. While a git operation is under way they are put off a moment
+   * (said once); while the log is behind what guild-fs wrote they wait, pending, until the log
+   * comes back: the next log or board event or heal tick looks again.
+   */
+  private mayReact(): boolean {
+    const hold = this.hold.now();
+    if (hold?.kind === 'git') {
+      if (this.gitBusyShown !== hold.sign) this.options.say(`waiting: a git operation is under way (${hold.sign} in ${this.guild.repo.commonDir}); reactions wait for it`);
+      this.gitBusyShown = hold.sign;
+      this.gitBusyTimer ??= setTimeout(() => {
+        this.gitBusyTimer = null;
+        this.enqueue();
+      }, GIT_BUSY_RETRY_MS);
+      return false;
+    }
+    this.gitBusyShown = null;
+    if (hold?.kind === 'behind') {
+      if (!this.report.waiting) {
+        const message = `waiting: the log is behind what guild-fs wrote (a git stash or checkout?): ${hold.reason}; nothing reacts, heals or logs until it is back (run \`guild-fs sync\` if that was deliberate)`;
+        this.report.waiting = { since: new Date(this.guild.now()).toISOString(), message };
+        this.options.say(message);
+        this.writeReport();
+      }
+      return false;
+    }
+    if (this.report.waiting) {
+      this.report.waiting = null;
+      this.options.say('resumed: the log holds what guild-fs wrote');
+      this.writeReport();
+    }
+    return true;
+  }
+
+  /** Why nothing may be appended now, or null. */
+  private holdReason(): string | null {
+    const hold = this.hold.now();
+    return hold === null ? null : describeHold(hold);
   }
 
   /** After a burst of reactions, one full collection once a second has passed without another (see idle-gc.ts). */

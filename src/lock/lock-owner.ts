@@ -19,6 +19,13 @@ export interface LockOwner extends Holder {
   acquired: string;
   heartbeat: string;
   token: string;
+  /**
+   * Set once the claim's event is in the log and its board write is made. From then on the lock,
+   * not the working tree, says the claim happened: a board and log that no longer show it were
+   * rewound by git (a stash, a checkout), and heal keeps the lock. Absent on a half-made claim
+   * and on locks taken before this field existed.
+   */
+  recorded?: true;
 }
 
 /**

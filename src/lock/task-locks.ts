@@ -32,6 +32,8 @@ export interface TaskLocks {
   release(task: string, token: string): ReleaseResult;
   read(task: string): OwnerRead<LockOwner>;
   heartbeat(task: string, token: string, now?: number): LockOwner | null;
+  /** Marks the claim recorded (see LockOwner.recorded); null when the lock is no longer the one with `token`. */
+  markRecorded(task: string, token: string, now?: number): LockOwner | null;
   /** Breaks a lock judged stale, only if it still is the lock that was judged. */
   breakStale(task: string, judged: Judged, now?: number): RemoveOutcome;
   list(): { task: string; read: OwnerRead<LockOwner> }[];
@@ -103,16 +105,25 @@ export class MkdirTaskLocks implements TaskLocks {
   }
 
   heartbeat(task: string, token: string, now: number = Date.now()): LockOwner | null {
+    return this.rewrite(task, token, now, (owner) => ({ ...owner, heartbeat: new Date(now).toISOString() }));
+  }
+
+  markRecorded(task: string, token: string, now: number = Date.now()): LockOwner | null {
+    return this.rewrite(task, token, now, (owner) => ({ ...owner, recorded: true }));
+  }
+
+  /** Rewrites owner.json of the lock with `token`, or does nothing and returns null. */
+  private rewrite(task: string, token: string, now: number, change: (owner: LockOwner) => LockOwner): LockOwner | null {
     const path = this.pathOf(task);
-    // Under the breaker: a healer cannot judge the old heartbeat and remove the lock while the
-    // new one is being written.
+    // Under the breaker: a healer cannot judge the old record and remove the lock while the new
+    // one is being written.
     const result = retryBusy(() =>
       withBreaker(
         path,
         () => {
           const current = readLockOwner<LockOwner>(path);
           if (current.state !== 'held' || current.owner.token !== token) return null;
-          const owner = { ...current.owner, heartbeat: new Date(now).toISOString() };
+          const owner = change(current.owner);
           rewriteOwner(path, owner);
           return owner;
         },

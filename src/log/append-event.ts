@@ -4,6 +4,7 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AuditEvent } from './event.js';
+import { writeLogMark } from './log-mark.js';
 
 export const LOG_FILE = '.guild/audit.jsonl';
 
@@ -14,6 +15,12 @@ export interface AppendOptions {
    * the mutex the check could see another process's write half-copied, so it is not made.)
    */
   exclusive?: boolean;
+  /**
+   * Where to note the log's size and the last event's id after the append (see log-mark.ts):
+   * <git-common-dir>/guild/log-mark.json, Guild.logMarkPath. Every append guild-fs makes to the
+   * live log passes it; the mark is how the daemon tells a log git rewound from one it wrote.
+   */
+  markPath?: string;
 }
 
 export function appendEvents(path: string, events: readonly AuditEvent[], options: AppendOptions = {}): void {
@@ -38,6 +45,9 @@ export function appendEvents(path: string, events: readonly AuditEvent[], option
       // finishing the line beats leaving it torn.
       if (written < bytes.length) writeSync(fd, bytes, written);
     }
+    // The size as this process leaves the file: exact under the board mutex, where every append
+    // but init's is made; a mark that misses is searched for (logBehindMark), never wrong.
+    if (options.markPath) writeLogMark(options.markPath, { size: fstatSync(fd).size, id: events[events.length - 1]!.id });
   } finally {
     closeSync(fd);
   }

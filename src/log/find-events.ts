@@ -16,7 +16,11 @@ const CHUNK = 1 << 16;
 export function scanHistoryBackwards(path: string, visit: (line: string) => boolean | void): void {
   let done = false;
   scanBackwards(path, (line) => (done = Boolean(visit(line))));
-  if (done) return;
+  if (!done) scanSegmentsBackwards(path, visit);
+}
+
+/** The rotated segments of the log at `path` only, newest line first, until `visit` returns true. */
+export function scanSegmentsBackwards(path: string, visit: (line: string) => boolean | void): void {
   const dir = join(dirname(path), SEGMENTS_DIR);
   for (const name of segmentNames(dir).reverse()) {
     // Segments are old and rarely read: one month's gzip decompressed at once is simplest.
@@ -25,8 +29,11 @@ export function scanHistoryBackwards(path: string, visit: (line: string) => bool
   }
 }
 
-/** Calls `visit` with each line, last line first, until it returns true or the file ends. */
-export function scanBackwards(path: string, visit: (line: string) => boolean | void): void {
+/**
+ * Calls `visit` with each line, last line first, until it returns true or the file ends. `end` is
+ * the byte offset where the line stops (its newline, or the end of the file).
+ */
+export function scanBackwards(path: string, visit: (line: string, end: number) => boolean | void): void {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -51,10 +58,10 @@ export function scanBackwards(path: string, visit: (line: string) => boolean | v
           // The first (partial) line of this chunk goes with the chunk before it, unless this is
           // the start of the file.
           carry = buffer.subarray(0, end);
-          if (position === 0 && end > 0 && visit(buffer.toString('utf8', 0, end))) return;
+          if (position === 0 && end > 0 && visit(buffer.toString('utf8', 0, end), end)) return;
           break;
         }
-        if (end > at + 1 && visit(buffer.toString('utf8', at + 1, end))) return;
+        if (end > at + 1 && visit(buffer.toString('utf8', at + 1, end), position + end)) return;
         end = at;
       }
     }

@@ -6,7 +6,9 @@
 // have been claimed and finished since the caller looked), appends task.claimed and writes the
 // board. A crash after the lock and before the log leaves a lock that no event and no board line
 // explain: a stale lock, broken by heal. A crash between log and board leaves an event the board
-// does not show yet, which replay reports and heal finishes or undoes.
+// does not show yet, which replay reports and heal finishes or undoes. Once both are written the
+// lock is marked recorded: from then on a board and log that do not show the claim were rewound by
+// git (a stash, a checkout), and the claim is kept (see classify-lock.ts).
 import type { Board, Task } from '../board/types.js';
 import { HeldError, NoSuchTaskError, NothingToDoError, UsageError } from '../errors.js';
 import { parseAgentName, parseTaskId } from '../identifiers.js';
@@ -36,17 +38,23 @@ export interface ClaimResult {
 
 export async function claimTask(guild: Guild, request: ClaimRequest): Promise<ClaimResult> {
   if (request.id !== undefined) return claimById(guild, request, request.id);
-  return updateBoard(guild, request.agent, `claim next for ${request.agent}`, (tx) => {
+  let made: { id: string; token: string } | null = null;
+  const result = await updateBoard(guild, request.agent, `claim next for ${request.agent}`, (tx) => {
     const filter = { caps: request.caps, now: tx.now, statusOf: statusLookup(tx) };
     const tried = new Set<number>();
     for (let task = nextReady(tx.board.tasks, filter); task; task = nextReady(tx.board.tasks, filter, tried)) {
       const acquired = guild.locks.acquire(task.id!, { agent: request.agent, pid: request.pid, now: tx.now, claimEvent: newUlid(tx.now) });
-      if (acquired.ok) return recordClaim(guild, tx, task, request, acquired.owner);
+      if (acquired.ok) {
+        made = { id: task.id!, token: acquired.owner.token };
+        return recordClaim(guild, tx, task, request, acquired.owner);
+      }
       tried.add(task.line); // taken by a `claim <ID>` that has not written the board yet
     }
     const caps = request.caps ? ` for caps ${request.caps.join(',') || '(none)'}` : '';
     throw new NothingToDoError(`no claimable task${caps}`, { caps: request.caps ?? null });
   });
+  markRecorded(guild, made);
+  return result;
 }
 
 async function claimById(guild: Guild, request: ClaimRequest, id: string): Promise<ClaimResult> {
@@ -54,8 +62,9 @@ async function claimById(guild: Guild, request: ClaimRequest, id: string): Promi
   // whether a claim whose maker died got as far as its event.
   const acquired = guild.locks.acquire(id, { agent: request.agent, pid: request.pid, now: guild.now(), claimEvent: newUlid(guild.now()) });
   if (!acquired.ok) return alreadyHeldOrLost(guild, request, id, acquired);
+  let result: ClaimResult;
   try {
-    return await updateBoard(guild, request.agent, `claim ${id} for ${request.agent}`, (tx) => {
+    result = await updateBoard(guild, request.agent, `claim ${id} for ${request.agent}`, (tx) => {
       const task = tx.board.byId.get(parseTaskId(id, tx.board.settings.prefix));
       if (!task) throw new NoSuchTaskError(id);
       if (task.status === 'in-progress' && task.owner === request.agent) {
@@ -79,6 +88,18 @@ async function claimById(guild: Guild, request: ClaimRequest, id: string): Promi
     guild.locks.release(id, acquired.owner.token);
     throw error;
   }
+  // A lock that only put back what the board already showed made no claim event: it stays
+  // unrecorded, judged as before (its own claim event is in no log).
+  if (!result.alreadyHeld) markRecorded(guild, { id, token: acquired.owner.token });
+  return result;
+}
+
+/**
+ * The claim's event is appended and its board written: say so in the lock. A crash before this
+ * leaves a lock judged as before (the board shows it, so it is healthy or stale on proof).
+ */
+function markRecorded(guild: Guild, made: { id: string; token: string } | null): void {
+  if (made) guild.locks.markRecorded(made.id, made.token, guild.now());
 }
 
 function recordClaim(guild: Guild, tx: Transaction, task: Task, request: ClaimRequest, owner: LockOwner): ClaimResult {

@@ -17,8 +17,14 @@ export type LockVerdict =
   | { kind: 'finishing'; owner: LockOwner }
   /** The board does not show this holder, and the claim is still being made. */
   | { kind: 'claiming'; owner: LockOwner }
-  /** The board does not show this holder, and the process that made the claim is gone. */
+  /** The board does not show this holder, and the process that made the claim is gone (or, for a recorded claim, the task moved on since its event). */
   | { kind: 'orphan'; owner: LockOwner; onBoard: Task | undefined }
+  /**
+   * A recorded claim (see LockOwner.recorded) that neither the board nor the log shows: git took
+   * the working tree back (a stash, a checkout, a rebase under way) and will bring it back. Kept;
+   * `stale` says why it may go anyway (its holder is gone or silent past lock_ttl).
+   */
+  | { kind: 'rewound'; owner: LockOwner; onBoard: Task | undefined; stale: string | null }
   /** Held as the board says, but its process died or its heartbeat is older than lock_ttl. */
   | { kind: 'stale'; owner: LockOwner; reason: string }
   | { kind: 'healthy'; owner: LockOwner }
@@ -27,7 +33,14 @@ export type LockVerdict =
 export function classifyLock(
   task: string,
   read: OwnerRead<LockOwner>,
-  context: { board: Board; intents: Map<string, LockIntent<FinishIntent>>; probe: ProcessProbe; now: number },
+  context: {
+    board: Board;
+    intents: Map<string, LockIntent<FinishIntent>>;
+    probe: ProcessProbe;
+    now: number;
+    /** Whether the log holds the event with this id: asked only of recorded claims the board does not show. */
+    claimLogged: (eventId: string) => boolean;
+  },
 ): LockVerdict {
   if (read.state === 'free') return { kind: 'free' };
   if (read.state === 'unreadable') return { kind: 'unfinished', reason: read.reason };
@@ -38,6 +51,13 @@ export function classifyLock(
   }
   const onBoard = context.board.byId.get(task);
   if (!(onBoard?.status === 'in-progress' && onBoard.owner === owner.agent)) {
+    if (owner.recorded) {
+      // The claim was made, log and board both: the working tree's board and log going back
+      // does not undo it. Only its own event still in the log says the task moved on since.
+      if (owner.claimEvent !== null && context.claimLogged(owner.claimEvent)) return { kind: 'orphan', owner, onBoard };
+      const staleness = judgeLock(owner, { now: context.now, ttlMs: context.board.settings.lockTtlMs, probe: context.probe });
+      return { kind: 'rewound', owner, onBoard, stale: staleness.stale ? staleness.reason : null };
+    }
     return judgeProcess(claimMaker(owner), context.probe).alive ? { kind: 'claiming', owner } : { kind: 'orphan', owner, onBoard };
   }
   const staleness = judgeLock(owner, { now: context.now, ttlMs: context.board.settings.lockTtlMs, probe: context.probe });

@@ -110,6 +110,6 @@ export function acquireDaemonLock(guild: Guild, agent: string, probe: ProcessPro
  */
 export async function recordDaemonEvent(guild: Guild, type: 'daemon.started' | 'daemon.stopped', actor: string, data: Record<string, unknown>): Promise<void> {
   await withBoardMutex(guild.mutexPath, type, async () => {
-    appendEvents(guild.logPath, [makeEvent({ type, agent: actor, host: guild.host, data }, guild.now())], { exclusive: true });
+    appendEvents(guild.logPath, [makeEvent({ type, agent: actor, host: guild.host, data }, guild.now())], { exclusive: true, markPath: guild.logMarkPath });
   });
 }

@@ -49,6 +49,8 @@ export interface DaemonReport {
   conflicts?: { at: string; pairs: { a: string; b: string; files: string[] }[] } | null;
   /** Worktrees of finished, merged tasks the daemon removed. */
   worktreesRemoved?: number;
+  /** Set while the daemon holds its reactions because the log is behind what guild-fs wrote (git rewound it). */
+  waiting?: { since: string; message: string } | null;
 }
 
 export function daemonReportPath(guild: Guild): string {

@@ -3,7 +3,8 @@
 // It changes nothing; `heal` repairs what doctor finds (exit 6 when anything is wrong).
 import type { Board } from '../board/types.js';
 import { GuildError } from '../errors.js';
-import { lastEventOf } from '../log/find-events.js';
+import { findEventIds, lastEventOf } from '../log/find-events.js';
+import { logBehindMark } from '../log/log-mark.js';
 import { readEvents } from '../log/read-events.js';
 import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
 import { UNFINISHED_GRACE_MS, type MutexOwner } from '../lock/board-mutex.js';
@@ -75,6 +76,9 @@ async function checkLog(guild: Guild): Promise<Check> {
     if (!(error instanceof GuildError)) throw error;
     check.problems.push({ message: error.message });
   }
+  // Not wrong in itself: git may bring it back (a stash popped, a checkout undone).
+  const mark = logBehindMark(guild.logPath, guild.logMarkPath);
+  if (mark.behind) check.warnings.push(`the log is behind what guild-fs wrote (a git stash or checkout?): ${mark.reason}; the daemon waits for it (run \`guild-fs sync\` if that was deliberate)`);
   return check;
 }
 
@@ -88,7 +92,7 @@ function checkLocks(guild: Guild, board: Board, probe: ProcessProbe): Check {
     const path = guild.locks.where(task);
     // Not a problem: the next release, heartbeat or heal of this lock takes a dead breaker over.
     for (const dead of deadBreakers(path, probe, now)) check.warnings.push(`${task}: ${dead.name} left by pid ${dead.pid}, which is gone (the next remover takes it over)`);
-    const verdict = classifyLock(task, read, { board, intents, probe, now });
+    const verdict = classifyLock(task, read, { board, intents, probe, now, claimLogged: (id) => findEventIds(guild.logPath, [id]).size > 0 });
     switch (verdict.kind) {
       case 'unfinished': {
         const age = ageOf(path, now);
@@ -102,6 +106,13 @@ function checkLocks(guild: Guild, board: Board, probe: ProcessProbe): Check {
         const { onBoard } = verdict;
         const shown = onBoard ? `${onBoard.status}${onBoard.owner ? ` (owner ${onBoard.owner})` : ''}` : 'not on the board';
         check.problems.push({ task, message: `${task}: locked by ${verdict.owner.agent}, but the board has no such owner (task is ${shown})` });
+        break;
+      }
+      case 'rewound': {
+        const behind = `${task}: the board and log are behind this claim of ${verdict.owner.agent} (a git stash or checkout?)`;
+        // Kept while the claim lives: git brings board and log back. Stale as well, heal removes it.
+        if (verdict.stale === null) check.warnings.push(`${behind}; it is kept`);
+        else check.problems.push({ task, message: `${behind}, and stale: ${verdict.stale} (heal removes the lock)` });
         break;
       }
       case 'stale':

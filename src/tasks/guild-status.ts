@@ -23,7 +23,14 @@ export interface Holding {
 export interface GuildStatus {
   board: { tasks: number; counts: Record<Status, number>; error: string | null };
   holding: Holding[];
-  daemon: Omit<DaemonState, 'report'> & { lastReaction: { at: string; what: string } | null; lastError: { at: string; message: string } | null; counts: Record<string, number> | null; updated: string | null };
+  daemon: Omit<DaemonState, 'report'> & {
+    lastReaction: { at: string; what: string } | null;
+    lastError: { at: string; message: string } | null;
+    counts: Record<string, number> | null;
+    updated: string | null;
+    /** Present while a running daemon holds its reactions (see DaemonReport.waiting). */
+    waiting?: { since: string; message: string };
+  };
   machine: (MachineSample & { source: 'daemon' | 'now' }) | null;
 }
 
@@ -66,7 +73,14 @@ export async function guildStatus(guild: Guild, options: { sample?: () => Promis
   return {
     board: { tasks, counts, error },
     holding,
-    daemon: { ...daemon, lastReaction: report?.lastReaction ?? null, lastError: report?.lastError ?? null, counts: report?.counts ?? null, updated: report?.updated ?? null },
+    daemon: {
+      ...daemon,
+      lastReaction: report?.lastReaction ?? null,
+      lastError: report?.lastError ?? null,
+      counts: report?.counts ?? null,
+      updated: report?.updated ?? null,
+      ...(state.running && report?.waiting ? { waiting: report.waiting } : {}),
+    },
     machine,
   };
 }

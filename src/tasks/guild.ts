@@ -6,6 +6,7 @@ import { BoardVersions } from '../board/board-versions.js';
 import type { Board, Settings } from '../board/types.js';
 import { findRepo, type RepoPaths } from '../git/find-repo.js';
 import { LOG_FILE } from '../log/append-event.js';
+import { LOG_MARK_FILE } from '../log/log-mark.js';
 import { systemProbe } from '../lock/liveness.js';
 import { MkdirTaskLocks, type TaskLocks } from '../lock/task-locks.js';
 
@@ -15,6 +16,8 @@ export interface Guild {
   logPath: string;
   locksDir: string;
   mutexPath: string;
+  /** What the last append left the log as (see log/log-mark.ts): every appendEvents passes it as markPath. */
+  logMarkPath: string;
   /** The board's parse cache (see board/board-cache.ts). */
   cachePath: string;
   locks: TaskLocks;
@@ -34,6 +37,7 @@ export function openGuild(cwd: string, options: { now?: () => number } = {}): Gu
     logPath: join(repo.mainWorktree, LOG_FILE),
     locksDir,
     mutexPath: join(guildDir, 'board.lock'),
+    logMarkPath: join(guildDir, LOG_MARK_FILE),
     cachePath: join(guildDir, 'cache', 'board.json'),
     locks: new MkdirTaskLocks(locksDir),
     host: systemProbe.host,

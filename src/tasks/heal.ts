@@ -13,6 +13,11 @@
 //      the lock). If not, undo it: remove the lock.
 //   4. A lock the board shows whose holder is proved gone or whose heartbeat is older than
 //      lock_ttl: break it, and requeue the task with tries + 1 and a backoff (Failed at max_tries).
+//   3b. A recorded claim (LockOwner.recorded: its event and board write were made) that neither
+//      board nor log shows: git rewound the working tree (stash, checkout) and will bring them
+//      back. Kept, logging nothing. Only if it is stale on proof as well is the lock removed,
+//      still logging nothing: the log as it stands never heard of the claim, and once git brings
+//      the claim back, case 5 requeues the task as for any lost stale lock.
 //   5. A task In Progress with no lock (a heal that died between breaking a stale lock and
 //      writing the board leaves one): requeue it too, when its last task.claimed was made on
 //      this host. One claimed on another host is left alone: its lock lives in that machine's
@@ -40,7 +45,16 @@ import { updateBoard, type Transaction } from './update-board.js';
 /** A lock directory without owner.json for this long was left by a taker that died. */
 export const UNFINISHED_LOCK_GRACE_MS = 30_000;
 
-export type HealActionKind = 'removed-unfinished' | 'finished-intent' | 'dropped-intent' | 'finished-claim' | 'undid-claim' | 'removed-leftover' | 'requeued' | 'poisoned';
+export type HealActionKind =
+  | 'removed-unfinished'
+  | 'finished-intent'
+  | 'dropped-intent'
+  | 'finished-claim'
+  | 'undid-claim'
+  | 'removed-leftover'
+  | 'removed-rewound'
+  | 'requeued'
+  | 'poisoned';
 
 export interface HealAction {
   task: string;
@@ -98,7 +112,7 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
   for (const { task, read } of locks) {
     locked.add(task);
     const now = guild.now();
-    const verdict = classifyLock(task, read, { board, intents, probe, now });
+    const verdict = classifyLock(task, read, { board, intents, probe, now, claimLogged: (id) => findEventIds(guild.logPath, [id]).size > 0 });
     switch (verdict.kind) {
       case 'unfinished':
         if (busy(task, guild.locks.breakStale(task, { unreadableForMs: UNFINISHED_LOCK_GRACE_MS }, now))) note(task, 'removed-unfinished', verdict.reason, null);
@@ -126,6 +140,11 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
         }
         break;
       }
+      case 'rewound':
+        if (verdict.stale !== null && busy(task, guild.locks.breakStale(task, { token: verdict.owner.token }, now))) {
+          note(task, 'removed-rewound', `a claim the rewound board and log do not show, and stale: ${verdict.stale}`, verdict.owner.agent);
+        }
+        break;
       case 'stale':
         if (busy(task, guild.locks.breakStale(task, { token: verdict.owner.token }, now))) {
           repairs.push({ kind: 'requeue', task, agent: verdict.owner.agent, reason: verdict.reason });
@@ -183,7 +202,7 @@ function applyRepair(guild: Guild, tx: Transaction, repair: Repair, note: Note):
     case 'finish-intent': {
       const { intent, missing, owner } = repair;
       // Appended as they were meant to be, ids and times included, ahead of this write's own events.
-      if (missing.length > 0) tx.beforeCommit(() => appendEvents(guild.logPath, missing, { exclusive: true }));
+      if (missing.length > 0) tx.beforeCommit(() => appendEvents(guild.logPath, missing, { exclusive: true, markPath: guild.logMarkPath }));
       const task = tx.board.byId.get(owner.task);
       if (stillHeldBy(task, intent.agent)) tx.edit.update(task!, intent.change);
       note(owner.task, 'finished-intent', `${intent.op} by ${intent.agent} died between the log and the board; finished`, owner.agent);

@@ -46,7 +46,7 @@ export async function initGuild(cwd: string, options: { example?: boolean; prefi
     const board = await parseBoard('ACTIVE_TASKS.md', text);
     tasks = board.tasks.length;
     // The log must explain every task on the board, or the first replay --check would fail.
-    appendEvents(guild.logPath, board.tasks.map((task) => creationEvent(guild, options.agent, task)));
+    appendEvents(guild.logPath, board.tasks.map((task) => creationEvent(guild, options.agent, task)), { markPath: guild.logMarkPath });
     await writeBoardText(guild.boardPath, text);
   }
   const logCreated = !existsSync(guild.logPath);

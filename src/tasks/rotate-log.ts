@@ -3,13 +3,16 @@
 // history. Under the board mutex, so no append races it (every append happens under it).
 // Order: segments first (appended as new gzip members, fsynced), then the live file is replaced
 // atomically by what stays. A crash in between leaves events in both places, which readers
-// drop as duplicates; it never loses one.
+// drop as duplicates; it never loses one. The log mark (log/log-mark.ts) is moved to where the
+// last kept event now ends, or removed when none is kept, so the daemon does not take the
+// shorter file for one git rewound.
 import { once } from 'node:events';
 import { closeSync, createReadStream, createWriteStream, fsyncSync, mkdirSync, openSync, renameSync, rmSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGzip, type Gzip } from 'node:zlib';
 import { withBoardMutex } from '../lock/board-mutex.js';
+import { removeLogMark, writeLogMark, type LogMark } from '../log/log-mark.js';
 import { SEGMENTS_DIR } from '../log/read-events.js';
 import type { Guild } from './guild.js';
 
@@ -26,6 +29,8 @@ export async function rotateLog(guild: Guild, before: number): Promise<RotateRes
     const kept = createWriteStream(temp);
     const open = new Map<string, { gzip: Gzip; file: WriteStream; path: string }>();
     const result: RotateResult = { moved: 0, kept: 0, segments: [] };
+    let keptBytes = 0;
+    let mark: LogMark | null = null;
     const write = async (stream: NodeJS.WritableStream, text: string): Promise<void> => {
       if (!stream.write(text)) await once(stream, 'drain');
     };
@@ -33,11 +38,14 @@ export async function rotateLog(guild: Guild, before: number): Promise<RotateRes
     try {
       input = createReadStream(guild.logPath);
       for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-        const month = monthOf(line, before);
+        const event = parseEvent(line);
+        const month = monthOf(event, before);
         if (month === null) {
           // Recent, torn or damaged: it stays where readers report it.
           if (line !== '') result.kept++;
           await write(kept, `${line}\n`);
+          keptBytes += Buffer.byteLength(line) + 1;
+          if (typeof event?.id === 'string') mark = { size: keptBytes, id: event.id };
           continue;
         }
         let segment = open.get(month);
@@ -66,20 +74,29 @@ export async function rotateLog(guild: Guild, before: number): Promise<RotateRes
     kept.end();
     await once(kept, 'finish');
     syncFile(temp);
-    if (result.moved > 0) renameSync(temp, guild.logPath);
-    else rmSync(temp, { force: true });
+    if (result.moved > 0) {
+      renameSync(temp, guild.logPath);
+      if (mark) writeLogMark(guild.logMarkPath, mark);
+      else removeLogMark(guild.logMarkPath);
+    } else {
+      rmSync(temp, { force: true });
+    }
     return result;
   });
 }
 
-/** The segment month of an event older than `before`, or null when the line stays. */
-function monthOf(line: string, before: number): string | null {
-  let event: { ts?: unknown };
+function parseEvent(line: string): { id?: unknown; ts?: unknown } | null {
   try {
-    event = JSON.parse(line) as { ts?: unknown };
+    const value = JSON.parse(line) as unknown;
+    return typeof value === 'object' && value !== null ? (value as { id?: unknown; ts?: unknown }) : null;
   } catch {
     return null;
   }
+}
+
+/** The segment month of an event older than `before`, or null when the line stays. */
+function monthOf(event: { ts?: unknown } | null, before: number): string | null {
+  if (event === null) return null;
   if (typeof event.ts !== 'string' || !/^\d{4}-\d{2}-/.test(event.ts)) return null;
   return Date.parse(event.ts) < before ? event.ts.slice(0, 7) : null;
 }

@@ -38,6 +38,7 @@ export function render(status: GuildStatus): string {
   const d = status.daemon;
   if (d.running) {
     lines.push(`daemon: running, pid ${d.pid} on ${d.host}, since ${d.since}`);
+    if (d.waiting) lines.push(`  ${d.waiting.message} (since ${d.waiting.since})`);
     if (d.lastReaction) lines.push(`  last reaction ${d.lastReaction.at}: ${d.lastReaction.what}`);
     if (d.counts) lines.push(`  ${d.counts.reactions} reactions, ${d.counts.eventsRecorded} events recorded, ${d.counts.locksHealed} locks healed, ${d.counts.errors} errors`);
     if (d.lastError) lines.push(`  last error ${d.lastError.at}: ${d.lastError.message}`);
