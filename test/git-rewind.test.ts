@@ -171,7 +171,7 @@ describe('git rewinds the working tree; the claim stands', { concurrency: true }
     await waitFor('the daemon to go on', () => /resumed/.test(daemon.stderr()), 15_000, daemon.stderr);
     await settled(repo, daemon);
     assert.deepEqual(readOwner(repo, 'GLD-1'), owner, 'a rewound claim is kept, heals or not');
-    assert.equal(git(repo.dir, 'status', '--porcelain'), '');
+    assert.equal(git(repo.dir, 'status', '--porcelain'), '', git(repo.dir, 'diff') + daemon.stderr());
     git(repo.dir, 'stash', 'pop', '-q');
     assert.equal(task(repo, 'GLD-1').status, 'in-progress');
     await daemon.kill('SIGTERM');

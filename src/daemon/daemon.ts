@@ -270,7 +270,7 @@ export class Daemon {
     // The bytes this reaction starts from; a save landing during it has other bytes and is heard.
     this.lastBoardHash = this.hashBoard();
     if (this.lastBoardHash === null) return; // no board (yet): nothing to react to
-    const reaction = await reactToBoard(this.guild, this.options.actor);
+    const reaction = await reactToBoard(this.guild, this.options.actor, { say: this.options.say });
     const entries = Object.entries(reaction.recorded);
     if (entries.length > 0) {
       const total = entries.reduce((sum, [, n]) => sum + n, 0);

@@ -1,6 +1,7 @@
 // git worktree and branch plumbing: each function is one git command and its parsed answer.
 // Nothing here decides anything; src/tasks/ does (what to create, what may be removed).
 import { git, gitLine } from './git.js';
+import { GitError } from '../errors.js';
 
 export interface WorktreeEntry {
   path: string;
@@ -68,7 +69,16 @@ export async function addWorktree(cwd: string, path: string, branch: string, new
   // `--` is not accepted by worktree add; path and branch are validated by the caller (absolute
   // path, guild/<ID>-<slug> branch), so neither can read as an option.
   const args = newFrom === null ? ['worktree', 'add', '-q', path, branch] : ['worktree', 'add', '-q', '-b', branch, path, newFrom];
-  await git(args, { cwd });
+  try {
+    await git(args, { cwd });
+  } catch (error) {
+    // The runner retries on lock contention; an attempt that made the branch before it met the
+    // lock (8 claims at once on 2 cores) leaves the retry finding its own branch. Made by us from
+    // newFrom and checked out nowhere, it is the branch this call meant to make: use it.
+    if (newFrom === null || !(error instanceof GitError) || !/a branch named '[^']*' already exists/.test(String(error.data.stderr ?? ''))) throw error;
+    if ((await commitOf(cwd, `refs/heads/${branch}`)) !== newFrom) throw error;
+    await git(['worktree', 'add', '-q', path, branch], { cwd });
+  }
 }
 
 /** Removes a worktree only if git agrees it is clean (no --force: modified or untracked files keep it). */
@@ -108,6 +118,18 @@ export async function aheadBehind(cwd: string, base: string, branch: string): Pr
   const line = await gitLine(['rev-list', '--left-right', '--count', `${base}...${branch}`], { cwd, readOnly: true });
   const [behind, ahead] = line.split(/\s+/).map(Number);
   return { ahead: ahead ?? 0, behind: behind ?? 0 };
+}
+
+/**
+ * The commit a branch was created at: its oldest reflog entry, when that entry is the creation
+ * ("branch: Created from ..."). Null when git no longer says (no reflog, or its start expired).
+ */
+export async function branchCreatedAt(cwd: string, ref: string): Promise<string | null> {
+  const { code, stdout } = await git(['reflog', 'show', '--format=%H %gs', ref, '--'], { cwd, readOnly: true, ok: [0, 128] });
+  if (code !== 0) return null;
+  const oldest = stdout.trimEnd().split('\n').pop() ?? '';
+  const match = /^([0-9a-f]{40,64}) branch: Created from /.exec(oldest);
+  return match ? match[1]! : null;
 }
 
 /** True when `ancestor` is reachable from `descendant`: its work is merged. */

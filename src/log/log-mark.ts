@@ -4,7 +4,7 @@
 // the log no longer holds the marked event, and the daemon knows to wait rather than react to a
 // board and log that git will bring back. A CLI write writes a new mark: that is how a person who
 // went back on purpose says so.
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { scanBackwards, scanSegmentsBackwards } from './find-events.js';
 
@@ -88,6 +88,23 @@ export function logBehindMark(logPath: string, markPath: string): MarkVerdict {
     return { behind: false };
   }
   return { behind: true, reason: `the log does not hold ${mark.id}, the last event guild-fs appended (it was ${mark.size} bytes long then)` };
+}
+
+/**
+ * Whether the log is exactly as guild-fs's last append left it: the marked size, its last line
+ * the marked event. False when there is no mark, and when anything else moved the log (git
+ * bringing back or taking away events, a person's edit): then its board moved with it, and no
+ * difference between the board and the last board guild-fs wrote is a save from a stale buffer.
+ */
+export function logAtMark(logPath: string, markPath: string): boolean {
+  const mark = readLogMark(markPath);
+  if (mark === null) return false;
+  try {
+    if (statSync(logPath).size !== mark.size) return false;
+  } catch {
+    return false;
+  }
+  return lineEndingAt(logPath, mark.size)?.includes(`"id":"${mark.id}"`) ?? false;
 }
 
 /** The line whose newline is the last byte before `size`, or null (no such line, no file). */

@@ -6,7 +6,7 @@ import { BoardVersions } from '../board/board-versions.js';
 import type { Board, Settings } from '../board/types.js';
 import { findRepo, type RepoPaths } from '../git/find-repo.js';
 import { LOG_FILE } from '../log/append-event.js';
-import { LOG_MARK_FILE } from '../log/log-mark.js';
+import { LOG_MARK_FILE, logAtMark } from '../log/log-mark.js';
 import { systemProbe } from '../lock/liveness.js';
 import { MkdirTaskLocks, type TaskLocks } from '../lock/task-locks.js';
 
@@ -56,7 +56,7 @@ export function boardVersions(guild: Guild): BoardVersions {
   return new BoardVersions(join(dirname(guild.mutexPath), 'versions'));
 }
 
-/** True when git has rewound the log behind what guild-fs last appended (a stash, a checkout). */
-export function isLogRewound(_guild: Guild): boolean {
-  return false;
+/** True when the log is exactly as guild-fs's last append left it (see log/log-mark.ts logAtMark). */
+export function logAsLeft(guild: Guild): boolean {
+  return logAtMark(guild.logPath, guild.logMarkPath);
 }

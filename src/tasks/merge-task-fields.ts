@@ -1,5 +1,6 @@
-// One task changed on both sides of a merge, merged part by part: its status, its checkbox, its
-// title, each field, and its body are each taken from the side that changed them. A `prio` set
+// One task changed on both sides of a merge, merged part by part: where it stands (status and
+// the fields events set), its title, each other field, and its body are each taken from the side
+// that changed them. A `prio` set
 // on one branch and a title changed on the other both survive; so do a claim made by a tool and
 // a retitle made by a person in a stale buffer. Only a part changed differently on both sides is
 // a clash, decided for the whole clash by one side (the caller's choice: the later event).
@@ -13,6 +14,9 @@ export interface TaskVersion {
 }
 
 export type MergeSide = 'ours' | 'theirs';
+
+/** Fields that say where a task stands, set by events: merged together with the status. */
+const STATE_FIELDS: readonly FieldKey[] = ['owner', 'tries', 'retry', 'branch'];
 
 interface Parts {
   status: Status;
@@ -43,15 +47,20 @@ export function mergeTaskFields(base: TaskVersion, ours: TaskVersion, theirs: Ta
     clashes.push(name);
     return prefer === 'ours' ? ov : tv;
   };
-  const status = pick('status', b.status, o.status, t.status);
-  const checked = pick('checkbox', b.checked, o.checked, t.checked);
+  // Where the task stands (status, box, owner, tries, retry, branch) moves as one: it is what
+  // the events made of it, and a mix of two sides' states (done, with the other side's retry)
+  // is a state no history explains. The parts a person edits are merged one by one.
+  const stateOf = (p: Parts): string => JSON.stringify([p.status, p.checked, ...STATE_FIELDS.map((key) => p.fields.get(key) ?? null)]);
+  const state = pick('state', stateOf(b), stateOf(o), stateOf(t)) === stateOf(o) ? o : t;
+  const status = state.status;
+  const checked = state.checked;
   const core = pick('title', b.core, o.core, t.core);
   const body = pick('body', b.body, o.body, t.body);
   const fields: FieldChanges = {};
   const style = prefer === 'ours' ? o.line : t.line;
   const styleFields = new Map(style.fields.map((field) => [field.key, field.value]));
   for (const key of FIELD_KEYS) {
-    const value = pick(key, b.fields.get(key) ?? null, o.fields.get(key) ?? null, t.fields.get(key) ?? null);
+    const value = STATE_FIELDS.includes(key) ? (state.fields.get(key) ?? null) : pick(key, b.fields.get(key) ?? null, o.fields.get(key) ?? null, t.fields.get(key) ?? null);
     if (value !== (styleFields.get(key) ?? null)) fields[key] = value;
   }
   const first = formatTaskLine({ ...style, core }, { checked, fields });

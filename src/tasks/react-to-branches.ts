@@ -1,7 +1,9 @@
 // What the daemon does when a branch moves (a commit on a task branch, a merge into main) or a
 // task is finished: the same code as `guild-fs worktree prune` and `guild-fs conflicts`.
-//   1. pruneWorktrees: a worktree whose task is Done and whose branch is merged into the main
-//      branch is removed (worktree.removed logged); a dirty or unmerged one is kept.
+//   1. pruneWorktrees: a worktree whose task is Done, held by no lock, and whose branch is merged
+//      into the main branch is removed (worktree.removed logged); a dirty or unmerged one is
+//      kept, and so is one whose task a lock still holds, whatever the board says (a person's
+//      tick of a task its agent is working on).
 //   2. findConflicts: merges predicted between the active task branches and with main. What it
 //      finds goes to the daemon's stderr and daemon.json, said again only when it changes: it
 //      is a forecast, not history, so it is not an event of the audit log.

@@ -10,8 +10,9 @@
 // since survives beside it. Where both changed the same field of a task, the tools' side wins:
 // it is backed by an event in the log and, for a claim, by a lock.
 //
-// When git itself rewound the board (a stash, a checkout of an older commit), the log went back
-// with it, and that is no stale save: the board is then taken as it is.
+// When git itself moved the board (a stash and its pop, a checkout, a merge), the log moved with
+// it, and that is no stale save: an editor never touches the log. So a save is merged only while
+// the log is exactly as guild-fs's last append left it; otherwise the board is taken as it is.
 import { contentKey } from '../board/board-cache.js';
 import { closestVersion, type BoardVersions } from '../board/board-versions.js';
 import { parseBoard } from '../board/parse-board.js';
@@ -20,8 +21,8 @@ import { GuildError } from '../errors.js';
 import { mergeBoards } from './merge-board.js';
 
 export interface StaleSaveOptions {
-  /** True when the log is behind what guild-fs last appended: git rewound the working tree. */
-  logRewound: () => boolean;
+  /** True when the log is exactly as guild-fs last left it; false when git (or anyone) moved it. */
+  logAsLeft: () => boolean;
   /** Where to say what was merged (stderr in the CLI). */
   say?: (line: string) => void;
 }
@@ -45,7 +46,7 @@ export async function mergeStaleSave(read: Board, versions: BoardVersions, optio
   const closest = closestVersion(read.text, texts);
   // Closest to the latest: an edit made on top of what the tools last wrote, taken as it is.
   if (closest <= 0) return null;
-  if (options.logRewound()) return null;
+  if (!options.logAsLeft()) return null;
   const merged = await mergeSave(read.file, texts[closest]!.text, texts[0]!.text, read.text);
   if (merged === null) {
     options.say?.(`${read.file} was saved from an older version and could not be merged with the changes made since without a conflict; taken as saved (run \`guild-fs sync\` to record it)`);

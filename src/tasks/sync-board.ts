@@ -6,7 +6,10 @@
 // or retitled, re-prioritised, given other needs or caps by hand (task.edited with what
 // changed), a task deleted from the board (task.cancelled).
 import { replayLog } from '../log/replay-log.js';
-import type { Guild } from './guild.js';
+import { shapeOf } from '../board/steady-read.js';
+import { withBoardMutex } from '../lock/board-mutex.js';
+import { markLogAsItIs } from '../log/log-mark.js';
+import { boardVersions, loadBoard, type Guild } from './guild.js';
 import { HUMAN, updateBoard, type UpdateOptions } from './update-board.js';
 
 export interface SyncResult {
@@ -67,4 +70,22 @@ export async function syncBoard(guild: Guild, actor: string, options: UpdateOpti
     if (Object.keys(recorded).length > 0) tx.emit('board.synced', undefined, { recorded });
   }, options);
   return { recorded, tasks };
+}
+
+/**
+ * `guild-fs sync` as a person runs it: the board and the log are as they mean them to be, even
+ * after taking them back with git on purpose. Besides syncBoard, the log's mark moves to the log
+ * as it is (the daemon, waiting for a rewound log to come back, then goes on) and the board as
+ * it is becomes the latest version guild-fs knows (so that no later write takes it for a save
+ * from a stale buffer and merges the rewound changes back). Not in syncBoard: the daemon's own
+ * syncs must never decide that.
+ */
+export async function syncAsItIs(guild: Guild, actor: string, options: UpdateOptions = {}): Promise<SyncResult> {
+  const result = await syncBoard(guild, actor, options);
+  await withBoardMutex(guild.mutexPath, 'sync: take the board and log as they are', async () => {
+    markLogAsItIs(guild.logPath, guild.logMarkPath);
+    const board = await loadBoard(guild);
+    boardVersions(guild).record(null, board.text, shapeOf(board.text, board.tasks.length), Date.now());
+  });
+  return result;
 }

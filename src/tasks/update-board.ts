@@ -29,7 +29,7 @@ import { appendEvents } from '../log/append-event.js';
 import { makeEvent, type AuditEvent, type EventType } from '../log/event.js';
 import { withBoardMutex } from '../lock/board-mutex.js';
 import { cycleKey, findCycles, needsMet } from './dependency-graph.js';
-import { boardVersions, isLogRewound, loadBoard, type Guild } from './guild.js';
+import { boardVersions, loadBoard, logAsLeft, type Guild } from './guild.js';
 import { mergeSave, mergeStaleSave } from './stale-save.js';
 
 /** The agent recorded for changes a person made by hand and a tool only noticed. */
@@ -90,7 +90,7 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
   // A miss is not stored: the board this write leaves behind is what the next reader wants.
   const read = await loadBoard(guild, { storeOnMiss: false });
   const versions = boardVersions(guild);
-  const stale = await mergeStaleSave(read, versions, { logRewound: () => isLogRewound(guild), say: options.say });
+  const stale = await mergeStaleSave(read, versions, { logAsLeft: () => logAsLeft(guild), say: options.say });
   const board = stale?.board ?? read;
   const now = guild.now();
   const edit = new BoardEdit(board);
@@ -155,7 +155,7 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
       return { done: false };
     }
     for (const step of beforeCommit) step(events);
-    appendEvents(guild.logPath, events, { exclusive: true });
+    appendEvents(guild.logPath, events, { exclusive: true, markPath: guild.logMarkPath });
   } catch (error) {
     prepared?.abandon();
     giveBack();

@@ -1,15 +1,8 @@
-import { markLogAsItIs } from '../../log/log-mark.js';
-import { syncBoard, type SyncResult } from '../../tasks/sync-board.js';
+import { syncAsItIs, type SyncResult } from '../../tasks/sync-board.js';
 import type { Context } from '../context.js';
 
 export async function run(_args: unknown, ctx: Context): Promise<SyncResult> {
-  const guild = ctx.guild();
-  const result = await syncBoard(guild, ctx.agentOr('human'));
-  // A person's sync says the board and log are as they mean them to be, even after taking them
-  // back with git on purpose: the daemon, waiting for the log to come back, then goes on.
-  // (Not in syncBoard: the daemon's own syncs must never decide that.)
-  markLogAsItIs(guild.logPath, guild.logMarkPath);
-  return result;
+  return syncAsItIs(ctx.guild(), ctx.agentOr('human'));
 }
 
 export function render(result: SyncResult): string {

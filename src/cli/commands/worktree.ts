@@ -16,9 +16,12 @@ export async function run(args: { action?: string; dryRun?: boolean }, ctx: Cont
 export function render(result: WorktreeOutput): string {
   if (result.action === 'list') {
     if (result.worktrees.length === 0) return 'no agent worktrees';
-    const rows = [['TASK', 'STATUS', 'OWNER', `AHEAD/BEHIND ${result.main}`, 'DIRTY', 'MERGED', 'BRANCH', 'PATH']];
+    const rows = [['TASK', 'STATUS', 'OWNER', 'LOCK', `AHEAD/BEHIND ${result.main}`, 'DIRTY', 'MERGED', 'BRANCH', 'PATH']];
     for (const wt of result.worktrees) {
-      rows.push([wt.task, wt.status ?? '(not on board)', wt.owner ?? '-', `+${wt.ahead}/-${wt.behind}`, wt.exists ? String(wt.dirty) : 'gone', wt.merged ? 'yes' : 'no', wt.branch, wt.path]);
+      const lock = wt.claimLock === null ? '-' : (wt.claimLock.agent ?? '(unreadable)');
+      // A branch never committed on is "merged" by ancestry only: there is no work of its own.
+      const merged = wt.noCommits ? 'no commits' : wt.merged ? 'yes' : 'no';
+      rows.push([wt.task, wt.status ?? '(not on board)', wt.owner ?? '-', lock, `+${wt.ahead}/-${wt.behind}`, wt.exists ? String(wt.dirty) : 'gone', merged, wt.branch, wt.path]);
     }
     return table(rows);
   }
