@@ -4,7 +4,8 @@
 // at the root. Figures 1-5 are issue 2's, made here; 6-8 (lock contention between processes,
 // exclusion violations, heal) are issue 3's, made by bench/crash-safety.ts; 9 (the log as
 // history) is issue 4's, bench/log-history.ts; 10 (the watcher daemon) is issue 5's,
-// bench/daemon.ts, which also runs alone: `npx tsx bench/daemon.ts [--quick]`.
+// bench/daemon.ts, which also runs alone: `npx tsx bench/daemon.ts [--quick]`; 13 (the storm:
+// a person saving by hand while agents work) is issue 10's, bench/storm.ts, which also runs alone.
 //
 // Every figure is a ratio against a baseline measured in the same run, with subject and baseline
 // runs interleaved (rotating their order) so that drift on a shared, noisy machine hits both
@@ -26,6 +27,7 @@ import { MkdirTaskLocks } from '../src/lock/task-locks.js';
 import { summarizeProfile } from './cpu-profile.js';
 import { crashSafetyBench, type FigureRow } from './crash-safety.js';
 import { daemonBench } from './daemon.js';
+import { stormBench } from './storm.js';
 import { logHistoryBench } from './log-history.js';
 import { worktreeBench } from './worktrees.js';
 import { generateBoard } from './generate-board.js';
@@ -450,6 +452,8 @@ async function main(): Promise<void> {
   const daemon = await daemonBench({ quick, tmpRoot, log, bin });
   // --- Figures 11-12 (issue 6): claim with its worktree, conflicts over 20 branches.
   const worktrees = await worktreeBench({ quick, tmpRoot, log, bin });
+  // --- Figure 13 (issue 10): the storm, a person saving the board while agents work.
+  const storm = await stormBench({ quick, tmpRoot, log });
 
   // --- Optional: CPU profiles.
   let profileText = '';
@@ -494,6 +498,7 @@ async function main(): Promise<void> {
     ...history.rows,
     ...daemon.rows,
     ...worktrees.rows,
+    ...storm.rows,
   ];
   const references: Row[] = [
     { ...processRow('ref. `claim`, 10 tasks, cold (fixed cost)', 'claim10', Number.POSITIVE_INFINITY), target: 'none' },
@@ -536,6 +541,8 @@ ${history.method}
 
 ${daemon.method}
 ${worktrees.method}
+
+${storm.method}
 
 Nothing here is asserted: \`bench/run.ts\` exits 0 whether or not a target is met. The machine may be shared; read the p90 and paired-ratio columns and the load average before trusting a small difference.`;
 
