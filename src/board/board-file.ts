@@ -135,10 +135,10 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
         return { written: false, disk: '' };
       }
       try {
-        const before = readFd(fd);
-        if (before !== read) {
+        if (readFd(fd) !== read) {
           rmSync(temp, { force: true });
-          return { written: false, disk: before };
+          // Possibly an in-place save under way: what the caller merges must be the whole save.
+          return { written: false, disk: settledContent(fd, read, options) };
         }
         options.beforeRename?.();
         renameSync(temp, path);
@@ -166,25 +166,31 @@ function readFd(fd: number): string {
 }
 
 /**
- * The replaced file's content once its writer has finished: unchanged for a quiet spell and not
- * looking cut short against the board it replaced (or so for long enough to be deliberate).
+ * A file's content once its writer has finished a save: not looking cut short against the board
+ * it replaced (an in-place save is empty, then a growing prefix) and unchanged for a moment. An
+ * editor saving again and again (each save whole) is not waited out: the first whole save is
+ * taken. A text that stays cut short is taken after a second more, as deliberate.
  */
 function settledContent(fd: number, replaced: string, options: CommitOptions): string {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? sleepSync;
   const known = shapeOf(replaced, countTaskLines(replaced));
+  const start = now();
   let last = readFd(fd);
-  let since = now();
+  let since = start;
   for (;;) {
-    sleep(10);
+    sleep(SETTLE_STEP_MS);
     const text = readFd(fd);
     if (text !== last) {
       last = text;
       since = now();
       continue;
     }
-    const quiet = now() - since;
-    if (quiet >= 50 && !looksCutShort(text, known)) return text;
-    if (quiet >= 1_000) return text;
+    if (!looksCutShort(text, known) && now() - since >= SETTLE_QUIET_MS) return text;
+    if (now() - start >= SETTLE_GIVE_UP_MS) return text;
   }
 }
+
+const SETTLE_STEP_MS = 3;
+const SETTLE_QUIET_MS = 10;
+const SETTLE_GIVE_UP_MS = 2_000;

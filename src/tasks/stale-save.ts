@@ -63,11 +63,12 @@ export async function mergeStaleSave(read: Board, versions: BoardVersions, optio
  */
 export async function mergeSave(file: string, base: string, ours: string, theirs: string): Promise<Board | null> {
   // No histories: the tools' side wins a field both changed (see the header).
-  const merged = await mergeBoards({ file, base, ours, theirs, histories: async () => ({ ours: new Map(), theirs: new Map() }), preferOnClash: 'ours' });
-  if (merged.conflicts > 0) return null;
   try {
+    const merged = await mergeBoards({ file, base, ours, theirs, histories: async () => ({ ours: new Map(), theirs: new Map() }), preferOnClash: 'ours' });
+    if (merged.conflicts > 0) return null;
     return await parseBoard(file, merged.text);
   } catch (error) {
+    // A side that reads with other settings (no front matter: another prefix) cannot be merged task by task.
     if (error instanceof GuildError) return null;
     throw error;
   }

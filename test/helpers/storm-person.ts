@@ -87,9 +87,12 @@ export async function saveBoard(board: string, text: string, style: SaveStyle, n
     }
     return;
   }
-  const handle = await open(board, 'r+');
+  // Opened with O_TRUNC, as editors that save in place open the file (fopen "w", Node's
+  // writeFile): the truncation is the open itself. (A separate truncate a few event-loop turns
+  // later would leave a window in which a tool's rename, made after the open, is invisible:
+  // no program can see another one's open file handle.)
+  const handle = await open(board, 'w');
   try {
-    await handle.truncate(0);
     for (let offset = 0; offset < bytes.length; offset += 4096) {
       await handle.write(bytes, offset, Math.min(4096, bytes.length - offset), offset);
       await yieldToLoop();
