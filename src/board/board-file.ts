@@ -3,12 +3,12 @@
 // (steady-read.ts); and a write renames only over the very text it read (prepareBoardWrite).
 // init's first write goes through write-file-atomic; updates need a check between the fsync and
 // the rename that write-file-atomic has no place for.
-import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { sleepSync } from '../lock/sleep.js';
 import { FileError } from '../errors.js';
-import { contentKey, loadCachedBoard, storeBoardCache } from './board-cache.js';
+import { loadCachedBoard, storeBoardCache } from './board-cache.js';
 import { parseBoard, type ParseOptions } from './parse-board.js';
-import { countTaskLines, looksCutShort, readSnapshot, readSteady, shapeOf, type BoardShape, type SteadyReadOptions } from './steady-read.js';
+import { countTaskLines, looksCutShort, readSteady, shapeOf, stampOf, type BoardShape, type SteadyReadOptions } from './steady-read.js';
 import type { Board } from './types.js';
 
 export const BOARD_FILE = 'ACTIVE_TASKS.md';
@@ -115,16 +115,44 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
     throw error;
   }
   closeSync(fd);
-  const readNow = (): string | null => {
-    try {
-      return readSnapshot(path).text;
-    } catch {
-      return null;
-    }
+  // The board as unchangedSince last saw it: a handle on it and its identity (inode, size,
+  // mtime). The commit then needs one stat before its rename instead of a whole read: the
+  // window in which a save by rename can still be replaced is that stat and the rename.
+  let held: { fd: number; stamp: string } | null = null;
+  const release = (): void => {
+    if (held) closeSync(held.fd);
+    held = null;
   };
   return {
-    unchangedSince: (read) => readNow() === read,
+    unchangedSince: (read) => {
+      release();
+      let fd: number;
+      try {
+        fd = openSync(path, 'r');
+      } catch {
+        return false;
+      }
+      const stamp = stampOf(fstatSync(fd, { bigint: true }));
+      if (readFd(fd) !== read || stampOf(fstatSync(fd, { bigint: true })) !== stamp) {
+        closeSync(fd);
+        return false;
+      }
+      held = { fd, stamp };
+      return true;
+    },
     commit: (read) => {
+      if (held) {
+        const { fd, stamp } = held;
+        held = null;
+        try {
+          const now = statSync(path, { bigint: true, throwIfNoEntry: false });
+          if (now && stampOf(now) === stamp) return renameAndLook(fd, read);
+        } catch (error) {
+          closeSync(fd);
+          throw error;
+        }
+        closeSync(fd);
+      }
       let fd: number;
       try {
         fd = openSync(path, 'r');
@@ -134,23 +162,34 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
         rmSync(temp, { force: true });
         return { written: false, disk: '' };
       }
-      try {
-        if (readFd(fd) !== read) {
+      if (readFd(fd) !== read) {
+        try {
           rmSync(temp, { force: true });
           // Possibly an in-place save under way: what the caller merges must be the whole save.
           return { written: false, disk: settledContent(fd, read, options) };
+        } finally {
+          closeSync(fd);
         }
-        options.beforeRename?.();
-        renameSync(temp, path);
-        const after = readFd(fd);
-        if (after === read) return { written: true, orphan: null };
-        return { written: true, orphan: settledContent(fd, read, options) };
-      } finally {
-        closeSync(fd);
       }
+      return renameAndLook(fd, read);
     },
-    abandon: () => rmSync(temp, { force: true }),
+    abandon: () => {
+      release();
+      rmSync(temp, { force: true });
+    },
   };
+
+  /** Renames, then reads the replaced file once more through `fd` (closed after). */
+  function renameAndLook(fd: number, read: string): { written: true; orphan: string | null } {
+    try {
+      options.beforeRename?.();
+      renameSync(temp, path);
+      if (readFd(fd) === read) return { written: true, orphan: null };
+      return { written: true, orphan: settledContent(fd, read, options) };
+    } finally {
+      closeSync(fd);
+    }
+  }
 }
 
 function readFd(fd: number): string {

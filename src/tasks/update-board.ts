@@ -282,3 +282,4 @@ function refuseNewCycles(tx: Transaction, added: ReadonlyMap<string, readonly st
   const line = tx.board.tasks.find((task) => tx.idOf(task) === fresh[0])?.line;
   throw new FileError('ECYCLE', tx.board.file, line, `this change would make a dependency cycle: ${fresh.join(' -> ')}; the board was not written`, { cycle: fresh });
 }
+
