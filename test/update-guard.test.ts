@@ -119,6 +119,47 @@ test('a rename-save landing between the check and the rename is merged too', asy
   assert.equal(readLog(repo).filter((event) => event.type === 'task.completed').length, 1);
 });
 
+test('a rename-save landing after the last look, before the rename, is caught and merged', async () => {
+  const repo = exampleRepo();
+  const guild = openGuild(repo.dir);
+  const before = repo.read();
+  await updateBoard(
+    guild,
+    'agent-a',
+    'test',
+    (tx) => {
+      tx.edit.update(tx.board.byId.get('GLD-5')!, { status: 'done', checked: true });
+      tx.emit('task.completed', 'GLD-5', {});
+    },
+    {
+      // The window a plain rename cannot close: the board is moved aside, not replaced, so the
+      // save is still there to be seen.
+      commit: {
+        beforeRename: () => {
+          writeFileSync(`${guild.boardPath}.swp`, before.replace('# Active Tasks', '# Active Tasks\n\nSaved by rename at the last moment.'));
+          renameSync(`${guild.boardPath}.swp`, guild.boardPath);
+        },
+      },
+    },
+  );
+  const board = repo.read();
+  assert.match(board, /Saved by rename at the last moment\./, 'the save was replaced');
+  assert.match(board, /## Done\n(.*\n)*- \[x\] GLD-5 /);
+  assert.deepEqual(leftovers(repo), []);
+  assert.deepEqual(readdirSync(repo.dir).filter((name) => name.startsWith('.guild-aside.')), [], 'a moved-aside board was left');
+});
+
+test('a board left moved aside by a writer killed between its two steps is put back', () => {
+  const repo = exampleRepo();
+  const before = repo.read();
+  renameSync(repo.board, join(repo.dir, '.guild-aside.ACTIVE_TASKS.md.999999-0badc0de'));
+  const list = cli(['list', '--json'], { cwd: repo.dir });
+  assert.equal(list.code, 0, list.stderr);
+  assert.equal(repo.read(), before);
+  const heal = cli(['heal', '--json'], { cwd: repo.dir });
+  assert.equal(heal.code, 0, heal.stderr);
+});
+
 test('a save from a stale buffer keeps the edit and every change the agents made since', async () => {
   const repo = exampleRepo();
   cli(['sync'], { cwd: repo.dir });

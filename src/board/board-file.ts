@@ -3,7 +3,9 @@
 // (steady-read.ts); and a write renames only over the very text it read (prepareBoardWrite).
 // init's first write goes through write-file-atomic; updates need a check between the fsync and
 // the rename that write-file-atomic has no place for.
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fstatSync, fsyncSync, linkSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { sleepSync } from '../lock/sleep.js';
 import { FileError } from '../errors.js';
 import { loadCachedBoard, storeBoardCache } from './board-cache.js';
@@ -42,6 +44,8 @@ export async function readBoardFile(path: string, displayName = BOARD_FILE, opti
     ).text;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      // Between a write's two steps, or left there by a writer killed between them.
+      if (restoreAsideBoard(path)) return readBoardFile(path, displayName, options);
       throw new FileError('ENOBOARD', displayName, undefined, 'no board here: run `guild-fs init` first');
     }
     throw error;
@@ -179,17 +183,105 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
     },
   };
 
-  /** Renames, then reads the replaced file once more through `fd` (closed after). */
-  function renameAndLook(fd: number, read: string): { written: true; orphan: string | null } {
+  /**
+   * Puts the new board in place without ever replacing a save it has not seen. A plain rename
+   * would replace whatever is at the name by then, and a save renamed there after the last look
+   * (a writer preempted between its look and its rename, on a loaded machine, makes that window
+   * milliseconds wide) would be gone. So the board is first moved aside (a rename, which takes
+   * whatever is there, atomically), the new one linked in (link never replaces: a save that
+   * arrived meanwhile keeps its place), and only then is what was moved aside looked at: not the
+   * file this write read, it is a save made after the look, handed back to be merged. For the
+   * microseconds between the two steps the board has no name; readers wait that out, and one
+   * that finds it gone for long (a writer killed there) puts the moved-aside board back
+   * (restoreAsideBoard).
+   */
+  function renameAndLook(fd: number, read: string): { written: true; orphan: string | null } | { written: false; disk: string } {
+    const aside = join(dirname(path), `${ASIDE_PREFIX}${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
       options.beforeRename?.();
-      renameSync(temp, path);
+      try {
+        renameSync(path, aside);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        rmSync(temp, { force: true });
+        return { written: false, disk: '' };
+      }
+      let linked = true;
+      try {
+        linkSync(temp, path);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') linked = false;
+        else {
+          // No hard links here (some network and FAT file systems): a plain rename, as before.
+          renameSync(temp, path);
+        }
+      }
+      rmSync(temp, { force: true });
+      const mine = fstatSync(fd);
+      const moved = statSync(aside, { throwIfNoEntry: false });
+      // Not the file this write looked at: a save renamed in after the look, caught here.
+      let caught: string | null = null;
+      if (moved && (moved.ino !== mine.ino || moved.dev !== mine.dev)) {
+        const other = openSync(aside, 'r');
+        try {
+          caught = settledContent(other, read, options);
+        } finally {
+          closeSync(other);
+        }
+      }
+      rmSync(aside, { force: true });
+      if (!linked) {
+        // A save took the name between the two steps: it stays, and is what gets merged.
+        const now = openSync(path, 'r');
+        try {
+          return { written: false, disk: settledContent(now, read, options) };
+        } finally {
+          closeSync(now);
+        }
+      }
+      if (caught !== null) return { written: true, orphan: caught };
       if (readFd(fd) === read) return { written: true, orphan: null };
       return { written: true, orphan: settledContent(fd, read, options) };
     } finally {
       closeSync(fd);
     }
   }
+}
+
+/** Names of boards moved aside by a write between its two steps (see renameAndLook). */
+export const ASIDE_PREFIX = '.guild-aside.';
+
+/**
+ * The board has no name and a write moved it aside longer ago than a write takes (its writer
+ * was killed between the two steps): the moved-aside board is linked back (never replacing a
+ * board that came back meanwhile). True when a board is there afterwards.
+ */
+export function restoreAsideBoard(path: string, options: { waitMs?: number; sleep?: (ms: number) => void } = {}): boolean {
+  const sleep = options.sleep ?? sleepSync;
+  const prefix = `${ASIDE_PREFIX}${basename(path)}.`;
+  const asides = (): string[] => {
+    try {
+      return readdirSync(dirname(path)).filter((name) => name.startsWith(prefix));
+    } catch {
+      return [];
+    }
+  };
+  // A live writer puts the new board in place within microseconds; a preempted one, milliseconds.
+  for (let waited = 0; waited < (options.waitMs ?? 250); waited += 5) {
+    if (existsSync(path)) return true;
+    if (asides().length === 0) return false;
+    sleep(5);
+  }
+  for (const name of asides()) {
+    try {
+      linkSync(join(dirname(path), name), path);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return true;
+    }
+  }
+  return existsSync(path);
 }
 
 function readFd(fd: number): string {

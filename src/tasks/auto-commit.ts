@@ -8,6 +8,7 @@ import { BOARD_FILE } from '../board/board-file.js';
 import { worktreeSettings } from '../board/front-matter.js';
 import { git, gitLine } from '../git/git.js';
 import { LOG_FILE } from '../log/append-event.js';
+import { withBoardMutex } from '../lock/board-mutex.js';
 import { loadBoard, type Guild } from './guild.js';
 
 export interface AutoCommit {
@@ -23,6 +24,12 @@ export async function autoCommitIfEnabled(guild: Guild, message: string): Promis
 }
 
 export async function autoCommit(guild: Guild, message: string): Promise<AutoCommit> {
+  // Under the board mutex: a write in its two steps leaves the board without a name for a few
+  // microseconds (board-file.ts), and a commit made then would record it deleted.
+  return withBoardMutex(guild.mutexPath, 'commit the board and log', () => commitBoardAndLog(guild, message));
+}
+
+async function commitBoardAndLog(guild: Guild, message: string): Promise<AutoCommit> {
   const cwd = guild.repo.mainWorktree;
   const paths = [BOARD_FILE, LOG_FILE];
   const commit = (): Promise<{ code: number; stdout: string; stderr: string }> => git(['commit', '-q', '--only', '-m', message, '--', ...paths], { cwd, ok: [0, 1] });

@@ -25,8 +25,9 @@
 // Locks are broken only through TaskLocks.breakStale, which removes nothing but the very lock
 // that was judged. All board changes of one heal are made in one updateBoard, which re-reads the
 // board under the mutex and checks each change again against the board as it is then.
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { ASIDE_PREFIX } from '../board/board-file.js';
 import type { Task } from '../board/types.js';
 import { appendEvents } from '../log/append-event.js';
 import type { AuditEvent } from '../log/event.js';
@@ -239,6 +240,9 @@ function sweepBoardTemps(guild: Guild, minAgeMs = 60_000): string[] {
     }
   };
   sweepIn(dirname(guild.boardPath), new RegExp(`^${basename(guild.boardPath).replace('.', '\\.')}\\.\\d+$`));
+  // Boards moved aside by a write killed between its two steps: the board itself is back (loadBoard
+  // restored it at the start of this heal), so the old copy goes.
+  if (existsSync(guild.boardPath)) sweepIn(dirname(guild.boardPath), new RegExp(`^${ASIDE_PREFIX.replace(/\./g, '\\.')}${basename(guild.boardPath).replace('.', '\\.')}\\.\\d+-[0-9a-f]+$`));
   sweepIn(dirname(guild.cachePath), /^board\.json\.\d+\.[0-9a-f]+\.tmp$/);
   return swept;
 }

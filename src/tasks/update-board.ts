@@ -197,13 +197,26 @@ async function mergeLateSave(guild: Guild, base: string, ours: Board, theirs: st
     const text = merged?.text ?? save;
     if (!merged) options.say?.(`${BOARD_FILE} was saved while guild-fs wrote it, and the two could not be merged cleanly: the save was kept; run \`guild-fs sync\` to record it`);
     if (text === expected) return merged ?? (await parseOrNull(ours.file, text)) ?? ours;
-    const committed = prepareBoardWrite(guild.boardPath, text).commit(expected);
+    const prepared = prepareBoardWrite(guild.boardPath, text);
+    // Looked at through a kept handle first, so that the commit itself is one stat (board-file.ts).
+    prepared.unchangedSince(expected);
+    const committed = prepared.commit(expected);
     if (committed.written && committed.orphan === null) {
       if (merged) options.say?.(`${BOARD_FILE} was saved while guild-fs wrote it; the save and the change were merged`);
       versions.record(save, text, shapeOf(text, merged?.tasks.length ?? 0), Date.now());
       return merged ?? (await parseOrNull(ours.file, text)) ?? ours;
     }
-    // Saved again meanwhile, from what was on disk then: merge that save in turn.
+    if (!committed.written && attempt >= 1) {
+      // Saved again meanwhile, and again: a person saving faster than a merge takes would keep
+      // this loop going. Their save is on disk, whole, made from `expected`; with `expected`
+      // and this merged board kept as the latest version, the next write that reads the board
+      // (the daemon's, or any command's) merges it as a save from a stale buffer.
+      versions.record(expected, text, shapeOf(text, merged?.tasks.length ?? 0), Date.now());
+      options.say?.(`${BOARD_FILE} keeps being saved while guild-fs writes it; the next write merges this change with the latest save`);
+      return merged ?? (await parseOrNull(ours.file, text)) ?? ours;
+    }
+    // Saved again meanwhile, from what was on disk then: merge that save in turn. (A save
+    // caught in the replaced file, `orphan`, is in hand only: it is always merged now.)
     from = expected;
     mine = text;
     save = committed.written ? committed.orphan! : committed.disk;
