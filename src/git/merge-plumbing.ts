@@ -14,15 +14,19 @@ export interface TextMerge {
   conflicts: number;
 }
 
-/** `git merge-file` over three texts: the result and its conflicts, labelled ours/base/theirs. */
-export async function mergeTexts(base: string, ours: string, theirs: string): Promise<TextMerge> {
+/**
+ * `git merge-file` over three texts: the result and its conflicts, labelled ours/base/theirs.
+ * `union`: where both sides changed the same lines, keep both sides' lines (ours first) instead
+ * of marking a conflict, as `merge-file --union` does.
+ */
+export async function mergeTexts(base: string, ours: string, theirs: string, options: { union?: boolean } = {}): Promise<TextMerge> {
   const dir = await mkdtemp(join(tmpdir(), 'guild-merge-'));
   try {
     const files = { ours: join(dir, 'ours'), base: join(dir, 'base'), theirs: join(dir, 'theirs') };
     await Promise.all([writeFile(files.ours, ours), writeFile(files.base, base), writeFile(files.theirs, theirs)]);
     // The exit status is the number of conflicts (capped at 127); anything else is an error.
     const conflicts = Array.from({ length: 127 }, (_, i) => i + 1);
-    const result = await git(['merge-file', '-p', '-L', 'ours', '-L', 'base', '-L', 'theirs', files.ours, files.base, files.theirs], { cwd: dir, readOnly: true, ok: [0, ...conflicts] });
+    const result = await git(['merge-file', '-p', ...(options.union ? ['--union'] : []), '-L', 'ours', '-L', 'base', '-L', 'theirs', files.ours, files.base, files.theirs], { cwd: dir, readOnly: true, ok: [0, ...conflicts] });
     return { text: result.stdout, conflicts: result.code };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -33,6 +33,8 @@ export interface BoardMergeInput {
   histories: (tasks: Set<string>) => Promise<SideHistories | null>;
   /** Decide every clash for this side instead of by the later event (a stale save: the tools' side). */
   preferOnClash?: Side;
+  /** Free text changed on both sides at the same place keeps both sides' lines, no conflict (a person's saves merged with each other). */
+  unionText?: boolean;
 }
 
 export interface BoardMerge {
@@ -108,7 +110,7 @@ export async function mergeBoards(input: BoardMergeInput): Promise<BoardMerge> {
   const join = (skeleton: Skeleton): string => skeleton.lines.join('');
   const merged = sameLines(baseSkeleton!, theirSkeleton!)
     ? { text: join(ourSkeleton!), conflicts: 0 }
-    : await mergeTexts(join(baseSkeleton!), join(ourSkeleton!), join(theirSkeleton!));
+    : await mergeTexts(join(baseSkeleton!), join(ourSkeleton!), join(theirSkeleton!), { union: input.unionText });
   let text = placeTasks(ourSkeleton!, rawLines(merged.text), ours.eol);
   let conflicts = merged.conflicts;
   for (const clash of clashes) {

@@ -59,12 +59,15 @@ export async function mergeStaleSave(read: Board, versions: BoardVersions, optio
 
 /**
  * Three-way merge of a person's save (`theirs`, started from `base`) with the tools' board
- * (`ours`); null when it leaves a conflict or a board that does not read.
+ * (`ours`); null when it leaves a board that does not read. Tools never write free text, so
+ * free text that differs on both sides is a person's on both (an earlier save merged in on our
+ * side, the latest on theirs): both sides' lines are kept, as `merge-file --union` keeps them,
+ * rather than one save dropped for a conflict.
  */
 export async function mergeSave(file: string, base: string, ours: string, theirs: string): Promise<Board | null> {
   // No histories: the tools' side wins a field both changed (see the header).
   try {
-    const merged = await mergeBoards({ file, base, ours, theirs, histories: async () => ({ ours: new Map(), theirs: new Map() }), preferOnClash: 'ours' });
+    const merged = await mergeBoards({ file, base, ours, theirs, histories: async () => ({ ours: new Map(), theirs: new Map() }), preferOnClash: 'ours', unionText: true });
     if (merged.conflicts > 0) return null;
     return await parseBoard(file, merged.text);
   } catch (error) {
