@@ -186,12 +186,27 @@ function readLocks(repo: TempRepo): Map<string, LockState> {
   return locks;
 }
 
+/**
+ * The board's text; for a writer killed between the two steps of its commit (board moved
+ * aside, the new one not linked in yet), the board it moved aside, which the next read puts back.
+ */
+function boardText(repo: TempRepo): string {
+  try {
+    return repo.read();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const aside = readdirSync(repo.dir).find((name) => name.startsWith('.guild-aside.ACTIVE_TASKS.md.'));
+    if (!aside) throw error;
+    return readFileSync(join(repo.dir, aside), 'utf8');
+  }
+}
+
 /** The board as a regex reads it: enough to see what a killed process changed. */
 function boardNow(repo: TempRepo): Map<string, TaskView> {
   const tasks = new Map<string, TaskView>();
   const sections: Record<string, string> = { Ready: 'ready', 'In Progress': 'in-progress', Done: 'done', Failed: 'failed' };
   let status = '';
-  for (const line of repo.read().split('\n')) {
+  for (const line of boardText(repo).split('\n')) {
     if (line.startsWith('## ')) status = sections[line.slice(3)] ?? line.slice(3);
     const match = /^- \[[ x]\] (GLD-\d+) /.exec(line);
     if (!match) continue;

@@ -148,7 +148,7 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
     prepared = next.text !== read.text ? prepareBoardWrite(guild.boardPath, next.text, options.commit) : null;
     // As late as possible before anything is logged: is the board still the one this write read?
     // (Log-only writes too: nothing is logged from a board that changed under the reader.)
-    const unchanged = prepared ? prepared.unchangedSince(read.text) : readSnapshot(guild.boardPath).text === read.text;
+    const unchanged = prepared ? prepared.unchangedSince(read.text) : stillReads(guild.boardPath, read.text);
     if (!unchanged) {
       prepared?.abandon();
       giveBack();
@@ -223,6 +223,15 @@ async function mergeLateSave(guild: Guild, base: string, ours: Board, theirs: st
     expected = committed.written ? text : committed.disk;
   }
   throw new BoardChangedError(`${BOARD_FILE} kept changing while guild-fs merged a save into its write`);
+}
+
+/** The board still holds `text` (a board without a name for a moment is not the same board). */
+function stillReads(path: string, text: string): boolean {
+  try {
+    return readSnapshot(path).text === text;
+  } catch {
+    return false;
+  }
 }
 
 async function parseOrNull(file: string, text: string): Promise<Board | null> {
