@@ -14,7 +14,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FigureRow } from './crash-safety.js';
-import { fmt, median, p90 } from './stats.js';
+import { fmt, median, p90, printStandalone } from './stats.js';
 
 export interface DaemonBenchOptions {
   quick: boolean;
@@ -308,13 +308,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const part = process.argv.indexOf('--part');
     const parts = part > 0 ? (process.argv[part + 1]!.split(',') as DaemonBenchOptions['parts']) : undefined;
     const { rows, method } = await daemonBench({ quick, tmpRoot, bin, parts, log: (message) => void process.stderr.write(`[bench] ${message}\n`) });
-    for (const row of rows) {
-      const subject = row.show?.subject ?? `${fmt(median(row.subject), row.digits)} ${row.unit}`;
-      const baseline = row.show?.baseline ?? `${fmt(median(row.baseline), row.digits)} ${row.unit}`;
-      const ratio = row.show?.ratio ?? `${fmt(median(row.subject) / median(row.baseline), 2)}x`;
-      process.stdout.write(`${row.figure}\n  subject ${subject}, baseline ${baseline}, ratio ${ratio}, target ${row.target}, met ${row.show?.met ?? (row.met ? 'yes' : 'NO')}${row.judgedOn ? ` (${row.judgedOn})` : ''}\n`);
-    }
-    process.stdout.write(`\n${method}\n`);
+    printStandalone(rows, method);
   } finally {
     rmSync(tmpRoot, { recursive: true, force: true });
   }

@@ -1,3 +1,4 @@
+import type { FigureRow } from './crash-safety.js';
 // Small statistics for the benchmark harness: medians and percentiles of samples, never means
 // (one slow run on a shared machine moves a mean, not a median).
 
@@ -35,4 +36,15 @@ export function rotation<T>(items: readonly T[], shift: number): T[] {
 
 export function fmt(value: number, digits = 1): string {
   return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
+}
+
+/** What a bench part run alone prints: one entry per figure, then its method paragraph. */
+export function printStandalone(rows: readonly FigureRow[], method: string): void {
+  for (const row of rows) {
+    const subject = row.show?.subject ?? `${fmt(median(row.subject), row.digits)} ${row.unit}`;
+    const baseline = row.show?.baseline ?? `${fmt(median(row.baseline), row.digits)} ${row.unit}`;
+    const ratio = row.show?.ratio ?? `${fmt(median(row.subject) / median(row.baseline), 2)}x`;
+    process.stdout.write(`${row.figure}\n  subject ${subject}, baseline ${baseline}, ratio ${ratio}, target ${row.target}, met ${row.show?.met ?? (row.met ? 'yes' : 'NO')}${row.judgedOn ? ` (${row.judgedOn})` : ''}\n`);
+  }
+  process.stdout.write(`\n${method}\n`);
 }

@@ -21,7 +21,7 @@ import { rotateLog } from '../src/tasks/rotate-log.js';
 import { cli } from './helpers/cli.js';
 import { killAllDaemons, startDaemon, waitFor, type RunningDaemon } from './helpers/daemon.js';
 import { git } from './helpers/git-repo.js';
-import { deadProcess, doctor, heal, killSleepers, readOwner, startSleeper, task } from './helpers/heal-cases.js';
+import { deadProcess, doctor, heal, killSleepers, ownerRecord, readOwner, startSleeper, task } from './helpers/heal-cases.js';
 import { readLog, tempRepo, type TempRepo } from './helpers/repo.js';
 
 after(killAllDaemons);
@@ -312,24 +312,8 @@ describe('classifyLock: recorded claims', () => {
   }
 
   async function recorded(overrides: Partial<LockOwner> = {}): Promise<LockOwner> {
-    const maker = await deadProcess();
-    const now = new Date().toISOString();
-    return {
-      task: 'GLD-2',
-      agent: 'agent-a',
-      host: systemProbe.host,
-      bootId: systemProbe.bootId,
-      pid: null,
-      pidStart: null,
-      claimPid: maker.pid,
-      claimPidStart: maker.pidStart,
-      claimEvent: '01JDB6Z3Q9K8X2M4N5P6R7S8T9',
-      acquired: now,
-      heartbeat: now,
-      token: 'feedfacefeedfacefeedface',
-      recorded: true,
-      ...overrides,
-    };
+    const owner = ownerRecord('GLD-2', 'agent-a', await deadProcess(), '01JDB6Z3Q9K8X2M4N5P6R7S8T9');
+    return { ...owner, token: 'feedfacefeedfacefeedface', recorded: true, ...overrides };
   }
 
   test('neither board nor log shows it: rewound, kept', async () => {
