@@ -119,9 +119,11 @@ test('a rename-save landing between the check and the rename is merged too', asy
   assert.equal(readLog(repo).filter((event) => event.type === 'task.completed').length, 1);
 });
 
-test('a rename-save landing after the last look, before the rename, is caught and merged', async () => {
+test('while a person is saving, a rename-save landing after the last look, before the rename, is caught and merged', async () => {
   const repo = exampleRepo();
   const guild = openGuild(repo.dir);
+  // The person has saved since guild-fs last wrote: the write moves the board aside.
+  repo.write(repo.read().replace('# Active Tasks', '# Active Tasks\n\nAn earlier hand save.'));
   const before = repo.read();
   await updateBoard(
     guild,
@@ -144,6 +146,7 @@ test('a rename-save landing after the last look, before the rename, is caught an
   );
   const board = repo.read();
   assert.match(board, /Saved by rename at the last moment\./, 'the save was replaced');
+  assert.match(board, /An earlier hand save\./);
   assert.match(board, /## Done\n(.*\n)*- \[x\] GLD-5 /);
   assert.deepEqual(leftovers(repo), []);
   assert.deepEqual(readdirSync(repo.dir).filter((name) => name.startsWith('.guild-aside.')), [], 'a moved-aside board was left');

@@ -8,7 +8,7 @@ import { closeSync, existsSync, fstatSync, fsyncSync, linkSync, openSync, readdi
 import { basename, dirname, join } from 'node:path';
 import { sleepSync } from '../lock/sleep.js';
 import { FileError } from '../errors.js';
-import { loadCachedBoard, storeBoardCache } from './board-cache.js';
+import { contentKey, loadCachedBoard, storeBoardCache } from './board-cache.js';
 import { parseBoard, type ParseOptions } from './parse-board.js';
 import { countTaskLines, looksCutShort, readSteady, shapeOf, stampOf, type BoardShape, type SteadyReadOptions } from './steady-read.js';
 import type { Board } from './types.js';
@@ -34,12 +34,13 @@ export async function readBoardFile(path: string, displayName = BOARD_FILE, opti
   const useCache = options.cachePath !== undefined && options.reader !== 'remark';
   let cached: Board | null = null;
   let known: BoardShape | null | undefined;
+  let key: string | undefined;
   let text: string;
   try {
     text = readSteady(
       path,
       () => (known === undefined ? (known = options.known?.() ?? null) : known),
-      (candidate) => useCache && (cached = loadCachedBoard(options.cachePath!, displayName, candidate)) !== null,
+      (candidate) => useCache && (cached = loadCachedBoard(options.cachePath!, displayName, candidate, (key = contentKey(candidate)))) !== null,
       options.steady,
     ).text;
   } catch (error) {
@@ -52,10 +53,13 @@ export async function readBoardFile(path: string, displayName = BOARD_FILE, opti
   }
   if (cached) {
     if (process.env.GUILD_VERIFY_CACHE === '1') await verifyAgainstParse(cached);
-    return cached;
+    return Object.assign(cached as Board, { key });
   }
   const board = await parseBoard(displayName, text, options);
-  if (useCache && options.storeOnMiss !== false) storeBoardCache(options.cachePath!, board);
+  if (useCache) {
+    board.key = key;
+    if (options.storeOnMiss !== false) storeBoardCache(options.cachePath!, board, key);
+  }
   return board;
 }
 
@@ -89,7 +93,7 @@ export interface PreparedWrite {
    * before the rename wrote its save into that file, which no name reaches any more; the save is
    * returned (once the file is quiet) so that the caller can merge it instead of losing it.
    */
-  commit(read: string): { written: true; orphan: string | null } | { written: false; disk: string };
+  commit(read: string, how?: { aside?: boolean }): { written: true; orphan: string | null } | { written: false; disk: string };
   abandon(): void;
 }
 
@@ -144,13 +148,13 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
       held = { fd, stamp };
       return true;
     },
-    commit: (read) => {
+    commit: (read, how = {}) => {
       if (held) {
         const { fd, stamp } = held;
         held = null;
         try {
           const now = statSync(path, { bigint: true, throwIfNoEntry: false });
-          if (now && stampOf(now) === stamp) return renameAndLook(fd, read);
+          if (now && stampOf(now) === stamp) return renameAndLook(fd, read, how.aside ?? false);
         } catch (error) {
           closeSync(fd);
           throw error;
@@ -175,7 +179,7 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
           closeSync(fd);
         }
       }
-      return renameAndLook(fd, read);
+      return renameAndLook(fd, read, how.aside ?? false);
     },
     abandon: () => {
       release();
@@ -184,7 +188,9 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
   };
 
   /**
-   * Puts the new board in place without ever replacing a save it has not seen. A plain rename
+   * Renames the new board in place; then reads the replaced file once more through `fd`, for an
+   * in-place save written into it. With `moveAside` (a person is saving: see update-board.ts),
+   * puts the new board in place without ever replacing a save it has not seen. A plain rename
    * would replace whatever is at the name by then, and a save renamed there after the last look
    * (a writer preempted between its look and its rename, on a loaded machine, makes that window
    * milliseconds wide) would be gone. So the board is first moved aside (a rename, which takes
@@ -195,7 +201,17 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
    * that finds it gone for long (a writer killed there) puts the moved-aside board back
    * (restoreAsideBoard).
    */
-  function renameAndLook(fd: number, read: string): { written: true; orphan: string | null } | { written: false; disk: string } {
+  function renameAndLook(fd: number, read: string, moveAside: boolean): { written: true; orphan: string | null } | { written: false; disk: string } {
+    if (!moveAside) {
+      try {
+        options.beforeRename?.();
+        renameSync(temp, path);
+        if (readFd(fd) === read) return { written: true, orphan: null };
+        return { written: true, orphan: settledContent(fd, read, options) };
+      } finally {
+        closeSync(fd);
+      }
+    }
     const aside = join(dirname(path), `${ASIDE_PREFIX}${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
       options.beforeRename?.();

@@ -96,9 +96,19 @@ export class BoardVersions {
 
   /** The shape of the last board written, for the steady reader; null when none is known. */
   latestShape(): BoardShape | null {
+    const latest = this.latest();
+    return typeof latest?.shape?.length === 'number' ? latest.shape : null;
+  }
+
+  /** The content key of the last board written; null when none is known. */
+  latestKey(): string | null {
+    const key = this.latest()?.key;
+    return typeof key === 'string' ? key : null;
+  }
+
+  private latest(): Latest | null {
     try {
-      const latest = JSON.parse(readFileSync(join(this.dir, 'latest.json'), 'utf8')) as Latest;
-      return typeof latest?.shape?.length === 'number' ? latest.shape : null;
+      return JSON.parse(readFileSync(join(this.dir, 'latest.json'), 'utf8')) as Latest;
     } catch {
       return null;
     }

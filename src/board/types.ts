@@ -92,4 +92,6 @@ export interface Board {
   byId: Map<string, Task>;
   /** Which reader understood the Markdown: the fast scanner or the remark fallback. */
   reader: 'scanner' | 'remark' | 'cache';
+  /** The text's content key (board-cache.ts), when the reader computed it. */
+  key?: string;
 }

@@ -164,7 +164,12 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
   // Logged: from here the write is made, whatever the person does. Their save, if one lands
   // now, is merged with this write instead of starting again (which would log twice).
   if (prepared) {
-    const committed = prepared.commit(read.text);
+    // A person is saving when the board is not the last one guild-fs wrote (or none is known): then the board is
+    // moved aside rather than renamed over, so that a save landing in the instant before the
+    // rename is seen and merged (board-file.ts). Otherwise the plain rename, which never leaves
+    // the board without a name even for a moment.
+    const personSaving = stale !== null || read.key === undefined || versions.latestKey() !== read.key;
+    const committed = prepared.commit(read.text, { aside: personSaving });
     let written = next;
     if (!committed.written) written = await mergeLateSave(guild, read.text, next, committed.disk, committed.disk, versions, options);
     else if (committed.orphan !== null) written = await mergeLateSave(guild, read.text, next, committed.orphan, next.text, versions, options);
@@ -200,7 +205,7 @@ async function mergeLateSave(guild: Guild, base: string, ours: Board, theirs: st
     const prepared = prepareBoardWrite(guild.boardPath, text);
     // Looked at through a kept handle first, so that the commit itself is one stat (board-file.ts).
     prepared.unchangedSince(expected);
-    const committed = prepared.commit(expected);
+    const committed = prepared.commit(expected, { aside: true });
     if (committed.written && committed.orphan === null) {
       if (merged) options.say?.(`${BOARD_FILE} was saved while guild-fs wrote it; the save and the change were merged`);
       versions.record(save, text, shapeOf(text, merged?.tasks.length ?? 0), Date.now());
