@@ -154,7 +154,7 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
         held = null;
         try {
           const now = statSync(path, { bigint: true, throwIfNoEntry: false });
-          if (now && stampOf(now) === stamp) return renameAndLook(fd, read, how.aside ?? false);
+          if (now && stampOf(now) === stamp) return renameAndLook(fd, read, how.aside ?? false, stamp);
         } catch (error) {
           closeSync(fd);
           throw error;
@@ -170,6 +170,7 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
         rmSync(temp, { force: true });
         return { written: false, disk: '' };
       }
+      const stamp = stampOf(fstatSync(fd, { bigint: true }));
       if (readFd(fd) !== read) {
         try {
           rmSync(temp, { force: true });
@@ -179,7 +180,7 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
           closeSync(fd);
         }
       }
-      return renameAndLook(fd, read, how.aside ?? false);
+      return renameAndLook(fd, read, how.aside ?? false, stamp);
     },
     abandon: () => {
       release();
@@ -201,12 +202,12 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
    * that finds it gone for long (a writer killed there) puts the moved-aside board back
    * (restoreAsideBoard).
    */
-  function renameAndLook(fd: number, read: string, moveAside: boolean): { written: true; orphan: string | null } | { written: false; disk: string } {
+  function renameAndLook(fd: number, read: string, moveAside: boolean, looked: string): { written: true; orphan: string | null } | { written: false; disk: string } {
     if (!moveAside) {
       try {
         options.beforeRename?.();
         renameSync(temp, path);
-        if (readFd(fd) === read) return { written: true, orphan: null };
+        if (untouchedSince(fd, looked, options.now ?? Date.now) || readFd(fd) === read) return { written: true, orphan: null };
         return { written: true, orphan: settledContent(fd, read, options) };
       } finally {
         closeSync(fd);
@@ -257,7 +258,7 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
         }
       }
       if (caught !== null) return { written: true, orphan: caught };
-      if (readFd(fd) === read) return { written: true, orphan: null };
+      if (untouchedSince(fd, looked, options.now ?? Date.now) || readFd(fd) === read) return { written: true, orphan: null };
       return { written: true, orphan: settledContent(fd, read, options) };
     } finally {
       closeSync(fd);
@@ -298,6 +299,17 @@ export function restoreAsideBoard(path: string, options: { waitMs?: number; slee
     }
   }
   return existsSync(path);
+}
+
+/**
+ * The file behind `fd` has not been written since it had identity `looked`: the same size and
+ * mtime, and that mtime old enough that a write now would have moved it by a clock tick (file
+ * times are coarse; a write in the same tick as the last one can leave them equal). Saves reading
+ * a large board back after every rename.
+ */
+function untouchedSince(fd: number, looked: string, now: () => number): boolean {
+  const stat = fstatSync(fd, { bigint: true });
+  return stampOf(stat) === looked && now() - Number(stat.mtimeNs / 1_000_000n) > 50;
 }
 
 function readFd(fd: number): string {

@@ -64,15 +64,17 @@ export class BoardVersions {
    * Records that a write started from `read` and left `written` (whose shape the steady reader
    * compares against). A version already kept is moved to the front rather than stored twice.
    */
-  record(read: string | null, written: string, shape: BoardShape, now: number): void {
+  record(read: string | null, written: string, shape: BoardShape, now: number, keys: { read?: string; written?: string } = {}): void {
     try {
       mkdirSync(this.dir, { recursive: true });
       const kept = this.list();
       // Never older than the newest kept: a fake clock in tests, or a clock set back, keeps the order.
       now = Math.max(now, (kept[0]?.at ?? 0) + 1);
       let seq = 0;
-      for (const text of read !== null && read !== written ? [read, written] : [written]) {
-        const key = contentKey(text);
+      // Keys the caller has already computed are not computed again (a hash of the whole board each).
+      const texts = read !== null && read !== written ? [{ text: read, key: keys.read }, { text: written, key: keys.written }] : [{ text: written, key: keys.written }];
+      for (const { text, key: known } of texts) {
+        const key = known ?? contentKey(text);
         const name = `${String(now).padStart(13, '0')}-${String(seq++).padStart(4, '0')}-${key}.md`;
         const target = join(this.dir, name);
         const existing = kept.find((version) => version.key === key);
@@ -86,7 +88,7 @@ export class BoardVersions {
         }
       }
       for (const old of kept.slice(Math.max(0, KEPT_VERSIONS - seq))) rmSync(old.path, { force: true });
-      const latest: Latest = { key: contentKey(written), shape };
+      const latest: Latest = { key: keys.written ?? contentKey(written), shape };
       writeFileSync(join(this.dir, 'latest.json.tmp'), JSON.stringify(latest));
       renameSync(join(this.dir, 'latest.json.tmp'), join(this.dir, 'latest.json'));
     } catch {

@@ -136,8 +136,9 @@ function endsWithEol(text: string): boolean {
 }
 
 function readAll(fd: number, sizeHint: number): Buffer {
-  // The size can grow between the stat and the read (the after-stat then differs): read to EOF.
-  let buffer = Buffer.allocUnsafe(Math.max(sizeHint, 4096));
+  // One byte more than the stat said: a read that fills it shows the file grew (the after-stat
+  // then differs too), and only then does the buffer grow.
+  let buffer = Buffer.allocUnsafe(sizeHint + 1);
   let length = 0;
   for (;;) {
     if (length === buffer.length) {

@@ -169,7 +169,12 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
 
   if (repairs.length > 0) {
     await updateBoard(guild, options.actor, `heal ${repairs.length} task${repairs.length === 1 ? '' : 's'}`, (tx) => {
-      for (const repair of repairs) applyRepair(guild, tx, repair, note);
+      // Noted once the write is made: a write started again (a person saved) notes its own attempt only.
+      const noted: Parameters<Note>[] = [];
+      for (const repair of repairs) applyRepair(guild, tx, repair, (...args) => void noted.push(args));
+      tx.afterCommit(() => {
+        for (const args of noted) note(...args);
+      });
     });
   }
   // Case 2 ends like any finish: the lock goes last, after the board.

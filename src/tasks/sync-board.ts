@@ -5,12 +5,13 @@
 // task the log never heard of (task.created), a task moved, re-owned or re-tried by hand
 // or retitled, re-prioritised, given other needs or caps by hand (task.edited with what
 // changed), a task deleted from the board (task.cancelled).
-import { replayLog } from '../log/replay-log.js';
+import { statSync } from 'node:fs';
+import { replayLog, type ReplayResult } from '../log/replay-log.js';
 import { shapeOf } from '../board/steady-read.js';
 import { withBoardMutex } from '../lock/board-mutex.js';
 import { markLogAsItIs } from '../log/log-mark.js';
 import { boardVersions, loadBoard, type Guild } from './guild.js';
-import { HUMAN, updateBoard, type UpdateOptions } from './update-board.js';
+import { HUMAN, updateBoard, type Transaction, type UpdateOptions } from './update-board.js';
 
 export interface SyncResult {
   /** Events recorded, by type. */
@@ -27,49 +28,83 @@ export async function syncBoard(guild: Guild, actor: string, options: UpdateOpti
       for (const event of events) count(event.type);
     });
   }, options);
-  // The log as it stands after the fix-ups. (A write landing between here and the next mutex is
-  // seen by that write's own events; at worst sync records a move the log also has.)
-  const replay = await replayLog(guild.logPath);
+  // The log as it stands after the fix-ups, replayed outside the mutex (it streams). A write
+  // landing before the next pass takes the mutex would make its own change look like a hand
+  // edit, so the pass checks that the log is still the one replayed, and replays again if not.
   let tasks = 0;
-  await updateBoard(guild, actor, 'sync: hand edits', (tx) => {
-    tasks = tx.board.tasks.length;
-    for (const task of tx.board.tasks) {
-      // Given its ID by this very write: the fix-ups logged its task.created already.
-      if (task.id === null) continue;
-      const id = tx.idOf(task);
-      const known = replay.tasks.get(id);
-      // As this write leaves it: a hand save landing between the two passes (the daemon meets
-      // this) can bring a ticked box that the fix-ups of this write move to Done, logging it.
-      const status = tx.edit.statusOf(task);
-      if (!known) {
-        tx.emit('task.created', id, { title: task.title, status, prio: task.prio, needs: task.needs, caps: task.caps, ...(task.owner ? { owner: task.owner } : {}), ...(task.tries ? { tries: task.tries } : {}), by: actor }, HUMAN);
-        if (task.owner || task.tries) tx.emit('task.edited', id, { ...(task.owner ? { owner: task.owner } : {}), ...(task.tries ? { tries: task.tries } : {}), by: actor }, HUMAN);
-        count('task.created');
-        continue;
-      }
-      const changed: Record<string, unknown> = {};
-      // Fields the log has never stated (an older log) are taken as they are, not as edits.
-      const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
-      if (known.fields.title !== null && known.fields.title !== task.title) changed.title = task.title;
-      if (known.fields.prio !== null && known.fields.prio !== task.prio) changed.prio = task.prio;
-      if (known.fields.needs !== null && !same(known.fields.needs, task.needs)) changed.needs = task.needs;
-      if (known.fields.caps !== null && !same(known.fields.caps, task.caps)) changed.caps = task.caps;
-      // A move the fix-ups of this write made is logged by them (task.completed, task.unblocked).
-      if (known.status !== status && status === task.status) changed.status = status;
-      if (status === 'in-progress' && known.owner !== task.owner) changed.owner = task.owner;
-      if (known.tries !== task.tries) changed.tries = task.tries;
-      if (Object.keys(changed).length === 0) continue;
-      tx.emit('task.edited', id, { ...changed, from: { status: known.status, owner: known.owner, tries: known.tries }, by: actor }, HUMAN);
-      count('task.edited');
+  for (let round = 0; ; round++) {
+    // The size before the replay: a log that grows while it is read is replayed again.
+    const replayed = logSize(guild.logPath);
+    const replay = await replayLog(guild.logPath);
+    try {
+      await updateBoard(guild, actor, 'sync: hand edits', (tx) => {
+        if (round < MAX_REPLAYS && logSize(guild.logPath) !== replayed) throw new LogMoved();
+        const local: Record<string, number> = {};
+        const note = (type: string): void => void (local[type] = (local[type] ?? 0) + 1);
+        tasks = tx.board.tasks.length;
+        recordHandEdits(tx, replay, actor, note);
+        const all = { ...recorded };
+        for (const [type, n] of Object.entries(local)) all[type] = (all[type] ?? 0) + n;
+        if (Object.keys(all).length > 0) tx.emit('board.synced', undefined, { recorded: all });
+        // Counted once the write is made: a write started again counts its own attempt only.
+        tx.afterCommit(() => {
+          for (const [type, n] of Object.entries(local)) recorded[type] = (recorded[type] ?? 0) + n;
+        });
+      }, options);
+      break;
+    } catch (error) {
+      if (!(error instanceof LogMoved)) throw error;
     }
-    for (const known of replay.tasks.values()) {
-      if (tx.board.byId.has(known.id) || known.status === 'cancelled') continue;
-      tx.emit('task.cancelled', known.id, { reason: 'removed from the board by hand', last: known.last.type, by: actor }, HUMAN);
-      count('task.cancelled');
-    }
-    if (Object.keys(recorded).length > 0) tx.emit('board.synced', undefined, { recorded });
-  }, options);
+  }
   return { recorded, tasks };
+}
+
+/** Mismatches between the board and the replayed log, recorded as a person's edits. */
+function recordHandEdits(tx: Transaction, replay: ReplayResult, actor: string, note: (type: string) => void): void {
+  for (const task of tx.board.tasks) {
+    // Given its ID by this very write: the fix-ups logged its task.created already.
+    if (task.id === null) continue;
+    const id = tx.idOf(task);
+    const known = replay.tasks.get(id);
+    // As this write leaves it: a hand save landing between the two passes (the daemon meets
+    // this) can bring a ticked box that the fix-ups of this write move to Done, logging it.
+    const status = tx.edit.statusOf(task);
+    if (!known) {
+      tx.emit('task.created', id, { title: task.title, status, prio: task.prio, needs: task.needs, caps: task.caps, ...(task.owner ? { owner: task.owner } : {}), ...(task.tries ? { tries: task.tries } : {}), by: actor }, HUMAN);
+      if (task.owner || task.tries) tx.emit('task.edited', id, { ...(task.owner ? { owner: task.owner } : {}), ...(task.tries ? { tries: task.tries } : {}), by: actor }, HUMAN);
+      note('task.created');
+      continue;
+    }
+    const changed: Record<string, unknown> = {};
+    // Fields the log has never stated (an older log) are taken as they are, not as edits.
+    const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+    if (known.fields.title !== null && known.fields.title !== task.title) changed.title = task.title;
+    if (known.fields.prio !== null && known.fields.prio !== task.prio) changed.prio = task.prio;
+    if (known.fields.needs !== null && !same(known.fields.needs, task.needs)) changed.needs = task.needs;
+    if (known.fields.caps !== null && !same(known.fields.caps, task.caps)) changed.caps = task.caps;
+    // A move the fix-ups of this write made is logged by them (task.completed, task.unblocked).
+    if (known.status !== status && status === task.status) changed.status = status;
+    if (status === 'in-progress' && known.owner !== task.owner) changed.owner = task.owner;
+    if (known.tries !== task.tries) changed.tries = task.tries;
+    if (Object.keys(changed).length === 0) continue;
+    tx.emit('task.edited', id, { ...changed, from: { status: known.status, owner: known.owner, tries: known.tries }, by: actor }, HUMAN);
+    note('task.edited');
+  }
+  for (const known of replay.tasks.values()) {
+    if (tx.board.byId.has(known.id) || known.status === 'cancelled') continue;
+    tx.emit('task.cancelled', known.id, { reason: 'removed from the board by hand', last: known.last.type, by: actor }, HUMAN);
+    note('task.cancelled');
+  }
+}
+
+/** Thrown inside a pass whose replay the log has moved past: replay again. */
+class LogMoved extends Error {}
+
+/** After this many replays the pass goes ahead anyway (a log appended to without pause). */
+const MAX_REPLAYS = 5;
+
+function logSize(path: string): number {
+  return statSync(path, { throwIfNoEntry: false })?.size ?? -1;
 }
 
 /**

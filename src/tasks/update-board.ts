@@ -16,7 +16,7 @@
 //     in place into the very file the rename replaced) is merged with this write, not lost.
 // What is left is a rename-save landing between the commit's last look and its rename: no
 // POSIX call closes that window, which is a few microseconds wide.
-import { storeBoardCache } from '../board/board-cache.js';
+import { contentKey, storeBoardCache } from '../board/board-cache.js';
 import { BOARD_FILE, prepareBoardWrite, verifyAgainstParse, type CommitOptions, type PreparedWrite } from '../board/board-file.js';
 import type { BoardVersions } from '../board/board-versions.js';
 import { BoardEdit } from '../board/edit-board.js';
@@ -136,7 +136,10 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
     // Edits never change a task's needs, so only new tasks and new IDs can close a cycle.
     if (added.size > 0 || assigned.size > 0) refuseNewCycles(tx, added);
     next = edit.changed ? edit.renderBoard() : board;
-    if (next.text === read.text && events.length === 0 && beforeCommit.length === 0) return { done: true, result };
+    if (next.text === read.text && events.length === 0 && beforeCommit.length === 0) {
+      for (const step of afterCommit) step();
+      return { done: true, result };
+    }
     if (process.env.GUILD_VERIFY_CACHE === '1') await verifyAgainstParse(next);
   } catch (error) {
     giveBack();
@@ -173,11 +176,13 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
     let written = next;
     if (!committed.written) written = await mergeLateSave(guild, read.text, next, committed.disk, committed.disk, versions, options);
     else if (committed.orphan !== null) written = await mergeLateSave(guild, read.text, next, committed.orphan, next.text, versions, options);
-    versions.record(read.text, next.text, shapeOf(next.text, next.tasks.length), Date.now());
+    // One hash of the new board serves the versions and the cache.
+    const nextKey = contentKey(next.text);
+    versions.record(read.text, next.text, shapeOf(next.text, next.tasks.length), Date.now(), { read: read.key, written: nextKey });
     if (written !== next) versions.record(null, written.text, shapeOf(written.text, written.tasks.length), Date.now());
     // Inside the mutex, though it lengthens the hold: the next writer, often already
     // waiting, then finds the cache instead of parsing the whole board again.
-    storeBoardCache(guild.cachePath, written);
+    storeBoardCache(guild.cachePath, written, written === next ? nextKey : undefined);
   }
   for (const step of afterCommit) step();
   return { done: true, result };
