@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readSteady, shapeOf } from '../src/board/steady-read.js';
 import { openGuild } from '../src/tasks/guild.js';
-import { updateBoard } from '../src/tasks/update-board.js';
+import { updateBoard, type UpdateOptions } from '../src/tasks/update-board.js';
 import { cli } from './helpers/cli.js';
 import { readLog, tempRepo, type TempRepo } from './helpers/repo.js';
 
@@ -24,6 +24,20 @@ function exampleRepo(): TempRepo {
   repos.push(repo);
   assert.equal(cli(['init', '--example'], { cwd: repo.dir }).code, 0);
   return repo;
+}
+
+/** The write every test here makes: GLD-5 completed, with its event. */
+function completeGld5(guild: ReturnType<typeof openGuild>, options: UpdateOptions = {}): Promise<void> {
+  return updateBoard(
+    guild,
+    'agent-a',
+    'test',
+    (tx) => {
+      tx.edit.update(tx.board.byId.get('GLD-5')!, { status: 'done', checked: true });
+      tx.emit('task.completed', 'GLD-5', {});
+    },
+    options,
+  );
 }
 
 const leftovers = (repo: TempRepo): string[] => readdirSync(repo.dir).filter((name) => name.startsWith('ACTIVE_TASKS.md.'));
@@ -75,20 +89,11 @@ test('an in-place save into the file the rename replaces is merged, not lost', a
   const guild = openGuild(repo.dir);
   const before = repo.read();
   const says: string[] = [];
-  await updateBoard(
-    guild,
-    'agent-a',
-    'test',
-    (tx) => {
-      tx.edit.update(tx.board.byId.get('GLD-5')!, { status: 'done', checked: true });
-      tx.emit('task.completed', 'GLD-5', {});
-    },
-    {
-      say: (line) => says.push(line),
-      // The editor opened the board before the rename and writes its save into that file.
-      commit: { beforeRename: () => writeFileSync(guild.boardPath, before.replace('# Active Tasks', '# Active Tasks\n\nTyped in place.')) },
-    },
-  );
+  await completeGld5(guild, {
+    say: (line) => says.push(line),
+    // The editor opened the board before the rename and writes its save into that file.
+    commit: { beforeRename: () => writeFileSync(guild.boardPath, before.replace('# Active Tasks', '# Active Tasks\n\nTyped in place.')) },
+  });
   const board = repo.read();
   assert.match(board, /Typed in place\./, 'the in-place save was lost');
   assert.match(board, /## Done\n(.*\n)*- \[x\] GLD-5 /, 'the write was lost');
@@ -125,25 +130,16 @@ test('while a person is saving, a rename-save landing after the last look, befor
   // The person has saved since guild-fs last wrote: the write moves the board aside.
   repo.write(repo.read().replace('# Active Tasks', '# Active Tasks\n\nAn earlier hand save.'));
   const before = repo.read();
-  await updateBoard(
-    guild,
-    'agent-a',
-    'test',
-    (tx) => {
-      tx.edit.update(tx.board.byId.get('GLD-5')!, { status: 'done', checked: true });
-      tx.emit('task.completed', 'GLD-5', {});
-    },
-    {
-      // The window a plain rename cannot close: the board is moved aside, not replaced, so the
-      // save is still there to be seen.
-      commit: {
-        beforeRename: () => {
-          writeFileSync(`${guild.boardPath}.swp`, before.replace('# Active Tasks', '# Active Tasks\n\nSaved by rename at the last moment.'));
-          renameSync(`${guild.boardPath}.swp`, guild.boardPath);
-        },
+  await completeGld5(guild, {
+    // The window a plain rename cannot close: the board is moved aside, not replaced, so the
+    // save is still there to be seen.
+    commit: {
+      beforeRename: () => {
+        writeFileSync(`${guild.boardPath}.swp`, before.replace('# Active Tasks', '# Active Tasks\n\nSaved by rename at the last moment.'));
+        renameSync(`${guild.boardPath}.swp`, guild.boardPath);
       },
     },
-  );
+  });
   const board = repo.read();
   assert.match(board, /Saved by rename at the last moment\./, 'the save was replaced');
   assert.match(board, /An earlier hand save\./);
