@@ -55,7 +55,9 @@ export type HealActionKind =
   | 'removed-leftover'
   | 'removed-rewound'
   | 'requeued'
-  | 'poisoned';
+  | 'poisoned'
+  /** Not a lock guild-fs made (a symlink, a file) at a lock's name: reported, never touched. */
+  | 'refused';
 
 export interface HealAction {
   task: string;
@@ -104,7 +106,9 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
   };
 
   // A writer killed holding the board mutex: the next write would break it; heal does it now.
-  if (readLockOwner(guild.mutexPath).state !== 'free' && breakIfDead(guild.mutexPath, probe, guild.now())) result.mutexBroken = true;
+  const mutex = readLockOwner(guild.mutexPath);
+  if (mutex.state === 'unreadable' && mutex.refused) note(basename(guild.mutexPath), 'refused', mutex.reason, null);
+  else if (mutex.state !== 'free' && breakIfDead(guild.mutexPath, probe, guild.now())) result.mutexBroken = true;
 
   // A daemon killed with SIGKILL: its lock goes like any other whose process is proved gone.
   if (breakDeadDaemonLock(guild, probe) === 'removed') result.daemonLockBroken = true;
@@ -116,7 +120,10 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
     const verdict = classifyLock(task, read, { board, intents, probe, now, claimLogged: (id) => findEventIds(guild.logPath, [id]).size > 0 });
     switch (verdict.kind) {
       case 'unfinished':
-        if (busy(task, guild.locks.breakStale(task, { unreadableForMs: UNFINISHED_LOCK_GRACE_MS }, now))) note(task, 'removed-unfinished', verdict.reason, null);
+        // Removing through a symlink would empty its target; a person removes it (exit stays 0:
+        // heal did all it may; doctor exits 6 while it stands).
+        if (read.state === 'unreadable' && read.refused) note(task, 'refused', `${guild.locks.where(task)}: ${verdict.reason}`, null);
+        else if (busy(task, guild.locks.breakStale(task, { unreadableForMs: UNFINISHED_LOCK_GRACE_MS }, now))) note(task, 'removed-unfinished', verdict.reason, null);
         break;
       case 'dead-finish': {
         const { owner, intent } = verdict;
