@@ -25,9 +25,9 @@
 // Locks are broken only through TaskLocks.breakStale, which removes nothing but the very lock
 // that was judged. All board changes of one heal are made in one updateBoard, which re-reads the
 // board under the mutex and checks each change again against the board as it is then.
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ASIDE_PREFIX } from '../board/board-file.js';
+import { ASIDE_PREFIX, TEMP_MARKER } from '../board/board-file.js';
 import type { Task } from '../board/types.js';
 import { appendEvents } from '../log/append-event.js';
 import type { AuditEvent } from '../log/event.js';
@@ -229,8 +229,12 @@ function applyRepair(guild: Guild, tx: Transaction, repair: Repair, note: Note):
 }
 
 /**
- * Temp files of board writes killed before their rename (write-file-atomic names them
- * ACTIVE_TASKS.md.<number>), and of cache writes: old enough that no live writer owns them.
+ * Temp files of board writes killed before their rename, and of cache writes: old enough that no
+ * live writer owns them. Only names guild-fs makes, with a marker no person types
+ * (`.ACTIVE_TASKS.md.guild-tmp-<pid>-<hex>`, `.guild-aside.…`): ACTIVE_TASKS.md.1 or
+ * ACTIVE_TASKS.md.20261130 beside the board is someone's backup. init's one write goes through
+ * write-file-atomic (ACTIVE_TASKS.md.<number>); a leftover of that one-off is not swept, since
+ * its name is one a person could give a backup.
  */
 function sweepBoardTemps(guild: Guild, minAgeMs = 60_000): string[] {
   const swept: string[] = [];
@@ -245,18 +249,23 @@ function sweepBoardTemps(guild: Guild, minAgeMs = 60_000): string[] {
     for (const name of names) {
       if (!pattern.test(name)) continue;
       const path = join(dir, name);
-      const stat = statSync(path, { throwIfNoEntry: false });
+      const stat = lstatSync(path, { throwIfNoEntry: false });
       if (!stat?.isFile() || now - stat.mtimeMs < minAgeMs) continue;
       rmSync(path, { force: true });
       swept.push(name);
     }
   };
-  sweepIn(dirname(guild.boardPath), new RegExp(`^${basename(guild.boardPath).replace('.', '\\.')}\\.\\d+$`));
+  const board = escapeRegExp(basename(guild.boardPath));
+  sweepIn(dirname(guild.boardPath), new RegExp(`^\\.${board}${escapeRegExp(TEMP_MARKER)}\\d+-[0-9a-f]{8}$`));
   // Boards moved aside by a write killed between its two steps: the board itself is back (loadBoard
   // restored it at the start of this heal), so the old copy goes.
-  if (existsSync(guild.boardPath)) sweepIn(dirname(guild.boardPath), new RegExp(`^${ASIDE_PREFIX.replace(/\./g, '\\.')}${basename(guild.boardPath).replace('.', '\\.')}\\.\\d+-[0-9a-f]+$`));
+  if (existsSync(guild.boardPath)) sweepIn(dirname(guild.boardPath), new RegExp(`^${escapeRegExp(ASIDE_PREFIX)}${board}\\.\\d+-[0-9a-f]+$`));
   sweepIn(dirname(guild.cachePath), /^board\.json\.\d+\.[0-9a-f]+\.tmp$/);
   return swept;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function stillHeldBy(task: Task | undefined, agent: string | null): boolean {
