@@ -101,3 +101,21 @@ test('a board write leaves no temp behind', (t) => {
     [],
   );
 });
+
+test('daemon.lock a symlink: watch refuses with exit 2, heal and doctor report it, nothing is deleted', (t) => {
+  const repo = repoFor(t);
+  const target = preciousDir(t);
+  const path = join(repo.dir, '.git', 'guild', 'daemon.lock');
+  symlinkSync(target, path);
+  const watched = cli(['watch'], { cwd: repo.dir, agent: 'agent-a' });
+  assert.equal(watched.code, 2, watched.stderr);
+  assert.match(watched.stderr, /daemon\.lock: a symlink, not guild-fs's lock/);
+  assert.deepEqual(
+    heal(repo).actions.map((action) => [action.task, action.action]),
+    [['daemon.lock', 'refused']],
+  );
+  const checked = doctor(repo);
+  assert.equal(checked.code, 6);
+  assert.ok(checked.problems.some((problem) => /daemon: .*a symlink, not guild-fs's lock/.test(problem)), checked.problems.join('\n'));
+  untouched(target);
+});

@@ -41,6 +41,8 @@ export type DaemonLockVerdict = { state: 'free' } | { state: 'running'; owner: D
 export function judgeDaemonLock(guild: Guild, probe: ProcessProbe = systemProbe): DaemonLockVerdict {
   const read = readDaemonLock(guild);
   if (read.state === 'free') return { state: 'free' };
+  // Not a lock at all: no daemon runs behind it, and nobody may break it (never removed; doctor names it).
+  if (read.state === 'unreadable' && read.refused) return { state: 'stale', reason: read.reason, owner: null };
   if (read.state === 'unreadable') {
     const age = ageOf(daemonLockPath(guild), guild.now());
     // Between mkdir and the owner write, a starting daemon looks like this for a moment.

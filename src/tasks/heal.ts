@@ -39,7 +39,7 @@ import { readLockOwner } from '../lock/mkdir-lock.js';
 import type { FinishIntent } from './finish-task.js';
 import { classifyLock } from './classify-lock.js';
 import { loadBoard, type Guild } from './guild.js';
-import { breakDeadDaemonLock } from './daemon-lock.js';
+import { breakDeadDaemonLock, daemonLockPath, readDaemonLock } from './daemon-lock.js';
 import { requeue } from './requeue.js';
 import { updateBoard, type Transaction } from './update-board.js';
 
@@ -111,7 +111,9 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
   else if (mutex.state !== 'free' && breakIfDead(guild.mutexPath, probe, guild.now())) result.mutexBroken = true;
 
   // A daemon killed with SIGKILL: its lock goes like any other whose process is proved gone.
-  if (breakDeadDaemonLock(guild, probe) === 'removed') result.daemonLockBroken = true;
+  const daemon = readDaemonLock(guild);
+  if (daemon.state === 'unreadable' && daemon.refused) note(basename(daemonLockPath(guild)), 'refused', daemon.reason, null);
+  else if (breakDeadDaemonLock(guild, probe) === 'removed') result.daemonLockBroken = true;
 
   const intents = guild.locks.intents<FinishIntent>();
   for (const { task, read } of locks) {
