@@ -40,7 +40,7 @@ function completeGld5(guild: ReturnType<typeof openGuild>, options: UpdateOption
   );
 }
 
-const leftovers = (repo: TempRepo): string[] => readdirSync(repo.dir).filter((name) => name.startsWith('ACTIVE_TASKS.md.'));
+const leftovers = (repo: TempRepo): string[] => readdirSync(repo.dir).filter((name) => name.startsWith('ACTIVE_TASKS.md.') || name.startsWith('.ACTIVE_TASKS.md.guild-tmp-'));
 
 test('a write that finds the board saved before it logged starts again on the save: both survive, one event', async () => {
   const repo = exampleRepo();

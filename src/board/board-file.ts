@@ -107,11 +107,12 @@ export interface CommitOptions {
 /**
  * The new text is written to a temp file and fsynced first (after a power cut the board is the
  * old one or the new one, never empty), so that the check that the board is unchanged and the
- * rename follow each other as closely as the platform allows. Temp names end in digits, like
- * write-file-atomic's, so heal sweeps one left by a killed writer.
+ * rename follow each other as closely as the platform allows. Temp names carry a marker no person
+ * types (TEMP_MARKER), so heal sweeps one left by a killed writer and never a person's backup
+ * such as ACTIVE_TASKS.md.1.
  */
 export function prepareBoardWrite(path: string, text: string, options: CommitOptions = {}): PreparedWrite {
-  const temp = `${path}.${process.pid}${String(Date.now() % 1_000_000).padStart(6, '0')}`;
+  const temp = join(dirname(path), `.${basename(path)}${TEMP_MARKER}${process.pid}-${randomBytes(4).toString('hex')}`);
   const fd = openSync(temp, 'w');
   try {
     const bytes = Buffer.from(text, 'utf8');
@@ -268,6 +269,8 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
 
 /** Names of boards moved aside by a write between its two steps (see renameAndLook). */
 export const ASIDE_PREFIX = '.guild-aside.';
+/** In the name of every temp board: `.ACTIVE_TASKS.md.guild-tmp-<pid>-<8 hex>`. */
+export const TEMP_MARKER = '.guild-tmp-';
 
 /**
  * The board has no name and a write moved it aside longer ago than a write takes (its writer

@@ -8,10 +8,10 @@
 // mutex through the same breaker protocol as claim locks (lock-removal.ts): only the very
 // mutex that was judged dead is removed, never one taken again meanwhile.
 import { randomBytes } from 'node:crypto';
-import { BusyError } from '../errors.js';
+import { BusyError, FileError } from '../errors.js';
 import { holderOf, judgeProcess, systemProbe, type Holder, type ProcessProbe } from './liveness.js';
 import { removeLockDir } from './lock-removal.js';
-import { readLockOwner, tryMkdirLock } from './mkdir-lock.js';
+import { notALock, readLockOwner, tryMkdirLock } from './mkdir-lock.js';
 import { sleepSync } from './sleep.js';
 
 export interface MutexOwner extends Holder {
@@ -41,6 +41,10 @@ export async function withBoardMutex<T>(path: string, purpose: string, work: () 
   for (let attempt = 0; ; attempt++) {
     owner.since = new Date(now()).toISOString();
     if (tryMkdirLock(path, owner)) break;
+    // A symlink or a file at the mutex's name never frees itself, and is nobody's to remove but a
+    // person's (see lock-removal.ts): say so at once rather than time out, and touch nothing.
+    const refused = attempt === 0 ? notALock(path) : null;
+    if (refused !== null) throw new FileError('ENOTLOCK', path, undefined, refused);
     // Every few tries, ask whether the holder is still there at all.
     if (attempt % 4 === 3 && breakIfDead(path, probe, now())) continue;
     if (now() - start > timeoutMs) {

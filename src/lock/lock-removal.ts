@@ -19,11 +19,15 @@
 // `.break` is still the dead holder's (same token), and only then acts as its holder. A dead
 // taker-over is taken over through `.break.2`; beyond that the lock is left for a human (doctor
 // names it), which needs three crashes inside a few milliseconds of each other.
+//
+// Only real directories are locks. A symlink (or a file) at a lock's name is refused by every
+// function here before anything is created in, read from or removed through it: followed, a link
+// to a directory of someone's files would have those files emptied as a tombstone's.
 import { createHash, randomBytes } from 'node:crypto';
-import { lstatSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, symlinkSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { judgeProcess, systemProbe, type Holder, type ProcessProbe } from './liveness.js';
-import { OWNER_FILE, readLockOwner, type OwnerRead } from './mkdir-lock.js';
+import { notALock, OWNER_FILE, readLockOwner, type OwnerRead } from './mkdir-lock.js';
 
 const BREAKER = '.break';
 const DEEPEST_LEVEL = 2;
@@ -90,7 +94,8 @@ export function removeLockDir<T>(dir: string, shouldRemove: (read: OwnerRead<T>,
   const now = context.now ?? Date.now();
   // Taken before the breaker, whose creation touches the directory's mtime; compared by inode
   // after, so the age is the age of the very directory then judged.
-  const before = context.needsAge ? statSync(dir, { throwIfNoEntry: false }) : undefined;
+  const before = context.needsAge ? lstatSync(dir, { throwIfNoEntry: false }) : undefined;
+  if (before && !before.isDirectory()) return 'refused';
   if (context.needsAge) {
     // Judged once before the breaker too, and left untouched when too young: taking and giving
     // back the breaker touches the directory's mtime, which is the very age being judged, so a
@@ -105,8 +110,9 @@ export function removeLockDir<T>(dir: string, shouldRemove: (read: OwnerRead<T>,
   let moved = false;
   try {
     const read = readLockOwner<T>(dir);
+    if (read.state === 'unreadable' && read.refused) return 'refused';
     let ageMs = 0;
-    if (read.state === 'unreadable' && before && statSync(dir, { throwIfNoEntry: false })?.ino === before.ino) ageMs = now - before.mtimeMs;
+    if (read.state === 'unreadable' && before && lstatSync(dir, { throwIfNoEntry: false })?.ino === before.ino) ageMs = now - before.mtimeMs;
     if (!shouldRemove(read, ageMs)) return 'refused';
     const tomb = join(dirname(dir), `${TOMBSTONE_PREFIX}${basename(dir)}-${randomBytes(6).toString('hex')}`);
     renameSync(dir, tomb);
@@ -136,6 +142,9 @@ export function withBreaker<R>(dir: string, work: () => R, context: RemovalConte
 type HeldBreaker = { links: { path: string; target: string }[] };
 
 function takeBreaker(dir: string, level: number, probe: ProcessProbe, now: number): HeldBreaker | 'busy' | 'gone' {
+  // A breaker made through a symlink would land in its target; a refused lock counts as gone to
+  // every remover (removeLockDir has said 'refused' before it gets here).
+  if (level === 0 && notALock(dir) !== null) return 'gone';
   const path = join(dir, level === 0 ? BREAKER : `${BREAKER}.${level}`);
   const record: BreakerRecord = {
     hostHash: shortHash(probe.host),
@@ -221,6 +230,7 @@ export function clearDeadBreakers(dir: string, context: RemovalContext = {}): bo
 /** Breakers in `lockPath` whose holder is proved gone: a removal that died half way (for doctor). */
 export function deadBreakers(lockPath: string, probe: ProcessProbe, now: number): { name: string; pid: number }[] {
   const dead: { name: string; pid: number }[] = [];
+  if (notALock(lockPath) !== null) return dead;
   // Deeper breakers exist only beside a first one: one readlink answers for almost every lock.
   if (readTarget(join(lockPath, BREAKER)) === null) return dead;
   for (const name of [BREAKER, `${BREAKER}.1`, `${BREAKER}.2`]) {
@@ -230,10 +240,10 @@ export function deadBreakers(lockPath: string, probe: ProcessProbe, now: number)
   return dead;
 }
 
-/** How long ago `path` last changed; 0 when it is not there. */
+/** How long ago `path` last changed; 0 when it is not there. Of a symlink, the link's own age. */
 export function ageOf(path: string, now: number): number {
   try {
-    return now - statSync(path).mtimeMs;
+    return now - lstatSync(path).mtimeMs;
   } catch {
     return 0;
   }
@@ -255,6 +265,8 @@ function clearTombstone(tomb: string): void {
     // An entry missing or one more: list and clear.
   }
   try {
+    // The lock was judged a real directory under its breaker; never list through anything else.
+    if (!lstatSync(tomb).isDirectory()) return;
     for (const name of readdirSync(tomb)) unlinkSync(join(tomb, name));
     rmdirSync(tomb);
   } catch {
@@ -266,17 +278,22 @@ function clearTombstone(tomb: string): void {
   }
 }
 
+/** The names removeLockDir gives tombstones: `.tomb-<lock name>-<12 hex>`, none a person would type. */
+const TOMBSTONE_NAME = /^\.tomb-.+\.lock-[0-9a-f]{12}$/;
+
 /**
  * Removes tombstones left by a remover that crashed between its rename and its cleanup. They
  * hold no lock (the name is already free), so any healer may sweep them, once they are old
- * enough that no live remover can still be cleaning them.
+ * enough that no live remover can still be cleaning them. Only names removeLockDir makes, and
+ * only real directories: a symlink with such a name is left alone, never followed.
  */
 export function sweepTombstones(locksDir: string, names: readonly string[], now: number, minAgeMs = 60_000): string[] {
   const swept: string[] = [];
   for (const name of names) {
-    if (!name.startsWith(TOMBSTONE_PREFIX)) continue;
+    if (!TOMBSTONE_NAME.test(name)) continue;
     const path = join(locksDir, name);
-    if (ageOf(path, now) < minAgeMs) continue;
+    const stat = lstatSync(path, { throwIfNoEntry: false });
+    if (!stat?.isDirectory() || now - stat.mtimeMs < minAgeMs) continue;
     rmSync(path, { recursive: true, force: true });
     swept.push(name);
   }

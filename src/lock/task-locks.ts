@@ -10,7 +10,8 @@ import { sleepSync } from './sleep.js';
 import { holderOf, judgeProcess, systemProbe, type ProcessProbe } from './liveness.js';
 import type { LockIntent, LockOwner } from './lock-owner.js';
 import { removeLockDir, sweepTombstones, withBreaker, type RemoveOutcome } from './lock-removal.js';
-import { readLockOwner, replaceFile, rewriteOwner, tryMkdirLock, type OwnerRead } from './mkdir-lock.js';
+import { FileError } from '../errors.js';
+import { notALock, readLockOwner, replaceFile, rewriteOwner, tryMkdirLock, type OwnerRead } from './mkdir-lock.js';
 
 export type AcquireResult = { ok: true; owner: LockOwner } | { ok: false; holder: OwnerRead<LockOwner> };
 export type ReleaseResult = 'released' | 'free' | 'not-yours' | 'busy';
@@ -90,7 +91,10 @@ export class MkdirTaskLocks implements TaskLocks {
     };
     const path = this.pathOf(task);
     if (tryMkdirLock(path, owner)) return { ok: true, owner };
-    return { ok: false, holder: readLockOwner<LockOwner>(path) };
+    const holder = readLockOwner<LockOwner>(path);
+    // Not a lock at all (a symlink, a file): no holder to wait for, and nothing guild-fs may remove.
+    if (holder.state === 'unreadable' && holder.refused) throw new FileError('ENOTLOCK', path, undefined, holder.reason);
+    return { ok: false, holder };
   }
 
   release(task: string, token: string): ReleaseResult {
@@ -206,6 +210,9 @@ export class MkdirTaskLocks implements TaskLocks {
   }
 
   private names(): string[] {
+    // The locks folder itself a symlink: listing it would list, and sweeping sweep, its target.
+    const refused = notALock(this.dir);
+    if (refused !== null) throw new FileError('ENOTLOCK', this.dir, undefined, refused.replace('lock', 'locks folder'));
     try {
       return readdirSync(this.dir);
     } catch (error) {

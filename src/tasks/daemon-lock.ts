@@ -7,7 +7,7 @@
 // next `watch` or `heal` removes only the very lock it judged, never one taken again meanwhile.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { HeldError } from '../errors.js';
+import { FileError, HeldError } from '../errors.js';
 import { appendEvents } from '../log/append-event.js';
 import { makeEvent } from '../log/event.js';
 import { withBoardMutex } from '../lock/board-mutex.js';
@@ -41,6 +41,8 @@ export type DaemonLockVerdict = { state: 'free' } | { state: 'running'; owner: D
 export function judgeDaemonLock(guild: Guild, probe: ProcessProbe = systemProbe): DaemonLockVerdict {
   const read = readDaemonLock(guild);
   if (read.state === 'free') return { state: 'free' };
+  // Not a lock at all: no daemon runs behind it, and nobody may break it (never removed; doctor names it).
+  if (read.state === 'unreadable' && read.refused) return { state: 'stale', reason: read.reason, owner: null };
   if (read.state === 'unreadable') {
     const age = ageOf(daemonLockPath(guild), guild.now());
     // Between mkdir and the owner write, a starting daemon looks like this for a moment.
@@ -90,6 +92,8 @@ export function acquireDaemonLock(guild: Guild, agent: string, probe: ProcessPro
         release: () => void removeLockDir<DaemonOwner>(path, (read) => read.state === 'held' && read.owner.token === owner.token, { probe }),
       };
     }
+    const read = readDaemonLock(guild);
+    if (read.state === 'unreadable' && read.refused) throw new FileError('ENOTLOCK', path, undefined, read.reason);
     const verdict = judgeDaemonLock(guild, probe);
     if (verdict.state === 'running') {
       const running = verdict.owner;

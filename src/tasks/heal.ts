@@ -25,9 +25,9 @@
 // Locks are broken only through TaskLocks.breakStale, which removes nothing but the very lock
 // that was judged. All board changes of one heal are made in one updateBoard, which re-reads the
 // board under the mutex and checks each change again against the board as it is then.
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ASIDE_PREFIX } from '../board/board-file.js';
+import { ASIDE_PREFIX, TEMP_MARKER } from '../board/board-file.js';
 import type { Task } from '../board/types.js';
 import { appendEvents } from '../log/append-event.js';
 import type { AuditEvent } from '../log/event.js';
@@ -39,7 +39,7 @@ import { readLockOwner } from '../lock/mkdir-lock.js';
 import type { FinishIntent } from './finish-task.js';
 import { classifyLock } from './classify-lock.js';
 import { loadBoard, type Guild } from './guild.js';
-import { breakDeadDaemonLock } from './daemon-lock.js';
+import { breakDeadDaemonLock, daemonLockPath, readDaemonLock } from './daemon-lock.js';
 import { requeue } from './requeue.js';
 import { updateBoard, type Transaction } from './update-board.js';
 
@@ -55,7 +55,9 @@ export type HealActionKind =
   | 'removed-leftover'
   | 'removed-rewound'
   | 'requeued'
-  | 'poisoned';
+  | 'poisoned'
+  /** Not a lock guild-fs made (a symlink, a file) at a lock's name: reported, never touched. */
+  | 'refused';
 
 export interface HealAction {
   task: string;
@@ -104,10 +106,14 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
   };
 
   // A writer killed holding the board mutex: the next write would break it; heal does it now.
-  if (readLockOwner(guild.mutexPath).state !== 'free' && breakIfDead(guild.mutexPath, probe, guild.now())) result.mutexBroken = true;
+  const mutex = readLockOwner(guild.mutexPath);
+  if (mutex.state === 'unreadable' && mutex.refused) note(basename(guild.mutexPath), 'refused', mutex.reason, null);
+  else if (mutex.state !== 'free' && breakIfDead(guild.mutexPath, probe, guild.now())) result.mutexBroken = true;
 
   // A daemon killed with SIGKILL: its lock goes like any other whose process is proved gone.
-  if (breakDeadDaemonLock(guild, probe) === 'removed') result.daemonLockBroken = true;
+  const daemon = readDaemonLock(guild);
+  if (daemon.state === 'unreadable' && daemon.refused) note(basename(daemonLockPath(guild)), 'refused', daemon.reason, null);
+  else if (breakDeadDaemonLock(guild, probe) === 'removed') result.daemonLockBroken = true;
 
   const intents = guild.locks.intents<FinishIntent>();
   for (const { task, read } of locks) {
@@ -116,7 +122,10 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
     const verdict = classifyLock(task, read, { board, intents, probe, now, claimLogged: (id) => findEventIds(guild.logPath, [id]).size > 0 });
     switch (verdict.kind) {
       case 'unfinished':
-        if (busy(task, guild.locks.breakStale(task, { unreadableForMs: UNFINISHED_LOCK_GRACE_MS }, now))) note(task, 'removed-unfinished', verdict.reason, null);
+        // Removing through a symlink would empty its target; a person removes it (exit stays 0:
+        // heal did all it may; doctor exits 6 while it stands).
+        if (read.state === 'unreadable' && read.refused) note(task, 'refused', `${guild.locks.where(task)}: ${verdict.reason}`, null);
+        else if (busy(task, guild.locks.breakStale(task, { unreadableForMs: UNFINISHED_LOCK_GRACE_MS }, now))) note(task, 'removed-unfinished', verdict.reason, null);
         break;
       case 'dead-finish': {
         const { owner, intent } = verdict;
@@ -222,8 +231,12 @@ function applyRepair(guild: Guild, tx: Transaction, repair: Repair, note: Note):
 }
 
 /**
- * Temp files of board writes killed before their rename (write-file-atomic names them
- * ACTIVE_TASKS.md.<number>), and of cache writes: old enough that no live writer owns them.
+ * Temp files of board writes killed before their rename, and of cache writes: old enough that no
+ * live writer owns them. Only names guild-fs makes, with a marker no person types
+ * (`.ACTIVE_TASKS.md.guild-tmp-<pid>-<hex>`, `.guild-aside.…`): ACTIVE_TASKS.md.1 or
+ * ACTIVE_TASKS.md.20261130 beside the board is someone's backup. init's one write goes through
+ * write-file-atomic (ACTIVE_TASKS.md.<number>); a leftover of that one-off is not swept, since
+ * its name is one a person could give a backup.
  */
 function sweepBoardTemps(guild: Guild, minAgeMs = 60_000): string[] {
   const swept: string[] = [];
@@ -238,18 +251,23 @@ function sweepBoardTemps(guild: Guild, minAgeMs = 60_000): string[] {
     for (const name of names) {
       if (!pattern.test(name)) continue;
       const path = join(dir, name);
-      const stat = statSync(path, { throwIfNoEntry: false });
+      const stat = lstatSync(path, { throwIfNoEntry: false });
       if (!stat?.isFile() || now - stat.mtimeMs < minAgeMs) continue;
       rmSync(path, { force: true });
       swept.push(name);
     }
   };
-  sweepIn(dirname(guild.boardPath), new RegExp(`^${basename(guild.boardPath).replace('.', '\\.')}\\.\\d+$`));
+  const board = escapeRegExp(basename(guild.boardPath));
+  sweepIn(dirname(guild.boardPath), new RegExp(`^\\.${board}${escapeRegExp(TEMP_MARKER)}\\d+-[0-9a-f]{8}$`));
   // Boards moved aside by a write killed between its two steps: the board itself is back (loadBoard
   // restored it at the start of this heal), so the old copy goes.
-  if (existsSync(guild.boardPath)) sweepIn(dirname(guild.boardPath), new RegExp(`^${ASIDE_PREFIX.replace(/\./g, '\\.')}${basename(guild.boardPath).replace('.', '\\.')}\\.\\d+-[0-9a-f]+$`));
+  if (existsSync(guild.boardPath)) sweepIn(dirname(guild.boardPath), new RegExp(`^${escapeRegExp(ASIDE_PREFIX)}${board}\\.\\d+-[0-9a-f]+$`));
   sweepIn(dirname(guild.cachePath), /^board\.json\.\d+\.[0-9a-f]+\.tmp$/);
   return swept;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function stillHeldBy(task: Task | undefined, agent: string | null): boolean {
