@@ -35,13 +35,26 @@ export function tryMkdirLock(dir: string, owner: object): boolean {
   return true;
 }
 
-export type OwnerRead<T> = { state: 'free' } | { state: 'held'; owner: T } | { state: 'unreadable'; reason: string };
+export type OwnerRead<T> = { state: 'free' } | { state: 'held'; owner: T } | { state: 'unreadable'; reason: string; damaged?: true };
+
+/** What is wrong with a parsed owner.json, or null; the default asks only for a JSON object. */
+export type OwnerProblem = (value: unknown) => string | null;
+
+const notAnObject: OwnerProblem = (value) => (jsonShape(value) === 'an object' ? null : jsonShape(value));
+
+/** `null`, `an array`, `a string`...: how a JSON value is named in a reason. */
+export function jsonShape(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  const type = typeof value;
+  return type === 'object' ? 'an object' : type === 'undefined' ? 'missing' : `a ${type}`;
+}
 
 /**
  * What the lock directory says. 'unreadable' covers the instant between mkdir and the owner
  * write, and a crash there: the directory counts as held, and the healer judges it by age.
  */
-export function readLockOwner<T>(dir: string): OwnerRead<T> {
+export function readLockOwner<T>(dir: string, problemOf: OwnerProblem = notAnObject): OwnerRead<T> {
   let text: string;
   try {
     text = readSmallFile(join(dir, OWNER_FILE));
@@ -50,11 +63,17 @@ export function readLockOwner<T>(dir: string): OwnerRead<T> {
     if (code !== 'ENOENT') throw error;
     return existsSync(dir) ? { state: 'unreadable', reason: 'no owner.json (being taken, or its taker crashed)' } : { state: 'free' };
   }
+  // Between the open and the write of tryMkdirLock: being written, not damaged.
+  if (text === '') return { state: 'unreadable', reason: 'owner.json is empty (being written, or its writer crashed)' };
+  let value: unknown;
   try {
-    return { state: 'held', owner: JSON.parse(text) as T };
+    value = JSON.parse(text);
   } catch {
-    return { state: 'unreadable', reason: 'owner.json is not valid JSON' };
+    return { state: 'unreadable', reason: 'owner.json is not valid JSON', damaged: true };
   }
+  // Judges read fields of what they are given: a `null` or `[1,2]` here must not reach them.
+  const problem = problemOf(value);
+  return problem === null ? { state: 'held', owner: value as T } : { state: 'unreadable', reason: `owner.json is not a lock owner (${problem})`, damaged: true };
 }
 
 const readBuffer = Buffer.alloc(16_384);

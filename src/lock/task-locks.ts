@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { TASK_ID_PATTERN } from '../identifiers.js';
 import { sleepSync } from './sleep.js';
 import { holderOf, judgeProcess, systemProbe, type ProcessProbe } from './liveness.js';
-import type { LockIntent, LockOwner } from './lock-owner.js';
+import { lockOwnerProblem, type LockIntent, type LockOwner } from './lock-owner.js';
 import { removeLockDir, sweepTombstones, withBreaker, type RemoveOutcome } from './lock-removal.js';
 import { readLockOwner, replaceFile, rewriteOwner, tryMkdirLock, type OwnerRead } from './mkdir-lock.js';
 
@@ -90,18 +90,18 @@ export class MkdirTaskLocks implements TaskLocks {
     };
     const path = this.pathOf(task);
     if (tryMkdirLock(path, owner)) return { ok: true, owner };
-    return { ok: false, holder: readLockOwner<LockOwner>(path) };
+    return { ok: false, holder: readTaskLock(path) };
   }
 
   release(task: string, token: string): ReleaseResult {
-    const outcome = retryBusy(() => removeLockDir<LockOwner>(this.pathOf(task), (read) => read.state === 'held' && read.owner.token === token, { probe: this.probe }));
+    const outcome = retryBusy(() => removeLockDir<LockOwner>(this.pathOf(task), (read) => read.state === 'held' && read.owner.token === token, { probe: this.probe, ownerProblem: lockOwnerProblem }));
     if (outcome === 'removed') return 'released';
     if (outcome === 'gone') return 'free';
     return outcome === 'busy' ? 'busy' : 'not-yours';
   }
 
   read(task: string): OwnerRead<LockOwner> {
-    return readLockOwner<LockOwner>(this.pathOf(task));
+    return readTaskLock(this.pathOf(task));
   }
 
   heartbeat(task: string, token: string, now: number = Date.now()): LockOwner | null {
@@ -121,7 +121,7 @@ export class MkdirTaskLocks implements TaskLocks {
       withBreaker(
         path,
         () => {
-          const current = readLockOwner<LockOwner>(path);
+          const current = readTaskLock(path);
           if (current.state !== 'held' || current.owner.token !== token) return null;
           const owner = change(current.owner);
           rewriteOwner(path, owner);
@@ -138,7 +138,7 @@ export class MkdirTaskLocks implements TaskLocks {
       this.pathOf(task),
       (read, ageMs) =>
         'token' in judged ? read.state === 'held' && read.owner.token === judged.token : read.state === 'unreadable' && ageMs >= judged.unreadableForMs,
-      { probe: this.probe, now, needsAge: !('token' in judged) },
+      { probe: this.probe, now, needsAge: !('token' in judged), ownerProblem: lockOwnerProblem },
     );
   }
 
@@ -157,7 +157,7 @@ export class MkdirTaskLocks implements TaskLocks {
   }
 
   writeIntent(task: string, token: string, payload: unknown): boolean {
-    const current = readLockOwner<LockOwner>(this.pathOf(task));
+    const current = readTaskLock(this.pathOf(task));
     if (current.state !== 'held' || current.owner.token !== token) return false;
     const intent: LockIntent = { task, token, writer: holderOf(this.probe, process.pid), ts: new Date().toISOString(), payload };
     mkdirSync(this.intentsDir, { recursive: true });
@@ -213,6 +213,11 @@ export class MkdirTaskLocks implements TaskLocks {
       throw error;
     }
   }
+}
+
+/** A claim lock's owner.json, checked field by field: a damaged one is unreadable, judged by age. */
+function readTaskLock(path: string): OwnerRead<LockOwner> {
+  return readLockOwner<LockOwner>(path, lockOwnerProblem);
 }
 
 function retryBusy<R>(attempt: () => R | 'busy'): R | 'busy' {

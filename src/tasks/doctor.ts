@@ -96,7 +96,10 @@ function checkLocks(guild: Guild, board: Board, probe: ProcessProbe): Check {
     switch (verdict.kind) {
       case 'unfinished': {
         const age = ageOf(path, now);
-        if (age >= UNFINISHED_LOCK_GRACE_MS) check.problems.push({ task, message: `${task}: lock without an owner for ${Math.round(age / 1000)}s (${verdict.reason})` });
+        // Damaged is a problem at once (no claim in the making leaves a wrong owner.json); heal
+        // still waits for the grace, as it does for every lock without a readable owner.
+        if (verdict.damaged) check.problems.push({ task, message: `${task}: damaged lock (${verdict.reason}); heal removes it once ${Math.round(UNFINISHED_LOCK_GRACE_MS / 1000)}s old (now ${Math.round(age / 1000)}s)` });
+        else if (age >= UNFINISHED_LOCK_GRACE_MS) check.problems.push({ task, message: `${task}: lock without an owner for ${Math.round(age / 1000)}s (${verdict.reason})` });
         break;
       }
       case 'dead-finish':
