@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OWNER_FILE, readLockOwner } from '../src/lock/mkdir-lock.js';
-import { MkdirTaskLocks } from '../src/lock/task-locks.js';
+import { judgeLock, MkdirTaskLocks } from '../src/lock/task-locks.js';
 import { cli } from './helpers/cli.js';
 import { age, board, claim, doctor, heal, killSleepers, lockDir, readOwner, repoFor, writeOwner } from './helpers/heal-cases.js';
 
@@ -87,5 +87,42 @@ describe('a damaged owner.json', () => {
     const empty = locks.read('GLD-7');
     assert.equal(empty.state, 'unreadable');
     assert.equal('damaged' in empty, false);
+  });
+});
+
+describe('a heartbeat in the future (clock skew)', () => {
+  test('counts as now: the lock is fresh, status shows no negative age, doctor warns, another claim is refused', (t) => {
+    const repo = repoFor(t, board({ ready: ['- [ ] GLD-1 Skewed'] }));
+    claim(repo, 'GLD-1', 'agent-a');
+    const future = '2100-01-01T00:00:00.000Z';
+    writeOwner(repo, 'GLD-1', { ...readOwner(repo, 'GLD-1'), acquired: future, heartbeat: future });
+
+    const status = cli(['status'], { cwd: repo.dir });
+    assert.equal(status.code, 0, status.stderr);
+    assert.doesNotMatch(status.stdout, /\s-\d|ms ago|STALE/, status.stdout);
+    assert.match(status.stdout, /beat \S+ in the future/);
+    const held = cli(['status', '--json'], { cwd: repo.dir }).json!.result.holding;
+    assert.equal(held[0].stale, null);
+
+    const report = doctor(repo);
+    assert.deepEqual(report.problems, []);
+    const warnings = report.checks.find((check) => check.name === 'locks')!.warnings;
+    assert.ok(
+      warnings.some((warning) => /^GLD-1: heartbeat of agent-a is \S+ in the future \(clock skew\?\)/.test(warning)),
+      warnings.join('\n'),
+    );
+
+    const other = cli(['claim', 'GLD-1'], { cwd: repo.dir, agent: 'agent-b' });
+    assert.equal(other.code, 3, other.stderr);
+    assert.match(other.stderr, /held by agent-a/);
+    assert.deepEqual(heal(repo).actions, []);
+  });
+
+  test('judgeLock: a future heartbeat is age 0, not a negative age', () => {
+    const owner = { heartbeat: new Date(10_000).toISOString() } as Parameters<typeof judgeLock>[0];
+    const probe = { host: 'elsewhere', bootId: null, isAlive: () => true, startTime: () => null };
+    assert.deepEqual(judgeLock({ ...owner, host: 'h', pid: null, bootId: null, pidStart: null }, { now: 0, ttlMs: 1, probe }), { stale: false });
+    // Once the clock passes it, lock_ttl runs from it as from any heartbeat.
+    assert.equal(judgeLock({ ...owner, host: 'h', pid: null, bootId: null, pidStart: null }, { now: 10_002, ttlMs: 1, probe }).stale, true);
   });
 });

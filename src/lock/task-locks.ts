@@ -241,6 +241,14 @@ export function judgeLock(owner: LockOwner, options: { now: number; ttlMs: numbe
   if (!verdict.alive) return { stale: true, reason: verdict.reason };
   const beat = Date.parse(owner.heartbeat);
   if (Number.isNaN(beat)) return { stale: true, reason: 'heartbeat is not a time' };
-  const age = options.now - beat;
+  // A heartbeat in the future (a clock stepped back since it was written, or a skewed host) counts
+  // as now: the lock is fresh, never a negative age; doctor names it (heartbeatAhead).
+  const age = Math.max(0, options.now - beat);
   return age > options.ttlMs ? { stale: true, reason: `no heartbeat for ${Math.round(age / 1000)}s (lock_ttl ${Math.round(options.ttlMs / 1000)}s)` } : { stale: false };
+}
+
+/** How far in the future the lock's heartbeat is (clock skew), or 0 when it is not. */
+export function heartbeatAhead(owner: LockOwner, now: number): number {
+  const beat = Date.parse(owner.heartbeat);
+  return Number.isNaN(beat) ? 0 : Math.max(0, beat - now);
 }
