@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OWNER_FILE, readLockOwner } from '../src/lock/mkdir-lock.js';
+import { OWNER_FILE, readLockOwner, tryMkdirLock } from '../src/lock/mkdir-lock.js';
 import { judgeLock, MkdirTaskLocks } from '../src/lock/task-locks.js';
 import { cli } from './helpers/cli.js';
 import { age, board, claim, doctor, heal, killSleepers, lockDir, readOwner, repoFor, writeOwner } from './helpers/heal-cases.js';
@@ -124,5 +124,25 @@ describe('a heartbeat in the future (clock skew)', () => {
     assert.deepEqual(judgeLock({ ...owner, host: 'h', pid: null, bootId: null, pidStart: null }, { now: 0, ttlMs: 1, probe }), { stale: false });
     // Once the clock passes it, lock_ttl runs from it as from any heartbeat.
     assert.equal(judgeLock({ ...owner, host: 'h', pid: null, bootId: null, pidStart: null }, { now: 10_002, ttlMs: 1, probe }).stale, true);
+  });
+});
+
+describe('a claim whose owner write fails (a full disk)', () => {
+  test('leaves no half-made lock behind, and the error reaches the caller', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'guild-fs-enospc-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const lock = join(dir, 'GLD-1.lock');
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    assert.throws(
+      () =>
+        tryMkdirLock(lock, { task: 'GLD-1' }, () => {
+          throw full;
+        }),
+      full,
+    );
+    assert.ok(!existsSync(lock), 'the half-made lock is gone');
+    // The task is free at once, not held by an empty owner.json for the healer's grace.
+    assert.equal(tryMkdirLock(lock, { task: 'GLD-1' }), true);
+    assert.equal(readLockOwner(lock).state, 'held');
   });
 });

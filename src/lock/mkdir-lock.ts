@@ -1,12 +1,17 @@
 // The primitive under every lock: a directory that exists or does not. mkdir is atomic on every
 // local file system: of any number of racing callers exactly one creates the directory.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const OWNER_FILE = 'owner.json';
 
+/** How owner.json's text is written; tests pass one that fails as a full disk does. */
+export type WriteOwner = (fd: number, text: string) => void;
+
+const writeOwnerText: WriteOwner = (fd, text) => void writeSync(fd, text);
+
 /** Creates `dir` and records `owner` in it. False when the directory exists already. */
-export function tryMkdirLock(dir: string, owner: object): boolean {
+export function tryMkdirLock(dir: string, owner: object, write: WriteOwner = writeOwnerText): boolean {
   try {
     mkdirSync(dir);
   } catch (error) {
@@ -14,7 +19,7 @@ export function tryMkdirLock(dir: string, owner: object): boolean {
     if (code === 'EEXIST') return false;
     if (code !== 'ENOENT') throw error;
     mkdirSync(dirname(dir), { recursive: true });
-    return tryMkdirLock(dir, owner);
+    return tryMkdirLock(dir, owner, write);
   }
   let fd: number;
   try {
@@ -28,13 +33,35 @@ export function tryMkdirLock(dir: string, owner: object): boolean {
     throw error;
   }
   try {
-    writeSync(fd, JSON.stringify(owner));
-  } finally {
-    closeSync(fd);
+    try {
+      write(fd, JSON.stringify(owner));
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    // A full disk (or any write error): left alone, the half-made lock would hold the task as a
+    // lock without an owner until a healer judged it old. It is ours, made an instant ago.
+    removeHalfMade(dir);
+    throw error;
   }
   return true;
 }
 
+/** Best effort: a healer's breaker inside (it is judging the lock) makes rmdir fail, and then it ages out as before. */
+function removeHalfMade(dir: string): void {
+  try {
+    unlinkSync(join(dir, OWNER_FILE));
+  } catch {
+    // Not created, or gone: nothing to remove.
+  }
+  try {
+    rmdirSync(dir);
+  } catch {
+    // See above.
+  }
+}
+
+/** `damaged`: owner.json is there but is not an owner (bad JSON, or the wrong shape), as opposed to not written yet. */
 export type OwnerRead<T> = { state: 'free' } | { state: 'held'; owner: T } | { state: 'unreadable'; reason: string; damaged?: true };
 
 /** What is wrong with a parsed owner.json, or null; the default asks only for a JSON object. */
