@@ -2,6 +2,7 @@
 // it: host and boot id say "this machine, this boot"; a pid with its start time says "this very
 // process", even after the pid has been reused.
 import type { Holder } from './liveness.js';
+import { jsonShape } from './mkdir-lock.js';
 
 export interface LockOwner extends Holder {
   task: string;
@@ -45,4 +46,23 @@ export interface LockIntent<P = unknown> {
   writer: Holder;
   ts: string;
   payload: P;
+}
+
+/** The fields every judge of a claim lock reads: without them a lock is damaged, not held. */
+const REQUIRED_STRINGS = ['task', 'agent', 'host', 'token', 'acquired', 'heartbeat'] as const;
+
+/**
+ * What is wrong with a parsed owner.json as a claim lock's owner, or null when nothing is.
+ * A hand edit, a disk error or another tool can leave `null`, `{}` or `[1,2]` there; such a
+ * lock is read as unreadable (damaged) and healed by age, never judged field by field.
+ */
+export function lockOwnerProblem(value: unknown): string | null {
+  const shape = jsonShape(value);
+  if (shape !== 'an object') return shape;
+  const record = value as Record<string, unknown>;
+  for (const field of REQUIRED_STRINGS) {
+    if (typeof record[field] !== 'string') return `${field} is ${field in record ? jsonShape(record[field]) : 'missing'}`;
+  }
+  if (record.pid !== null && typeof record.pid !== 'number') return `pid is ${'pid' in record ? jsonShape(record.pid) : 'missing'}`;
+  return null;
 }

@@ -27,7 +27,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, symlinkSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { judgeProcess, systemProbe, type Holder, type ProcessProbe } from './liveness.js';
-import { notALock, OWNER_FILE, readLockOwner, type OwnerRead } from './mkdir-lock.js';
+import { notALock, OWNER_FILE, readLockOwner, type OwnerProblem, type OwnerRead } from './mkdir-lock.js';
 
 const BREAKER = '.break';
 const DEEPEST_LEVEL = 2;
@@ -80,6 +80,8 @@ export interface RemovalContext {
   now?: number;
   /** shouldRemove looks at the age of a lock without an owner (costs a stat, so only when asked). */
   needsAge?: boolean;
+  /** How owner.json is checked (see readLockOwner): what shouldRemove sees as held or damaged. */
+  ownerProblem?: OwnerProblem;
 }
 
 export type RemoveOutcome = 'removed' | 'refused' | 'busy' | 'gone';
@@ -102,14 +104,14 @@ export function removeLockDir<T>(dir: string, shouldRemove: (read: OwnerRead<T>,
     // poller that took it at every look (a writer waiting for the board mutex) would keep a dead
     // writer's lock young for ever. Only a lock that already looks removable is touched.
     if (!before) return 'gone';
-    const early = readLockOwner<T>(dir);
+    const early = readLockOwner<T>(dir, context.ownerProblem);
     if (!shouldRemove(early, early.state === 'unreadable' ? now - before.mtimeMs : 0)) return 'refused';
   }
   const breaker = takeBreaker(dir, 0, probe, now);
   if (typeof breaker === 'string') return breaker;
   let moved = false;
   try {
-    const read = readLockOwner<T>(dir);
+    const read = readLockOwner<T>(dir, context.ownerProblem);
     if (read.state === 'unreadable' && read.refused) return 'refused';
     let ageMs = 0;
     if (read.state === 'unreadable' && before && lstatSync(dir, { throwIfNoEntry: false })?.ino === before.ino) ageMs = now - before.mtimeMs;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { TASK_ID_PATTERN } from '../identifiers.js';
 import { sleepSync } from './sleep.js';
 import { holderOf, judgeProcess, systemProbe, type ProcessProbe } from './liveness.js';
-import type { LockIntent, LockOwner } from './lock-owner.js';
+import { lockOwnerProblem, type LockIntent, type LockOwner } from './lock-owner.js';
 import { removeLockDir, sweepTombstones, withBreaker, type RemoveOutcome } from './lock-removal.js';
 import { FileError } from '../errors.js';
 import { notALock, readLockOwner, replaceFile, rewriteOwner, tryMkdirLock, type OwnerRead } from './mkdir-lock.js';
@@ -91,21 +91,21 @@ export class MkdirTaskLocks implements TaskLocks {
     };
     const path = this.pathOf(task);
     if (tryMkdirLock(path, owner)) return { ok: true, owner };
-    const holder = readLockOwner<LockOwner>(path);
+    const holder = readTaskLock(path);
     // Not a lock at all (a symlink, a file): no holder to wait for, and nothing guild-fs may remove.
     if (holder.state === 'unreadable' && holder.refused) throw new FileError('ENOTLOCK', path, undefined, holder.reason);
     return { ok: false, holder };
   }
 
   release(task: string, token: string): ReleaseResult {
-    const outcome = retryBusy(() => removeLockDir<LockOwner>(this.pathOf(task), (read) => read.state === 'held' && read.owner.token === token, { probe: this.probe }));
+    const outcome = retryBusy(() => removeLockDir<LockOwner>(this.pathOf(task), (read) => read.state === 'held' && read.owner.token === token, { probe: this.probe, ownerProblem: lockOwnerProblem }));
     if (outcome === 'removed') return 'released';
     if (outcome === 'gone') return 'free';
     return outcome === 'busy' ? 'busy' : 'not-yours';
   }
 
   read(task: string): OwnerRead<LockOwner> {
-    return readLockOwner<LockOwner>(this.pathOf(task));
+    return readTaskLock(this.pathOf(task));
   }
 
   heartbeat(task: string, token: string, now: number = Date.now()): LockOwner | null {
@@ -125,7 +125,7 @@ export class MkdirTaskLocks implements TaskLocks {
       withBreaker(
         path,
         () => {
-          const current = readLockOwner<LockOwner>(path);
+          const current = readTaskLock(path);
           if (current.state !== 'held' || current.owner.token !== token) return null;
           const owner = change(current.owner);
           rewriteOwner(path, owner);
@@ -142,7 +142,7 @@ export class MkdirTaskLocks implements TaskLocks {
       this.pathOf(task),
       (read, ageMs) =>
         'token' in judged ? read.state === 'held' && read.owner.token === judged.token : read.state === 'unreadable' && ageMs >= judged.unreadableForMs,
-      { probe: this.probe, now, needsAge: !('token' in judged) },
+      { probe: this.probe, now, needsAge: !('token' in judged), ownerProblem: lockOwnerProblem },
     );
   }
 
@@ -161,7 +161,7 @@ export class MkdirTaskLocks implements TaskLocks {
   }
 
   writeIntent(task: string, token: string, payload: unknown): boolean {
-    const current = readLockOwner<LockOwner>(this.pathOf(task));
+    const current = readTaskLock(this.pathOf(task));
     if (current.state !== 'held' || current.owner.token !== token) return false;
     const intent: LockIntent = { task, token, writer: holderOf(this.probe, process.pid), ts: new Date().toISOString(), payload };
     mkdirSync(this.intentsDir, { recursive: true });
@@ -222,6 +222,11 @@ export class MkdirTaskLocks implements TaskLocks {
   }
 }
 
+/** A claim lock's owner.json, checked field by field: a damaged one is unreadable, judged by age. */
+function readTaskLock(path: string): OwnerRead<LockOwner> {
+  return readLockOwner<LockOwner>(path, lockOwnerProblem);
+}
+
 function retryBusy<R>(attempt: () => R | 'busy'): R | 'busy' {
   for (let i = 0; ; i++) {
     const result = attempt();
@@ -243,6 +248,14 @@ export function judgeLock(owner: LockOwner, options: { now: number; ttlMs: numbe
   if (!verdict.alive) return { stale: true, reason: verdict.reason };
   const beat = Date.parse(owner.heartbeat);
   if (Number.isNaN(beat)) return { stale: true, reason: 'heartbeat is not a time' };
-  const age = options.now - beat;
+  // A heartbeat in the future (a clock stepped back since it was written, or a skewed host) counts
+  // as now: the lock is fresh, never a negative age; doctor names it (heartbeatAhead).
+  const age = Math.max(0, options.now - beat);
   return age > options.ttlMs ? { stale: true, reason: `no heartbeat for ${Math.round(age / 1000)}s (lock_ttl ${Math.round(options.ttlMs / 1000)}s)` } : { stale: false };
+}
+
+/** How far in the future the lock's heartbeat is (clock skew), or 0 when it is not. */
+export function heartbeatAhead(owner: LockOwner, now: number): number {
+  const beat = Date.parse(owner.heartbeat);
+  return Number.isNaN(beat) ? 0 : Math.max(0, beat - now);
 }

@@ -129,7 +129,8 @@ async function alreadyHeldOrLost(guild: Guild, request: ClaimRequest, id: string
       return { task: viewTask(task), lock: lockView(guild, id, holder.owner), alreadyHeld: true };
     }
   }
-  const who = holder.state === 'held' ? `${holder.owner.agent} (since ${holder.owner.acquired})` : 'another claimer';
+  const who =
+    holder.state === 'held' ? `${holder.owner.agent} (since ${holder.owner.acquired})` : holder.state === 'unreadable' && holder.damaged ? `a damaged lock (${holder.reason}; heal removes it)` : 'another claimer';
   throw new HeldError(`${id} is held by ${who}`, { task: id, holder: holder.state === 'held' ? holder.owner.agent : null });
 }
 

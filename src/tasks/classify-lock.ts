@@ -9,8 +9,11 @@ import { judgeLock } from '../lock/task-locks.js';
 import type { FinishIntent } from './finish-task.js';
 
 export type LockVerdict =
-  /** No owner.json (yet): a claim between mkdir and its owner write, or one killed there. Judged by age. */
-  | { kind: 'unfinished'; reason: string }
+  /**
+   * No owner.json (yet): a claim between mkdir and its owner write, or one killed there; or
+   * `damaged`, an owner.json that is no owner (bad JSON, `null`, `{}`). Judged by age.
+   */
+  | { kind: 'unfinished'; reason: string; damaged: boolean }
   /** A complete/fail/release whose process died half way: its intent is still in the lock. */
   | { kind: 'dead-finish'; owner: LockOwner; intent: LockIntent<FinishIntent> }
   /** A complete/fail/release under way: the board may already show the task finished. */
@@ -43,7 +46,7 @@ export function classifyLock(
   },
 ): LockVerdict {
   if (read.state === 'free') return { kind: 'free' };
-  if (read.state === 'unreadable') return { kind: 'unfinished', reason: read.reason };
+  if (read.state === 'unreadable') return { kind: 'unfinished', reason: read.reason, damaged: read.damaged === true };
   const owner = read.owner;
   const intent = context.intents.get(task);
   if (intent?.token === owner.token) {

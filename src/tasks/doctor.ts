@@ -10,6 +10,8 @@ import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.j
 import { UNFINISHED_GRACE_MS, type MutexOwner } from '../lock/board-mutex.js';
 import { ageOf, deadBreakers } from '../lock/lock-removal.js';
 import { readLockOwner } from '../lock/mkdir-lock.js';
+import { heartbeatAhead } from '../lock/task-locks.js';
+import { formatDuration } from '../duration.js';
 import type { FinishIntent } from './finish-task.js';
 import { daemonState } from './daemon-status.js';
 import { loadBoard, type Guild } from './guild.js';
@@ -82,6 +84,9 @@ async function checkLog(guild: Guild): Promise<Check> {
   return check;
 }
 
+/** A heartbeat this little ahead of now is a write racing the read, not a clock that went back. */
+const FUTURE_HEARTBEAT_SLACK_MS = 5_000;
+
 function checkLocks(guild: Guild, board: Board, probe: ProcessProbe): Check {
   const check: Check = { name: 'locks', ok: true, problems: [], warnings: [] };
   const now = guild.now();
@@ -93,10 +98,17 @@ function checkLocks(guild: Guild, board: Board, probe: ProcessProbe): Check {
     // Not a problem: the next release, heartbeat or heal of this lock takes a dead breaker over.
     for (const dead of deadBreakers(path, probe, now)) check.warnings.push(`${task}: ${dead.name} left by pid ${dead.pid}, which is gone (the next remover takes it over)`);
     const verdict = classifyLock(task, read, { board, intents, probe, now, claimLogged: (id) => findEventIds(guild.logPath, [id]).size > 0 });
+    const ahead = read.state === 'held' ? heartbeatAhead(read.owner, now) : 0;
+    if (read.state === 'held' && ahead > FUTURE_HEARTBEAT_SLACK_MS) {
+      check.warnings.push(`${task}: heartbeat of ${read.owner.agent} is ${formatDuration(ahead)} in the future (clock skew?); it counts as now, so the lock stays fresh until lock_ttl after that time`);
+    }
     switch (verdict.kind) {
       case 'unfinished': {
         const age = ageOf(path, now);
-        if (age >= UNFINISHED_LOCK_GRACE_MS) check.problems.push({ task, message: `${task}: lock without an owner for ${Math.round(age / 1000)}s (${verdict.reason})` });
+        // Damaged is a problem at once (no claim in the making leaves a wrong owner.json); heal
+        // still waits for the grace, as it does for every lock without a readable owner.
+        if (verdict.damaged) check.problems.push({ task, message: `${task}: damaged lock (${verdict.reason}); heal removes it once ${Math.round(UNFINISHED_LOCK_GRACE_MS / 1000)}s old (now ${Math.round(age / 1000)}s)` });
+        else if (age >= UNFINISHED_LOCK_GRACE_MS) check.problems.push({ task, message: `${task}: lock without an owner for ${Math.round(age / 1000)}s (${verdict.reason})` });
         break;
       }
       case 'dead-finish':

@@ -71,6 +71,8 @@ function readyFilter(board: Board, guild: Guild, caps: readonly string[] | undef
 export interface LockView {
   task: string;
   state: 'held' | 'unreadable';
+  /** An owner.json that is there but is no owner (bad JSON, wrong shape): heal removes it once old. */
+  damaged: boolean;
   agent: string | null;
   host: string | null;
   pid: number | null;
@@ -97,7 +99,7 @@ export async function listLocks(guild: Guild): Promise<{ locks: LockView[] }> {
 function lockView(guild: Guild, task: string, read: OwnerRead<LockOwner>, judge: { now: number; ttlMs: number }): LockView | null {
   if (read.state === 'free') return null;
   const path = guild.locks.where(task);
-  if (read.state === 'unreadable') return { task, state: 'unreadable', agent: null, host: null, pid: null, acquired: null, heartbeat: null, stale: false, reason: read.reason, path };
+  if (read.state === 'unreadable') return { task, state: 'unreadable', agent: null, host: null, pid: null, acquired: null, heartbeat: null, stale: false, damaged: read.damaged === true, reason: read.reason, path };
   const { owner } = read;
   const staleness = judgeLock(owner, judge);
   return {
@@ -109,6 +111,7 @@ function lockView(guild: Guild, task: string, read: OwnerRead<LockOwner>, judge:
     acquired: owner.acquired,
     heartbeat: owner.heartbeat,
     stale: staleness.stale,
+    damaged: false,
     reason: staleness.stale ? staleness.reason : null,
     path,
   };

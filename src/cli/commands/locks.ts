@@ -14,7 +14,7 @@ export function render(result: { locks: LockView[] }): string {
       lock.agent ?? '?',
       lock.host ?? '?',
       lock.heartbeat ?? lock.reason ?? '',
-      lock.stale ? `STALE: ${lock.reason}` : lock.state === 'unreadable' ? `unreadable: ${lock.reason}` : 'ok',
+      lock.stale ? `STALE: ${lock.reason}` : lock.damaged ? `DAMAGED: ${lock.reason}` : lock.state === 'unreadable' ? `unreadable: ${lock.reason}` : 'ok',
     ]),
   );
 }

@@ -17,7 +17,9 @@ export function render(result: ShowResult): string {
     task.needs.length ? `  needs: ${task.needs.join(', ')}` : '',
     task.caps.length ? `  caps: ${task.caps.join(', ')}` : '',
     task.tries ? `  tries: ${task.tries}${task.retry ? `, retry after ${task.retry}` : ''}` : '',
-    lock ? `  lock: ${lock.agent ?? '?'} since ${lock.acquired ?? '?'}, heartbeat ${lock.heartbeat ?? '?'}${lock.stale ? ` (stale: ${lock.reason})` : ''}` : '  lock: none',
+    lock?.state === 'unreadable'
+      ? `  lock: ${lock.damaged ? 'DAMAGED' : 'unreadable'}: ${lock.reason}`
+      : lock ? `  lock: ${lock.agent ?? '?'} since ${lock.acquired ?? '?'}, heartbeat ${lock.heartbeat ?? '?'}${lock.stale ? ` (stale: ${lock.reason})` : ''}` : '  lock: none',
     ...(result.body.length ? ['', ...result.body] : []),
     '',
     'history:',

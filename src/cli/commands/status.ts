@@ -30,7 +30,13 @@ export function render(status: GuildStatus): string {
   if (status.holding.length === 0) lines.push('held: nothing');
   else {
     lines.push('held:');
-    const age = (iso: string | null): string => (iso === null ? '' : `${formatDuration(Date.now() - Date.parse(iso))} ago`);
+    const age = (iso: string | null): string => {
+      if (iso === null) return '';
+      const ms = Date.now() - Date.parse(iso);
+      if (Number.isNaN(ms)) return `at ${iso}`;
+      // A clock stepped back since it was written: never a negative age.
+      return ms < 0 ? `${formatDuration(-ms)} in the future` : `${formatDuration(ms)} ago`;
+    };
     lines.push(
       table(status.holding.map((h) => [`  ${h.task}`, h.agent ?? '?', h.title ?? '', h.acquired ? `since ${age(h.acquired)}` : '', h.stale ? `STALE: ${h.stale}` : `beat ${age(h.heartbeat)}`])),
     );
