@@ -127,7 +127,7 @@ export function buildParser(argv: string[]): Argv {
     .command('fail [id]', 'record a failure: back to Ready after a backoff, Failed after max_tries; the branch is kept for the next try', (y) =>
       taskId(y, false, 'task (default: the one whose worktree you are in, or the one you hold)').option('reason', { type: 'string', describe: 'what went wrong', demandOption: true }),
     )
-    .command('release <id>', 'give a claim back unchanged', (y) => taskId(y, true, 'task to release'))
+    .command('release [id]', 'give a claim back unchanged', (y) => taskId(y, false, 'task to release (default: the one whose worktree you are in, or the one you hold)'))
     .command('heartbeat [id]', 'refresh your claim\'s heartbeat', (y) => taskId(y, false, 'task (default: the one whose worktree you are in, or the one you hold)'))
     .command('show <id>', 'a task, its lock and its history', (y) => taskId(y, true, 'task to show'))
     .command('locks', 'the claim locks held now')

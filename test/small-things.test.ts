@@ -1,0 +1,39 @@
+// Issue 11's small things, each as users meet them: the built CLI in real temp repositories.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cli } from './helpers/cli.js';
+import { fails, ok, repoFor } from './helpers/cli-cases.js';
+import { boardWith, committedRepo } from './helpers/git-repo.js';
+
+describe('issue 11: small things', () => {
+  test('a. the third failure with max_tries: 3 says "after 3 tries"', (t) => {
+    const repo = repoFor(t);
+    repo.write(repo.read().replace('retry_base: 5m', 'retry_base: 1ms'));
+    for (let i = 1; i <= 2; i++) {
+      ok(repo, ['claim', 'GLD-5', '--no-worktree'], { agent: 'a' });
+      ok(repo, ['fail', 'GLD-5', '--reason', `try ${i}`], { agent: 'a' });
+    }
+    ok(repo, ['claim', 'GLD-5', '--no-worktree'], { agent: 'a' });
+    const third = cli(['fail', 'GLD-5', '--reason', 'try 3'], { cwd: repo.dir, agent: 'a' });
+    assert.equal(third.code, 0, third.stderr);
+    assert.match(third.stdout, /failed for good after 3 tries: GLD-5/);
+  });
+
+  test('c. release inside a worktree, with no ID, releases its task', (t) => {
+    const repo = committedRepo(boardWith([], ['- [ ] GLD-1 Add the login form', '- [ ] GLD-2 Create the users table']));
+    t.after(() => repo.remove());
+    ok(repo, ['claim', 'GLD-1'], { agent: 'a' });
+    ok(repo, ['claim', 'GLD-2'], { agent: 'a' });
+    const worktree = join(repo.dir, '.git', 'guild', 'worktrees', 'GLD-2');
+    assert.equal(existsSync(worktree), true);
+    const released = ok(worktree, ['release'], { agent: 'a' });
+    assert.equal(released.task.id, 'GLD-2');
+    assert.equal(released.status, 'ready');
+    // Outside any worktree, with two held, no ID is still a usage error naming both.
+    ok(repo, ['claim', 'GLD-2', '--no-worktree'], { agent: 'a' });
+    const error = fails(repo, ['release'], 2, 'ENOID', { agent: 'a' });
+    assert.match(error.message, /GLD-1, GLD-2/);
+  });
+});
