@@ -36,4 +36,23 @@ describe('issue 11: small things', () => {
     const error = fails(repo, ['release'], 2, 'ENOID', { agent: 'a' });
     assert.match(error.message, /GLD-1, GLD-2/);
   });
+
+  test('b. log export into a folder that does not exist: exit 2 naming the path, one JSON error', (t) => {
+    const repo = repoFor(t);
+    // The test helper leaves log's NDJSON to the test: an error is still exactly one document.
+    const json = cli(['log', 'export', 'missing/history.json', '--json'], { cwd: repo.dir });
+    assert.equal(json.code, 2, json.stderr);
+    assert.equal(json.stdout.trim().split('\n').length, 1, json.stdout);
+    const document = JSON.parse(json.stdout);
+    assert.equal(document.ok, false);
+    assert.equal(document.error.code, 'EEXPORT');
+    const error = document.error;
+    assert.match(error.message, /missing\/history\.json/);
+    assert.match(error.message, /does not exist/);
+    const human = cli(['log', 'export', 'missing/history.json'], { cwd: repo.dir });
+    assert.equal(human.code, 2);
+    assert.match(human.stderr, /^guild-fs: cannot write .*missing\/history\.json/m);
+    assert.doesNotMatch(human.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(existsSync(join(repo.dir, 'missing')), false);
+  });
 });
