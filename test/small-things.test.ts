@@ -55,4 +55,15 @@ describe('issue 11: small things', () => {
     assert.doesNotMatch(human.stderr, /\n\s+at /, 'no stack trace');
     assert.equal(existsSync(join(repo.dir, 'missing')), false);
   });
+
+  test('d. add -- "-x title" adds a task whose title starts with a dash', (t) => {
+    const repo = repoFor(t);
+    const added = cli(['add', '--json', '--prio', 'high', '--', '-x title'], { cwd: repo.dir });
+    assert.equal(added.code, 0, added.stderr);
+    const id = added.json!.result.id;
+    assert.match(repo.read(), new RegExp(`^- \\[ \\] ${id} -x title prio:high$`, 'm'));
+    assert.equal(ok(repo, ['show', id]).task.title, '-x title');
+    // Without a title at all it is still a usage error.
+    fails(repo, ['add'], 2);
+  });
 });
