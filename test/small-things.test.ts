@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cli } from './helpers/cli.js';
+import { tempRepo } from './helpers/repo.js';
 import { fails, ok, repoFor } from './helpers/cli-cases.js';
 import { boardWith, committedRepo } from './helpers/git-repo.js';
 
@@ -65,5 +66,17 @@ describe('issue 11: small things', () => {
     assert.equal(ok(repo, ['show', id]).task.title, '-x title');
     // Without a title at all it is still a usage error.
     fails(repo, ['add'], 2);
+  });
+
+  test('e. claim, add or complete in a repository without a board fail and create nothing', (t) => {
+    const repo = tempRepo();
+    t.after(() => repo.remove());
+    for (const args of [['claim'], ['add', 'a title'], ['complete'], ['release']]) {
+      const error = fails(repo, args, 2, 'ENOBOARD', { agent: 'a' });
+      assert.match(error.message, /no board here/);
+    }
+    assert.equal(existsSync(join(repo.dir, '.git', 'guild')), false, '.git/guild/ was made');
+    assert.equal(existsSync(join(repo.dir, '.guild')), false);
+    assert.equal(existsSync(repo.board), false);
   });
 });
