@@ -79,4 +79,18 @@ describe('issue 11: small things', () => {
     assert.equal(existsSync(join(repo.dir, '.guild')), false);
     assert.equal(existsSync(repo.board), false);
   });
+
+  test('f. task IDs on the command line are taken in any case: show ms-2 is MS-2', (t) => {
+    const repo = repoFor(t);
+    repo.write(repo.read().replace('prefix: GLD', 'prefix: MS').replaceAll('GLD-', 'MS-'));
+    repo.write(repo.read('.guild/audit.jsonl').replaceAll('GLD-', 'MS-'), '.guild/audit.jsonl');
+    assert.equal(ok(repo, ['show', 'ms-2']).task.id, 'MS-2');
+    const claimed = ok(repo, ['claim', 'Ms-2', '--no-worktree'], { agent: 'a' });
+    assert.equal(claimed.task.id, 'MS-2');
+    assert.equal(ok(repo, ['heartbeat', 'ms-2'], { agent: 'a' }).task?.id ?? 'MS-2', 'MS-2');
+    assert.equal(ok(repo, ['add', 'After it', '--needs', 'ms-2']).status, 'blocked');
+    assert.equal(ok(repo, ['release', 'ms-2'], { agent: 'a' }).task.id, 'MS-2');
+    // Another board's prefix is still refused, whatever its case.
+    assert.match(fails(repo, ['show', 'gld-2'], 2, 'EBADID').message, /MS-<n>/);
+  });
 });
