@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cli } from './helpers/cli.js';
 import { tempRepo } from './helpers/repo.js';
-import { fails, ok, repoFor } from './helpers/cli-cases.js';
+import { fails, future, ok, repoFor } from './helpers/cli-cases.js';
 import { boardWith, committedRepo } from './helpers/git-repo.js';
 
 describe('issue 11: small things', () => {
@@ -92,5 +92,24 @@ describe('issue 11: small things', () => {
     assert.equal(ok(repo, ['release', 'ms-2'], { agent: 'a' }).task.id, 'MS-2');
     // Another board's prefix is still refused, whatever its case.
     assert.match(fails(repo, ['show', 'gld-2'], 2, 'EBADID').message, /MS-<n>/);
+  });
+
+  test('g. next with nothing claimable names the task that waits for its retry time (exit 5)', (t) => {
+    const soon = future(60 * 60_000);
+    const later = future(2 * 60 * 60_000);
+    const repo = repoFor(
+      t,
+      boardWith([], [`- [ ] GLD-1 Style the form caps:js tries:2 retry:${later}`, `- [ ] GLD-2 Build the UI caps:js tries:1 retry:${soon}`, '- [ ] GLD-3 Migrate the db caps:db']),
+    );
+    const error = fails(repo, ['next', '--caps', 'js'], 5, 'ENOTHING');
+    assert.match(error.message, /no claimable task for caps js/);
+    assert.match(error.message, new RegExp(`GLD-2 until ${soon}, GLD-1 until ${later}`));
+    assert.deepEqual(error.data?.waiting, [{ task: 'GLD-2', retry: soon }, { task: 'GLD-1', retry: later }]);
+    // claim says the same; a task the caps do not allow is not named.
+    const claim = fails(repo, ['claim', '--caps', 'js'], 5, 'ENOTHING', { agent: 'a' });
+    assert.match(claim.message, /GLD-2 until/);
+    assert.doesNotMatch(claim.message, /GLD-3/);
+    // Nothing waiting: the message is as it was.
+    assert.equal(fails(repo, ['next', '--caps', 'go'], 5, 'ENOTHING').message, 'no claimable task for caps go');
   });
 });
