@@ -1,5 +1,5 @@
 // Issue 11's small things, each as users meet them: the built CLI in real temp repositories.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -111,5 +111,38 @@ describe('issue 11: small things', () => {
     assert.doesNotMatch(claim.message, /GLD-3/);
     // Nothing waiting: the message is as it was.
     assert.equal(fails(repo, ['next', '--caps', 'go'], 5, 'ENOTHING').message, 'no claimable task for caps go');
+  });
+
+  test('h. init says which merge drivers it set up, not "log: union"', (t) => {
+    const repo = tempRepo();
+    t.after(() => repo.remove());
+    // A repository from an older version: its log line still says union.
+    writeFileSync(join(repo.dir, '.gitattributes'), '.guild/audit.jsonl merge=union\n');
+    const first = cli(['init'], { cwd: repo.dir });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /updated the merge lines in \.gitattributes: \/ACTIVE_TASKS\.md merge=guild-board, \.guild\/audit\.jsonl merge=guild-log/);
+    assert.doesNotMatch(first.stdout, /union/);
+    assert.doesNotMatch(readFileSync(join(repo.dir, '.gitattributes'), 'utf8'), /union/);
+    const again = cli(['init'], { cwd: repo.dir });
+    assert.match(again.stdout, /\.gitattributes already has .*merge=guild-log/);
+  });
+
+  test('i. init --ci runs the installed guild-fs when the repository depends on it', (t) => {
+    const workflowOf = (repo: { dir: string }): string => readFileSync(join(repo.dir, '.github', 'workflows', 'guild-fs.yml'), 'utf8');
+    const dependent = tempRepo();
+    t.after(() => dependent.remove());
+    writeFileSync(join(dependent.dir, 'package.json'), JSON.stringify({ name: 'app', devDependencies: { 'guild-fs': '^0.1.0' } }));
+    writeFileSync(join(dependent.dir, 'package-lock.json'), '{}');
+    assert.equal(cli(['init', '--ci'], { cwd: dependent.dir }).code, 0);
+    const text = workflowOf(dependent);
+    assert.match(text, /- run: npm ci\n\s+- run: npx guild-fs replay --check\n/);
+    assert.doesNotMatch(text, /guild-fs@/);
+    // Without the dependency (or with no package.json): the published version, pinned.
+    const plain = tempRepo();
+    t.after(() => plain.remove());
+    writeFileSync(join(plain.dir, 'package.json'), JSON.stringify({ name: 'app', dependencies: { other: '1' } }));
+    assert.equal(cli(['init', '--ci'], { cwd: plain.dir }).code, 0);
+    assert.match(workflowOf(plain), /- run: npx --yes guild-fs@\d+\.\d+\.\d+ replay --check\n/);
+    assert.doesNotMatch(workflowOf(plain), /npm ci|\{\{/);
   });
 });
