@@ -13,14 +13,18 @@ export function isTaskId(value: string): boolean {
   return TASK_ID_PATTERN.test(value);
 }
 
-/** Validates a task ID given on the command line; `prefix` is the board's. */
-export function parseTaskId(value: string, prefix?: string): string {
+/**
+ * Validates a task ID given on the command line; `prefix` is the board's. Typed IDs are taken
+ * in any case (`ms-2` is MS-2): prefixes are capitals only, so upper case is the board's case.
+ */
+export function parseTaskId(typed: string, prefix?: string): string {
+  const value = typed.toUpperCase();
   const match = TASK_ID_PATTERN.exec(value);
   if (!match) {
-    throw new UsageError(`not a task ID: ${JSON.stringify(value)} (expected ${prefix ?? 'PREFIX'}-<n>, like ${prefix ?? 'T'}-12)`, { value }, 'EBADID');
+    throw new UsageError(`not a task ID: ${JSON.stringify(typed)} (expected ${prefix ?? 'PREFIX'}-<n>, like ${prefix ?? 'T'}-12)`, { value: typed }, 'EBADID');
   }
   if (prefix !== undefined && match[1] !== prefix) {
-    throw new UsageError(`not a task ID of this board: ${value} (this board's IDs look like ${prefix}-<n>)`, { value, prefix }, 'EBADID');
+    throw new UsageError(`not a task ID of this board: ${typed} (this board's IDs look like ${prefix}-<n>)`, { value: typed, prefix }, 'EBADID');
   }
   return value;
 }

@@ -247,7 +247,7 @@ describe('bad names on the command line', () => {
     });
   });
 
-  for (const [index, id] of ['../x', 'gld-1', 'GLD-07', 'GLD-0', 'GLD-3;rm -rf', ' GLD-3', 'GLD-'].entries()) {
+  for (const [index, id] of ['../x', 'gld_1', 'GLD-07', 'GLD-0', 'GLD-3;rm -rf', ' GLD-3', 'GLD-'].entries()) {
     test(`task ID ${JSON.stringify(id)} is refused with exit 2`, async () => {
       await withRepo(text, async (repo) => {
         const before = snapshot(repo);

@@ -211,7 +211,8 @@ describe('release', () => {
     fails(repo, ['release', 'GLD-3'], 3, 'EHELD', { agent: 'b' });
     fails(repo, ['release', 'GLD-99'], 4, 'ENOTASK', { agent: 'a' });
     fails(repo, ['release', 'GLD-5'], 2, 'ENOTCLAIMED', { agent: 'a' });
-    fails(repo, ['release'], 2, undefined, { agent: 'a' });
+    // No ID: the one task the agent holds, as complete and fail take it; none held is a usage error.
+    fails(repo, ['release'], 2, 'ENOID', { agent: 'c' });
     fails(repo, ['release', 'GLD-x'], 2, 'EBADID', { agent: 'a' });
     fails(repo, ['release', 'GLD-3'], 2, 'ENOAGENT');
     assert.ok(existsSync(lockDir(repo, 'GLD-3')));

@@ -107,7 +107,7 @@ describe('add', () => {
     const repo = repoFor(t);
     const before = repo.read();
     assert.equal(fails(repo, ['add', 'X', '--needs', 'GLD-99'], 4, 'ENOTASK').data?.task, 'GLD-99');
-    fails(repo, ['add', 'X', '--needs', 'gld-2'], 2, 'EBADID');
+    fails(repo, ['add', 'X', '--needs', 'gld_2'], 2, 'EBADID');
     fails(repo, ['add', 'X', '--caps', 'a b'], 2, 'EBADCAP');
     fails(repo, ['add', 'Fix it prio:high'], 2);
     fails(repo, ['add', 'X', '--status', 'in-progress'], 2);
@@ -275,7 +275,7 @@ describe('claim', () => {
     }
     fails(repo, ['claim', '--frobnicate'], 2, 'EUSAGE', { agent: 'a' });
     fails(repo, ['claim', 'GLD-2', 'GLD-3'], 2, undefined, { agent: 'a' });
-    for (const bad of ['gld-2', 'GLD-02', '../x', 'GLD-2/..', 'GLD']) fails(repo, ['claim', bad], 2, 'EBADID', { agent: 'a' });
+    for (const bad of ['gld_2', 'GLD-02', '../x', 'GLD-2/..', 'GLD']) fails(repo, ['claim', bad], 2, 'EBADID', { agent: 'a' });
     fails(repo, ['claim', '--pid', '0'], 2, undefined, { agent: 'a' });
     fails(repo, ['claim', '--pid', 'abc'], 2, undefined, { agent: 'a' });
     assert.equal(repo.read(), board);

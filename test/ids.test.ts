@@ -61,7 +61,9 @@ describe('task IDs', () => {
     ];
     for (const id of bad) {
       assert.equal(isTaskId(id), false, JSON.stringify(id));
-      assert.equal(usageCode(() => parseTaskId(id)), 'EBADID', JSON.stringify(id));
+      // Typed on the command line, an ID in the wrong case is still that ID (issue 11).
+      if (isTaskId(id.toUpperCase())) assert.equal(parseTaskId(id), id.toUpperCase());
+      else assert.equal(usageCode(() => parseTaskId(id)), 'EBADID', JSON.stringify(id));
     }
   });
 

@@ -89,6 +89,8 @@ const capsOption = { type: 'string', describe: 'the agent\'s capabilities, comma
 export function buildParser(argv: string[]): Argv {
   return yargs(argv)
     .scriptName('guild-fs')
+    // What follows `--` is kept apart in argv['--'], so that `add -- "-x title"` can take it as the title.
+    .parserConfiguration({ 'populate--': true })
     .usage('$0 <command> [options]\n\nShare the work of one git repository between agents and people, through ACTIVE_TASKS.md and an audit log.')
     .option('json', { type: 'boolean', describe: 'print one JSON document on stdout: {"ok":true,"result":…} or {"ok":false,"error":…}' })
     .option('cwd', { type: 'string', describe: 'run as if started in this directory' })
@@ -99,7 +101,7 @@ export function buildParser(argv: string[]): Argv {
         .option('prefix', { type: 'string', describe: 'task ID prefix (default T, or GLD with --example)' })
         .option('ci', { type: 'boolean', describe: 'add .github/workflows/guild-fs.yml, which runs `guild-fs replay --check`' }),
     )
-    .command('add <title..>', 'add a task; prints its ID', (y) =>
+    .command('add [title..]', 'add a task; prints its ID (a title that starts with -: guild-fs add -- "-x title")', (y) =>
       y
         .positional('title', { type: 'string', describe: 'one line of title' })
         .option('prio', { choices: PRIORITIES, describe: 'priority (default normal)' })
@@ -127,7 +129,7 @@ export function buildParser(argv: string[]): Argv {
     .command('fail [id]', 'record a failure: back to Ready after a backoff, Failed after max_tries; the branch is kept for the next try', (y) =>
       taskId(y, false, 'task (default: the one whose worktree you are in, or the one you hold)').option('reason', { type: 'string', describe: 'what went wrong', demandOption: true }),
     )
-    .command('release <id>', 'give a claim back unchanged', (y) => taskId(y, true, 'task to release'))
+    .command('release [id]', 'give a claim back unchanged', (y) => taskId(y, false, 'task to release (default: the one whose worktree you are in, or the one you hold)'))
     .command('heartbeat [id]', 'refresh your claim\'s heartbeat', (y) => taskId(y, false, 'task (default: the one whose worktree you are in, or the one you hold)'))
     .command('show <id>', 'a task, its lock and its history', (y) => taskId(y, true, 'task to show'))
     .command('locks', 'the claim locks held now')
@@ -206,7 +208,8 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
     if (error.code === 'EPIPE') process.exit(exitCode);
     throw error;
   });
-  const json = argv.some((arg) => arg === '--json' || arg === '--json=true');
+  const options = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  const json = options.some((arg) => arg === '--json' || arg === '--json=true');
   try {
     const parsed = await buildParser(argv).parseAsync();
     const name = String(parsed._[0]);

@@ -18,6 +18,7 @@ import type { AcquireResult } from '../lock/task-locks.js';
 import { needsMet } from './dependency-graph.js';
 import type { Guild } from './guild.js';
 import { loadBoard } from './guild.js';
+import { noClaimableTask } from './queries.js';
 import { isClaimable, nextReady } from './ready-queue.js';
 import { viewTask, type TaskView } from './task-view.js';
 import { updateBoard, type Transaction } from './update-board.js';
@@ -50,8 +51,7 @@ export async function claimTask(guild: Guild, request: ClaimRequest): Promise<Cl
       }
       tried.add(task.line); // taken by a `claim <ID>` that has not written the board yet
     }
-    const caps = request.caps ? ` for caps ${request.caps.join(',') || '(none)'}` : '';
-    throw new NothingToDoError(`no claimable task${caps}`, { caps: request.caps ?? null });
+    throw noClaimableTask(tx.board.tasks, filter);
   });
   markRecorded(guild, made);
   return result;

@@ -64,8 +64,8 @@ export async function failTask(guild: Guild, agent: string, id: string | undefin
   return { ...result, lock: releaseLockOf(guild, result.task.id!, agent) };
 }
 
-export async function releaseTask(guild: Guild, agent: string, id: string): Promise<FinishResult> {
-  const result = await updateBoard(guild, agent, `release ${id} for ${agent}`, (tx) => {
+export async function releaseTask(guild: Guild, agent: string, id: string | undefined): Promise<FinishResult> {
+  const result = await updateBoard(guild, agent, `release ${id ?? ''} for ${agent}`, (tx) => {
     const task = resolveOwnTask(tx.board, agent, id);
     requireOwned(tx, task, agent, ['in-progress']);
     const change: TaskChange = { status: 'ready', fields: { owner: null } };

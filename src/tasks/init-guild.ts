@@ -57,7 +57,7 @@ export async function initGuild(cwd: string, options: { example?: boolean; prefi
     if (!existsSync(workflow)) {
       const template = readFileSync(join(options.templatesDir ?? templatesDir(), 'github-workflow.yml'), 'utf8');
       mkdirSync(dirname(workflow), { recursive: true });
-      writeFileSync(workflow, template.replaceAll('{{version}}', options.version ?? 'latest'));
+      writeFileSync(workflow, template.replaceAll('{{steps}}', workflowSteps(root, options.version ?? 'latest')));
     }
   }
   return { workflow, board: guild.boardPath, boardCreated, log: guild.logPath, logCreated: logCreated || boardCreated, gitattributes: ensureAttributes(root), mergeDrivers: await registerMergeDrivers(root), tasks };
@@ -88,6 +88,27 @@ export function readAttributes(root: string): { path: string; text: string; line
   const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
   const lines = text === '' ? [] : text.replace(/\r?\n$/, '').split(/\r?\n/);
   return { path, text, lines, missing: ATTRIBUTE_LINES.filter((line) => !lines.some((have) => have.trim() === line)) };
+}
+
+/**
+ * The workflow's steps that run replay --check. A repository that depends on guild-fs itself
+ * installs its packages and runs that version: `npx --yes guild-fs@<version>` would fetch from
+ * the registry, which fails for a version not published (yet).
+ */
+export function workflowSteps(root: string, version: string): string {
+  if (!dependsOnGuildFs(root)) return `      - run: npx --yes guild-fs@${version} replay --check`;
+  const install = existsSync(join(root, 'package-lock.json')) || existsSync(join(root, 'npm-shrinkwrap.json')) ? 'npm ci' : 'npm install';
+  return [`      - run: ${install}`, '      - run: npx guild-fs replay --check'].join('\n');
+}
+
+function dependsOnGuildFs(root: string): boolean {
+  let manifest: { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+  try {
+    manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  } catch {
+    return false; // no package.json, or one npm could not read either
+  }
+  return [manifest?.dependencies, manifest?.devDependencies].some((deps) => typeof deps === 'object' && deps !== null && Object.hasOwn(deps, 'guild-fs'));
 }
 
 function templatesDir(): string {

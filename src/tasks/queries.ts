@@ -10,7 +10,7 @@ import type { OwnerRead } from '../lock/mkdir-lock.js';
 import { judgeLock } from '../lock/task-locks.js';
 import { cycleKey, findCycles, unknownNeeds } from './dependency-graph.js';
 import { loadBoard, type Guild } from './guild.js';
-import { nextReady, readyQueue, type ReadyFilter } from './ready-queue.js';
+import { isClaimable, nextReady, readyQueue, type ReadyFilter } from './ready-queue.js';
 import { viewTask, type TaskView } from './task-view.js';
 
 export interface BoardNotice {
@@ -61,7 +61,22 @@ export async function nextTask(guild: Guild, caps?: readonly string[]): Promise<
     if (guild.locks.read(task.id!).state === 'free') return viewTask(task);
     tried.add(task.line);
   }
-  throw new NothingToDoError(`no claimable task${caps ? ` for caps ${caps.join(',') || '(none)'}` : ''}`, { caps: caps ?? null });
+  throw noClaimableTask(board.tasks, filter);
+}
+
+/**
+ * Why next or claim found nothing: with the tasks that only wait for their retry time (the
+ * soonest first), so that "nothing" does not hide work that is minutes away. Still exit 5.
+ */
+export function noClaimableTask(tasks: readonly Task[], filter: ReadyFilter): NothingToDoError {
+  const later = { ...filter, now: Infinity };
+  const waiting = tasks
+    .filter((task) => task.retry !== null && Date.parse(task.retry) > filter.now && isClaimable(task, later))
+    .map((task) => ({ task: task.id!, retry: task.retry! }))
+    .sort((a, b) => Date.parse(a.retry) - Date.parse(b.retry));
+  const caps = filter.caps ? ` for caps ${filter.caps.join(',') || '(none)'}` : '';
+  const wait = waiting.length === 0 ? '' : `; waiting to be retried: ${waiting.map((w) => `${w.task} until ${w.retry}`).join(', ')}`;
+  return new NothingToDoError(`no claimable task${caps}${wait}`, { caps: filter.caps ?? null, ...(waiting.length > 0 ? { waiting } : {}) });
 }
 
 function readyFilter(board: Board, guild: Guild, caps: readonly string[] | undefined): ReadyFilter {

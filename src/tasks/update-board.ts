@@ -16,8 +16,9 @@
 //     in place into the very file the rename replaced) is merged with this write, not lost.
 // What is left is a rename-save landing between the commit's last look and its rename: no
 // POSIX call closes that window, which is a few microseconds wide.
+import { existsSync } from 'node:fs';
 import { contentKey, storeBoardCache } from '../board/board-cache.js';
-import { BOARD_FILE, prepareBoardWrite, verifyAgainstParse, type CommitOptions, type PreparedWrite } from '../board/board-file.js';
+import { BOARD_FILE, prepareBoardWrite, restoreAsideBoard, verifyAgainstParse, type CommitOptions, type PreparedWrite } from '../board/board-file.js';
 import type { BoardVersions } from '../board/board-versions.js';
 import { BoardEdit } from '../board/edit-board.js';
 import { parseBoard } from '../board/parse-board.js';
@@ -71,6 +72,9 @@ export async function updateBoard<T>(guild: Guild, actor: string, purpose: strin
   parseAgentName(actor, 'agent');
   // What a write had to merge is news for whoever ran it: stderr unless the caller takes it.
   options = { say: (line) => void process.stderr.write(`guild-fs: ${line}\n`), ...options };
+  // Taking the mutex makes <git-common-dir>/guild/: a command that fails for want of a board
+  // must fail before it, and leave nothing behind.
+  if (!existsSync(guild.boardPath) && !restoreAsideBoard(guild.boardPath)) throw new FileError('ENOBOARD', BOARD_FILE, undefined, 'no board here: run `guild-fs init` first');
   return withBoardMutex(guild.mutexPath, purpose, async () => {
     for (let attempt = 1; ; attempt++) {
       const outcome = await attemptUpdate(guild, actor, change, options);

@@ -5,7 +5,9 @@ import { addTask, type AddResult } from '../../tasks/add-task.js';
 import type { Context } from '../context.js';
 
 export interface AddArgs {
-  title: string[] | string;
+  title?: string[] | string;
+  /** Words after `--`: a title that starts with a dash. */
+  '--'?: (string | number)[];
   prio?: Priority;
   needs?: string;
   caps?: string;
@@ -14,7 +16,8 @@ export interface AddArgs {
 }
 
 export async function run(args: AddArgs, ctx: Context): Promise<AddResult> {
-  const title = Array.isArray(args.title) ? args.title.join(' ') : String(args.title ?? '');
+  const words = [...([] as (string | number)[]).concat(args.title ?? []), ...(args['--'] ?? [])];
+  const title = words.map(String).join(' ');
   if (title.trim() === '') throw new UsageError('add needs a title: guild-fs add "Fix the login bug"');
   return addTask(ctx.guild(), {
     agent: ctx.agentOr('human'),

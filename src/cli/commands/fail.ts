@@ -9,7 +9,7 @@ export async function run(args: { id?: string; reason?: string }, ctx: Context):
 }
 
 export function render(result: FinishResult): string {
-  if (result.poisoned) return `failed for good after ${result.task.tries + 1} tries: ${result.task.id} (moved to Failed)`;
+  if (result.poisoned) return `failed for good after ${result.task.tries} tries: ${result.task.id} (moved to Failed)`;
   return `failed: ${result.task.id}; back in Ready, claimable again after ${result.retry}`;
 }
 

@@ -1,4 +1,4 @@
-import { initGuild, type InitResult } from '../../tasks/init-guild.js';
+import { ATTRIBUTE_LINES, initGuild, type InitResult } from '../../tasks/init-guild.js';
 import { VERSION } from '../../version.js';
 import type { Context } from '../context.js';
 
@@ -10,7 +10,8 @@ export function render(result: InitResult): string {
   return [
     result.boardCreated ? `created ${result.board} (${result.tasks} tasks)` : `kept ${result.board} as it is`,
     result.logCreated ? `created ${result.log}` : `kept ${result.log}`,
-    result.gitattributes === 'present' ? '.gitattributes already sends the board and the log to the guild-fs merge drivers' : `${result.gitattributes} the merge lines in .gitattributes (board: task by task, log: union)`,
+    // The lines themselves: what init set up, not a description that can drift from it (the log's was union once).
+    result.gitattributes === 'present' ? `.gitattributes already has ${ATTRIBUTE_LINES.join(', ')}` : `${result.gitattributes} the merge lines in .gitattributes: ${ATTRIBUTE_LINES.join(', ')}`,
     ...result.mergeDrivers.filter((driver) => driver.state !== 'present').map((driver) => `${driver.state} merge driver ${driver.name} in .git/config`),
     result.workflow ? `CI: ${result.workflow} runs \`guild-fs replay --check\` on every push` : 'CI: `guild-fs init --ci` adds a GitHub workflow that runs `guild-fs replay --check`',
     result.boardCreated ? 'next: commit ACTIVE_TASKS.md, .guild/ and .gitattributes, then `guild-fs ready`' : '',

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
-import { createWriteStream, renameSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { finished } from 'node:stream/promises';
+import { createWriteStream, openSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { requireDuration } from '../../duration.js';
 import { UsageError } from '../../errors.js';
 import { parseAgentName, parseTaskId } from '../../identifiers.js';
@@ -95,28 +96,55 @@ async function rotate(args: LogArgs, ctx: Context): Promise<{ events: number }> 
 async function exportLog(args: LogArgs, filter: LogFilter, ctx: Context, warn: (warning: { file: string; line: number; message: string }) => void): Promise<{ events: number; file: string }> {
   if (!args.file) throw new UsageError('log export needs a file: guild-fs log export history.json');
   const file = resolve(ctx.cwd, args.file);
+  const guild = ctx.guild();
   const temp = `${file}.${process.pid}.tmp`;
-  const out = createWriteStream(temp);
+  // Opened here, synchronously, so that a folder that does not exist is a usage error with the
+  // path, not an 'error' event on the stream after the log has been read.
+  const out = createWriteStream(temp, { fd: openExportFile(temp, file) });
+  // A write that fails later (a full disk) is reported by finished() below, not as an uncaught event.
+  out.on('error', () => undefined);
   let first = true;
   const write = (text: string): Promise<void> | undefined => (out.write(text) ? undefined : once(out, 'drain').then(() => undefined));
   if (!args.ndjson) out.write('[\n');
-  const events = await queryLog(
-    ctx.guild(),
-    filter,
-    (event) => {
-      const text = args.ndjson ? `${JSON.stringify(event)}\n` : `${first ? '' : ',\n'}${JSON.stringify(event)}`;
-      first = false;
-      return write(text);
-    },
-    warn,
-  );
+  let events: number;
+  try {
+    events = await queryLog(
+      guild,
+      filter,
+      (event) => {
+        const text = args.ndjson ? `${JSON.stringify(event)}\n` : `${first ? '' : ',\n'}${JSON.stringify(event)}`;
+        first = false;
+        return write(text);
+      },
+      warn,
+    );
+  } catch (error) {
+    out.destroy();
+    rmSync(temp, { force: true });
+    throw error;
+  }
   if (!args.ndjson) out.write(first ? ']\n' : '\n]\n');
   out.end();
-  await once(out, 'finish');
-  renameSync(temp, file);
+  try {
+    await finished(out);
+    renameSync(temp, file);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw new UsageError(`cannot write ${file}: ${(error as Error).message}`, { file }, 'EEXPORT');
+  }
   if (!ctx.json) process.stdout.write(`exported ${events} event${events === 1 ? '' : 's'} to ${file}\n`);
   else process.stdout.write(`${JSON.stringify({ ok: true, result: { events, file } })}\n`);
   return { events, file };
+}
+
+function openExportFile(temp: string, file: string): number {
+  try {
+    return openSync(temp, 'w');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? `the folder ${dirname(file)} does not exist` : code === 'EISDIR' ? 'it is a folder' : (error as Error).message;
+    throw new UsageError(`cannot write ${file}: ${why}`, { file, ...(code ? { errno: code } : {}) }, 'EEXPORT');
+  }
 }
 
 /** An ISO time, or a duration meaning that long ago ("2h"). */

@@ -1,9 +1,9 @@
-import { parseTaskId } from '../../identifiers.js';
 import { releaseTask, type FinishResult } from '../../tasks/finish-task.js';
-import type { Context } from '../context.js';
+import { optionalTaskId, type Context } from '../context.js';
+import { taskFromWorktree } from './worktree-task.js';
 
-export async function run(args: { id: string }, ctx: Context): Promise<FinishResult> {
-  return releaseTask(ctx.guild(), ctx.agent(), parseTaskId(String(args.id)));
+export async function run(args: { id?: string }, ctx: Context): Promise<FinishResult> {
+  return releaseTask(ctx.guild(), ctx.agent(), optionalTaskId(args.id) ?? (await taskFromWorktree(ctx)));
 }
 
 export function render(result: FinishResult): string {
