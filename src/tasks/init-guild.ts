@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseBoard } from '../board/parse-board.js';
-import { BOARD_FILE, writeBoardText } from '../board/board-file.js';
+import { BOARD_FILE, restoreAsideBoard, writeBoardText } from '../board/board-file.js';
 import { UsageError } from '../errors.js';
 import { PREFIX_PATTERN } from '../identifiers.js';
 import { appendEvents, LOG_FILE } from '../log/append-event.js';
@@ -38,7 +38,8 @@ export async function initGuild(cwd: string, options: { example?: boolean; prefi
   mkdirSync(dirname(guild.logPath), { recursive: true });
   mkdirSync(guild.locksDir, { recursive: true });
 
-  const boardCreated = !existsSync(guild.boardPath);
+  // A board a writer killed mid-commit left moved aside is put back, not replaced by a new one.
+  const boardCreated = !existsSync(guild.boardPath) && !restoreAsideBoard(guild.boardPath);
   let tasks = 0;
   if (boardCreated) {
     const template = readFileSync(join(options.templatesDir ?? templatesDir(), options.example ? 'ACTIVE_TASKS.example.md' : 'ACTIVE_TASKS.md'), 'utf8');

@@ -14,8 +14,9 @@
 //     starts again on the new text (nothing logged yet, so nothing twice);
 //   - a save landing after the events are logged (in the microseconds before the rename, or
 //     in place into the very file the rename replaced) is merged with this write, not lost.
-// What is left is a rename-save landing between the commit's last look and its rename: no
-// POSIX call closes that window, which is a few microseconds wide.
+// A rename-save landing between the commit's last look and its rename, a window no single POSIX
+// call closes, is caught while a person is saving by moving the board aside rather than renaming
+// over it (board-file.ts); between tools alone, the plain rename.
 import { existsSync } from 'node:fs';
 import { contentKey, storeBoardCache } from '../board/board-cache.js';
 import { BOARD_FILE, prepareBoardWrite, restoreAsideBoard, verifyAgainstParse, type CommitOptions, type PreparedWrite } from '../board/board-file.js';
