@@ -35,3 +35,25 @@ test('a hand tick of an In Progress task completes it as the person and releases
   const heartbeat = cli(['heartbeat', 'GLD-5'], { cwd: repo.dir, agent: 'agent-a' });
   assert.equal(heartbeat.code, 3, 'the agent hears its claim is gone');
 });
+
+test('a task moved into Done by hand is recorded as its completion by the person, not as an edit', () => {
+  const repo = tempRepo();
+  repos.push(repo);
+  assert.equal(cli(['init', '--example'], { cwd: repo.dir }).code, 0);
+  assert.equal(cli(['claim', 'GLD-5', '--no-worktree'], { cwd: repo.dir, agent: 'agent-a' }).code, 0);
+  // The person ticks the line and moves it under Done themselves.
+  const board = repo.read();
+  const line = board.split('\n').find((l) => l.startsWith('- [ ] GLD-5 '))!;
+  repo.write(board.replace(`${line}\n`, '').replace('## Done\n', `## Done\n${line.replace('[ ]', '[x]')}\n`));
+  assert.equal(cli(['sync'], { cwd: repo.dir, agent: 'pat' }).code, 0);
+  const events = readLog(repo).filter((event) => event.task === 'GLD-5');
+  const completed = events.filter((event) => event.type === 'task.completed');
+  assert.equal(completed.length, 1);
+  assert.equal(completed[0]!.agent, 'human');
+  assert.equal((completed[0]!.data as any).by, 'pat');
+  assert.ok(!events.some((event) => event.type === 'task.edited' && (event.data as any).status === 'done'), 'recorded as an edit');
+  const log = cli(['log', '--type', 'task.completed', '--task', 'GLD-5', '--json'], { cwd: repo.dir });
+  assert.equal(log.stdout.trim().split('\n').length, 1);
+  const check = cli(['replay', '--check'], { cwd: repo.dir });
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+});

@@ -83,7 +83,13 @@ function recordHandEdits(tx: Transaction, replay: ReplayResult, actor: string, n
     if (known.fields.needs !== null && !same(known.fields.needs, task.needs)) changed.needs = task.needs;
     if (known.fields.caps !== null && !same(known.fields.caps, task.caps)) changed.caps = task.caps;
     // A move the fix-ups of this write made is logged by them (task.completed, task.unblocked).
-    if (known.status !== status && status === task.status) changed.status = status;
+    // A task a person moved into Done themselves is their completion, as a ticked box is:
+    // task.completed, so that `log --type task.completed` and `stats` count it.
+    const movedToDone = known.status !== status && status === task.status && status === 'done';
+    if (movedToDone) {
+      tx.emit('task.completed', id, { from: known.status, moved: true, by: actor, ...(task.owner ? { owner: task.owner } : {}) }, HUMAN);
+      note('task.completed');
+    } else if (known.status !== status && status === task.status) changed.status = status;
     if (status === 'in-progress' && known.owner !== task.owner) changed.owner = task.owner;
     if (known.tries !== task.tries) changed.tries = task.tries;
     if (Object.keys(changed).length === 0) continue;
