@@ -10,7 +10,7 @@ import { sleepSync } from '../lock/sleep.js';
 import { FileError } from '../errors.js';
 import { contentKey, loadCachedBoard, storeBoardCache } from './board-cache.js';
 import { parseBoard, type ParseOptions } from './parse-board.js';
-import { countTaskLines, looksCutShort, readSteady, shapeOf, stampOf, type BoardShape, type SteadyReadOptions } from './steady-read.js';
+import { countTaskLines, looksCutShort, readFdText, readSteady, shapeOf, stampOf, type BoardShape, type SteadyReadOptions } from './steady-read.js';
 import type { Board } from './types.js';
 
 export const BOARD_FILE = 'ACTIVE_TASKS.md';
@@ -142,7 +142,7 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
         return false;
       }
       const stamp = stampOf(fstatSync(fd, { bigint: true }));
-      if (readFd(fd) !== read || stampOf(fstatSync(fd, { bigint: true })) !== stamp) {
+      if (readFdText(fd) !== read || stampOf(fstatSync(fd, { bigint: true })) !== stamp) {
         closeSync(fd);
         return false;
       }
@@ -172,7 +172,7 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
         return { written: false, disk: '' };
       }
       const stamp = stampOf(fstatSync(fd, { bigint: true }));
-      if (readFd(fd) !== read) {
+      if (readFdText(fd) !== read) {
         try {
           rmSync(temp, { force: true });
           // Possibly an in-place save under way: what the caller merges must be the whole save.
@@ -188,6 +188,12 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
       rmSync(temp, { force: true });
     },
   };
+
+  /** A save an editor wrote in place into the replaced file (still open as `fd`) since the look, or null. */
+  function savedInto(fd: number, read: string, looked: string): string | null {
+    if (untouchedSince(fd, looked, options.now ?? Date.now) || readFdText(fd) === read) return null;
+    return settledContent(fd, read, options);
+  }
 
   /**
    * Renames the new board in place; then reads the replaced file once more through `fd`, for an
@@ -208,8 +214,7 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
       try {
         options.beforeRename?.();
         renameSync(temp, path);
-        if (untouchedSince(fd, looked, options.now ?? Date.now) || readFd(fd) === read) return { written: true, orphan: null };
-        return { written: true, orphan: settledContent(fd, read, options) };
+        return { written: true, orphan: savedInto(fd, read, looked) };
       } finally {
         closeSync(fd);
       }
@@ -258,9 +263,7 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
           closeSync(now);
         }
       }
-      if (caught !== null) return { written: true, orphan: caught };
-      if (untouchedSince(fd, looked, options.now ?? Date.now) || readFd(fd) === read) return { written: true, orphan: null };
-      return { written: true, orphan: settledContent(fd, read, options) };
+      return { written: true, orphan: caught ?? savedInto(fd, read, looked) };
     } finally {
       closeSync(fd);
     }
@@ -315,18 +318,6 @@ function untouchedSince(fd: number, looked: string, now: () => number): boolean 
   return stampOf(stat) === looked && now() - Number(stat.mtimeNs / 1_000_000n) > 50;
 }
 
-function readFd(fd: number): string {
-  const size = fstatSync(fd).size;
-  const buffer = Buffer.allocUnsafe(size);
-  let length = 0;
-  while (length < size) {
-    const read = readSync(fd, buffer, length, size - length, length);
-    if (read === 0) break;
-    length += read;
-  }
-  return buffer.subarray(0, length).toString('utf8');
-}
-
 /**
  * A file's content once its writer has finished a save: not looking cut short against the board
  * it replaced (an in-place save is empty, then a growing prefix) and unchanged for a moment. An
@@ -338,11 +329,11 @@ function settledContent(fd: number, replaced: string, options: CommitOptions): s
   const sleep = options.sleep ?? sleepSync;
   const known = shapeOf(replaced, countTaskLines(replaced));
   const start = now();
-  let last = readFd(fd);
+  let last = readFdText(fd);
   let since = start;
   for (;;) {
     sleep(SETTLE_STEP_MS);
-    const text = readFd(fd);
+    const text = readFdText(fd);
     if (text !== last) {
       last = text;
       since = now();

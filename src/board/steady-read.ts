@@ -135,6 +135,11 @@ function endsWithEol(text: string): boolean {
   return last === 0x0a || last === 0x0d;
 }
 
+/** The whole file behind `fd` as text, read to its end whatever its size was a moment ago. */
+export function readFdText(fd: number): string {
+  return readAll(fd, fstatSync(fd).size).toString('utf8');
+}
+
 function readAll(fd: number, sizeHint: number): Buffer {
   // One byte more than the stat said: a read that fills it shows the file grew (the after-stat
   // then differs too), and only then does the buffer grow.

@@ -36,7 +36,8 @@ export interface SaveMerge {
 /** The board merged with the tools' changes when `read` is a save from a stale buffer; null when it is not one. */
 export async function mergeStaleSave(read: Board, versions: BoardVersions, options: StaleSaveOptions): Promise<SaveMerge | null> {
   const kept = versions.list();
-  if (kept.length === 0 || kept[0]!.key === contentKey(read.text)) return null;
+  // The reader hashed the text already (Board.key): no second hash of the whole board per write.
+  if (kept.length === 0 || kept[0]!.key === (read.key ?? contentKey(read.text))) return null;
   const texts: { text: string }[] = [];
   for (const version of kept) {
     const text = versions.read(version);

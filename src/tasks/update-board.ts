@@ -210,8 +210,9 @@ async function mergeLateSave(guild: Guild, base: string, ours: Board, theirs: st
     const merged = await mergeSave(ours.file, from, mine, save);
     // Not mergeable cleanly: the person's save is what stays on disk.
     const text = merged?.text ?? save;
+    const written = async (): Promise<Board> => merged ?? (await parseOrNull(ours.file, text)) ?? ours;
     if (!merged) options.say?.(`${BOARD_FILE} was saved while guild-fs wrote it, and the two could not be merged cleanly: the save was kept; run \`guild-fs sync\` to record it`);
-    if (text === expected) return merged ?? (await parseOrNull(ours.file, text)) ?? ours;
+    if (text === expected) return written();
     const prepared = prepareBoardWrite(guild.boardPath, text);
     // Looked at through a kept handle first, so that the commit itself is one stat (board-file.ts).
     prepared.unchangedSince(expected);
@@ -219,7 +220,7 @@ async function mergeLateSave(guild: Guild, base: string, ours: Board, theirs: st
     if (committed.written && committed.orphan === null) {
       if (merged) options.say?.(`${BOARD_FILE} was saved while guild-fs wrote it; the save and the change were merged`);
       versions.record(save, text, shapeOf(text, merged?.tasks.length ?? 0), Date.now());
-      return merged ?? (await parseOrNull(ours.file, text)) ?? ours;
+      return written();
     }
     if (!committed.written && attempt >= 1) {
       // Saved again meanwhile, and again: a person saving faster than a merge takes would keep
@@ -228,7 +229,7 @@ async function mergeLateSave(guild: Guild, base: string, ours: Board, theirs: st
       // (the daemon's, or any command's) merges it as a save from a stale buffer.
       versions.record(expected, text, shapeOf(text, merged?.tasks.length ?? 0), Date.now());
       options.say?.(`${BOARD_FILE} keeps being saved while guild-fs writes it; the next write merges this change with the latest save`);
-      return merged ?? (await parseOrNull(ours.file, text)) ?? ours;
+      return written();
     }
     // Saved again meanwhile, from what was on disk then: merge that save in turn. (A save
     // caught in the replaced file, `orphan`, is in hand only: it is always merged now.)
