@@ -53,6 +53,12 @@ function committedGuild(t: TestContext): TempRepo {
   return repo;
 }
 
+/** agent-a's claim of GLD-1 is as it was: the same lock (token and all), In Progress by agent-a on the board. */
+function assertClaimStands(repo: TempRepo, owner: LockOwner): void {
+  assert.deepEqual(readOwner(repo, 'GLD-1'), owner);
+  assert.deepEqual([task(repo, 'GLD-1').status, task(repo, 'GLD-1').owner], ['in-progress', 'agent-a']);
+}
+
 function commitAll(repo: TempRepo, message: string): void {
   git(repo.dir, 'add', '-A');
   git(repo.dir, 'commit', '-q', '-m', message);
@@ -128,8 +134,7 @@ describe('git rewinds the working tree; the claim stands', { concurrency: true }
     await waitFor('the daemon to go on', () => /resumed/.test(daemon.stderr()), 15_000, daemon.stderr);
     await settled(repo, daemon);
     assert.equal(repo.read('.guild/audit.jsonl'), log, 'no event logged');
-    assert.deepEqual(readOwner(repo, 'GLD-1'), owner);
-    assert.deepEqual([task(repo, 'GLD-1').status, task(repo, 'GLD-1').owner], ['in-progress', 'agent-a']);
+    assertClaimStands(repo, owner);
     await daemon.kill('SIGTERM');
   });
 
@@ -154,8 +159,7 @@ describe('git rewinds the working tree; the claim stands', { concurrency: true }
     assert.equal(git(repo.dir, 'log', '-1', '--format=%s', 'HEAD~1'), 'notes', 'main now sits on side');
     await settled(repo, daemon);
     assert.equal(repo.read('.guild/audit.jsonl'), log, 'nothing logged during or after the rebase');
-    assert.deepEqual(readOwner(repo, 'GLD-1'), owner);
-    assert.deepEqual([task(repo, 'GLD-1').status, task(repo, 'GLD-1').owner], ['in-progress', 'agent-a']);
+    assertClaimStands(repo, owner);
     await daemon.kill('SIGTERM');
   });
 
