@@ -1,6 +1,7 @@
 // Text in, Board out. Structure comes from the fast scanner, or from remark where the scanner
 // declines; task lines, sections and front matter are then read the same way on both paths.
 import { FileError } from '../errors.js';
+import { taskNumber } from '../identifiers.js';
 import { BoardText } from './board-text.js';
 import { readFrontMatter } from './front-matter.js';
 import { scanOutline } from './scan-outline.js';
@@ -131,13 +132,49 @@ function indexTasks(file: string, tasks: Task[], sections: Section[]): Map<strin
       const where = (t: Task): string => headingOf(sections, t);
       const what =
         first.status === task.status
-          ? `duplicate task ID ${task.id} (first at line ${first.line})`
+          ? `duplicate task ID ${task.id}: lines ${first.line} and ${task.line} both have it`
           : `task ${task.id} is in two sections: ${where(first)} (line ${first.line}) and ${where(task)} (line ${task.line})`;
-      throw new FileError('EDUPLICATE', file, task.line, what, { id: task.id, lines: [first.line, task.line] });
+      // Every command reads the whole board, so this stops them all: say how to get out. An item
+      // without an ID is given the next free one by the next write (sync is the write that does
+      // nothing else), which is what makes the second way true.
+      const fix = `keep the ID on one line and remove it from the other (leave "- [ ] title"), then run \`guild-fs sync\`, which gives that item the next free ID; or delete the line that is a copy`;
+      throw new FileError('EDUPLICATE', file, task.line, `${what}; ${fix}`, { id: task.id, lines: [first.line, task.line] });
     }
     byId.set(task.id, task);
   }
   return byId;
+}
+
+/** The largest number a task ID can carry: TASK_ID_PATTERN allows nine digits. */
+const LAST_ID_NUMBER = 999_999_999;
+
+/**
+ * New task IDs, numbered above every number the board names, as an ID or in needs (a number once
+ * named is never handed out again). When none is left, the line that names the largest is blamed:
+ * PREFIX-1000000000 would not read back as an ID, and the write would fail on a line of its own
+ * new text, which the file does not have.
+ */
+export function idAllocator(board: Board): () => string {
+  let highest = 0;
+  let holder: { id: string; line: number } | null = null;
+  const see = (id: string, line: number): void => {
+    const n = taskNumber(id);
+    if (n > highest) {
+      highest = n;
+      holder = { id, line };
+    }
+  };
+  for (const task of board.tasks) {
+    if (task.id) see(task.id, task.line);
+    for (const need of task.needs) see(need, task.line);
+  }
+  return () => {
+    if (highest >= LAST_ID_NUMBER) {
+      const { id, line } = holder!;
+      throw new FileError('EIDSPACE', board.file, line, `no task ID is left to give a new task: ${id} here is the largest a task ID can be (nine digits), and new IDs go above every number on the board; if it is a typo, correct it`, { id });
+    }
+    return `${board.settings.prefix}-${++highest}`;
+  };
 }
 
 function headingOf(sections: Section[], task: Task): string {
