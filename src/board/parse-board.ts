@@ -198,7 +198,7 @@ function indexTasks(file: string, tasks: Task[], sections: Section[]): Map<strin
       const where = (t: Task): string => headingOf(sections, t);
       const what =
         first.status === task.status
-          ? `duplicate task ID ${task.id}: lines ${first.line} and ${task.line} both have it`
+          ? `duplicate task ID ${task.id}: this line and line ${first.line} both have it`
           : `task ${task.id} is in two sections: ${where(first)} (line ${first.line}) and ${where(task)} (line ${task.line})`;
       // Every command reads the whole board, so this stops them all: say how to get out. An item
       // without an ID is given the next free one by the next write (sync is the write that does
