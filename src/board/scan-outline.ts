@@ -25,6 +25,8 @@ const TASK_CHECKBOX = /^\[([ xX])\][ \t]+\S/;
 const BARE_CHECKBOX = /^\[[ xX]\][ \t]*$/;
 /** What could be a table's delimiter row (a superset: cell counts are not checked). */
 const TABLE_DELIMITER = /^ {0,3}[-:|][-:| \t]*$/;
+/** A list item with text, a block quote, an HTML comment: each may interrupt a paragraph. */
+const INTERRUPTING_START = /^ {0,3}(?:[-*+] +\S|>|<!--)/;
 
 interface OpenItem {
   line: number;
@@ -213,7 +215,8 @@ function closesFence(text: string, fence: { char: string; length: number }): boo
  * so may an empty list item).
  */
 function interrupts(text: string): boolean {
-  return ATX.test(text) || opensFence(text) || THEMATIC.test(text) || /^ {0,3}(?:[-*+] +\S|>|<!--)/.test(text);
+  // A task line first: that is what most lines of a board are.
+  return INTERRUPTING_START.test(text) || ATX.test(text) || opensFence(text) || THEMATIC.test(text);
 }
 
 /** A backtick fence's info string may not hold a backtick: "``` `x`" is a paragraph. */
