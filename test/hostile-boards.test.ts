@@ -189,17 +189,26 @@ describe('deep nesting and the remark fallback (item 8)', () => {
 });
 
 describe('line numbers and the ID space (item 15)', () => {
-  test('needs:GLD-999999999 and an item without an ID: refused at the needs line, not a line the file lacks', () => {
-    const text = `${HEAD}## Ready\n\n- [ ] GLD-1 one needs:GLD-999999999\n- [ ] no id yet\n`;
+  test('needs:GLD-999999999 and an item without an ID: writes go on, with IDs no need names', () => {
+    const text = `${HEAD}## Ready\n\n- [ ] GLD-1 one needs:GLD-999999999,GLD-3\n- [ ] no id yet\n`;
+    withRepo(text, (repo) => {
+      const added = run(repo, ['add', 'x']);
+      assert.equal(added.code, 0, added.stderr);
+      assert.equal(added.json.result.id, 'GLD-4');
+      dropCache(repo);
+      assert.deepEqual(listed(repo).map((task) => [task.id, task.title]), [['GLD-1', 'one'], ['GLD-2', 'no id yet'], ['GLD-4', 'x']]);
+    });
+  });
+
+  test('a task ID at the end of the ID space: a new ID is refused at its line, not at a line the file lacks', () => {
+    const text = `${HEAD}## Ready\n\n- [ ] GLD-999999999 typed by hand\n- [ ] no id yet\n`;
     withRepo(text, (repo) => {
       for (const args of [['add', 'x'], ['sync']]) {
         const message = assertRefused(run(repo, args), 'EIDSPACE', 8);
         assert.match(message, /GLD-999999999/);
       }
       assert.equal(repo.read(), text);
-      // The typo corrected, writes work again.
-      repo.write(text.replace('GLD-999999999', 'GLD-2'));
-      assert.equal(run(repo, ['sync']).code, 0);
+      assert.equal(existsSync(repo.log), false);
     });
   });
 

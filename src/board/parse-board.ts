@@ -216,30 +216,40 @@ const LAST_ID_NUMBER = 999_999_999;
 
 /**
  * New task IDs, numbered above every number the board names, as an ID or in needs (a number once
- * named is never handed out again). When none is left, the line that names the largest is blamed:
- * PREFIX-1000000000 would not read back as an ID, and the write would fail on a line of its own
- * new text, which the file does not have.
+ * named is never handed out again). A need can name any number, and one typo (needs:GLD-999999999)
+ * used PREFIX-1000000000, which does not read back as an ID: every write then failed, on a line of
+ * its own new text. So when the numbers above the needs run out, IDs go on above the task IDs,
+ * skipping every number a need names; only when the task IDs themselves reach the end is a new ID
+ * refused, at the line that holds the largest.
  */
 export function idAllocator(board: Board): () => string {
   let highest = 0;
-  let holder: { id: string; line: number } | null = null;
-  const see = (id: string, line: number): void => {
-    const n = taskNumber(id);
-    if (n > highest) {
-      highest = n;
-      holder = { id, line };
-    }
-  };
+  let highestTask = 0;
+  let holder: { id: string; line: number } = { id: '', line: 0 };
   for (const task of board.tasks) {
-    if (task.id) see(task.id, task.line);
-    for (const need of task.needs) see(need, task.line);
-  }
-  return () => {
-    if (highest >= LAST_ID_NUMBER) {
-      const { id, line } = holder!;
-      throw new FileError('EIDSPACE', board.file, line, `no task ID is left to give a new task: ${id} here is the largest a task ID can be (nine digits), and new IDs go above every number on the board; if it is a typo, correct it`, { id });
+    const n = task.id ? taskNumber(task.id) : 0;
+    if (n > highestTask) {
+      highestTask = n;
+      holder = { id: task.id!, line: task.line };
     }
-    return `${board.settings.prefix}-${++highest}`;
+    for (const need of task.needs) highest = Math.max(highest, taskNumber(need));
+  }
+  highest = Math.max(highest, highestTask);
+  let named: Set<number> | null = null;
+  const given: number[] = [];
+  const prefix = board.settings.prefix;
+  return () => {
+    if (highest < LAST_ID_NUMBER) {
+      given.push(++highest);
+      return `${prefix}-${highest}`;
+    }
+    named ??= new Set([...board.tasks.flatMap((task) => task.needs.map(taskNumber)), ...given]);
+    do highestTask++;
+    while (named.has(highestTask));
+    if (highestTask > LAST_ID_NUMBER) {
+      throw new FileError('EIDSPACE', board.file, holder.line, `no task ID is left to give a new task: IDs stop at ${prefix}-${LAST_ID_NUMBER} (nine digits), and new ones go above ${holder.id} here, the largest on the board; if it is a typo, correct it`, { id: holder.id });
+    }
+    return `${prefix}-${highestTask}`;
   };
 }
 
