@@ -6,9 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
+import { after, afterEach, describe, test } from 'node:test';
 import { cli, type ListedTask } from './helpers/cli.js';
+import { killAllDaemons, startDaemon, waitFor } from './helpers/daemon.js';
 import { tempRepo, type TempRepo } from './helpers/repo.js';
+
+after(killAllDaemons);
 
 let repos: TempRepo[] = [];
 afterEach(() => {
@@ -141,6 +144,19 @@ describe('a Latin-1 board keeps every byte outside the changed tasks', () => {
     assert.equal(whereIs(after, 'GLD-3')?.section, 'In Progress', 'the claim survives the stale save');
     assert.equal(after, claimed.replace('## Ready\n', `${note}\n## Ready\n`));
   });
+});
+
+test('the daemon, on a Latin-1 board with CR line ends, numbers an item typed by hand and changes nothing else', async () => {
+  const repo = setUp(boardFile(LATIN1, '\r'));
+  const daemon = await startDaemon(repo);
+  try {
+    const typed = bytesOf(repo).replace('- [ ] GLD-3 Plain third\r', '- [ ] GLD-3 Plain third\r- [ ] Typed while watched, \xe9t\xe9\r');
+    writeFileSync(repo.board, Buffer.from(typed, 'latin1'));
+    const after = await waitFor('the daemon to number the typed item', () => (bytesOf(repo).includes('GLD-4 Typed') ? bytesOf(repo) : undefined), 20_000, () => daemon.stderr());
+    assert.equal(after, typed.replace('- [ ] Typed while watched', '- [ ] GLD-4 Typed while watched'));
+  } finally {
+    await daemon.kill('SIGTERM');
+  }
 });
 
 describe('the merge driver keeps the bytes of all three sides', () => {
