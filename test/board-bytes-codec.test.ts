@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { decodeBoard, decodeLossless, encodeBoard, encodeLossless, lineEndsFor } from '../src/board/board-bytes.js';
+import { decodeBoard, decodeLossless, encodeBoard, encodeLossless, lineEndsFor, readableText } from '../src/board/board-bytes.js';
 import { contentKey } from '../src/board/board-cache.js';
 
 /** A seeded generator (mulberry32): a failure prints its seed and can be run again. */
@@ -103,4 +103,10 @@ test('the content key tells apart boards that differ only in bytes outside UTF-8
   assert.notEqual(contentKey(cafe), contentKey(cafe2));
   // On valid UTF-8 the key is what it always was: caches and kept versions stay valid.
   assert.equal(contentKey('caf\u00e9\n'), createHash('sha1').update('caf\u00e9\n').digest('hex'));
+});
+
+test('readableText shows escaped bytes as U+FFFD for YAML, and leaves well-formed text alone', () => {
+  const text = 'caf\u00e9 \ud83d\ude00';
+  assert.equal(readableText(text), text);
+  assert.equal(readableText('caf\udce9 \ud83d\ude00'), 'caf\ufffd \ud83d\ude00');
 });

@@ -19,9 +19,9 @@ afterEach(() => {
   repos = [];
 });
 
-/** Free text, a body and an untouched title in Latin-1 (e9 is `é`), beside valid UTF-8 and a cut-short sequence. */
+/** Front matter, free text, a body and an untouched title in Latin-1 (e9 is `é`), beside valid UTF-8 and a cut-short sequence. */
 const LATIN1 = [
-  '---', 'guild: 1', 'prefix: GLD', '---', '# Active Tasks', '',
+  '---', 'guild: 1', 'prefix: GLD', '# A YAML comment: caf\xe9', 'team: \xe9quipe caf\xe9', '---', '# Active Tasks', '',
   'Caf\xe9 notes, na\xefve free text; valid UTF-8 \xe2\x82\xac beside a cut-short \xe2\x82 and a stray \xff.', '',
   '## Ready',
   '- [ ] GLD-1 Caf\xe9 menu prio:high', '  Body in Latin-1: cr\xe8me, \xe0 la carte.',

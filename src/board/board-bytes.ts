@@ -97,6 +97,15 @@ export function encodeLossless(text: string): Buffer {
   return out.subarray(0, length);
 }
 
+/**
+ * The text with each escaped byte (and any other lone surrogate) as U+FFFD: for a reader that
+ * refuses lone surrogates, as YAML does ("non-printable characters"). Only what is parsed, never
+ * what is written back: the bytes themselves stay as they are on the board.
+ */
+export function readableText(text: string): string {
+  return isWellFormed(text) ? text : text.replace(LONE_SURROGATE, '\ufffd');
+}
+
 /** Which stand-in a text's bare CRs take (see the header); 'as-is' for a text without any. */
 export function lineEndsFor(text: string): LineEnds {
   // Fast: most boards have no CR at all, and a CRLF board has none that is bare.
