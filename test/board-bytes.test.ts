@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
 import { cli, type ListedTask } from './helpers/cli.js';
 import { killAllDaemons, startDaemon, waitFor } from './helpers/daemon.js';
+import { git as gitIn } from './helpers/git-repo.js';
 import { tempRepo, type TempRepo } from './helpers/repo.js';
 
 after(killAllDaemons);
@@ -182,6 +183,30 @@ describe('the merge driver keeps the bytes of all three sides', () => {
       }
     });
   }
+});
+
+test('a real `git merge` of two branches of a Latin-1 CR board runs the driver and keeps every byte', () => {
+  const repo = tempRepo();
+  repos.push(repo);
+  ok(repo, ['init']);
+  const git = (...args: string[]): string => gitIn(repo.dir, ...args);
+  const base = boardFile(LATIN1, '\r');
+  writeFileSync(repo.board, Buffer.from(base, 'latin1'));
+  git('add', '-A');
+  git('commit', '-qm', 'base');
+  const commitBoard = (branch: string, text: string): void => {
+    git('checkout', '-q', '-b', branch, 'main');
+    writeFileSync(repo.board, Buffer.from(text, 'latin1'));
+    git('commit', '-qam', branch);
+  };
+  // Both sides change lines next to each other: git's own text merge would conflict here.
+  const ours = base.replace('- [ ] GLD-3 Plain third\r', '- [ ] GLD-3 Plain third prio:high\r');
+  const theirs = base.replace('- [ ] GLD-3 Plain third\r', '- [ ] GLD-3 Plain third\r- [ ] GLD-4 Th\xe9irs\r');
+  commitBoard('ours', ours);
+  commitBoard('theirs', theirs);
+  git('checkout', '-q', 'ours');
+  git('merge', '-q', '--no-edit', 'theirs');
+  assert.equal(bytesOf(repo), base.replace('- [ ] GLD-3 Plain third\r', '- [ ] GLD-3 Plain third prio:high\r- [ ] GLD-4 Th\xe9irs\r'));
 });
 
 describe('line ends: CR, LF and CRLF are all line ends, and a board keeps its own', () => {
