@@ -125,6 +125,26 @@ describe('a heartbeat in the future (clock skew)', () => {
     // Once the clock passes it, lock_ttl runs from it as from any heartbeat.
     assert.equal(judgeLock({ ...owner, host: 'h', pid: null, bootId: null, pidStart: null }, { now: 10_002, ttlMs: 1, probe }).stale, true);
   });
+
+  test('judgeLock: a future heartbeat is judged by when owner.json was written, so a silent holder still goes stale', () => {
+    const owner = { heartbeat: new Date(1_000_000).toISOString(), host: 'h', pid: null, bootId: null, pidStart: null } as Parameters<typeof judgeLock>[0];
+    const probe = { host: 'elsewhere', bootId: null, isAlive: () => true, startTime: () => null };
+    assert.deepEqual(judgeLock(owner, { now: 500, ttlMs: 100, probe, written: 450 }), { stale: false });
+    assert.match((judgeLock(owner, { now: 500, ttlMs: 100, probe, written: 300 }) as { reason: string }).reason, /no heartbeat for 0s/);
+    // A mtime in the future too (the file system's clock is off as well) says nothing: now, as before.
+    assert.deepEqual(judgeLock(owner, { now: 500, ttlMs: 100, probe, written: 900 }), { stale: false });
+  });
+
+  test('a holder elsewhere with a far-future heartbeat, silent past lock_ttl by its file, is healed', (t) => {
+    const repo = repoFor(t, board({ ready: ['- [ ] GLD-1 Skewed'], ttl: '60s' }));
+    claim(repo, 'GLD-1', 'agent-a');
+    const future = '2100-01-01T00:00:00.000Z';
+    writeOwner(repo, 'GLD-1', { ...readOwner(repo, 'GLD-1'), host: 'another-host', pid: null, acquired: future, heartbeat: future });
+    age(join(lockDir(repo, 'GLD-1'), OWNER_FILE), 600);
+    const held = cli(['status', '--json'], { cwd: repo.dir }).json!.result.holding;
+    assert.match(String(held[0].stale), /no heartbeat for \d+s/);
+    assert.ok(heal(repo).actions.length > 0, 'heal breaks it');
+  });
 });
 
 describe('a claim whose owner write fails (a full disk)', () => {

@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { encodeLossless } from './board-bytes.js';
 import { BoardText } from './board-text.js';
 import { indexById } from './parse-board.js';
 import type { Board, Settings, Section, Task } from './types.js';
@@ -26,8 +27,14 @@ interface CacheFile {
   tasks: Task[];
 }
 
+/**
+ * The hash of the text's bytes. Not of `update(text)`: that encodes each escaped byte (a Latin-1
+ * `é`, see board-bytes.ts) as U+FFFD, so two boards differing only in such bytes would share a
+ * key and one would be handed the other's cached titles. (encodeLossless costs nothing more than
+ * `update(text)` on a board that is valid UTF-8.)
+ */
 export function contentKey(text: string): string {
-  return createHash('sha1').update(text).digest('hex');
+  return createHash('sha1').update(encodeLossless(text)).digest('hex');
 }
 
 export function loadCachedBoard(cachePath: string, file: string, text: string, key: string = contentKey(text)): Board | null {

@@ -8,9 +8,10 @@ import { closeSync, existsSync, fstatSync, fsyncSync, linkSync, openSync, readdi
 import { basename, dirname, join } from 'node:path';
 import { sleepSync } from '../lock/sleep.js';
 import { FileError } from '../errors.js';
+import { encodeBoard, encodeLossless, lineEndsAt, noteLineEnds, type DecodedBoard } from './board-bytes.js';
 import { contentKey, loadCachedBoard, storeBoardCache } from './board-cache.js';
 import { parseBoard, type ParseOptions } from './parse-board.js';
-import { countTaskLines, looksCutShort, readFdText, readSteady, shapeOf, stampOf, type BoardShape, type SteadyReadOptions } from './steady-read.js';
+import { countTaskLines, looksCutShort, readFdBoard, readSteady, shapeOf, stampOf, type BoardShape, type SteadyReadOptions } from './steady-read.js';
 import type { Board } from './types.js';
 
 export const BOARD_FILE = 'ACTIVE_TASKS.md';
@@ -79,7 +80,7 @@ export async function writeBoardText(path: string, text: string): Promise<void> 
   // Loaded on first write: read-only commands never pay for it.
   const { default: writeFileAtomic } = await import('write-file-atomic');
   // fsync before the rename: after a power cut the board is the old one or the new one, never empty.
-  writeFileAtomic.sync(path, text, { encoding: 'utf8', fsync: true });
+  writeFileAtomic.sync(path, encodeLossless(text), { fsync: true });
 }
 
 /** A board write prepared (temp file written and fsynced) and waiting for its rename. */
@@ -110,12 +111,18 @@ export interface CommitOptions {
  * rename follow each other as closely as the platform allows. Temp names carry a marker no person
  * types (TEMP_MARKER), so heal sweeps one left by a killed writer and never a person's backup
  * such as ACTIVE_TASKS.md.1.
+ *
+ * The bytes keep the line ends of the board last read at `path` (board-bytes.ts): the board this
+ * write replaces, since it replaces only a board that still reads as `read`, line ends included.
  */
 export function prepareBoardWrite(path: string, text: string, options: CommitOptions = {}): PreparedWrite {
   const temp = join(dirname(path), `.${basename(path)}${TEMP_MARKER}${process.pid}-${randomBytes(4).toString('hex')}`);
+  const lineEnds = lineEndsAt(path);
+  /** The file holds `read` in the line ends these bytes are written with (a CR board turned LF by a person is a change). */
+  const holds = (disk: DecodedBoard, read: string): boolean => disk.text === read && disk.lineEnds === lineEnds;
   const fd = openSync(temp, 'w');
   try {
-    const bytes = Buffer.from(text, 'utf8');
+    const bytes = encodeBoard(text, lineEnds);
     for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
     fsyncSync(fd);
   } catch (error) {
@@ -142,7 +149,7 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
         return false;
       }
       const stamp = stampOf(fstatSync(fd, { bigint: true }));
-      if (readFdText(fd) !== read || stampOf(fstatSync(fd, { bigint: true })) !== stamp) {
+      if (!holds(readFdBoard(fd, path), read) || stampOf(fstatSync(fd, { bigint: true })) !== stamp) {
         closeSync(fd);
         return false;
       }
@@ -172,11 +179,11 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
         return { written: false, disk: '' };
       }
       const stamp = stampOf(fstatSync(fd, { bigint: true }));
-      if (readFdText(fd) !== read) {
+      if (!holds(readFdBoard(fd, path), read)) {
         try {
           rmSync(temp, { force: true });
           // Possibly an in-place save under way: what the caller merges must be the whole save.
-          return { written: false, disk: settledContent(fd, read, options) };
+          return { written: false, disk: settledAt(path, fd, read, options) };
         } finally {
           closeSync(fd);
         }
@@ -191,8 +198,8 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
 
   /** A save an editor wrote in place into the replaced file (still open as `fd`) since the look, or null. */
   function savedInto(fd: number, read: string, looked: string): string | null {
-    if (untouchedSince(fd, looked, options.now ?? Date.now) || readFdText(fd) === read) return null;
-    return settledContent(fd, read, options);
+    if (untouchedSince(fd, looked, options.now ?? Date.now) || readFdBoard(fd).text === read) return null;
+    return settledContent(fd, read, options).text;
   }
 
   /**
@@ -248,7 +255,7 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
       if (moved && (moved.ino !== mine.ino || moved.dev !== mine.dev)) {
         const other = openSync(aside, 'r');
         try {
-          caught = settledContent(other, read, options);
+          caught = settledContent(other, read, options).text;
         } finally {
           closeSync(other);
         }
@@ -258,7 +265,7 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
         // A save took the name between the two steps: it stays, and is what gets merged.
         const now = openSync(path, 'r');
         try {
-          return { written: false, disk: settledContent(now, read, options) };
+          return { written: false, disk: settledAt(path, now, read, options) };
         } finally {
           closeSync(now);
         }
@@ -324,24 +331,31 @@ function untouchedSince(fd: number, looked: string, now: () => number): boolean 
  * editor saving again and again (each save whole) is not waited out: the first whole save is
  * taken. A text that stays cut short is taken after a second more, as deliberate.
  */
-function settledContent(fd: number, replaced: string, options: CommitOptions): string {
+function settledContent(fd: number, replaced: string, options: CommitOptions): DecodedBoard {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? sleepSync;
   const known = shapeOf(replaced, countTaskLines(replaced));
   const start = now();
-  let last = readFdText(fd);
+  let last = readFdBoard(fd);
   let since = start;
   for (;;) {
     sleep(SETTLE_STEP_MS);
-    const text = readFdText(fd);
-    if (text !== last) {
-      last = text;
+    const board = readFdBoard(fd);
+    if (board.text !== last.text || board.lineEnds !== last.lineEnds) {
+      last = board;
       since = now();
       continue;
     }
-    if (!looksCutShort(text, known) && now() - since >= SETTLE_QUIET_MS) return text;
-    if (now() - start >= SETTLE_GIVE_UP_MS) return text;
+    if (!looksCutShort(board.text, known) && now() - since >= SETTLE_QUIET_MS) return board;
+    if (now() - start >= SETTLE_GIVE_UP_MS) return board;
   }
+}
+
+/** settledContent of the board now at `path`: the write that merges it replaces it, so its line ends are the ones to keep. */
+function settledAt(path: string, fd: number, replaced: string, options: CommitOptions): string {
+  const board = settledContent(fd, replaced, options);
+  noteLineEnds(path, board.lineEnds);
+  return board.text;
 }
 
 const SETTLE_STEP_MS = 3;

@@ -1,6 +1,9 @@
 // The board's text with its line starts, so that lines are sliced on demand instead of split up
 // front: a write of a 10,000-task board touches a handful of lines, and copying the rest as a few
 // large slices is far cheaper than 14,000 small strings in cold JavaScript.
+//
+// Lines end in LF or CRLF here. A board whose lines end in a bare CR reaches this class with them
+// already shown as LF or CRLF (board-bytes.ts, which turns them back on the way out).
 
 export class BoardText {
   readonly text: string;

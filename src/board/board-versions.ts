@@ -13,6 +13,7 @@
 // readers only look at `latest.json`, which is replaced atomically.
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeLossless, encodeLossless } from './board-bytes.js';
 import { contentKey } from './board-cache.js';
 import type { BoardShape } from './steady-read.js';
 
@@ -54,7 +55,9 @@ export class BoardVersions {
 
   read(version: KeptVersion): string | null {
     try {
-      return readFileSync(version.path, 'utf8');
+      // Stored as the text's own bytes (escaped bytes back to themselves, line ends as in the
+      // text): a Latin-1 byte in a version must not come back from a merge as U+FFFD.
+      return decodeLossless(readFileSync(version.path));
     } catch {
       return null;
     }
@@ -83,7 +86,7 @@ export class BoardVersions {
           kept.splice(kept.indexOf(existing), 1);
         } else {
           // No fsync: a version lost to a power cut only makes one merge base less exact.
-          writeFileSync(`${target}.tmp`, text);
+          writeFileSync(`${target}.tmp`, encodeLossless(text));
           renameSync(`${target}.tmp`, target);
         }
       }

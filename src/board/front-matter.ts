@@ -5,6 +5,7 @@ import { FileError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { splitCommandLine } from '../command-line.js';
 import { PREFIX_PATTERN } from '../identifiers.js';
+import { readableText } from './board-bytes.js';
 import { DEFAULT_HEADINGS, isStatus, normalizeHeading } from './sections.js';
 import { STATUSES, type Settings, type Status } from './types.js';
 
@@ -49,7 +50,7 @@ async function parseYaml(file: string, block: string[]): Promise<Record<string, 
   try {
     // language and engines are pinned: the input below starts with a bare ---, and no engine
     // but YAML exists for gray-matter to pick.
-    data = matter(`---\n${block.join('\n')}\n---\n`, {
+    data = matter(`---\n${readableText(block.join('\n'))}\n---\n`, {
       language: 'yaml',
       engines: { js: refuse, javascript: refuse, coffee: refuse, coffeescript: refuse, cson: refuse, json: refuse, toml: refuse },
     }).data;

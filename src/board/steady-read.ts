@@ -11,6 +11,7 @@
 // quiet. A board that stays that way is the person's deliberate edit, and is taken as it is.
 import { closeSync, fstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import { sleepSync } from '../lock/sleep.js';
+import { decodeBoard, noteLineEnds, type DecodedBoard, type LineEnds } from './board-bytes.js';
 
 /** What guild-fs remembers of the last board it wrote, to tell a cut-short read from it. */
 export interface BoardShape {
@@ -32,7 +33,9 @@ export interface SteadyReadOptions {
 }
 
 export interface Snapshot {
+  /** Every byte kept, bare CRs shown as line ends (board-bytes.ts). */
   text: string;
+  lineEnds: LineEnds;
   /** Identity of what was read: device, inode, size and mtime (ns). */
   stamp: string;
 }
@@ -43,7 +46,10 @@ const DELIBERATE_MS = 1_000;
 /** A reader gives up waiting for a settled stat after this many tries and takes what it has. */
 const MAX_RESTATS = 200;
 
-/** One consistent read: the file did not change (size, mtime, inode) while it was read. */
+/**
+ * One consistent read: the file did not change (size, mtime, inode) while it was read. Its line
+ * ends are remembered for the next write at `path` (board-bytes.ts, lineEndsAt).
+ */
 export function readSnapshot(path: string, options: SteadyReadOptions = {}): Snapshot {
   const sleep = options.sleep ?? sleepSync;
   for (let attempt = 0; ; attempt++) {
@@ -52,7 +58,11 @@ export function readSnapshot(path: string, options: SteadyReadOptions = {}): Sna
       const before = fstatSync(fd, { bigint: true });
       const bytes = readAll(fd, Number(before.size));
       const after = fstatSync(fd, { bigint: true });
-      if (stampOf(before) === stampOf(after) || attempt >= MAX_RESTATS) return { text: bytes.toString('utf8'), stamp: stampOf(after) };
+      if (stampOf(before) === stampOf(after) || attempt >= MAX_RESTATS) {
+        const { text, lineEnds } = decodeBoard(bytes);
+        noteLineEnds(path, lineEnds);
+        return { text, lineEnds, stamp: stampOf(after) };
+      }
     } finally {
       closeSync(fd);
     }
@@ -135,9 +145,14 @@ function endsWithEol(text: string): boolean {
   return last === 0x0a || last === 0x0d;
 }
 
-/** The whole file behind `fd` as text, read to its end whatever its size was a moment ago. */
-export function readFdText(fd: number): string {
-  return readAll(fd, fstatSync(fd).size).toString('utf8');
+/**
+ * The whole board behind `fd`, read to its end whatever its size was a moment ago, decoded as
+ * readSnapshot decodes it; with `path`, its line ends are remembered for the next write there.
+ */
+export function readFdBoard(fd: number, path?: string): DecodedBoard {
+  const board = decodeBoard(readAll(fd, fstatSync(fd).size));
+  if (path !== undefined) noteLineEnds(path, board.lineEnds);
+  return board;
 }
 
 function readAll(fd: number, sizeHint: number): Buffer {

@@ -8,26 +8,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { git, gitLine } from './git.js';
 
-export interface TextMerge {
-  text: string;
-  /** How many conflicts git left marked in `text`; 0 for a clean merge. */
+export interface BytesMerge {
+  bytes: Buffer;
+  /** How many conflicts git left marked in `bytes`; 0 for a clean merge. */
   conflicts: number;
 }
 
 /**
- * `git merge-file` over three texts: the result and its conflicts, labelled ours/base/theirs.
- * `union`: where both sides changed the same lines, keep both sides' lines (ours first) instead
- * of marking a conflict, as `merge-file --union` does.
+ * `git merge-file` over three files' bytes: the result and its conflicts, labelled
+ * ours/base/theirs. Bytes, not text: git merges any encoding, and the caller knows which one its
+ * text is in (the board's, board-bytes.ts). `union`: where both sides changed the same lines,
+ * keep both sides' lines (ours first) instead of marking a conflict, as `merge-file --union` does.
  */
-export async function mergeTexts(base: string, ours: string, theirs: string, options: { union?: boolean } = {}): Promise<TextMerge> {
+export async function mergeBytes(base: Uint8Array, ours: Uint8Array, theirs: Uint8Array, options: { union?: boolean } = {}): Promise<BytesMerge> {
   const dir = await mkdtemp(join(tmpdir(), 'guild-merge-'));
   try {
     const files = { ours: join(dir, 'ours'), base: join(dir, 'base'), theirs: join(dir, 'theirs') };
     await Promise.all([writeFile(files.ours, ours), writeFile(files.base, base), writeFile(files.theirs, theirs)]);
     // The exit status is the number of conflicts (capped at 127); anything else is an error.
     const conflicts = Array.from({ length: 127 }, (_, i) => i + 1);
-    const result = await git(['merge-file', '-p', ...(options.union ? ['--union'] : []), '-L', 'ours', '-L', 'base', '-L', 'theirs', files.ours, files.base, files.theirs], { cwd: dir, readOnly: true, ok: [0, ...conflicts] });
-    return { text: result.stdout, conflicts: result.code };
+    // Into ours' file rather than -p: the runner decodes stdout as UTF-8, the file keeps the bytes.
+    const result = await git(['merge-file', ...(options.union ? ['--union'] : []), '-L', 'ours', '-L', 'base', '-L', 'theirs', files.ours, files.base, files.theirs], { cwd: dir, readOnly: true, ok: [0, ...conflicts] });
+    return { bytes: await readFile(files.ours), conflicts: result.code };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 // The primitive under every lock: a directory that exists or does not. mkdir is atomic on every
 // local file system: of any number of racing callers exactly one creates the directory.
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const OWNER_FILE = 'owner.json';
@@ -81,7 +81,11 @@ export function jsonShape(value: unknown): string {
  * `damaged`: owner.json is there but is not an owner (bad JSON, or the wrong shape), as opposed
  * to not written yet.
  */
-export type OwnerRead<T> = { state: 'free' } | { state: 'held'; owner: T } | { state: 'unreadable'; reason: string; refused?: true; damaged?: true };
+export type OwnerRead<T> =
+  | { state: 'free' }
+  /** `written`: owner.json's mtime by this machine's file system, what a heartbeat in the future is judged by instead. */
+  | { state: 'held'; owner: T; written?: number }
+  | { state: 'unreadable'; reason: string; refused?: true; damaged?: true };
 
 /**
  * Why what stands at `dir` is not a lock guild-fs made, or null when it is a real directory (or
@@ -103,8 +107,9 @@ export function readLockOwner<T>(dir: string, problemOf: OwnerProblem = notAnObj
   if (!stat) return { state: 'free' };
   if (!stat.isDirectory()) return { state: 'unreadable', reason: notALock(dir)!, refused: true };
   let text: string;
+  let written: number;
   try {
-    text = readSmallFile(join(dir, OWNER_FILE));
+    ({ text, written } = readSmallFile(join(dir, OWNER_FILE)));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // ELOOP: owner.json is a symlink (O_NOFOLLOW), which guild-fs never makes.
@@ -122,21 +127,23 @@ export function readLockOwner<T>(dir: string, problemOf: OwnerProblem = notAnObj
   }
   // Judges read fields of what they are given: a `null` or `[1,2]` here must not reach them.
   const problem = problemOf(value);
-  return problem === null ? { state: 'held', owner: value as T } : { state: 'unreadable', reason: `owner.json is not a lock owner (${problem})`, damaged: true };
+  return problem === null ? { state: 'held', owner: value as T, written } : { state: 'unreadable', reason: `owner.json is not a lock owner (${problem})`, damaged: true };
 }
 
 const readBuffer = Buffer.alloc(16_384);
 
 /** open, read, close into a reused buffer: a release reads owner.json on every claim's way out. */
-function readSmallFile(path: string): string {
+function readSmallFile(path: string): { text: string; written: number } {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   let length: number;
+  let written: number;
   try {
     length = readSync(fd, readBuffer, 0, readBuffer.length, 0);
+    written = fstatSync(fd).mtimeMs;
   } finally {
     closeSync(fd);
   }
-  return length < readBuffer.length ? readBuffer.toString('utf8', 0, length) : readFileSync(path, 'utf8');
+  return { text: length < readBuffer.length ? readBuffer.toString('utf8', 0, length) : readFileSync(path, 'utf8'), written };
 }
 
 /** Replaces owner.json atomically (a reader sees the old or the new record, never half). */

@@ -243,14 +243,17 @@ export type Staleness = { stale: false } | { stale: true; reason: string };
  * without --pid is bound to no process and lives by heartbeat alone; so does every lock taken
  * on another host.
  */
-export function judgeLock(owner: LockOwner, options: { now: number; ttlMs: number; probe?: ProcessProbe }): Staleness {
+export function judgeLock(owner: LockOwner, options: { now: number; ttlMs: number; probe?: ProcessProbe; written?: number }): Staleness {
   const verdict = judgeProcess(owner, options.probe ?? systemProbe);
   if (!verdict.alive) return { stale: true, reason: verdict.reason };
-  const beat = Date.parse(owner.heartbeat);
+  let beat = Date.parse(owner.heartbeat);
   if (Number.isNaN(beat)) return { stale: true, reason: 'heartbeat is not a time' };
-  // A heartbeat in the future (a clock stepped back since it was written, or a skewed host) counts
-  // as now: the lock is fresh, never a negative age; doctor names it (heartbeatAhead).
-  const age = Math.max(0, options.now - beat);
+  // A heartbeat in the future (a clock stepped back since it was written, or a skewed host) must
+  // neither keep a silent lock fresh until that time nor give a negative age. When owner.json's
+  // mtime is known, that is when the heartbeat was really written (by this file system's clock);
+  // otherwise it counts as now, and doctor names it (heartbeatAhead).
+  if (beat > options.now) beat = options.written !== undefined && options.written <= options.now ? options.written : options.now;
+  const age = options.now - beat;
   return age > options.ttlMs ? { stale: true, reason: `no heartbeat for ${Math.round(age / 1000)}s (lock_ttl ${Math.round(options.ttlMs / 1000)}s)` } : { stale: false };
 }
 

@@ -58,11 +58,11 @@ export function classifyLock(
       // The claim was made, log and board both: the working tree's board and log going back
       // does not undo it. Only its own event still in the log says the task moved on since.
       if (owner.claimEvent !== null && context.claimLogged(owner.claimEvent)) return { kind: 'orphan', owner, onBoard };
-      const staleness = judgeLock(owner, { now: context.now, ttlMs: context.board.settings.lockTtlMs, probe: context.probe });
+      const staleness = judgeLock(owner, { now: context.now, ttlMs: context.board.settings.lockTtlMs, probe: context.probe, written: read.written });
       return { kind: 'rewound', owner, onBoard, stale: staleness.stale ? staleness.reason : null };
     }
     return judgeProcess(claimMaker(owner), context.probe).alive ? { kind: 'claiming', owner } : { kind: 'orphan', owner, onBoard };
   }
-  const staleness = judgeLock(owner, { now: context.now, ttlMs: context.board.settings.lockTtlMs, probe: context.probe });
+  const staleness = judgeLock(owner, { now: context.now, ttlMs: context.board.settings.lockTtlMs, probe: context.probe, written: read.written });
   return staleness.stale ? { kind: 'stale', owner, reason: staleness.reason } : { kind: 'healthy', owner };
 }

@@ -58,7 +58,7 @@ export async function guildStatus(guild: Guild, options: { sample?: () => Promis
   }
   const holding: Holding[] = guild.locks.list().map(({ task, read }) => {
     if (read.state !== 'held') return { task, agent: null, title: titles.get(task) ?? null, acquired: null, heartbeat: null, pid: null, stale: read.state === 'unreadable' ? read.reason : null };
-    const staleness = judgeLock(read.owner, { now: guild.now(), ttlMs, probe });
+    const staleness = judgeLock(read.owner, { now: guild.now(), ttlMs, probe, written: read.written });
     return { task, agent: read.owner.agent, title: titles.get(task) ?? null, acquired: read.owner.acquired, heartbeat: read.owner.heartbeat, pid: read.owner.pid, stale: staleness.stale ? staleness.reason : null };
   });
   const state = daemonState(guild, probe);

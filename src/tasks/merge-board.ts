@@ -6,12 +6,13 @@
 // tasks; git's own three-way merge runs over what is left once the tasks are lifted out, the
 // free text, which so merges exactly as git would (conflict markers included, when both sides
 // changed the same lines of it); and the tasks go back in ours' layout (merge-layout.ts).
+import { decodeLossless, encodeLossless } from '../board/board-bytes.js';
 import { BoardEdit } from '../board/edit-board.js';
 import { parseBoard } from '../board/parse-board.js';
 import { formatTaskLine, parseTaskLine, type FieldChanges } from '../board/task-line.js';
 import { STATUSES, type Board, type Status, type Task } from '../board/types.js';
 import { GuildError } from '../errors.js';
-import { mergeTexts } from '../git/merge-plumbing.js';
+import { mergeBytes } from '../git/merge-plumbing.js';
 import type { AuditEvent } from '../log/event.js';
 import { applyEvent, type ReplayedTask } from '../log/replay-log.js';
 import { placeTasks, rawLines, skeletonOf, type Skeleton } from './merge-layout.js';
@@ -241,4 +242,10 @@ export function taskEventsOf(logText: string, tasks: Set<string>): Map<string, A
   }
   for (const list of found.values()) list.sort(byTimeAndId);
   return found;
+}
+
+/** git's merge of three board texts, as the board's own bytes: a Latin-1 byte comes back as itself (board-bytes.ts). */
+async function mergeTexts(base: string, ours: string, theirs: string, options: { union?: boolean } = {}): Promise<{ text: string; conflicts: number }> {
+  const merged = await mergeBytes(encodeLossless(base), encodeLossless(ours), encodeLossless(theirs), options);
+  return { text: decodeLossless(merged.bytes), conflicts: merged.conflicts };
 }

@@ -4,6 +4,7 @@
 // registration of both drivers, which `init` does.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { decodeBoard, encodeBoard } from '../board/board-bytes.js';
 import { BOARD_FILE } from '../board/board-file.js';
 import { UsageError } from '../errors.js';
 import { fileAtCommit, mergeDriverCommand, registerMergeDriver, shellWord, theirsCommit } from '../git/merge-plumbing.js';
@@ -35,17 +36,23 @@ export interface MergeFiles {
 }
 
 export async function runMergeDriver(kind: MergeKind, files: MergeFiles, cwd: string): Promise<MergeDriverRun> {
-  const read = (path: string): string => readFileSync(resolve(cwd, path), 'utf8');
-  const [base, ours, theirs] = [read(files.base), read(files.ours), read(files.theirs)];
   const path = files.path ?? (kind === 'board' ? BOARD_FILE : LOG_FILE);
   if (kind === 'log') {
+    const read = (file: string): string => readFileSync(resolve(cwd, file), 'utf8');
+    const [base, ours, theirs] = [read(files.base), read(files.ours), read(files.theirs)];
     const merged = mergeLogs(base, ours, theirs);
     writeFileSync(resolve(cwd, files.ours), merged.text);
     const notes = merged.torn.map((torn) => `${path}: left out ${torn.side}'s unfinished last line (a crash mid-append): ${torn.text.slice(0, 80)}`);
     return { kind, path, conflicts: 0, notes };
   }
-  const merged = await mergeBoards({ file: path, base, ours, theirs, histories: (tasks) => sideHistories(cwd, tasks) });
-  writeFileSync(resolve(cwd, files.ours), merged.text);
+  // The board's bytes as the tools read them (board-bytes.ts): a Latin-1 byte on any side
+  // survives the merge, and a CR board merges line by line like any other.
+  const read = (file: string) => decodeBoard(readFileSync(resolve(cwd, file)));
+  const [base, ours, theirs] = [read(files.base), read(files.ours), read(files.theirs)];
+  const merged = await mergeBoards({ file: path, base: base.text, ours: ours.text, theirs: theirs.text, histories: (tasks) => sideHistories(cwd, tasks) });
+  // The result replaces ours' file and keeps its line ends: as with any line a side changed, a
+  // branch that converted them loses that to the side checked out (git merges line ends no better).
+  writeFileSync(resolve(cwd, files.ours), encodeBoard(merged.text, ours.lineEnds));
   return { kind, path, conflicts: merged.conflicts, notes: merged.notes };
 }
 

@@ -116,7 +116,7 @@ function lockView(guild: Guild, task: string, read: OwnerRead<LockOwner>, judge:
   const path = guild.locks.where(task);
   if (read.state === 'unreadable') return { task, state: 'unreadable', agent: null, host: null, pid: null, acquired: null, heartbeat: null, stale: false, damaged: read.damaged === true, reason: read.reason, path };
   const { owner } = read;
-  const staleness = judgeLock(owner, judge);
+  const staleness = judgeLock(owner, { ...judge, written: read.written });
   return {
     task,
     state: 'held',
