@@ -42,10 +42,11 @@ export function remarkRegion(lines: string[], start: number, declined: number, c
     read += end - start + 1;
     const tree = parseTree(source);
     const offset = start - 1;
-    // A block that begins after the declined line is where the scanner can start again: every
-    // line before it is read exactly as in a parse of the whole board (block structure depends on
-    // what came before, never on what comes after, but for the line right under a paragraph, and
-    // a block that begins there is not under one). Items of a top-level list begin blocks too.
+    // A top-level block that begins after the declined line is where the scanner can start
+    // again. Where a block begins depends only on the lines above it (a line below can turn a
+    // paragraph into a setext heading or a table, but not move its start), so the lines before it
+    // read here exactly as in a parse of the whole board. An item of a top-level list begins a
+    // block too: list boundaries do not matter to the outline, only top-level items do.
     let next: number | null = null;
     for (const node of tree.children) {
       const starts = node.type === 'list' ? (node as List).children.map((item) => item.position!.start.line) : [node.position!.start.line];
