@@ -172,6 +172,7 @@ describe('deep nesting and the remark fallback (item 8)', () => {
     const odd = ['> quote', '> - [ ] GLD-900 quoted', '1. one', '2) two', '<div>', '<span>x</span>', '<!--', '-->', '```', '``` `x`', '~~~', 'Ready\n-----', 'text\n===', '- [ ]', '- [ ] GLD-901 under\n  ---', '\t- [ ] GLD-902 tab', 'a\rb', 'lazy line', '  body', '', '## Done', '## Ready', '- [x] GLD-903 done', '| a |\n|---|'];
     let seed = 7;
     const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    let stitched = 0;
     for (let round = 0; round < 150; round++) {
       const lines: string[] = ['## Ready', ''];
       for (let i = 1; i <= 150; i++) lines.push(`- [ ] GLD-${i} task ${i}`, ...(i % 40 === 0 ? ['', '## In Progress', ''] : []));
@@ -181,10 +182,14 @@ describe('deep nesting and the remark fallback (item 8)', () => {
       }
       const text = `${HEAD}${lines.join('\n')}\n`;
       const view = (board: Awaited<ReturnType<typeof parseBoard>>): unknown => ({ tasks: board.tasks, sections: board.sections, boundaries: board.boundaries });
-      const auto = await parseBoard(BOARD, text).then(view, (error: Error) => error.message);
+      const auto = await parseBoard(BOARD, text).then((board) => {
+        if (board.reader === 'remark') stitched++;
+        return view(board);
+      }, (error: Error) => error.message);
       const whole = await parseBoard(BOARD, text, { reader: 'remark' }).then(view, (error: Error) => error.message);
       assert.deepEqual(auto, whole, `board: ${JSON.stringify(text)}`);
     }
+    assert.ok(stitched > 50, `only ${stitched} of 150 boards were read partly by remark`);
   });
 });
 
