@@ -91,6 +91,23 @@ describe('a task is never written where it does not read back (item 5)', () => {
     });
   }
 
+  test('a body that would turn the task line into a heading or a table header is refused', () => {
+    const text = `${HEAD}## Ready\n\n- [ ] GLD-1 one\n`;
+    withRepo(text, (repo) => {
+      for (const body of ['===', '|---|', '  ---\nmore']) {
+        const result = run(repo, ['add', 'title', '--body', body]);
+        assert.equal(result.code, 2, result.stderr);
+        assert.equal(result.json.error!.code, 'EUSAGE');
+        assert.match(result.json.error!.message, /empty line/);
+      }
+      assert.equal(repo.read(), text);
+      const added = run(repo, ['add', 'title', '--body', '\n==='], { verify: false });
+      assert.equal(added.code, 0, added.stderr);
+      dropCache(repo);
+      assert.deepEqual(listed(repo).map((task) => task.id), ['GLD-1', 'GLD-2']);
+    });
+  });
+
   test('a new section after a block left open at the end of the board is refused at its line', () => {
     const text = `${HEAD}## Backlog\n\n- [ ] GLD-1 x\n\n~~~\nnever closed\n`;
     withRepo(text, (repo) => {
