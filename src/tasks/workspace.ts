@@ -22,6 +22,7 @@ import { isBranchName, isTaskId } from '../identifiers.js';
 import type { Guild } from './guild.js';
 import { loadBoard } from './guild.js';
 import { runBoardCommand, type CommandRun } from './board-command.js';
+import { handOnBranch, type BranchHistory } from './earlier-tries.js';
 import { updateBoard } from './update-board.js';
 
 export interface Workspace {
@@ -36,6 +37,8 @@ export interface Workspace {
   reusedBranch: boolean;
   copied: string[];
   setup: CommandRun | null;
+  /** A branch handed on to a new holder: how far behind the main branch, what earlier tries left. */
+  history: BranchHistory | null;
 }
 
 export type WorkspaceOutcome = { workspace: Workspace; skipped: null } | { workspace: null; skipped: string };
@@ -64,7 +67,8 @@ export function worktreeOfTask(entries: readonly WorktreeEntry[], task: Pick<Tas
   return mine.find((entry) => entry.branch === `refs/heads/${task.branch}`) ?? mine[0];
 }
 
-export async function ensureWorkspace(guild: Guild, agent: string, id: string, notes: string[]): Promise<WorkspaceOutcome> {
+/** `fresh`: the agent has just claimed the task (not a second claim of its own): a branch it gets from earlier tries is handed on. */
+export async function ensureWorkspace(guild: Guild, agent: string, id: string, notes: string[], options: { fresh?: boolean } = {}): Promise<WorkspaceOutcome> {
   if (!isTaskId(id)) throw new Error(`not a task ID: ${id}`);
   const board = await loadBoard(guild);
   const task = board.byId.get(id);
@@ -80,8 +84,10 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
   const existing = entries.find((entry) => entry.branch === `refs/heads/${branch.name}`);
   let path: string;
   let created = false;
+  let reusedPath: string | null = null;
   if (existing && !existing.prunable) {
     path = existing.path;
+    reusedPath = path;
     if (existing.locked === INITIALIZING) await finishCutShortCheckout(main, path, notes);
   } else {
     path = join(worktreeRoot(guild, settings), id);
@@ -113,6 +119,8 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
       path = now.path;
     }
   }
+  // Before `base` is read: committing what the last try left moves the branch's head.
+  const history = branch.exists && options.fresh ? await handOnBranch(guild, id, branch.name, reusedPath, { ref: head.ref, commit: head.commit }, notes) : null;
   const base = branch.exists ? ((await commitOf(main, `refs/heads/${branch.name}`)) ?? head.commit) : head.commit;
   const copied = created ? copyInto(main, path, settings.copy, notes) : [];
   let setup: CommandRun | null = null;
@@ -129,7 +137,7 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
     if (now.branch !== branch.name) tx.edit.update(now, { fields: { branch: branch.name } });
     tx.emit('worktree.created', id, { branch: branch.name, base, path: shownPath.split(sep).join('/'), ...(branch.exists ? { reused: true } : {}) });
   });
-  return { workspace: { task: id, path, branch: branch.name, base, created, reusedBranch: branch.exists, copied, setup }, skipped: null };
+  return { workspace: { task: id, path, branch: branch.name, base, created, reusedBranch: branch.exists, copied, setup, history }, skipped: null };
 }
 
 /** What `git worktree add` writes into a worktree's lock while it checks the files out. */
