@@ -65,6 +65,12 @@ export async function branchHeadsUnder(cwd: string, prefix: string): Promise<{ n
     .map((line) => ({ commit: line.slice(0, line.indexOf(' ')), name: line.slice(line.indexOf(' ') + 1) }));
 }
 
+/** Short names of the local branches under refs/heads/<prefix> whose head `commit` does not contain. */
+export async function branchesNotMergedInto(cwd: string, prefix: string, commit: string): Promise<Set<string>> {
+  const { stdout } = await git(['for-each-ref', '--format=%(refname:short)', `--no-merged=${commit}`, `refs/heads/${prefix}`], { cwd, readOnly: true });
+  return new Set(stdout.split('\n').filter((line) => line !== ''));
+}
+
 export async function addWorktree(cwd: string, path: string, branch: string, newFrom: string | null): Promise<void> {
   // `--` is not accepted by worktree add; path and branch are validated by the caller (absolute
   // path, guild/<ID>-<slug> branch), so neither can read as an option.
