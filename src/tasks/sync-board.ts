@@ -69,7 +69,11 @@ function recordHandEdits(tx: Transaction, replay: ReplayResult, actor: string, n
     // As this write leaves it: a hand save landing between the two passes (the daemon meets
     // this) can bring a ticked box that the fix-ups of this write move to Done, logging it.
     const status = tx.edit.statusOf(task);
-    if (!known) {
+    // A task typed by hand with its ID is known to the log only through what a write's fix-ups
+    // said of it (task.blocked for unmet needs, task.unblocked, task.completed for a ticked box),
+    // none of which carries its title or fields: the log never saw it created. Every task.created
+    // states a title, so a known task without one is such a task, and is created now.
+    if (!known || known.fields.title === null) {
       tx.emit('task.created', id, { title: task.title, status, prio: task.prio, needs: task.needs, caps: task.caps, ...(task.owner ? { owner: task.owner } : {}), ...(task.tries ? { tries: task.tries } : {}), by: actor }, HUMAN);
       if (task.owner || task.tries) tx.emit('task.edited', id, { ...(task.owner ? { owner: task.owner } : {}), ...(task.tries ? { tries: task.tries } : {}), by: actor }, HUMAN);
       note('task.created');
