@@ -7,14 +7,15 @@
 //   - a branch guild/<ID>-* that exists is reused, never re-created from main: a re-claim after
 //     a failure starts from the earlier work, not from scratch;
 //   - a worktree registered for that branch is reused as it is;
-//   - a directory at the worktree's path that git does not know (a crash inside `worktree add`)
-//     is moved aside to <path>.orphaned-<time>, never deleted;
+//   - a directory at the worktree's path that git does not know but that is a worktree begun for
+//     this repository (a crash inside `worktree add`) is moved aside to <path>.orphaned-<time>,
+//     never deleted; any other directory there is not guild-fs's, and is refused (exit 2);
 //   - the board's `branch:` field and `worktree.created` are written last, by updateBoard.
-import { cpSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { worktreeSettings, type WorktreeSettings } from '../board/front-matter.js';
 import type { Task } from '../board/types.js';
-import { GitError } from '../errors.js';
+import { GitError, UsageError } from '../errors.js';
 import { BRANCH_PREFIX, branchFor, taskOfBranch } from '../git/branch-name.js';
 import { currentBranch } from '../git/find-repo.js';
 import { addWorktree, branchesUnder, checkedOutRef, commitOf, listWorktrees, pruneWorktreeRecords, resetToHead, unlockWorktree, worktreeStatus, type WorktreeEntry } from '../git/worktree.js';
@@ -107,7 +108,14 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
       atPath = entries.find((entry) => samePath(entry.path, path));
     }
     if (atPath) throw new GitError(`${path} is already a worktree, of ${atPath.branch ?? 'a detached HEAD'}; move it away to let ${id} have its worktree there`, { path });
-    if (existsSync(path) && readdirSync(path).length > 0) moveAside(path, guild.now(), notes);
+    if (existsSync(path) && readdirSync(path).length > 0) {
+      // Only guild-fs's own half-made worktree is moved aside: with worktree_root outside the
+      // repository, <root>/<ID> may be anyone's directory, and guild-fs never moves what it did not make.
+      if (!madeByGitForThisRepo(path, guild.repo.commonDir)) {
+        throw new UsageError(`${path} exists and is not a worktree of this repository (no .git file pointing into ${join(guild.repo.commonDir, 'worktrees')}); guild-fs moves only its own half-made worktrees: move it away, or set worktree_root elsewhere, then \`guild-fs claim ${id}\` again`, { path }, 'EWORKTREEPATH');
+      }
+      moveAside(path, guild.now(), notes);
+    }
     mkdirSync(dirname(path), { recursive: true });
     try {
       await addWorktree(main, path, branch.name, branch.exists ? null : head.commit);
@@ -142,6 +150,26 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
 
 /** What `git worktree add` writes into a worktree's lock while it checks the files out. */
 const INITIALIZING = 'initializing';
+
+/**
+ * True when `path` is a worktree `git worktree add` began for this repository: its .git file
+ * ("gitdir: <common-dir>/worktrees/<name>") points into this repository's worktrees, whether or
+ * not git still has the record (pruned after a crash).
+ */
+function madeByGitForThisRepo(path: string, commonDir: string): boolean {
+  let text: string;
+  try {
+    if (!lstatSync(join(path, '.git')).isFile()) return false;
+    text = readFileSync(join(path, '.git'), 'utf8');
+  } catch {
+    return false;
+  }
+  const match = /^gitdir: (.+?)\r?\n?$/.exec(text.split('\n')[0] + '\n');
+  if (!match) return false;
+  const admin = resolve(path, match[1]!.trim());
+  // The common dir always exists; its worktrees/ may be gone once git pruned the last record.
+  return basename(dirname(admin)) === 'worktrees' && samePath(dirname(dirname(admin)), commonDir);
+}
 
 /** A directory git does not (or no longer) knows as a worktree: renamed, never deleted. */
 function moveAside(path: string, now: number, notes: string[]): void {
