@@ -126,6 +126,12 @@ export async function aheadBehind(cwd: string, base: string, branch: string): Pr
   return { ahead: ahead ?? 0, behind: behind ?? 0 };
 }
 
+/** Commits in `to` that `from` lacks; null when git cannot tell (a commit gone since). */
+export async function countCommits(cwd: string, from: string, to: string): Promise<number | null> {
+  const result = await git(['rev-list', '--count', `${from}..${to}`], { cwd, readOnly: true, ok: [0, 128] });
+  return result.code === 0 ? Number(result.stdout.trim()) : null;
+}
+
 /**
  * The commit a branch was created at: its oldest reflog entry, when that entry is the creation
  * ("branch: Created from ..."). Null when git no longer says (no reflog, or its start expired).

@@ -10,8 +10,8 @@
 //
 // The next claimer is then told how far the branch is behind the main branch and what each
 // earlier try left: its commits and how it ended, with the reasons from the log.
-import { git, gitLine } from '../git/git.js';
-import { aheadBehind, commitEverything, listWorktrees, worktreeStatus } from '../git/worktree.js';
+import { gitLine } from '../git/git.js';
+import { aheadBehind, commitEverything, countCommits, listWorktrees, worktreeStatus } from '../git/worktree.js';
 import { scanHistoryBackwards } from '../log/find-events.js';
 import { GitError } from '../errors.js';
 import type { Task } from '../board/types.js';
@@ -181,9 +181,4 @@ export async function handOnBranch(guild: Guild, id: string, branch: string, pat
   }
   const { ahead, behind } = await aheadBehind(cwd, main.commit, current);
   return { branch, main: main.ref.replace(/^refs\/heads\//, ''), behind, ahead, tries: ended.map(({ head: _head, ...t }) => t) };
-}
-
-async function countCommits(cwd: string, from: string, to: string): Promise<number | null> {
-  const result = await git(['rev-list', '--count', `${from}..${to}`], { cwd, readOnly: true, ok: [0, 128] });
-  return result.code === 0 ? Number(result.stdout.trim()) : null;
 }
