@@ -4,7 +4,9 @@
 // as every write does. Then the log is replayed and each remaining difference is recorded: a
 // task the log never heard of (task.created), a task moved, re-owned or re-tried by hand
 // or retitled, re-prioritised, given other needs or caps by hand (task.edited with what
-// changed), a task deleted from the board (task.cancelled).
+// changed), a task deleted from the board (task.cancelled). A task that the log knows only from
+// a fix-up's event (typed by hand with its ID) is created then too, and a task given a new ID
+// after two branches used one ID takes its own task.created with it (findRenumbered).
 import { statSync } from 'node:fs';
 import { readEvents } from '../log/read-events.js';
 import { replayLog, type ReplayResult } from '../log/replay-log.js';
