@@ -3,7 +3,7 @@
 // committed at the next claim, and the next claimer is told how far the branch is behind the
 // main branch and what each earlier try left.
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -113,5 +113,27 @@ describe('a failed try', () => {
     assert.deepEqual(claimed.worktree.history.tries, [{ try: 1, agent: 'a', ended: 'healed', reason: claimed.worktree.history.tries[0].reason, at: claimed.worktree.history.tries[0].at, commits: 1, committed: head }]);
     assert.equal(claimed.worktree.history.ahead, 1);
     ok(cli(['replay', '--check', '--json'], { cwd: repo.dir }), 'replay --check');
+  });
+
+  test('a hook that refuses the commit does not stop the fail: the work stays, is said, and the next claim commits it', (t) => {
+    const repo = setup(t);
+    const path = ok(cli(['claim', 'GLD-1', '--json'], { cwd: repo.dir, agent: 'a' }), 'claim').worktree.path;
+    writeFileSync(join(path, 'new.txt'), 'new\n');
+    const hook = join(repo.dir, '.git', 'hooks', 'pre-commit');
+    writeFileSync(hook, '#!/bin/sh\necho "no commits today" >&2\nexit 1\n');
+    chmodSync(hook, 0o755);
+    const failed = ok(cli(['fail', 'GLD-1', '--reason', 'stuck', '--json'], { cwd: repo.dir, agent: 'a' }), 'fail');
+    assert.equal(failed.saved.committed, null);
+    assert.match(failed.saved.notCommitted, /no commits today/);
+    assert.equal(existsSync(join(path, 'new.txt')), true);
+    const event = readLog(repo).find((e) => e.type === 'task.failed') as any;
+    assert.equal(event.data.uncommitted, 1);
+    rmSync(hook);
+    const claimed = cli(['claim', 'GLD-1', '--json'], { cwd: repo.dir, agent: 'b' });
+    const history = ok(claimed, 'claim by b').worktree.history;
+    assert.match(claimed.stderr, /1 uncommitted path left by try 1 \(a, failed\) committed on guild\/GLD-1-add-the-login-form/);
+    assert.equal(git(path, 'status', '--porcelain'), '');
+    assert.match(git(repo.dir, 'log', '-1', '--format=%s', BRANCH), /^GLD-1: try 1 failed: stuck$/);
+    assert.equal(history.tries[0].committed, git(repo.dir, 'rev-parse', BRANCH));
   });
 });
