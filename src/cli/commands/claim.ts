@@ -46,7 +46,9 @@ export async function run(args: ClaimArgs, ctx: Context): Promise<ClaimOutput> {
 export function render(result: ClaimOutput): string {
   const line = `${result.alreadyHeld ? 'already yours' : 'claimed'}: ${result.task.id} ${result.task.title}`;
   if (!result.worktree) return line;
-  const how = result.worktree.created ? (result.worktree.reusedBranch ? 'worktree (earlier work on its branch kept)' : 'worktree') : 'worktree (already there)';
+  const how = result.worktree.created
+    ? result.worktree.reusedBranch ? 'worktree (earlier work on its branch kept)' : 'worktree'
+    : result.worktree.history ? 'worktree (the earlier tries\' own, handed on)' : 'worktree (already there)';
   const lines = [`${line}`, `${how}: ${result.worktree.path}`, `branch: ${result.worktree.branch}`];
   if (result.worktree.history) lines.push(...describeHistory(result.worktree.history));
   return lines.join('\n');
