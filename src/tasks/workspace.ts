@@ -128,7 +128,16 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
     }
   }
   // Before `base` is read: committing what the last try left moves the branch's head.
-  const history = branch.exists && options.fresh ? await handOnBranch(guild, id, branch.name, reusedPath, { ref: head.ref, commit: head.commit }, notes) : null;
+  let history: BranchHistory | null = null;
+  if (branch.exists && options.fresh) {
+    try {
+      history = await handOnBranch(guild, id, branch.name, reusedPath, { ref: head.ref, commit: head.commit }, notes);
+    } catch (error) {
+      // A report that git cannot make (a commit the log names is gone) must not cost the worktree.
+      if (!(error instanceof GitError)) throw error;
+      notes.push(`${id}: what earlier tries left on ${branch.name} could not be worked out: ${error.message}`);
+    }
+  }
   const base = branch.exists ? ((await commitOf(main, `refs/heads/${branch.name}`)) ?? head.commit) : head.commit;
   const copied = created ? copyInto(main, path, settings.copy, notes) : [];
   let setup: CommandRun | null = null;
