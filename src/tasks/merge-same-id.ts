@@ -67,11 +67,12 @@ function withoutId(lines: readonly string[], id: string): string[] {
  */
 export async function placeClashes(file: string, text: string, eol: string, clashes: readonly SameIdClash[]): Promise<string> {
   if (clashes.length === 0) return text;
-  const block = (clash: SameIdClash): string[] => {
+  // `heading`: the section's heading, when the merged board has no such section, so that the
+  // task lands in its own section once the marker lines are deleted.
+  const block = (clash: SameIdClash, heading?: string): string[] => {
     const tag = `(guild-fs: another task given ${clash.id} on the other branch; its ID removed)`;
-    return clash.kept === 'ours'
-      ? ['<<<<<<< ours', '=======', ...clash.other.lines, `>>>>>>> theirs ${tag}`]
-      : [`<<<<<<< ours ${tag}`, ...clash.other.lines, '=======', '>>>>>>> theirs'];
+    const lines = heading === undefined ? clash.other.lines : [`## ${heading}`, ...clash.other.lines];
+    return clash.kept === 'ours' ? ['<<<<<<< ours', '=======', ...lines, `>>>>>>> theirs ${tag}`] : [`<<<<<<< ours ${tag}`, ...lines, '=======', '>>>>>>> theirs'];
   };
   let board;
   try {
@@ -86,11 +87,12 @@ export async function placeClashes(file: string, text: string, eol: string, clas
   const places: { after: number; lines: string[] }[] = [];
   for (const clash of clashes) {
     const section = board.sections.find((s) => s.status === clash.other.status);
-    let after = lines.length;
-    if (section) {
-      const inSection = board.tasks.filter((task) => task.line > section.line && task.line <= section.endLine);
-      after = inSection.length > 0 ? Math.max(...inSection.map((task) => task.endLine)) : section.line;
+    if (!section) {
+      places.push({ after: lines.length, lines: block(clash, board.settings.headings[clash.other.status]) });
+      continue;
     }
+    const inSection = board.tasks.filter((task) => task.line > section.line && task.line <= section.endLine);
+    const after = inSection.length > 0 ? Math.max(...inSection.map((task) => task.endLine)) : section.line;
     places.push({ after, lines: block(clash) });
   }
   places.sort((a, b) => b.after - a.after);
