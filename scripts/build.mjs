@@ -80,6 +80,10 @@ try {
   });
   copyFileSync('scripts/code-cache-loader.cjs', join(staging, 'cli.cjs'));
   mkdirSync('dist', { recursive: true });
+  // The old bundle's code cache goes first. V8 checks a cache against its source by length only:
+  // a change that keeps the bundle's length (a function moved from one module to another) had
+  // the cache-making run, and every run after it, use the old bytecode, and node crashed (SIGSEGV).
+  rmSync(join('dist', 'guild-fs.cache'), { force: true });
   // The loader last: it is what bin/ requires, and it must find the bundle already in place.
   for (const name of readdirSync(staging).sort((a, b) => (a === 'cli.cjs') - (b === 'cli.cjs'))) renameSync(join(staging, name), join('dist', name));
 } finally {
