@@ -62,7 +62,7 @@ export async function doctor(guild: Guild, options: { probe?: ProcessProbe } = {
   const daemon = checkDaemon(guild, probe);
   if (daemon) checks.push(daemon);
   if (board) checks.push(await checkWorktrees(guild, board));
-  const merge = await checkMergeSetup(guild.repo.mainWorktree, board?.text ?? null);
+  const merge = await checkMergeSetup(guild, board?.text ?? null);
   checks.push({ name: 'merge', ok: true, problems: merge.problems.map((message) => ({ message })), warnings: merge.warnings });
   for (const check of checks) check.ok = check.problems.length === 0;
   return { ok: checks.every((check) => check.ok), checks };
