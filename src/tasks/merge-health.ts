@@ -13,6 +13,8 @@ import { DRIVER_NAMES, MERGE_KINDS, missingMergeDrivers, registerMergeDrivers } 
 export interface MergeSetup {
   problems: string[];
   warnings: string[];
+  /** What repairs the problems, one entry per kind of problem. */
+  fixes: string[];
 }
 
 /**
@@ -83,11 +85,13 @@ export async function checkMergeSetup(guild: Guild, boardText: string | null): P
   const root = guild.repo.mainWorktree;
   const problems: string[] = [];
   const warnings: string[] = [];
+  const fixes: string[] = [];
   if (boardText !== null) {
     const lines = boardText.split('\n');
     lines.forEach((line, i) => {
       if (/^(<{7}|>{7})( |\r?$)|^={7}\r?$/.test(line)) problems.push(`ACTIVE_TASKS.md:${i + 1}: a merge conflict marker; resolve the conflict, then commit`);
     });
+    if (problems.length > 0) fixes.push('resolve the conflict in ACTIVE_TASKS.md, then commit');
   }
   const missingLines = readAttributes(root).missing;
   if (missingLines.length > 0) warnings.push(`.gitattributes lacks ${missingLines.join(' and ')}: run \`guild-fs init\` so that branches merge the board task by task and the log by union`);
@@ -96,8 +100,9 @@ export async function checkMergeSetup(guild: Guild, boardText: string | null): P
     const named = `the merge driver${drivers.length > 1 ? 's' : ''} ${drivers.join(', ')}`;
     const blocked = configUnwritable(guild.repo.commonDir);
     // Missing and impossible to add: every merge of the board in this clone is a plain text merge.
+    if (blocked) fixes.push('make .git/config writable for this user, then run `guild-fs init`');
     if (blocked) problems.push(`this clone's git config lacks ${named}, and they cannot be registered: ${blocked}; git merges the board and the log as plain text until it is writable and \`guild-fs init\` runs`);
     else warnings.push(`this clone's git config lacks ${named}: run \`guild-fs init\` here (or let the next command that writes the board register them); until then git merges these files as plain text`);
   }
-  return { problems, warnings };
+  return { problems, warnings, fixes };
 }
