@@ -6,7 +6,7 @@
 // that changed since, or was never trusted, is refused (exit 2, EUNTRUSTED) with the argv it
 // would have run and how to trust it; nothing runs.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BOARD_FILE } from '../board/board-file.js';
 import { readFrontMatter } from '../board/front-matter.js';
@@ -120,12 +120,8 @@ function keyLine(text: string, key: CommandKey): number | undefined {
  * costs one read of the file and a text search.
  */
 export async function requireSetupTrusted(guild: Guild): Promise<void> {
-  let text: string;
-  try {
-    text = readFileSync(guild.boardPath, 'utf8');
-  } catch {
-    return; // no board: the claim itself says so
-  }
+  const text = boardHead(guild.boardPath);
+  if (text === null) return; // no board: the claim itself says so
   const end = frontMatterEnd(text);
   if (end < 0) return;
   const head = text.slice(0, end);
@@ -139,9 +135,32 @@ export async function requireSetupTrusted(guild: Guild): Promise<void> {
   requireTrusted(guild, settings, head, ['worktree_setup'], 'claim took no lock and ran nothing', 'claim --no-worktree');
 }
 
+/** The start of the board, enough for its front matter: a board of 10,000 tasks is not read whole for it. */
+function boardHead(path: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const buffer = Buffer.alloc(HEAD_BYTES);
+    const read = readSync(fd, buffer, 0, HEAD_BYTES, 0);
+    const head = buffer.toString('utf8', 0, read);
+    // A front matter opened and not closed within that many bytes (unlikely, but allowed): the whole file.
+    return read === HEAD_BYTES && OPENING.test(head) && frontMatterEnd(head) < 0 ? readFileSync(path, 'utf8') : head;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const HEAD_BYTES = 64 * 1024;
+
 /** Where the front matter's closing --- line ends (its offset), or -1 when there is none. */
+const OPENING = /^(\uFEFF)?---[ \t]*(yaml|yml)?[ \t]*\r?\n/i;
+
 function frontMatterEnd(text: string): number {
-  if (!/^(\uFEFF)?---[ \t]*(yaml|yml)?[ \t]*\r?\n/i.test(text)) return -1;
+  if (!OPENING.test(text)) return -1;
   const close = /\n---[ \t]*(\r?\n|$)/.exec(text);
   return close ? close.index + close[0].length : -1;
 }
