@@ -32,11 +32,11 @@ export async function checkWork(guild: Guild, agent: string, id: string | undefi
   // No branch on the board: claimed without a worktree, and nothing to check (or spawn git for).
   if (task.branch === null) return null;
   const settings = worktreeSettings(board.settings);
+  const entry = worktreeOfTask(await listWorktrees(guild.repo.mainWorktree), task);
+  if (!entry || entry.prunable || entry.branch === null) return null;
   // Before anything is committed or run: a verify this clone has not trusted refuses the whole
   // complete (exit 2), so that a board someone pushed never runs a program here unasked.
   if (settings.verify) requireTrusted(guild, board.settings, board.text, ['verify'], 'complete ran nothing and recorded nothing');
-  const entry = worktreeOfTask(await listWorktrees(guild.repo.mainWorktree), task);
-  if (!entry || entry.prunable || entry.branch === null) return null;
   const path = entry.path;
   let committed: string | null = null;
   const dirty = await worktreeStatus(path);
