@@ -61,6 +61,8 @@ export function configUnwritable(commonDir: string): string | null {
   return null;
 }
 
+const failedIn = new Set<string>();
+
 /**
  * Before a board write: registers the drivers this clone lacks, as `init` does. Costs one read of
  * .git/config when they are there; git runs only when one is missing (once per clone). A config
@@ -68,16 +70,22 @@ export function configUnwritable(commonDir: string): string | null {
  * fails on it.
  */
 export async function ensureMergeDrivers(guild: Guild, say: (line: string) => void): Promise<void> {
-  const missing = driversMissingFromConfig(guild.repo.commonDir);
-  if (missing.length === 0) return;
-  const blocked = configUnwritable(guild.repo.commonDir);
-  const plain = 'git merges ACTIVE_TASKS.md and the log as plain text in this clone (`guild-fs doctor` says more)';
-  if (blocked) return say(`cannot register the merge driver${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: ${blocked}; ${plain}`);
+  const dir = guild.repo.commonDir;
+  const missing = driversMissingFromConfig(dir);
+  // Tried and failed in this process already: a daemon says it once, not at every reaction.
+  if (missing.length === 0 || failedIn.has(dir)) return;
+  const fail = (why: string): void => {
+    failedIn.add(dir);
+    say(`cannot register the merge driver${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: ${why}; git merges ACTIVE_TASKS.md and the log as plain text in this clone (\`guild-fs doctor\` says more)`);
+  };
+  // Checked first: git would take a config it cannot lock for contention, and retry for seconds.
+  const blocked = configUnwritable(dir);
+  if (blocked) return fail(blocked);
   try {
     const registered = (await registerMergeDrivers(guild.repo.mainWorktree)).filter((driver) => driver.state !== 'present');
     if (registered.length > 0) say(`registered the merge drivers ${registered.map((driver) => driver.name).join(', ')} in this clone's .git/config, as \`guild-fs init\` does`);
   } catch (error) {
-    say(`cannot register the merge drivers ${missing.join(', ')}: ${(error as Error).message}; ${plain}`);
+    fail((error as Error).message);
   }
 }
 
