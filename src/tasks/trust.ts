@@ -9,9 +9,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BOARD_FILE } from '../board/board-file.js';
-import { readFrontMatter } from '../board/front-matter.js';
+import { readFrontMatter, worktreeSettings } from '../board/front-matter.js';
 import type { Board, Settings } from '../board/types.js';
-import { worktreeSettings } from '../board/front-matter.js';
 import { FileError } from '../errors.js';
 import { replaceFile } from '../lock/mkdir-lock.js';
 import { runBoardCommand, type CommandRun } from './board-command.js';
@@ -117,7 +116,7 @@ function keyLine(text: string, key: CommandKey): number | undefined {
  * `claim`'s check, made before the lock is taken so that a refused claim leaves nothing behind.
  * It reads the front matter alone, not the board: a claim on a board of thousands of tasks must
  * not pay for a second read of them. A board whose front matter names no command (most boards)
- * costs one read of the file and a text search.
+ * costs one read of its first 64 KiB and a text search; no YAML is parsed.
  */
 export async function requireSetupTrusted(guild: Guild): Promise<void> {
   const text = boardHead(guild.boardPath);
@@ -156,9 +155,10 @@ function boardHead(path: string): string | null {
 
 const HEAD_BYTES = 64 * 1024;
 
-/** Where the front matter's closing --- line ends (its offset), or -1 when there is none. */
+/** The opening line of a YAML front matter (any other engine is refused when the board is read). */
 const OPENING = /^(\uFEFF)?---[ \t]*(yaml|yml)?[ \t]*\r?\n/i;
 
+/** Where the front matter's closing --- line ends (its offset), or -1 when there is none. */
 function frontMatterEnd(text: string): number {
   if (!OPENING.test(text)) return -1;
   const close = /\n---[ \t]*(\r?\n|$)/.exec(text);
