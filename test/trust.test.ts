@@ -106,6 +106,16 @@ describe('worktree_setup runs only once trusted', () => {
     assert.equal(claimed.worktree.setup.ok, true);
     assert.equal(existsSync(join(worktreeOf(repo, 'GLD-1'), 'setup-ran')), true);
     assert.equal(claimEvents(repo), 2);
+    // That check is remembered (bound to the front matter and trust.json), never beyond a change of either:
+    assert.equal(existsSync(join(repo.dir, '.git', 'guild', 'cache', 'trusted-front-matter')), true);
+    ok(cli(['trust', '--revoke'], { cwd: repo.dir }), 'revoke');
+    assert.equal(cli(['claim', 'GLD-2'], { cwd: repo.dir, agent: 'b' }).code, 2, 'revoked: refused again');
+    ok(cli(['trust'], { cwd: repo.dir }), 'trust again');
+    repo.write(repo.read().replace("'setup-ran'", "'setup-ran-2'"));
+    const changed = cli(['claim', 'GLD-2', '--json'], { cwd: repo.dir, agent: 'b' });
+    assert.equal(changed.code, 2, changed.stderr);
+    assert.match(changed.json!.error!.message, /worktree_setup changed since this clone trusted it/);
+    assert.equal(existsSync(worktreeOf(repo, 'GLD-2')), false);
     ok(cli(['replay', '--check'], { cwd: repo.dir }), 'replay --check');
   });
 

@@ -128,10 +128,45 @@ export async function requireSetupTrusted(guild: Guild): Promise<void> {
   // !!binary tag): any backslash or tag means a real parse. Whatever this gate misses,
   // workspace.ts asks again before running anything (runTrustedCommand).
   if (!/worktree_setup|[\\!]/.test(head)) return;
+  // Parsing YAML costs a claim ~5-10 ms (loading the parser): a front matter already found
+  // trusted against this very trust.json is not parsed again.
+  const seen = checkedKey(guild, head);
+  if (seen !== null && readText(checkedPath(guild)) === seen) return;
   const lines = head.split(/\r?\n/);
   const { settings } = await readFrontMatter(BOARD_FILE, lines);
   if (!worktreeSettings(settings).enabled) return;
   requireTrusted(guild, settings, head, ['worktree_setup'], 'claim took no lock and ran nothing', 'claim --no-worktree');
+  if (seen === null) return;
+  try {
+    mkdirSync(dirname(checkedPath(guild)), { recursive: true });
+    replaceFile(checkedPath(guild), seen);
+  } catch {
+    // Only a shortcut: the next claim parses again.
+  }
+}
+
+/**
+ * What a passed check depends on, and nothing else: the front matter's text and trust.json's.
+ * A revoke or a new trust changes the second, an edit of the board the first, so a stale entry
+ * can only miss, never let an untrusted command through. null: nothing is trusted here.
+ */
+function checkedKey(guild: Guild, head: string): string | null {
+  const trust = readText(trustPath(guild));
+  if (trust === null) return null;
+  const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
+  return `v1 ${sha(head)} ${sha(trust)}`;
+}
+
+function checkedPath(guild: Guild): string {
+  return join(guild.repo.commonDir, 'guild', 'cache', 'trusted-front-matter');
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 /** The start of the board, enough for its front matter: a board of 10,000 tasks is not read whole for it. */
