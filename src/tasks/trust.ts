@@ -19,6 +19,8 @@ import type { Guild } from './guild.js';
 /** The front matter keys whose value is run as a program. */
 export const COMMAND_KEYS = ['verify', 'worktree_setup'] as const;
 export type CommandKey = (typeof COMMAND_KEYS)[number];
+/** The command that runs each (and refuses while it is not trusted). */
+export const RUN_BY: Record<CommandKey, string> = { verify: 'complete', worktree_setup: 'claim' };
 
 export interface BoardCommand {
   key: CommandKey;
