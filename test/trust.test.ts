@@ -2,14 +2,15 @@
 // `guild-fs trust`, as direnv and mise do; and a clone that never ran `init` gets its merge
 // drivers from its first write. Real repositories, the built CLI as real processes.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cli, type CliResult } from './helpers/cli.js';
 import { boardWith, committedRepo, git, GIT_ENV } from './helpers/git-repo.js';
-import { readLog, type TempRepo } from './helpers/repo.js';
+import { readLog, tempRepo, type TempRepo } from './helpers/repo.js';
+import { initGuild } from '../src/tasks/init-guild.js';
 
 function ok(result: CliResult, what: string): any {
   assert.equal(result.code, 0, `${what}: exit ${result.code}\n${result.stdout}\n${result.stderr}`);
@@ -126,6 +127,27 @@ describe('worktree_setup runs only once trusted', () => {
     assert.equal(refused.code, 2, refused.stderr);
     assert.equal(refused.json!.error!.code, 'EUNTRUSTED');
     assert.equal(existsSync(join(repo.dir, '.git', 'guild', 'worktrees')), false);
+  });
+});
+
+describe('init and trust', () => {
+  test('init trusts the commands of a board it writes itself, never those of a board it finds', async (t) => {
+    const templates = mkdtempSync(join(tmpdir(), 'guild-fs-templates-'));
+    t.after(() => rmSync(templates, { recursive: true, force: true }));
+    writeFileSync(join(templates, 'ACTIVE_TASKS.md'), boardWith(['verify: npm test'], []).replace('prefix: GLD', 'prefix: {{prefix}}'));
+    const written = tempRepo();
+    t.after(() => written.remove());
+    const made = await initGuild(written.dir, { agent: 'human', templatesDir: templates });
+    assert.equal(made.boardCreated, true);
+    assert.equal(made.untrusted, undefined);
+    assert.match(readFileSync(join(written.dir, '.git', 'guild', 'trust.json'), 'utf8'), /"verify"/);
+
+    const found = tempRepo(boardWith(['verify: npm test'], []));
+    t.after(() => found.remove());
+    const kept = await initGuild(found.dir, { agent: 'human', templatesDir: templates });
+    assert.equal(kept.boardCreated, false);
+    assert.deepEqual(kept.untrusted, [{ key: 'verify', argv: ['npm', 'test'] }]);
+    assert.equal(existsSync(join(found.dir, '.git', 'guild', 'trust.json')), false);
   });
 });
 
