@@ -22,8 +22,9 @@ import { addWorktree, branchesUnder, checkedOutRef, commitOf, listWorktrees, pru
 import { isBranchName, isTaskId } from '../identifiers.js';
 import type { Guild } from './guild.js';
 import { loadBoard } from './guild.js';
-import { runBoardCommand, type CommandRun } from './board-command.js';
+import type { CommandRun } from './board-command.js';
 import { handOnBranch, type BranchHistory } from './earlier-tries.js';
+import { runTrustedCommand } from './trust.js';
 import { updateBoard } from './update-board.js';
 
 export interface Workspace {
@@ -142,8 +143,8 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
   const copied = created ? copyInto(main, path, settings.copy, notes) : [];
   let setup: CommandRun | null = null;
   if (created && settings.setup) {
-    setup = await runBoardCommand(settings.setup, path);
-    if (!setup.ok) notes.push(`worktree_setup (${settings.setup.join(' ')}) failed in ${path} (exit ${setup.exitCode ?? setup.signal}):\n${setup.tail}`);
+    setup = await runTrustedCommand(guild, 'worktree_setup', settings.setup, path, notes);
+    if (setup && !setup.ok) notes.push(`worktree_setup (${settings.setup.join(' ')}) failed in ${path} (exit ${setup.exitCode ?? setup.signal}):\n${setup.tail}`);
   }
 
   const shownPath = relative(main, path).startsWith('..') || isAbsolute(relative(main, path)) ? path : relative(main, path);

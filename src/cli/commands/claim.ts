@@ -1,6 +1,7 @@
 import { worktreeSettings } from '../../board/front-matter.js';
 import { GuildError, UsageError } from '../../errors.js';
 import { claimTask, type ClaimResult } from '../../tasks/claim-task.js';
+import { requireSetupTrusted } from '../../tasks/trust.js';
 import type { Workspace } from '../../tasks/workspace.js';
 import type { BranchHistory } from '../../tasks/earlier-tries.js';
 import { capsOption, optionalTaskId, type Context } from '../context.js';
@@ -23,6 +24,8 @@ export async function run(args: ClaimArgs, ctx: Context): Promise<ClaimOutput> {
   if (args.pid !== undefined && (!Number.isInteger(args.pid) || args.pid <= 0)) throw new UsageError(`--pid must be a process id, got ${args.pid}`);
   const guild = ctx.guild();
   const agent = ctx.agent();
+  // A worktree_setup this clone has not trusted refuses the claim before its lock is taken (trust.ts).
+  if (args.worktree !== false) await requireSetupTrusted(guild);
   const claim = await claimTask(guild, { agent, id: optionalTaskId(args.id), caps: capsOption(args.caps), pid: args.pid ?? null });
   // The claim is recorded; the worktree comes after it (see tasks/workspace.ts for why), and
   // its code (and git's) is loaded only now, so --no-worktree claims start no faster or slower.
