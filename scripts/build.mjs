@@ -3,7 +3,8 @@
 // bundles for what only some runs need (remark, loaded when the fast board scanner declines).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -78,8 +79,13 @@ try {
     outdir: staging,
     outExtension: { '.js': '.cjs' },
   });
-  copyFileSync('scripts/code-cache-loader.cjs', join(staging, 'cli.cjs'));
+  // The loader reads the cache named after this bundle's hash: V8 checks a cache against its
+  // source by length only, and a change that kept the bundle's length (a function moved from one
+  // module to another) once ran the old bytecode, and node crashed (SIGSEGV).
+  const bundleHash = createHash('sha256').update(readFileSync(join(staging, 'guild-fs.cjs'))).digest('hex').slice(0, 16);
+  writeFileSync(join(staging, 'cli.cjs'), readFileSync('scripts/code-cache-loader.cjs', 'utf8').replace('__BUNDLE_HASH__', bundleHash));
   mkdirSync('dist', { recursive: true });
+  for (const name of readdirSync('dist')) if (name.endsWith('.cache')) rmSync(join('dist', name), { force: true });
   // The loader last: it is what bin/ requires, and it must find the bundle already in place.
   for (const name of readdirSync(staging).sort((a, b) => (a === 'cli.cjs') - (b === 'cli.cjs'))) renameSync(join(staging, name), join('dist', name));
 } finally {

@@ -8,7 +8,10 @@ const Module = require('node:module');
 const vm = require('node:vm');
 
 const file = join(__dirname, 'guild-fs.cjs');
-const cacheFile = join(__dirname, 'guild-fs.cache');
+// The build names the cache after the bundle's hash (it replaces the placeholder): V8 checks a
+// cache against its source by length only, so a cache made for another bundle of the same length
+// would run the wrong bytecode (node crashed with SIGSEGV). A cache is only ever used with its own bundle.
+const cacheFile = join(__dirname, 'guild-fs.__BUNDLE_HASH__.cache');
 let cachedData;
 try {
   cachedData = readFileSync(cacheFile);

@@ -43,10 +43,15 @@ test('branches editing the same lines are found, clean pairs are not; nothing is
   assert.equal(git(repo.dir, 'for-each-ref', '--format=%(refname) %(objectname)'), heads);
   const human = cli(['conflicts'], { cwd: repo.dir });
   assert.match(human.stdout, /CONFLICT guild\/GLD-1-edit-the-top <-> guild\/GLD-2-edit-the-top-too\n  app.txt/);
-  // Once GLD-2 is done and off the active list, only GLD-3's conflict with main is left.
+  // GLD-2 done but not merged: its merge is still to come, and still conflicts (issue 11, item 22).
   ok(cli(['complete', 'GLD-2'], { cwd: repo.dir, agent: 'agent-GLD-2' }), 'complete GLD-2');
+  const done = cli(['conflicts', '--json'], { cwd: repo.dir });
+  assert.deepEqual(done.json!.error!.data.conflicts.map((c: any) => c.tasks.join('+')).sort(), ['GLD-1+GLD-2', 'GLD-3']);
+  // Once it is merged into main, the conflict is GLD-1's with main, and GLD-2 is off the list.
+  git(repo.dir, 'commit', '-q', '-m', 'board', '--', 'ACTIVE_TASKS.md', '.guild/audit.jsonl');
+  git(repo.dir, 'merge', '-q', '--no-ff', '-m', 'land GLD-2', 'guild/GLD-2-edit-the-top-too');
   const after = cli(['conflicts', '--json'], { cwd: repo.dir });
-  assert.deepEqual(after.json!.error!.data.conflicts.map((c: any) => c.tasks.join('+')), ['GLD-3']);
+  assert.deepEqual(after.json!.error!.data.conflicts.map((c: any) => `${c.a}<->${c.b}`).sort(), ['main<->guild/GLD-1-edit-the-top', 'main<->guild/GLD-3-edit-the-bottom']);
 });
 
 test('no active branches: nothing to predict, exit 0', (t) => {

@@ -268,7 +268,7 @@ describe('a task claimed on another host', () => {
 });
 
 describe('--json shapes and exit codes', () => {
-  test('doctor --json: {ok, checks[board, log, locks, mutex, worktrees, merge]}, exit 0; the ECHECK envelope and exit 6 when anything is wrong', (t) => {
+  test('doctor --json: {ok, checks[board, log, locks, mutex, worktrees, merge, access]}, exit 0; the ECHECK envelope and exit 6 when anything is wrong', (t) => {
     const repo = repoFor(t);
     const good = cli(['doctor', '--json'], { cwd: repo.dir });
     assert.equal(good.code, 0);
@@ -276,7 +276,7 @@ describe('--json shapes and exit codes', () => {
     assert.equal(good.json!.ok, true);
     assert.deepEqual(good.json!.result, {
       ok: true,
-      checks: ['board', 'log', 'locks', 'mutex', 'worktrees', 'merge'].map((name) => ({ name, ok: true, problems: [], warnings: [] })),
+      checks: ['board', 'log', 'locks', 'mutex', 'worktrees', 'merge', 'access'].map((name) => ({ name, ok: true, problems: [], warnings: [] })),
     });
     assert.equal(good.stdout.trim().split('\n').length, 1, 'one JSON document');
 
@@ -288,7 +288,7 @@ describe('--json shapes and exit codes', () => {
     assert.equal(bad.json!.error!.code, 'ECHECK');
     assert.equal(bad.json!.error!.message, 'doctor found 1 problem; `guild-fs heal` repairs lock problems');
     const checks = bad.json!.error!.data.checks as DoctorCheck[];
-    assert.deepEqual(checks.map((check) => [check.name, check.ok]), [['board', true], ['log', true], ['locks', false], ['mutex', true], ['worktrees', true], ['merge', true]]);
+    assert.deepEqual(checks.map((check) => [check.name, check.ok]), [['board', true], ['log', true], ['locks', false], ['mutex', true], ['worktrees', true], ['merge', true], ['access', true]]);
     assert.deepEqual(checks[2]!.problems, [{ task: 'GLD-7', message: 'GLD-7: In Progress (owner agent-x) but no lock' }]);
     assert.equal(bad.stdout.trim().split('\n').length, 1);
 

@@ -103,6 +103,7 @@ describe('complete checks the work', () => {
   test('a failing `verify` refuses completion (exit 6); run as argv, never through a shell', (t) => {
     // YAML single quotes ('' is one '); inside, the command line's own double quotes.
     const repo = setup(t, [`verify: 'node -e "process.exit(require(''fs'').existsSync(''ok.txt'') ? 0 : 3)" ; touch pwned'`]);
+    ok(cli(['trust'], { cwd: repo.dir }), 'trust'); // a clone runs the board's commands only once trusted
     ok(cli(['claim', 'GLD-1'], { cwd: repo.dir, agent: 'a' }), 'claim');
     const path = wtPath(repo, 'GLD-1');
     const refused = cli(['complete', '--json'], { cwd: path, agent: 'a' });
@@ -209,6 +210,7 @@ describe('worktree prune never loses work', () => {
 describe('worktree setup and auto-commit', () => {
   test('worktree_copy copies ignored files in; worktree_setup runs once, without a shell', (t) => {
     const repo = setup(t, ['worktree_copy: [".env", "config/local.json", "missing.txt"]', `worktree_setup: node -e "require('fs').writeFileSync('setup-ran', process.argv.slice(1).join(','))" "$(whoami)" ';'`]);
+    ok(cli(['trust'], { cwd: repo.dir }), 'trust');
     writeFileSync(join(repo.dir, '.gitignore'), '.env\nconfig/\nsetup-ran\n');
     git(repo.dir, 'add', '.gitignore');
     git(repo.dir, 'commit', '-q', '-m', 'ignore');

@@ -43,6 +43,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   status: () => import('./commands/status.js'),
   worktree: () => import('./commands/worktree.js'),
   conflicts: () => import('./commands/conflicts.js'),
+  trust: () => import('./commands/trust.js'),
   'merge-driver': () => import('./commands/merge-driver.js'),
 };
 
@@ -141,6 +142,9 @@ export function buildParser(argv: string[]): Argv {
         .option('dry-run', { type: 'boolean', describe: 'prune: say what would be removed, remove nothing' }),
     )
     .command('conflicts', 'predict merge conflicts between active task branches, and each with the main branch (git merge-tree; no checkout touched); exit 6 if any')
+    .command('trust', 'let this clone run the board\'s verify and worktree_setup as they are now (records their hash in <git-common-dir>/guild/trust.json); until then claim and complete refuse to run them (exit 2)', (y) =>
+      y.option('revoke', { type: 'boolean', describe: 'forget what this clone trusted: run none of the board\'s commands until trusted again' }),
+    )
     .command('stats', 'per agent: claimed, completed, failed, in progress, time from claim to complete; per status: counts', (y) =>
       y.option('lenient', { type: 'boolean', describe: 'skip malformed lines with a warning' }),
     )

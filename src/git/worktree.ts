@@ -65,6 +65,12 @@ export async function branchHeadsUnder(cwd: string, prefix: string): Promise<{ n
     .map((line) => ({ commit: line.slice(0, line.indexOf(' ')), name: line.slice(line.indexOf(' ') + 1) }));
 }
 
+/** Short names of the local branches under refs/heads/<prefix> whose head `commit` does not contain. */
+export async function branchesNotMergedInto(cwd: string, prefix: string, commit: string): Promise<Set<string>> {
+  const { stdout } = await git(['for-each-ref', '--format=%(refname:short)', `--no-merged=${commit}`, `refs/heads/${prefix}`], { cwd, readOnly: true });
+  return new Set(stdout.split('\n').filter((line) => line !== ''));
+}
+
 export async function addWorktree(cwd: string, path: string, branch: string, newFrom: string | null): Promise<void> {
   // `--` is not accepted by worktree add; path and branch are validated by the caller (absolute
   // path, guild/<ID>-<slug> branch), so neither can read as an option.
@@ -118,6 +124,12 @@ export async function aheadBehind(cwd: string, base: string, branch: string): Pr
   const line = await gitLine(['rev-list', '--left-right', '--count', `${base}...${branch}`], { cwd, readOnly: true });
   const [behind, ahead] = line.split(/\s+/).map(Number);
   return { ahead: ahead ?? 0, behind: behind ?? 0 };
+}
+
+/** Commits in `to` that `from` lacks; null when git cannot tell (a commit gone since). */
+export async function countCommits(cwd: string, from: string, to: string): Promise<number | null> {
+  const result = await git(['rev-list', '--count', `${from}..${to}`], { cwd, readOnly: true, ok: [0, 128] });
+  return result.code === 0 ? Number(result.stdout.trim()) : null;
 }
 
 /**

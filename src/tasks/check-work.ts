@@ -2,6 +2,7 @@
 // left uncommitted (it would be lost to whoever merges the branch, and to `worktree prune`),
 // unless --commit-all commits it first; then the board's `verify` command must pass there. Both
 // run before the board mutex is taken: they may take minutes, and the mutex is everyone's.
+// `verify` runs only where this clone trusts it (trust.ts).
 import { worktreeSettings } from '../board/front-matter.js';
 import { DirtyWorktreeError, VerifyFailedError } from '../errors.js';
 import { gitLine } from '../git/git.js';
@@ -9,6 +10,7 @@ import { commitEverything, listWorktrees, worktreeStatus } from '../git/worktree
 import { runBoardCommand, type CommandRun } from './board-command.js';
 import { resolveOwnTask } from './claim-task.js';
 import { loadBoard, type Guild } from './guild.js';
+import { requireTrusted } from './trust.js';
 import { worktreeOfTask } from './workspace.js';
 
 export interface CheckedWork {
@@ -32,6 +34,9 @@ export async function checkWork(guild: Guild, agent: string, id: string | undefi
   const settings = worktreeSettings(board.settings);
   const entry = worktreeOfTask(await listWorktrees(guild.repo.mainWorktree), task);
   if (!entry || entry.prunable || entry.branch === null) return null;
+  // Before anything is committed or run: a verify this clone has not trusted refuses the whole
+  // complete (exit 2), so that a board someone pushed never runs a program here unasked.
+  if (settings.verify) requireTrusted(guild, board.settings, board.text, ['verify'], 'complete ran nothing and recorded nothing');
   const path = entry.path;
   let committed: string | null = null;
   const dirty = await worktreeStatus(path);

@@ -71,6 +71,16 @@ export function readDaemonReport(guild: Guild): DaemonReport | null {
   }
 }
 
+/**
+ * The daemon's error as it stands: its last one, unless a reaction succeeded since (the person
+ * fixed the board and saved, and the daemon read it). A fixed error is history, not state.
+ */
+export function currentDaemonError(report: DaemonReport | null): DaemonReport['lastError'] {
+  const error = report?.lastError ?? null;
+  if (!error || !report) return null;
+  return report.lastOk !== null && report.lastOk > error.at ? null : error;
+}
+
 export interface DaemonState {
   /** A live daemon holds the clone's daemon lock. */
   running: boolean;

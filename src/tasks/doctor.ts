@@ -1,9 +1,13 @@
 // doctor: every way the board, the log and the locks can disagree or be stuck, each named, and
 // whether this clone merges branches with guild-fs's drivers.
-// It changes nothing; `heal` repairs what doctor finds (exit 6 when anything is wrong).
+// It changes nothing (exit 6 when anything is wrong); each failing check says what repairs it,
+// `heal` for lock problems, a person for the rest.
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Board } from '../board/types.js';
 import { GuildError } from '../errors.js';
 import { findEventIds, lastEventOf } from '../log/find-events.js';
+import { LOG_FILE } from '../log/append-event.js';
 import { logBehindMark } from '../log/log-mark.js';
 import { readEvents } from '../log/read-events.js';
 import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
@@ -13,13 +17,14 @@ import { readLockOwner } from '../lock/mkdir-lock.js';
 import { heartbeatAhead } from '../lock/task-locks.js';
 import { formatDuration } from '../duration.js';
 import type { FinishIntent } from './finish-task.js';
-import { daemonState } from './daemon-status.js';
+import { currentDaemonError, daemonState } from './daemon-status.js';
 import { loadBoard, type Guild } from './guild.js';
 import { UNFINISHED_LOCK_GRACE_MS } from './heal.js';
 import { checkMergeSetup } from './merge-health.js';
 import { boardNotices } from './queries.js';
 import { classifyLock } from './classify-lock.js';
 import { checkWorktrees } from './doctor-worktrees.js';
+import { boardCommands, RUN_BY, trustOf, type CommandTrust } from './trust.js';
 
 export interface Problem {
   task?: string;
@@ -27,13 +32,30 @@ export interface Problem {
 }
 
 export interface Check {
-  name: 'board' | 'log' | 'locks' | 'mutex' | 'daemon' | 'worktrees' | 'merge';
+  name: 'board' | 'log' | 'locks' | 'mutex' | 'daemon' | 'worktrees' | 'merge' | 'access';
   ok: boolean;
   problems: Problem[];
   warnings: string[];
   /** What is neither wrong nor odd but worth a line (the daemon's state, the machine). */
   info?: string[];
+  /** Set when what is checked does not exist yet (no log): why, and what makes it. Not a failure. */
+  missing?: string;
+  /** With problems: what repairs them (`guild-fs heal` only for lock problems). */
+  fix?: string;
 }
+
+/** What repairs the problems of each check: heal is only for locks (and the mutex, the daemon's lock). */
+export const HEAL_FIX = '`guild-fs heal` repairs lock problems';
+const FIXES: Record<Check['name'], string> = {
+  board: 'edit ACTIVE_TASKS.md at the line named and save (no tool writes a board it cannot read)',
+  log: 'fix or remove the log line named by hand (`git log -p .guild/audit.jsonl` shows how it was)',
+  locks: HEAL_FIX,
+  mutex: HEAL_FIX,
+  daemon: HEAL_FIX,
+  worktrees: 'each worktree problem names the command that repairs it',
+  merge: 'resolve what the merge problems name',
+  access: 'make the paths named writable for the user running guild-fs (or run it as their owner)',
+};
 
 export interface DoctorResult {
   ok: boolean;
@@ -54,6 +76,10 @@ export async function doctor(guild: Guild, options: { probe?: ProcessProbe } = {
   } catch (error) {
     if (!(error instanceof GuildError)) throw error;
     boardCheck.problems.push({ message: error.message });
+    if (error.code === 'ENOBOARD') boardCheck.fix = 'run `guild-fs init` to make the board';
+  }
+  for (const command of untrustedCommands(guild, board)) {
+    boardCheck.warnings.push(`${command.key} ${JSON.stringify(command.argv)} is ${command.previous ? 'changed since this clone trusted it' : 'not trusted in this clone'}: ${RUN_BY[command.key]} refuses to run it until \`guild-fs trust\``);
   }
   checks.push(boardCheck);
   checks.push(await checkLog(guild));
@@ -62,14 +88,20 @@ export async function doctor(guild: Guild, options: { probe?: ProcessProbe } = {
   const daemon = checkDaemon(guild, probe);
   if (daemon) checks.push(daemon);
   if (board) checks.push(await checkWorktrees(guild, board));
-  const merge = await checkMergeSetup(guild.repo.mainWorktree, board?.text ?? null);
-  checks.push({ name: 'merge', ok: true, problems: merge.problems.map((message) => ({ message })), warnings: merge.warnings });
-  for (const check of checks) check.ok = check.problems.length === 0;
+  const merge = await checkMergeSetup(guild, board?.text ?? null);
+  checks.push({ name: 'merge', ok: true, problems: merge.problems.map((message) => ({ message })), warnings: merge.warnings, ...(merge.fixes.length > 0 ? { fix: merge.fixes.join('; ') } : {}) });
+  checks.push(checkAccess(guild));
+  for (const check of checks) {
+    check.ok = check.problems.length === 0;
+    if (!check.ok) check.fix ??= FIXES[check.name];
+  }
   return { ok: checks.every((check) => check.ok), checks };
 }
 
 async function checkLog(guild: Guild): Promise<Check> {
   const check: Check = { name: 'log', ok: true, problems: [], warnings: [] };
+  // Not "ok": there is nothing to be ok yet. init makes the file, and so does the first write.
+  if (!existsSync(guild.logPath)) return { ...check, missing: `no log yet: ${LOG_FILE} does not exist (\`guild-fs init\` makes it, and so does the first command that writes)` };
   try {
     for await (const _ of readEvents(guild.logPath, { onWarning: (warning) => check.warnings.push(`${warning.file}:${warning.line}: ${warning.message}`) })) {
       // Reading every line is the check.
@@ -157,6 +189,41 @@ function checkMutex(guild: Guild, probe: ProcessProbe): Check {
   return check;
 }
 
+/** Trust is the clone's own: a command it does not run is worth a line, not a failure. */
+function untrustedCommands(guild: Guild, board: Board | null): CommandTrust[] {
+  if (!board) return [];
+  try {
+    return trustOf(guild, boardCommands(board.settings)).filter((command) => !command.trusted);
+  } catch (error) {
+    if (error instanceof GuildError) return []; // a bad command line: the board's own problem, said by claim
+    throw error;
+  }
+}
+
+/**
+ * What guild-fs must be able to write: <git-common-dir>/guild (locks, the board mutex, the
+ * cache), the main worktree (the board is replaced by a rename there) and the log. A read-only
+ * .git passes every other check and fails every claim, so it is a problem of its own.
+ */
+function checkAccess(guild: Guild): Check {
+  const check: Check = { name: 'access', ok: true, problems: [], warnings: [] };
+  const guildDir = dirname(guild.locksDir);
+  const places: [string, string][] = [
+    [existsSync(guildDir) ? guildDir : guild.repo.commonDir, 'locks and the board mutex'],
+    [guild.repo.mainWorktree, 'the board (replaced by a rename in its folder)'],
+  ];
+  if (existsSync(guild.logPath)) places.push([guild.logPath, 'the log']);
+  else if (existsSync(dirname(guild.logPath))) places.push([dirname(guild.logPath), 'the log']);
+  for (const [path, what] of places) {
+    try {
+      accessSync(path, constants.W_OK);
+    } catch (error) {
+      check.problems.push({ message: `guild-fs cannot write ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}), where it keeps ${what}` });
+    }
+  }
+  return check;
+}
+
 /** Low disk under the repository: a board or log write that fails for space fails half way. */
 const LOW_DISK_BYTES = 1 << 30;
 
@@ -175,8 +242,8 @@ function checkDaemon(guild: Guild, probe: ProcessProbe): Check | null {
   else if (state.stale) check.warnings.push(state.stale);
   else check.info!.push(`not running (pid ${state.pid} stopped cleanly)`);
   const report = state.report;
-  const errorNow = report?.lastError && (report.lastOk === null || report.lastError.at >= report.lastOk);
-  if (state.running && errorNow) check.warnings.push(`the daemon's last error, at ${report!.lastError!.at}: ${report!.lastError!.message}`);
+  const errorNow = currentDaemonError(report);
+  if (state.running && errorNow) check.warnings.push(`the daemon's last error, at ${errorNow.at}: ${errorNow.message}`);
   const machine = state.running ? report?.machine : null;
   if (machine) {
     const gib = (bytes: number | null): string => (bytes === null ? '?' : `${(bytes / 2 ** 30).toFixed(1)} GiB`);

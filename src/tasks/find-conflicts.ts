@@ -1,11 +1,12 @@
-// Predicted merge conflicts between the active task branches (tasks In Progress or in Review),
-// pairwise, and between each and the main branch. `git merge-tree --write-tree` merges in memory
+// Predicted merge conflicts between the active task branches (tasks In Progress or in Review, and
+// Done tasks whose branch is not merged into the main branch yet: their merge is still to come,
+// and it conflicts as much as any other), pairwise, and between each and the main branch. `git merge-tree --write-tree` merges in memory
 // and writes only objects: no checkout, index or worktree is touched, so it is safe to run while
 // agents work. `findConflicts` is what the daemon calls as well.
 import type { Status } from '../board/types.js';
 import { BRANCH_PREFIX, taskOfBranch } from '../git/branch-name.js';
 import { predictMerge } from '../git/merge-tree.js';
-import { branchHeadsUnder } from '../git/worktree.js';
+import { branchHeadsUnder, branchesNotMergedInto } from '../git/worktree.js';
 import { loadBoard, type Guild } from './guild.js';
 import { mainHead } from './workspace.js';
 
@@ -15,6 +16,8 @@ export interface ActiveBranch {
   task: string;
   branch: string;
   head: string;
+  /** The task's status; `done` here means done but not merged yet. */
+  status: Status;
 }
 
 export interface PredictedConflict {
@@ -39,10 +42,15 @@ export async function findConflicts(guild: Guild, options: { concurrency?: numbe
   const head = await mainHead(guild);
   const main = head.ref.replace(/^refs\/heads\//, '');
   const branches: ActiveBranch[] = [];
-  for (const { name, commit } of await branchHeadsUnder(cwd, BRANCH_PREFIX)) {
+  const heads = await branchHeadsUnder(cwd, BRANCH_PREFIX);
+  const statusOf = (name: string): Status | undefined => board.byId.get(taskOfBranch(name) ?? '')?.status;
+  // One more git call, and only when some Done task has a branch: which of them main lacks.
+  const unmerged = head.commit !== null && heads.some(({ name }) => statusOf(name) === 'done') ? await branchesNotMergedInto(cwd, BRANCH_PREFIX, head.commit) : new Set<string>();
+  for (const { name, commit } of heads) {
     const task = taskOfBranch(name);
-    const status = task ? board.byId.get(task)?.status : undefined;
-    if (task && status && ACTIVE.includes(status)) branches.push({ task, branch: name, head: commit });
+    const status = statusOf(name);
+    if (!task || !status) continue;
+    if (ACTIVE.includes(status) || (status === 'done' && unmerged.has(name))) branches.push({ task, branch: name, head: commit, status });
   }
   const jobs: { a: string; b: string; tasks: string[]; ours: string; theirs: string }[] = [];
   if (head.commit !== null) for (const branch of branches) jobs.push({ a: main, b: branch.branch, tasks: [branch.task], ours: head.commit, theirs: branch.head });

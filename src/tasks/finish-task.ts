@@ -8,7 +8,8 @@ import type { AuditEvent } from '../log/event.js';
 import { requeue } from './requeue.js';
 import { HeldError, UsageError } from '../errors.js';
 import type { ReleaseResult } from '../lock/task-locks.js';
-import type { Guild } from './guild.js';
+import type { LeftWork } from './earlier-tries.js';
+import { loadBoard, type Guild } from './guild.js';
 import { resolveOwnTask } from './claim-task.js';
 import { viewTask, type TaskView } from './task-view.js';
 import { updateBoard, type Transaction } from './update-board.js';
@@ -23,6 +24,8 @@ export interface FinishResult {
   lock: ReleaseResult;
   retry?: string;
   poisoned?: boolean;
+  /** fail: what the try left uncommitted, committed on the task's branch as its commit. */
+  saved?: LeftWork | null;
 }
 
 /** What `complete` checked in the task's worktree: recorded with task.completed. */
@@ -52,16 +55,34 @@ export async function completeTask(guild: Guild, agent: string, id: string | und
 
 export async function failTask(guild: Guild, agent: string, id: string | undefined, reason: string): Promise<FinishResult> {
   if (reason.trim() === '') throw new UsageError('fail needs --reason: say what went wrong, for whoever tries next');
+  // Before the mutex (a commit runs the user's hooks, which may take a while): the try's
+  // uncommitted work becomes its commit, so that the next claimer inherits nothing unseen.
+  const work = await commitFailedWork(guild, agent, id, reason);
+  const saved = work ? { branch: work.branch, head: work.head, ...(work.committed ? { committed: work.committed } : {}), ...(work.notCommitted ? { uncommitted: work.files, notCommitted: work.notCommitted } : {}) } : {};
   const result = await updateBoard(guild, agent, `fail ${id ?? ''} for ${agent}`, (tx) => {
     const task = resolveOwnTask(tx.board, agent, id);
     requireOwned(tx, task, agent, ['in-progress']);
-    const requeued = requeue(tx, task, { type: 'task.failed', data: { reason } });
+    const requeued = requeue(tx, task, { type: 'task.failed', data: { reason, ...saved } });
     recordIntent(guild, tx, task, agent, 'fail', requeued.change);
     const status = requeued.poisoned ? 'failed' : 'ready';
     const view = done(tx, task, { status, owner: null, tries: requeued.tries, retry: requeued.retry }, false);
     return requeued.poisoned ? { ...view, poisoned: true } : { ...view, retry: requeued.retry! };
   });
-  return { ...result, lock: releaseLockOf(guild, result.task.id!, agent) };
+  return { ...result, saved: work, lock: releaseLockOf(guild, result.task.id!, agent) };
+}
+
+/**
+ * The failing holder's uncommitted work in the task's worktree, committed on its branch as this
+ * try's commit. Only for the holder's own task in progress: anything else is failTask's to refuse.
+ */
+async function commitFailedWork(guild: Guild, agent: string, id: string | undefined, reason: string): Promise<LeftWork | null> {
+  const task = resolveOwnTask(await loadBoard(guild), agent, id);
+  // No branch on the board: claimed without a worktree, and git is not even started.
+  if (task.status !== 'in-progress' || task.owner !== agent || task.branch === null) return null;
+  const { commitLeftWork } = await import('./earlier-tries.js');
+  const tryNumber = task.tries + 1;
+  const body = `What try ${tryNumber} of ${task.id} (${task.title}) left uncommitted when ${agent} failed it; committed by guild-fs fail so that the next try does not inherit it unseen.\n\nReason:\n${reason}`;
+  return commitLeftWork(guild, task, tryNumber, `failed: ${reason}`, body);
 }
 
 export async function releaseTask(guild: Guild, agent: string, id: string | undefined): Promise<FinishResult> {

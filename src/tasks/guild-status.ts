@@ -6,7 +6,7 @@ import { STATUSES } from '../board/types.js';
 import { GuildError } from '../errors.js';
 import { systemProbe, type ProcessProbe } from '../lock/liveness.js';
 import { judgeLock } from '../lock/task-locks.js';
-import { daemonState, type DaemonState, type MachineSample } from './daemon-status.js';
+import { currentDaemonError, daemonState, type DaemonState, type MachineSample } from './daemon-status.js';
 import { loadBoard, type Guild } from './guild.js';
 
 export interface Holding {
@@ -25,6 +25,7 @@ export interface GuildStatus {
   holding: Holding[];
   daemon: Omit<DaemonState, 'report'> & {
     lastReaction: { at: string; what: string } | null;
+    /** The daemon's last error while it stands; null once a reaction succeeded after it. */
     lastError: { at: string; message: string } | null;
     counts: Record<string, number> | null;
     updated: string | null;
@@ -76,7 +77,8 @@ export async function guildStatus(guild: Guild, options: { sample?: () => Promis
     daemon: {
       ...daemon,
       lastReaction: report?.lastReaction ?? null,
-      lastError: report?.lastError ?? null,
+      // Only while it stands: after the person fixed the board and the daemon read it, status shows the board as it is now.
+      lastError: currentDaemonError(report),
       counts: report?.counts ?? null,
       updated: report?.updated ?? null,
       ...(state.running && report?.waiting ? { waiting: report.waiting } : {}),

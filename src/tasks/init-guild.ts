@@ -11,7 +11,8 @@ import { PREFIX_PATTERN } from '../identifiers.js';
 import { appendEvents, LOG_FILE } from '../log/append-event.js';
 import { makeEvent } from '../log/event.js';
 import { packageRoot } from '../package-root.js';
-import { openGuild, type Guild } from './guild.js';
+import { loadBoard, openGuild, type Guild } from './guild.js';
+import { boardCommands, trustBoard, trustOf, type BoardCommand } from './trust.js';
 import { DRIVER_NAMES, registerMergeDrivers, type DriverRegistration } from './merge-driver.js';
 
 export interface InitResult {
@@ -25,6 +26,8 @@ export interface InitResult {
   /** The merge drivers for the board and the log in the clone's git config. */
   mergeDrivers: DriverRegistration[];
   tasks: number;
+  /** The board's commands (verify, worktree_setup) this clone does not trust: an existing board's, which init never trusts for you. */
+  untrusted?: BoardCommand[];
 }
 
 export const ATTRIBUTE_LINES = [`/${BOARD_FILE} merge=${DRIVER_NAMES.board}`, `${LOG_FILE} merge=${DRIVER_NAMES.log}`];
@@ -49,7 +52,12 @@ export async function initGuild(cwd: string, options: { example?: boolean; prefi
     // The log must explain every task on the board, or the first replay --check would fail.
     appendEvents(guild.logPath, board.tasks.map((task) => creationEvent(guild, options.agent, task)), { markPath: guild.logMarkPath });
     await writeBoardText(guild.boardPath, text);
+    // The person running init wrote this board (from a template) a moment ago: its commands, if
+    // a template ever names any, are theirs to run. A board init did not write is another
+    // matter (a fresh clone's, someone else's): it is never trusted here, only listed.
+    if (boardCommands(board.settings).length > 0) trustBoard(guild, board);
   }
+  const untrusted = await untrustedOf(guild);
   const logCreated = !existsSync(guild.logPath);
   if (logCreated) writeFileSync(guild.logPath, '');
   let workflow: string | null = null;
@@ -61,7 +69,19 @@ export async function initGuild(cwd: string, options: { example?: boolean; prefi
       writeFileSync(workflow, template.replaceAll('{{steps}}', workflowSteps(root, options.version ?? 'latest')));
     }
   }
-  return { workflow, board: guild.boardPath, boardCreated, log: guild.logPath, logCreated: logCreated || boardCreated, gitattributes: ensureAttributes(root), mergeDrivers: await registerMergeDrivers(root), tasks };
+  return { workflow, board: guild.boardPath, boardCreated, log: guild.logPath, logCreated: logCreated || boardCreated, gitattributes: ensureAttributes(root), mergeDrivers: await registerMergeDrivers(root), tasks, ...(untrusted.length > 0 ? { untrusted } : {}) };
+}
+
+/** The board's commands this clone does not trust; none when the board cannot be read (init is not the place to judge it). */
+async function untrustedOf(guild: Guild): Promise<BoardCommand[]> {
+  try {
+    const board = await loadBoard(guild);
+    return trustOf(guild, boardCommands(board.settings))
+      .filter((command) => !command.trusted)
+      .map(({ key, argv }) => ({ key, argv }));
+  } catch {
+    return [];
+  }
 }
 
 function creationEvent(guild: Guild, agent: string, task: { id: string | null; title: string; status: string; prio: string; needs: string[]; caps: string[] }) {

@@ -17,6 +17,7 @@ import type { AuditEvent } from '../log/event.js';
 import { applyEvent, type ReplayedTask } from '../log/replay-log.js';
 import { placeTasks, rawLines, skeletonOf, type Skeleton } from './merge-layout.js';
 import { mergeTaskFields } from './merge-task-fields.js';
+import { placeClashes, resolveSameId, type SameIdClash } from './merge-same-id.js';
 
 /** Each side's events per task, from each side's log, in (ts, id) order. */
 export interface SideHistories {
@@ -68,7 +69,7 @@ export async function mergeBoards(input: BoardMergeInput): Promise<BoardMerge> {
   }
   const { base, ours, theirs } = boards as Record<'base' | Side, Board>;
   const resolved = new Map<string, Version | null>();
-  const clashes: Version[] = [];
+  const clashes: SameIdClash[] = [];
   const both: string[] = [];
 
   for (const id of taskIds(ours, theirs, base)) {
@@ -76,10 +77,12 @@ export async function mergeBoards(input: BoardMergeInput): Promise<BoardMerge> {
     if (same(o, t) || same(t, b)) resolved.set(id, o);
     else if (same(o, b)) resolved.set(id, t);
     else if (!b && o && t) {
-      // Two different tasks given the same ID on two branches: neither may silently replace the other.
-      resolved.set(id, o);
-      clashes.push(t);
-      notes.push(`${input.file}: ${id} was added on both branches as different tasks; kept ours, theirs is left between conflict markers: give it a new ID (remove the ID and run \`guild-fs sync\`)`);
+      // Two different tasks given the same ID on two branches: neither may silently replace the
+      // other. The one taken further keeps the ID; the other is left for a person (merge-same-id.ts).
+      const same = resolveSameId(id, o, t, ours.settings.prefix, input.file, ours.settings.headings);
+      resolved.set(id, same.keep);
+      clashes.push(same.clash);
+      notes.push(same.note);
     } else both.push(id);
   }
 
@@ -112,14 +115,8 @@ export async function mergeBoards(input: BoardMergeInput): Promise<BoardMerge> {
   const merged = sameLines(baseSkeleton!, theirSkeleton!)
     ? { text: join(ourSkeleton!), conflicts: 0 }
     : await mergeTexts(join(baseSkeleton!), join(ourSkeleton!), join(theirSkeleton!), { union: input.unionText });
-  let text = placeTasks(ourSkeleton!, rawLines(merged.text), ours.eol);
-  let conflicts = merged.conflicts;
-  for (const clash of clashes) {
-    const eol = ours.eol;
-    const gap = text === '' || text.endsWith('\n') ? '' : eol;
-    text += `${gap}<<<<<<< ours${eol}=======${eol}${clash.lines.map((line) => line + eol).join('')}>>>>>>> theirs (guild-fs: same ID, another task)${eol}`;
-    conflicts++;
-  }
+  const text = await placeClashes(input.file, placeTasks(ourSkeleton!, rawLines(merged.text), ours.eol), ours.eol, clashes);
+  let conflicts = merged.conflicts + clashes.length;
   if (conflicts === 0) {
     // The edits and git's merge each keep the tasks intact; a board that no longer reads would
     // still be a conflict for a person to look at, never a silent result.

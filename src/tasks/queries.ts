@@ -140,15 +140,35 @@ export interface ShowResult {
   warnings: LogWarning[];
 }
 
+function renumberedBy(event: AuditEvent): { from: string; events: string[] } | null {
+  const value = event.data.renumbered as { from?: unknown; events?: unknown } | undefined;
+  if (!value || typeof value.from !== 'string' || !Array.isArray(value.events)) return null;
+  return { from: value.from, events: value.events.filter((e): e is string => typeof e === 'string') };
+}
+
 /** `viewer`: the agent asking, if any; the holder looking at its own task refreshes its heartbeat. */
 export async function showTask(guild: Guild, id: string, viewer?: string): Promise<ShowResult> {
   const board = await loadBoard(guild);
   const task = board.byId.get(parseTaskId(id, board.settings.prefix));
   if (!task) throw new NoSuchTaskError(id);
-  const history: AuditEvent[] = [];
+  let history: AuditEvent[] = [];
   const warnings: LogWarning[] = [];
+  // A task given a new ID after two branches used one ID (sync-board.ts, findRenumbered): the
+  // events it names moved from the old ID to the new one, in both tasks' histories.
+  const movedOut = new Set<string>();
+  const movedIn = new Set<string>();
   for await (const { event } of readEvents(guild.logPath, { onWarning: (warning) => warnings.push(warning) })) {
-    if (event.task === id) history.push(event);
+    const renumbered = event.type === 'task.edited' ? renumberedBy(event) : null;
+    if (renumbered?.from === id) for (const moved of renumbered.events) movedOut.add(moved);
+    if (renumbered && event.task === id) for (const moved of renumbered.events) movedIn.add(moved);
+    if (event.task === id || movedIn.has(event.id)) history.push(event);
+  }
+  if (movedOut.size > 0) history = history.filter((event) => !movedOut.has(event.id));
+  if (movedIn.size > 0) {
+    // The moved events come before the marker that names them: a second read fetches them.
+    const found: AuditEvent[] = [];
+    for await (const { event } of readEvents(guild.logPath)) if (movedIn.has(event.id) && event.task !== id) found.push(event);
+    history = [...found, ...history.filter((event) => !found.some((f) => f.id === event.id))];
   }
   let read = guild.locks.read(id);
   if (viewer !== undefined && read.state === 'held' && read.owner.agent === viewer) {

@@ -32,6 +32,7 @@ import { makeEvent, type AuditEvent, type EventType } from '../log/event.js';
 import { withBoardMutex } from '../lock/board-mutex.js';
 import { cycleKey, findCycles, needsMet } from './dependency-graph.js';
 import { boardVersions, loadBoard, logAsLeft, type Guild } from './guild.js';
+import { ensureMergeDrivers } from './merge-health.js';
 import { mergeSave, mergeStaleSave } from './stale-save.js';
 
 /** The agent recorded for changes a person made by hand and a tool only noticed. */
@@ -76,6 +77,8 @@ export async function updateBoard<T>(guild: Guild, actor: string, purpose: strin
   // Taking the mutex makes <git-common-dir>/guild/: a command that fails for want of a board
   // must fail before it, and leave nothing behind.
   if (!existsSync(guild.boardPath) && !restoreAsideBoard(guild.boardPath)) throw new FileError('ENOBOARD', BOARD_FILE, undefined, 'no board here: run `guild-fs init` first');
+  // A clone that never ran init gets its merge drivers now, outside the mutex (merge-health.ts).
+  await ensureMergeDrivers(guild, options.say!);
   return withBoardMutex(guild.mutexPath, purpose, async () => {
     for (let attempt = 1; ; attempt++) {
       const outcome = await attemptUpdate(guild, actor, change, options);

@@ -7,21 +7,24 @@
 //   - a branch guild/<ID>-* that exists is reused, never re-created from main: a re-claim after
 //     a failure starts from the earlier work, not from scratch;
 //   - a worktree registered for that branch is reused as it is;
-//   - a directory at the worktree's path that git does not know (a crash inside `worktree add`)
-//     is moved aside to <path>.orphaned-<time>, never deleted;
+//   - a directory at the worktree's path that git does not know but that is a worktree begun for
+//     this repository (a crash inside `worktree add`) is moved aside to <path>.orphaned-<time>,
+//     never deleted; any other directory there is not guild-fs's, and is refused (exit 2);
 //   - the board's `branch:` field and `worktree.created` are written last, by updateBoard.
-import { cpSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { worktreeSettings, type WorktreeSettings } from '../board/front-matter.js';
 import type { Task } from '../board/types.js';
-import { GitError } from '../errors.js';
+import { GitError, UsageError } from '../errors.js';
 import { BRANCH_PREFIX, branchFor, taskOfBranch } from '../git/branch-name.js';
 import { currentBranch } from '../git/find-repo.js';
 import { addWorktree, branchesUnder, checkedOutRef, commitOf, listWorktrees, pruneWorktreeRecords, resetToHead, unlockWorktree, worktreeStatus, type WorktreeEntry } from '../git/worktree.js';
 import { isBranchName, isTaskId } from '../identifiers.js';
 import type { Guild } from './guild.js';
 import { loadBoard } from './guild.js';
-import { runBoardCommand, type CommandRun } from './board-command.js';
+import type { CommandRun } from './board-command.js';
+import { handOnBranch, type BranchHistory } from './earlier-tries.js';
+import { runTrustedCommand } from './trust.js';
 import { updateBoard } from './update-board.js';
 
 export interface Workspace {
@@ -36,6 +39,8 @@ export interface Workspace {
   reusedBranch: boolean;
   copied: string[];
   setup: CommandRun | null;
+  /** A branch handed on to a new holder: how far behind the main branch, what earlier tries left. */
+  history: BranchHistory | null;
 }
 
 export type WorkspaceOutcome = { workspace: Workspace; skipped: null } | { workspace: null; skipped: string };
@@ -64,7 +69,8 @@ export function worktreeOfTask(entries: readonly WorktreeEntry[], task: Pick<Tas
   return mine.find((entry) => entry.branch === `refs/heads/${task.branch}`) ?? mine[0];
 }
 
-export async function ensureWorkspace(guild: Guild, agent: string, id: string, notes: string[]): Promise<WorkspaceOutcome> {
+/** `fresh`: the agent has just claimed the task (not a second claim of its own): a branch it gets from earlier tries is handed on. */
+export async function ensureWorkspace(guild: Guild, agent: string, id: string, notes: string[], options: { fresh?: boolean } = {}): Promise<WorkspaceOutcome> {
   if (!isTaskId(id)) throw new Error(`not a task ID: ${id}`);
   const board = await loadBoard(guild);
   const task = board.byId.get(id);
@@ -80,8 +86,10 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
   const existing = entries.find((entry) => entry.branch === `refs/heads/${branch.name}`);
   let path: string;
   let created = false;
+  let reusedPath: string | null = null;
   if (existing && !existing.prunable) {
     path = existing.path;
+    reusedPath = path;
     if (existing.locked === INITIALIZING) await finishCutShortCheckout(main, path, notes);
   } else {
     path = join(worktreeRoot(guild, settings), id);
@@ -101,7 +109,14 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
       atPath = entries.find((entry) => samePath(entry.path, path));
     }
     if (atPath) throw new GitError(`${path} is already a worktree, of ${atPath.branch ?? 'a detached HEAD'}; move it away to let ${id} have its worktree there`, { path });
-    if (existsSync(path) && readdirSync(path).length > 0) moveAside(path, guild.now(), notes);
+    if (existsSync(path) && readdirSync(path).length > 0) {
+      // Only guild-fs's own half-made worktree is moved aside: with worktree_root outside the
+      // repository, <root>/<ID> may be anyone's directory, and guild-fs never moves what it did not make.
+      if (!madeByGitForThisRepo(path, guild.repo.commonDir)) {
+        throw new UsageError(`${path} exists and is not a worktree of this repository (no .git file pointing into ${join(guild.repo.commonDir, 'worktrees')}); guild-fs moves only its own half-made worktrees: move it away, or set worktree_root elsewhere, then \`guild-fs claim ${id}\` again`, { path }, 'EWORKTREEPATH');
+      }
+      moveAside(path, guild.now(), notes);
+    }
     mkdirSync(dirname(path), { recursive: true });
     try {
       await addWorktree(main, path, branch.name, branch.exists ? null : head.commit);
@@ -113,12 +128,23 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
       path = now.path;
     }
   }
+  // Before `base` is read: committing what the last try left moves the branch's head.
+  let history: BranchHistory | null = null;
+  if (branch.exists && options.fresh) {
+    try {
+      history = await handOnBranch(guild, id, branch.name, reusedPath, { ref: head.ref, commit: head.commit }, notes);
+    } catch (error) {
+      // A report that git cannot make (a commit the log names is gone) must not cost the worktree.
+      if (!(error instanceof GitError)) throw error;
+      notes.push(`${id}: what earlier tries left on ${branch.name} could not be worked out: ${error.message}`);
+    }
+  }
   const base = branch.exists ? ((await commitOf(main, `refs/heads/${branch.name}`)) ?? head.commit) : head.commit;
   const copied = created ? copyInto(main, path, settings.copy, notes) : [];
   let setup: CommandRun | null = null;
   if (created && settings.setup) {
-    setup = await runBoardCommand(settings.setup, path);
-    if (!setup.ok) notes.push(`worktree_setup (${settings.setup.join(' ')}) failed in ${path} (exit ${setup.exitCode ?? setup.signal}):\n${setup.tail}`);
+    setup = await runTrustedCommand(guild, 'worktree_setup', settings.setup, path, notes);
+    if (setup && !setup.ok) notes.push(`worktree_setup (${settings.setup.join(' ')}) failed in ${path} (exit ${setup.exitCode ?? setup.signal}):\n${setup.tail}`);
   }
 
   const shownPath = relative(main, path).startsWith('..') || isAbsolute(relative(main, path)) ? path : relative(main, path);
@@ -129,11 +155,31 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
     if (now.branch !== branch.name) tx.edit.update(now, { fields: { branch: branch.name } });
     tx.emit('worktree.created', id, { branch: branch.name, base, path: shownPath.split(sep).join('/'), ...(branch.exists ? { reused: true } : {}) });
   });
-  return { workspace: { task: id, path, branch: branch.name, base, created, reusedBranch: branch.exists, copied, setup }, skipped: null };
+  return { workspace: { task: id, path, branch: branch.name, base, created, reusedBranch: branch.exists, copied, setup, history }, skipped: null };
 }
 
 /** What `git worktree add` writes into a worktree's lock while it checks the files out. */
 const INITIALIZING = 'initializing';
+
+/**
+ * True when `path` is a worktree `git worktree add` began for this repository: its .git file
+ * ("gitdir: <common-dir>/worktrees/<name>") points into this repository's worktrees, whether or
+ * not git still has the record (pruned after a crash).
+ */
+function madeByGitForThisRepo(path: string, commonDir: string): boolean {
+  let text: string;
+  try {
+    if (!lstatSync(join(path, '.git')).isFile()) return false;
+    text = readFileSync(join(path, '.git'), 'utf8');
+  } catch {
+    return false;
+  }
+  const match = /^gitdir: (.+?)\r?\n?$/.exec(text.split('\n')[0] + '\n');
+  if (!match) return false;
+  const admin = resolve(path, match[1]!.trim());
+  // The common dir always exists; its worktrees/ may be gone once git pruned the last record.
+  return basename(dirname(admin)) === 'worktrees' && samePath(dirname(dirname(admin)), commonDir);
+}
 
 /** A directory git does not (or no longer) knows as a worktree: renamed, never deleted. */
 function moveAside(path: string, now: number, notes: string[]): void {

@@ -14,7 +14,8 @@ export function failure(result: ConflictReport): CheckFailedError | undefined {
 }
 
 export function render(result: ConflictReport): string {
-  const lines = [`${result.branches.length} active branch(es), ${result.pairs} merge(s) predicted against each other and ${result.main}`];
+  const done = result.branches.filter((branch) => branch.status === 'done').length;
+  const lines = [`${result.branches.length} active branch(es)${done > 0 ? ` (${done} of them Done, not merged yet)` : ''}, ${result.pairs} merge(s) predicted against each other and ${result.main}`];
   if (result.conflicts.length === 0) lines.push('no conflicts');
   for (const c of result.conflicts) {
     lines.push(`CONFLICT ${c.a} <-> ${c.b}`);

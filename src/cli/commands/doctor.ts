@@ -1,5 +1,5 @@
 import { CheckFailedError } from '../../errors.js';
-import { doctor, type DoctorResult } from '../../tasks/doctor.js';
+import { doctor, HEAL_FIX, type DoctorResult } from '../../tasks/doctor.js';
 import type { Context } from '../context.js';
 
 export async function run(_args: unknown, ctx: Context): Promise<DoctorResult> {
@@ -10,13 +10,15 @@ export async function run(_args: unknown, ctx: Context): Promise<DoctorResult> {
 export function failure(result: DoctorResult): CheckFailedError | undefined {
   if (result.ok) return undefined;
   const count = result.checks.reduce((sum, check) => sum + check.problems.length, 0);
-  return new CheckFailedError(`doctor found ${count} problem${count === 1 ? '' : 's'}; \`guild-fs heal\` repairs lock problems`, { checks: result.checks });
+  // Each fix once, in the order of the checks: heal is named only when a lock problem was found.
+  const fixes = [...new Set(result.checks.filter((check) => !check.ok && check.fix).map((check) => (check.fix === HEAL_FIX ? check.fix : `${check.name}: ${check.fix}`)))];
+  return new CheckFailedError(`doctor found ${count} problem${count === 1 ? '' : 's'}; ${fixes.join('; ')}`, { checks: result.checks });
 }
 
 export function render(result: DoctorResult): string {
   const lines: string[] = [];
   for (const check of result.checks) {
-    lines.push(`${check.ok ? 'ok  ' : 'FAIL'}  ${check.name}`);
+    lines.push(check.missing ? `none  ${check.name}: ${check.missing}` : `${check.ok ? 'ok  ' : 'FAIL'}  ${check.name}`);
     for (const problem of check.problems) lines.push(`      ${problem.message}`);
     for (const warning of check.warnings) lines.push(`      warning: ${warning}`);
     for (const info of check.info ?? []) lines.push(`      ${info}`);

@@ -9,8 +9,14 @@ export async function run(args: { id?: string; reason?: string }, ctx: Context):
 }
 
 export function render(result: FinishResult): string {
-  if (result.poisoned) return `failed for good after ${result.task.tries} tries: ${result.task.id} (moved to Failed)`;
-  return `failed: ${result.task.id}; back in Ready, claimable again after ${result.retry}`;
+  const line = result.poisoned
+    ? `failed for good after ${result.task.tries} tries: ${result.task.id} (moved to Failed)`
+    : `failed: ${result.task.id}; back in Ready, claimable again after ${result.retry}`;
+  const saved = result.saved;
+  if (!saved) return line;
+  if (saved.notCommitted) return `${line}\n${saved.files} uncommitted path(s) stay in ${saved.path}: committing them failed (${saved.notCommitted})`;
+  if (saved.committed) return `${line}\nuncommitted work (${saved.files} path(s)) committed on ${saved.branch} as ${saved.committed.slice(0, 12)}`;
+  return line;
 }
 
 export function commitMessage(result: FinishResult): string {
