@@ -3,7 +3,9 @@
 // a task changed in place rewrites its first line; a move deletes the task's lines in one place
 // and inserts them in another; every other byte is copied through untouched, as whole slices of
 // the original text.
+import { FileError } from '../errors.js';
 import { BoardText } from './board-text.js';
+import { openBlockAt, type OpenBlock } from './open-block.js';
 import { makeTask } from './parse-board.js';
 import { fieldValues, formatTaskLine, parseTaskLine, type FieldChanges } from './task-line.js';
 import { STATUSES, type Board, type Section, type Status, type Task } from './types.js';
@@ -129,7 +131,11 @@ export class BoardEdit {
       const block = moving.get(status);
       if (!block) continue;
       const section = board.sections.find((s) => s.status === status);
-      if (section) insertions.push({ after: insertionPoint(board, section, status), rank: 0, seq: seq++, block });
+      if (section) {
+        const point = insertionPoint(board, section, status);
+        if (point.gapAfter) block.lines.push('');
+        insertions.push({ after: point.after, rank: 0, seq: seq++, block });
+      }
       else insertions.push(this.newSection(status, block, seq++));
     }
     insertions.sort((a, b) => a.after - b.after || a.rank - b.rank || a.seq - b.seq);
@@ -145,9 +151,14 @@ export class BoardEdit {
     const later = board.sections.filter((s) => STATUSES.indexOf(s.status) > order).sort((a, b) => a.line - b.line)[0];
     const last = board.sections[board.sections.length - 1];
     let after: number;
-    if (later) after = later.line - 1;
-    else if (last) after = lastNonBlank(source, last.line, last.endLine);
-    else after = lastNonBlank(source, board.frontMatterEnd + 1, source.count) || board.frontMatterEnd;
+    if (later) after = later.line - 1; // right before a heading nothing can be left open
+    else {
+      const from = last ? last.line + 1 : board.frontMatterEnd + 1;
+      after = last ? lastNonBlank(source, last.line, last.endLine) : lastNonBlank(source, from, source.count) || board.frontMatterEnd;
+      // At the end of the board, after a block left open, a new heading would not be one.
+      const open = openBlockAt(source, from, after);
+      if (open) throw nowhereToAdd(board, open, board.settings.headings[status]);
+    }
     const text = board.settings.headings[status];
     const before = after > 0 && !isBlank(source.line(after)) ? [''] : [];
     const lines = [...before, `## ${text}`, ...block.lines];
@@ -307,18 +318,45 @@ function deriveBoard(
   return { ...board, text, source, tasks, sections, boundaries, byId, reader: board.reader };
 }
 
-/** After the section's last task, or else after its last non-blank line (its heading at least). */
-function insertionPoint(board: Board, section: Section, status: Status): number {
-  let last = 0;
+/**
+ * After the section's last task, or else after its last line of text (its heading at least). When
+ * that text leaves a block open (an unclosed fence or comment: see open-block.ts), right under the
+ * heading instead, with a blank line after so that the text below keeps its meaning.
+ */
+function insertionPoint(board: Board, section: Section, status: Status): { after: number; gapAfter: boolean } {
   for (let i = board.tasks.length - 1; i >= 0; i--) {
     const task = board.tasks[i]!;
     if (task.line <= section.line) break;
-    if (task.status === status && task.endLine <= section.endLine) {
-      last = task.endLine;
-      break;
-    }
+    if (task.status === status && task.endLine <= section.endLine) return { after: task.endLine, gapAfter: false };
   }
-  return last || lastNonBlank(board.source, section.line, section.endLine);
+  const source = board.source;
+  const last = lastNonBlank(source, section.line, section.endLine);
+  const open = openBlockAt(source, section.line + 1, last);
+  if (!open) return { after: last, gapAfter: false };
+  let after = headingEnd(source, section);
+  if (after < source.count && isBlank(source.line(after + 1))) after++;
+  let next = after + 1;
+  while (next <= source.count && isBlank(source.line(next))) next++;
+  // Text indented under the new item after a blank line would become its body.
+  if (next <= source.count && /^(?: {2}|\t| ?\t)/.test(source.line(next))) throw nowhereToAdd(board, open, section.heading);
+  return { after, gapAfter: after < source.count && !isBlank(source.line(after + 1)) };
+}
+
+/** The last line of a section's heading: the underline of a setext heading. */
+function headingEnd(source: BoardText, section: Section): number {
+  if (/^ {0,3}#{1,6}(?:[ \t]|$)/.test(source.line(section.line))) return section.line;
+  for (let line = section.line + 1; line <= section.endLine; line++) if (/^ {0,3}(?:=+|-+)[ \t]*$/.test(source.line(line))) return line;
+  return section.line;
+}
+
+function nowhereToAdd(board: Board, open: OpenBlock, heading: string): FileError {
+  return new FileError(
+    'ENOPLACE',
+    board.file,
+    open.line,
+    `the ${open.what} opened here is never closed, so nothing after it reads as a task: a new task for ${heading} would be written where it is not read back; close it (or remove it) and try again`,
+    { section: heading },
+  );
 }
 
 function lastNonBlank(source: BoardText, from: number, to: number): number {

@@ -6,7 +6,7 @@ import { parseDuration } from '../duration.js';
 import { splitCommandLine } from '../command-line.js';
 import { PREFIX_PATTERN } from '../identifiers.js';
 import { readableText } from './board-bytes.js';
-import { DEFAULT_HEADINGS, isStatus } from './sections.js';
+import { DEFAULT_HEADINGS, isStatus, normalizeHeading } from './sections.js';
 import { STATUSES, type Settings, type Status } from './types.js';
 
 export interface FrontMatter {
@@ -62,8 +62,47 @@ async function parseYaml(file: string, block: string[]): Promise<Record<string, 
     throw new FileError('EFRONTMATTER', file, line, `front matter is not valid YAML: ${reason}`);
   }
   if (data === null || data === undefined) return {};
+  refuseExpansion(file, block, data);
   if (typeof data !== 'object' || Array.isArray(data)) throw new FileError('EFRONTMATTER', file, 2, 'front matter must be a YAML mapping of key: value');
   return data as Record<string, unknown>;
+}
+
+/**
+ * Bounds on the front matter as a tree. js-yaml 3 (under gray-matter) has no limit on aliases, but
+ * it builds an alias as a reference to the anchored node, so parsing stays cheap; it is copying the
+ * tree out (settings.raw, the parse cache) that multiplies: nine aliases of nine aliases, eight
+ * deep, are 433 bytes of YAML and 43 million strings. Settings are a few dozen values, so the tree
+ * is walked as it would be copied, and refused as soon as it grows past what no board needs.
+ */
+const MAX_ALIASES = 64;
+const MAX_NODES = 10_000;
+const MAX_CHARS = 1_000_000;
+
+function refuseExpansion(file: string, block: string[], data: unknown): void {
+  const seen = new Set<object>();
+  let aliases = 0;
+  let nodes = 0;
+  let chars = 0;
+  const refuse = (what: string): never => {
+    // The first line that uses an alias, where there is one: that is where the copies come from.
+    const index = block.findIndex((line) => /(?:^|[\s[{,:-])\*[^\s,\]}]/.test(line));
+    throw new FileError('EFRONTMATTER', file, index < 0 ? 1 : index + 2, `front matter ${what}: it is settings, not data (limits: ${MAX_ALIASES} aliases, ${MAX_NODES} values, ${MAX_CHARS} characters once aliases are expanded)`);
+  };
+  const stack: unknown[] = [data];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (++nodes > MAX_NODES) refuse(`expands to more than ${MAX_NODES} values`);
+    if (typeof value === 'string') chars += value.length;
+    else if (value !== null && typeof value === 'object') {
+      if (seen.has(value) && ++aliases > MAX_ALIASES) refuse(`uses aliases more than ${MAX_ALIASES} times`);
+      seen.add(value);
+      for (const [key, child] of Object.entries(value)) {
+        chars += key.length;
+        stack.push(child);
+      }
+    }
+    if (chars > MAX_CHARS) refuse(`expands to more than ${MAX_CHARS} characters`);
+  }
 }
 
 function settingsFrom(file: string, raw: Record<string, unknown>, block: string[], offset: number): Settings {
@@ -97,6 +136,9 @@ function settingsFrom(file: string, raw: Record<string, unknown>, block: string[
       if (typeof value !== 'string' || value.trim() === '' || /[\r\n]/.test(value)) bad('sections', `heading for ${key} must be one line of text`);
       headings[key as Status] = (value as string).trim();
     }
+    refuseSharedHeadings(headings, (status, what) => {
+      throw new FileError('EFRONTMATTER', file, sectionKeyLine(block, status, lineOf('sections')), `front matter sections: ${what}`);
+    });
   }
   readWorktreeSettings(raw, bad);
   return {
@@ -110,6 +152,29 @@ function settingsFrom(file: string, raw: Record<string, unknown>, block: string[
     // As JSON sees it (YAML dates become strings), so a cached board equals a parsed one.
     raw: JSON.parse(JSON.stringify(raw)) as Record<string, unknown>,
   };
+}
+
+/**
+ * A heading is how the board says a task's status: one heading read as two statuses would move
+ * tasks between them behind everyone's back (`sections: {ready: Done}` puts every ready task in
+ * Done). A status's own name always reads as that status, so no other status may take it either.
+ */
+function refuseSharedHeadings(headings: Record<Status, string>, bad: (status: Status, what: string) => never): void {
+  const owner = new Map<string, Status>();
+  for (const status of STATUSES) owner.set(normalizeHeading(status), status);
+  for (const status of STATUSES) {
+    const text = normalizeHeading(headings[status]);
+    const other = owner.get(text);
+    if (other !== undefined && other !== status) bad(status, `the heading ${JSON.stringify(headings[status])} for ${status} is already ${other}'s; give each status a heading of its own`);
+    owner.set(text, status);
+  }
+}
+
+/** The line of `  status:` under `sections:`, or the sections line itself. */
+function sectionKeyLine(block: string[], status: Status, sectionsLine: number): number {
+  const key = new RegExp(`^[ \\t]+['"]?${status}['"]?[ \\t]*:`);
+  for (let i = Math.max(0, sectionsLine - 1); i < block.length; i++) if (key.test(block[i]!)) return i + 2;
+  return sectionsLine;
 }
 
 /** The worktree keys of the front matter, validated. */

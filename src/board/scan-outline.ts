@@ -5,7 +5,10 @@
 // code, HTML comments, paragraphs and tables) and returns null at the first construct whose
 // meaning depends on rules it does not model (lazy continuation lines, setext headings, block
 // quotes, raw HTML, ordered lists, tabs in indentation, a task's first paragraph that a line
-// under it could turn into a heading or a table, lone CRs). The caller then asks remark.
+// under it could turn into a heading or a table, lone CRs). The caller then asks remark, but only
+// about the stretch that holds it: the scanner says from which line its reading can no longer be
+// trusted (the last line where a top-level block began with nothing left open), and takes over
+// again where remark shows the next top-level block beginning (see parse-board.ts).
 // test/board-differential.test.ts checks that whenever this returns an outline, remark agrees.
 import type { BoardOutline, OutlineHeading, OutlineItem } from './types.js';
 
@@ -22,6 +25,8 @@ const TASK_CHECKBOX = /^\[([ xX])\][ \t]+\S/;
 const BARE_CHECKBOX = /^\[[ xX]\][ \t]*$/;
 /** What could be a table's delimiter row (a superset: cell counts are not checked). */
 const TABLE_DELIMITER = /^ {0,3}[-:|][-:| \t]*$/;
+/** A list item with text, a block quote, an HTML comment: each may interrupt a paragraph. */
+const INTERRUPTING_START = /^ {0,3}(?:[-*+] +\S|>|<!--)/;
 
 interface OpenItem {
   line: number;
@@ -34,24 +39,51 @@ interface OpenItem {
 }
 
 export function scanOutline(lines: string[], firstLine: number): BoardOutline | null {
+  const scan = scanFrom(lines, firstLine);
+  return scan.restart === null ? scan.outline : null;
+}
+
+export interface ScanResult {
+  /** Headings and items before `restart` (all of them when the scanner read to the end). */
+  outline: BoardOutline;
+  /** null when the scanner read to the end; else the line remark must read from. */
+  restart: number | null;
+  /** The line the scanner could not read (the last line when a fence or comment is never closed). */
+  declined: number;
+}
+
+/**
+ * Reads from line `from`, which must begin a top-level block with nothing open before it. On a
+ * construct it does not model, returns what it read before the last such line, and that line.
+ */
+export function scanFrom(lines: string[], from: number): ScanResult {
   const headings: OutlineHeading[] = [];
   const items: OutlineItem[] = [];
   let item: OpenItem | null = null;
   let fence: { char: string; length: number } | null = null;
   let htmlComment = false;
   let paragraph = false;
+  let previousBlank = true;
+  // The last line where a top-level block began with no fence, comment or item open: remark,
+  // started there, reads the rest exactly as it would reading from the top.
+  let restart = from;
+  const decline = (line: number): ScanResult => ({
+    outline: { headings: headings.filter((h) => h.line < restart), items: items.filter((i) => i.line < restart) },
+    restart,
+    declined: line,
+  });
 
   const closeItem = (): void => {
     if (item && item.checked !== null) items.push({ line: item.line, endLine: item.endLine, checked: item.checked });
     item = null;
   };
 
-  for (let index = firstLine - 1; index < lines.length; index++) {
+  for (let index = from - 1; index < lines.length; index++) {
     const text = lines[index]!;
     const lineNo = index + 1;
     // A CR inside a line (the LF split already took CRLF apart) ends a line for Markdown but not
     // for the board: let remark, which is told to read it as a space, judge.
-    if (text.includes('\r')) return null;
+    if (text.includes('\r')) return decline(lineNo);
 
     if (fence) {
       if (closesFence(text, fence)) fence = null;
@@ -61,7 +93,9 @@ export function scanOutline(lines: string[], firstLine: number): BoardOutline | 
       if (text.includes('-->')) htmlComment = false;
       continue;
     }
-    if (isBlank(text)) {
+    const blankBefore = previousBlank;
+    previousBlank = isBlank(text);
+    if (previousBlank) {
       if (item) {
         item.blankSeen = true;
         item.firstParagraph = false;
@@ -70,7 +104,7 @@ export function scanOutline(lines: string[], firstLine: number): BoardOutline | 
       continue;
     }
     const indent = leadingSpaces(text);
-    if (indent < 0) return null; // a tab in the indentation: columns need CommonMark's tab stops
+    if (indent < 0) return decline(lineNo); // a tab in the indentation: columns need CommonMark's tab stops
 
     if (item) {
       if (indent >= item.contentColumn) {
@@ -79,7 +113,7 @@ export function scanOutline(lines: string[], firstLine: number): BoardOutline | 
         // task at all. Rare: remark decides. (A table further down the body leaves the task be.)
         if (item.firstParagraph && item.checked !== null) {
           const rest = text.slice(item.contentColumn);
-          if (SETEXT_UNDERLINE.test(rest) || (item.endLine === item.line && TABLE_DELIMITER.test(rest))) return null;
+          if (SETEXT_UNDERLINE.test(rest) || (item.endLine === item.line && TABLE_DELIMITER.test(rest))) return decline(lineNo);
         }
         item.endLine = lineNo;
         item.blankSeen = false;
@@ -87,7 +121,7 @@ export function scanOutline(lines: string[], firstLine: number): BoardOutline | 
       }
       // Not indented enough to belong to the item. Right after its text, a line that starts no
       // block of its own would be a lazy continuation of the item's paragraph.
-      if (!item.blankSeen && !startsBlock(text)) return null;
+      if (!item.blankSeen && !startsBlock(text)) return decline(lineNo);
       closeItem();
     }
 
@@ -95,7 +129,9 @@ export function scanOutline(lines: string[], firstLine: number): BoardOutline | 
       // Paragraph continuation or an indented code block: free text either way.
       continue;
     }
-    if (paragraph && SETEXT_UNDERLINE.test(text)) return null;
+    if (paragraph && SETEXT_UNDERLINE.test(text)) return decline(lineNo);
+    // After a blank line, or on a line that interrupts whatever came before, a block begins here.
+    if (blankBefore || interrupts(text)) restart = lineNo;
 
     const atx = ATX.exec(text);
     if (atx) {
@@ -106,7 +142,7 @@ export function scanOutline(lines: string[], firstLine: number): BoardOutline | 
     const fenceOpen = FENCE_OPEN.exec(text);
     if (fenceOpen) {
       const marker = fenceOpen[2]!;
-      if (marker[0] === '`' && fenceOpen[3]!.includes('`')) return null;
+      if (marker[0] === '`' && fenceOpen[3]!.includes('`')) return decline(lineNo);
       fence = { char: marker[0]!, length: marker.length };
       paragraph = false;
       continue;
@@ -122,15 +158,15 @@ export function scanOutline(lines: string[], firstLine: number): BoardOutline | 
       paragraph = false;
       continue;
     }
-    if (trimmed.startsWith('<') || trimmed.startsWith('>') || ORDERED.test(text)) return null;
+    if (trimmed.startsWith('<') || trimmed.startsWith('>') || ORDERED.test(text)) return decline(lineNo);
 
     const bullet = BULLET.exec(text);
     if (bullet) {
       const spaces = bullet[3]!.length;
       const content = bullet[4];
       // An empty item, or one whose text is an indented code block, follows other rules.
-      if (content === undefined || spaces > 4) return null;
-      if (BARE_CHECKBOX.test(content)) return null;
+      if (content === undefined || spaces > 4) return decline(lineNo);
+      if (BARE_CHECKBOX.test(content)) return decline(lineNo);
       const checkbox = TASK_CHECKBOX.exec(content);
       item = {
         line: lineNo,
@@ -145,16 +181,16 @@ export function scanOutline(lines: string[], firstLine: number): BoardOutline | 
     }
     if (trimmed.startsWith('-') || trimmed.startsWith('*') || trimmed.startsWith('+')) {
       // "-foo" is a paragraph, but "-" alone or "-\t" are not things this scanner judges.
-      if (/^[-*+](\s|$)/.test(trimmed)) return null;
+      if (/^[-*+](\s|$)/.test(trimmed)) return decline(lineNo);
     }
     paragraph = true;
   }
   if (fence || htmlComment) {
     // Unclosed: remark runs them to the end of the document too, but let it be the judge.
-    return null;
+    return decline(lines.length);
   }
   closeItem();
-  return { headings, items };
+  return { outline: { headings, items }, restart: null, declined: 0 };
 }
 
 function isBlank(text: string): boolean {
@@ -173,11 +209,27 @@ function closesFence(text: string, fence: { char: string; length: number }): boo
   return match !== null && match[1]![0] === fence.char && match[1]!.length >= fence.length;
 }
 
+/**
+ * Lines that begin a block even right under a paragraph, so that remark started on them reads
+ * the same as remark started above (raw HTML other than a comment may continue a paragraph, and
+ * so may an empty list item).
+ */
+function interrupts(text: string): boolean {
+  // A task line first: that is what most lines of a board are.
+  return INTERRUPTING_START.test(text) || ATX.test(text) || opensFence(text) || THEMATIC.test(text);
+}
+
+/** A backtick fence's info string may not hold a backtick: "``` `x`" is a paragraph. */
+function opensFence(text: string): boolean {
+  const open = FENCE_OPEN.exec(text);
+  return open !== null && !(open[2]![0] === '`' && open[3]!.includes('`'));
+}
+
 /** Lines that can interrupt a paragraph, and so cannot be lazy continuation lines. */
 function startsBlock(text: string): boolean {
   return (
     ATX.test(text) ||
-    FENCE_OPEN.test(text) ||
+    opensFence(text) ||
     THEMATIC.test(text) ||
     BULLET.test(text) ||
     /^ {0,3}[<>]/.test(text)

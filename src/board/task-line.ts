@@ -6,9 +6,11 @@ import { CAP_PATTERN, TASK_ID_PATTERN, isAgentName, isBranchName } from '../iden
 import { FIELD_KEYS, PRIORITIES, type FieldKey, type FieldToken, type Priority, type Task } from './types.js';
 
 // marker, box, gap, ID (anything shaped like one: a wrong prefix is an error, not a title),
-// title, then the trailing run of known key:value fields, each optionally in backticks.
+// title, then the trailing run of known key:value fields, each optionally in backticks. The s
+// flag: U+2028 and U+2029 are text in Markdown and on the board (lines end only at CR and LF),
+// but a plain . would not match them and the whole line would be refused.
 const FIELD_RUN = `(?:[ \\t]+(\`?)(?:${FIELD_KEYS.join('|')}):[^\\s\`]+\\7)*`;
-const TASK_LINE = new RegExp(`^([ \\t]*(?:[-*+]|\\d{1,9}[.)])[ \\t]+)\\[([ xX])\\]([ \\t]+)(?:([A-Z][A-Z0-9]*-\\d+)(?=[ \\t]|$))?(.*?)(${FIELD_RUN})[ \\t]*$`);
+const TASK_LINE = new RegExp(`^([ \\t]*(?:[-*+]|\\d{1,9}[.)])[ \\t]+)\\[([ xX])\\]([ \\t]+)(?:([A-Z][A-Z0-9]*-\\d+)(?=[ \\t]|$))?(.*?)(${FIELD_RUN})[ \\t]*$`, 's');
 
 export interface TaskLine {
   /** Indentation, bullet and the space before the checkbox. */

@@ -23,6 +23,9 @@ export interface AddResult {
 }
 
 const ADDABLE: Status[] = ['backlog', 'blocked', 'ready'];
+/** Under a paragraph, `===`/`---` make it a setext heading and a row of dashes and pipes a table header. */
+const UNDERLINE = /^ {0,3}(?:=+|-+)[ \t]*$/;
+const TABLE_DELIMITER = /^ {0,3}[-:|][-:| \t]*$/;
 const TRAILING_FIELD = new RegExp(`(^|\\s)\`?(${FIELD_KEYS.join('|')}):\\S+$`);
 
 export async function addTask(guild: Guild, request: AddRequest): Promise<AddResult> {
@@ -50,9 +53,23 @@ export async function addTask(guild: Guild, request: AddRequest): Promise<AddRes
       lines.push(line.trim() === '' ? '' : `  ${line}`);
     }
     while (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+    refuseHeadingMakers(lines[1]);
     tx.edit.add(status, lines);
     tx.addedNeeds(id, needs);
     tx.emit('task.created', id, { title, status, prio: request.prio ?? 'normal', needs, caps: request.caps ?? [] });
     return { id, status };
   });
+}
+
+/**
+ * A body whose first line sits right under the task line as `---`, `===` or `|---|` turns the
+ * task line into a heading or a table header: the task would be written but never read back, and
+ * its ID handed out again by the next `add`.
+ */
+function refuseHeadingMakers(bodyLine: string | undefined): void {
+  if (bodyLine === undefined || bodyLine === '') return;
+  const text = bodyLine.slice(2); // the body's two columns of indentation
+  if (UNDERLINE.test(text) || TABLE_DELIMITER.test(text)) {
+    throw new UsageError(`the body's first line ${JSON.stringify(text.trim())} would turn the task line above it into a heading or a table header; start the body with an empty line`);
+  }
 }

@@ -22,11 +22,11 @@ import { contentKey, storeBoardCache } from '../board/board-cache.js';
 import { BOARD_FILE, prepareBoardWrite, restoreAsideBoard, verifyAgainstParse, type CommitOptions, type PreparedWrite } from '../board/board-file.js';
 import type { BoardVersions } from '../board/board-versions.js';
 import { BoardEdit } from '../board/edit-board.js';
-import { parseBoard } from '../board/parse-board.js';
+import { idAllocator, parseBoard } from '../board/parse-board.js';
 import { readSnapshot, shapeOf } from '../board/steady-read.js';
 import type { Board, Status, Task } from '../board/types.js';
 import { BoardChangedError, FileError } from '../errors.js';
-import { parseAgentName, taskNumber } from '../identifiers.js';
+import { parseAgentName } from '../identifiers.js';
 import { appendEvents } from '../log/append-event.js';
 import { makeEvent, type AuditEvent, type EventType } from '../log/event.js';
 import { withBoardMutex } from '../lock/board-mutex.js';
@@ -108,11 +108,7 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
   const undo: (() => void)[] = [];
   const beforeCommit: ((events: readonly AuditEvent[]) => void)[] = [];
   const afterCommit: (() => void)[] = [];
-  let highest = 0;
-  for (const task of board.tasks) {
-    if (task.id) highest = Math.max(highest, taskNumber(task.id));
-    for (const need of task.needs) highest = Math.max(highest, taskNumber(need));
-  }
+  const nextId = idAllocator(board);
   const tx: Transaction = {
     board,
     edit,
@@ -126,7 +122,7 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
     beforeCommit: (step) => void beforeCommit.push(step),
     afterCommit: (step) => void afterCommit.push(step),
     idOf: (task) => task.id ?? assigned.get(task)!,
-    nextId: () => `${board.settings.prefix}-${++highest}`,
+    nextId,
     addedNeeds: (id, needs) => void added.set(id, needs),
     onAbort: (fn) => void undo.push(fn),
   };
