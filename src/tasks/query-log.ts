@@ -1,6 +1,7 @@
 // `guild-fs log`: the audit log filtered, streamed. Events are read in file order; with a limit
 // only the last N matches are kept, so memory stays bounded either way.
 import type { AuditEvent } from '../log/event.js';
+import { LastEvents } from '../log/last-events.js';
 import { readEvents, type LogWarning } from '../log/read-events.js';
 import type { Guild } from './guild.js';
 
@@ -34,17 +35,15 @@ export function matches(event: AuditEvent, filter: LogFilter): boolean {
 
 /** Calls `emit` with each matching event, in file order (the last `limit` when given). */
 export async function queryLog(guild: Guild, filter: LogFilter, emit: (event: AuditEvent) => void | Promise<void>, onWarning: (warning: LogWarning) => void): Promise<number> {
-  const last: AuditEvent[] = [];
+  const last = new LastEvents(filter.limit ?? 0);
   let count = 0;
   for await (const { event } of readEvents(guild.logPath, { lenient: filter.lenient, onWarning })) {
     if (!matches(event, filter)) continue;
     count++;
     if (filter.limit === undefined) await emit(event);
-    else {
-      last.push(event);
-      if (last.length > filter.limit) last.shift();
-    }
+    else last.add(event);
   }
-  for (const event of last) await emit(event);
-  return filter.limit === undefined ? count : last.length;
+  const kept = last.events();
+  for (const event of kept) await emit(event);
+  return filter.limit === undefined ? count : kept.length;
 }
