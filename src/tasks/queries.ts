@@ -4,12 +4,13 @@ import type { Board, Status, Task } from '../board/types.js';
 import { NoSuchTaskError, NothingToDoError } from '../errors.js';
 import { parseTaskId } from '../identifiers.js';
 import type { AuditEvent } from '../log/event.js';
-import { readEvents, type LogWarning } from '../log/read-events.js';
+import type { LogWarning } from '../log/read-events.js';
 import type { LockOwner } from '../lock/lock-owner.js';
 import type { OwnerRead } from '../lock/mkdir-lock.js';
 import { judgeLock } from '../lock/task-locks.js';
 import { cycleKey, findCycles, unknownNeeds } from './dependency-graph.js';
 import { loadBoard, type Guild } from './guild.js';
+import { orderedMatches } from './query-log.js';
 import { isClaimable, nextReady, readyQueue, type ReadyFilter } from './ready-queue.js';
 import { viewTask, type TaskView } from './task-view.js';
 
@@ -136,27 +137,31 @@ export interface ShowResult {
   task: TaskView;
   body: string[];
   lock: LockView | null;
+  /** The task's last SHOW_HISTORY events, in replay's (ts, id) order. */
   history: AuditEvent[];
+  /** How many events the log holds for the task; more than `history` holds when it is long. */
+  historyTotal: number;
   warnings: LogWarning[];
 }
+
+/** How many of a task's events `show` prints: the rest is `guild-fs log --task ID`'s. */
+export const SHOW_HISTORY = 200;
 
 /** `viewer`: the agent asking, if any; the holder looking at its own task refreshes its heartbeat. */
 export async function showTask(guild: Guild, id: string, viewer?: string): Promise<ShowResult> {
   const board = await loadBoard(guild);
   const task = board.byId.get(parseTaskId(id, board.settings.prefix));
   if (!task) throw new NoSuchTaskError(id);
-  const history: AuditEvent[] = [];
   const warnings: LogWarning[] = [];
-  for await (const { event } of readEvents(guild.logPath, { onWarning: (warning) => warnings.push(warning) })) {
-    if (event.task === id) history.push(event);
-  }
+  // Only the end of a long history is kept and printed; `log --task` streams all of it.
+  const history = await orderedMatches(guild.logPath, (event) => event.task === id, { last: SHOW_HISTORY, onWarning: (warning) => warnings.push(warning) });
   let read = guild.locks.read(id);
   if (viewer !== undefined && read.state === 'held' && read.owner.agent === viewer) {
     const owner = guild.locks.heartbeat(id, read.owner.token, guild.now());
     if (owner) read = { state: 'held', owner };
   }
   const lock = lockView(guild, id, read, { now: guild.now(), ttlMs: board.settings.lockTtlMs });
-  return { task: viewTask(task), body: bodyOf(board, task), lock, history, warnings };
+  return { task: viewTask(task), body: bodyOf(board, task), lock, history: history.events, historyTotal: history.total, warnings };
 }
 
 function bodyOf(board: Board, task: Task): string[] {

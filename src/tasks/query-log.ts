@@ -2,7 +2,8 @@
 // only the last N matches are kept, so memory stays bounded either way.
 import type { AuditEvent } from '../log/event.js';
 import { LastEvents } from '../log/last-events.js';
-import { readEvents, type LogWarning } from '../log/read-events.js';
+import { compareEvents } from '../log/ordered-events.js';
+import { readEventBatches, readEvents, type LogWarning } from '../log/read-events.js';
 import type { Guild } from './guild.js';
 
 export interface LogFilter {
@@ -33,8 +34,17 @@ export function matches(event: AuditEvent, filter: LogFilter): boolean {
   return true;
 }
 
-/** Calls `emit` with each matching event, in file order (the last `limit` when given). */
+/**
+ * Calls `emit` with each matching event, in file order (the last `limit` when given). A task's
+ * history (`--task`) comes in replay's (ts, id) order instead, each id once, as `show` prints it:
+ * after a merge, file order is not the order things happened in.
+ */
 export async function queryLog(guild: Guild, filter: LogFilter, emit: (event: AuditEvent) => void | Promise<void>, onWarning: (warning: LogWarning) => void): Promise<number> {
+  if (filter.task !== undefined) {
+    const history = await orderedMatches(guild.logPath, (event) => matches(event, filter), { last: filter.limit, lenient: filter.lenient, onWarning });
+    for (const event of history.events) await emit(event);
+    return history.events.length;
+  }
   const last = new LastEvents(filter.limit ?? 0);
   let count = 0;
   for await (const { event } of readEvents(guild.logPath, { lenient: filter.lenient, onWarning })) {
@@ -46,4 +56,38 @@ export async function queryLog(guild: Guild, filter: LogFilter, emit: (event: Au
   const kept = last.events();
   for (const event of kept) await emit(event);
   return filter.limit === undefined ? count : kept.length;
+}
+
+export interface OrderedMatches {
+  /** In (ts, id) order; with `last`, only the last that many. */
+  events: AuditEvent[];
+  /** How many distinct events matched in all. */
+  total: number;
+}
+
+/**
+ * The events `match` accepts, sorted as replay sorts them, each id once. With `last`, memory holds
+ * about twice that many events (sorted and cut back as it fills) plus the ids that matched, which
+ * are needed to drop a duplicate wherever a merge put it: a task with a million events costs its
+ * ids, not its events.
+ */
+export async function orderedMatches(path: string, match: (event: AuditEvent) => boolean, options: { last?: number; lenient?: boolean; onWarning?: (warning: LogWarning) => void } = {}): Promise<OrderedMatches> {
+  const seen = new Set<string>();
+  let held: AuditEvent[] = [];
+  const last = options.last;
+  const room = last === undefined ? Infinity : Math.max(2 * last, last + 1024);
+  const cut = (): void => {
+    held.sort(compareEvents);
+    if (last !== undefined && held.length > last) held = held.slice(held.length - last);
+  };
+  for await (const batch of readEventBatches(path, { lenient: options.lenient, onWarning: options.onWarning })) {
+    for (const { event } of batch) {
+      if (!match(event) || seen.has(event.id)) continue;
+      seen.add(event.id);
+      held.push(event);
+      if (held.length >= room) cut();
+    }
+  }
+  cut();
+  return { events: held, total: seen.size };
 }
