@@ -129,16 +129,15 @@ export class LogFollower {
 
   private flushTornTail(): void {
     const line = this.lines.end();
-    if (line === null || line.bytes === null) return;
-    this.warn(line.no, `torn last line (a write cut short), skipped: ${JSON.stringify(line.bytes.toString('utf8').slice(0, 80))}`);
+    if (line === null || line.text === null) return;
+    this.warn(line.no, `torn last line (a write cut short), skipped: ${JSON.stringify(line.text.slice(0, 80))}`);
   }
 
-  private read({ no, bytes, nul }: RawLine, events: NumberedEvent[]): void {
-    if (bytes === null) {
+  private read({ no, text, nul }: RawLine, events: NumberedEvent[]): void {
+    if (text === null) {
       this.warn(no, `${oversizeMessage()}, skipped`);
       return;
     }
-    const text = bytes.toString('utf8');
     if (!nul) {
       const event = this.parse(text, no);
       if (event) events.push({ line: no, event });

@@ -98,12 +98,11 @@ async function* readFileBatches(path: string, file: string, options: ReadOptions
     throw error;
   }
 
-  function readLine({ no, bytes, nul }: RawLine, last: boolean, batch: NumberedEvent[]): void {
-    if (bytes === null) {
+  function readLine({ no, text, nul }: RawLine, last: boolean, batch: NumberedEvent[]): void {
+    if (text === null) {
       damaged(no, oversizeMessage());
       return;
     }
-    const text = bytes.toString('utf8');
     if (!nul) {
       const event = parseLine(text, no, last);
       if (event) batch.push({ line: no, event });

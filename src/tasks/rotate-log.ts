@@ -100,22 +100,22 @@ async function* logLines(path: string): AsyncGenerator<string> {
   const lines = new LineSplitter();
   for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
     for (const line of lines.push(chunk)) {
-      if (line.bytes === null) throw new FileError('ELOG', LOG_FILE, line.no, oversizeMessage());
-      yield text(line.bytes);
+      if (line.text === null) throw new FileError('ELOG', LOG_FILE, line.no, oversizeMessage());
+      yield withoutCr(line.text);
     }
   }
   const last = lines.end();
-  if (last?.bytes) yield text(last.bytes);
+  if (last?.text) yield withoutCr(last.text);
 }
 
-function text(bytes: Buffer): string {
-  return bytes.toString('utf8', 0, bytes[bytes.length - 1] === 13 ? bytes.length - 1 : bytes.length);
+function withoutCr(text: string): string {
+  return text.endsWith('\r') ? text.slice(0, -1) : text;
 }
 
 async function refuseOversizeLines(path: string): Promise<void> {
   const lines = new LineSplitter();
   for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
-    for (const line of lines.push(chunk)) if (line.bytes === null) throw new FileError('ELOG', LOG_FILE, line.no, `${oversizeMessage()}; nothing was rotated`);
+    for (const line of lines.push(chunk)) if (line.text === null) throw new FileError('ELOG', LOG_FILE, line.no, `${oversizeMessage()}; nothing was rotated`);
   }
 }
 
