@@ -77,7 +77,12 @@ export async function run(args: EventsArgs, ctx: Context): Promise<{ events: num
       if (!dirty) await new Promise<void>((resolve) => (waiting = resolve));
       waiting = null;
       dirty = false;
-      await print(follower.poll().map((numbered) => numbered.event).filter(wanted));
+      for (;;) {
+        // A rotation or truncation makes the follower read a whole file again: in bounded steps.
+        const polled = follower.poll(POLL_EVENTS);
+        if (polled.length === 0) break;
+        await print(polled.map((numbered) => numbered.event).filter(wanted));
+      }
     }
   } finally {
     clearInterval(timer);
