@@ -72,6 +72,21 @@ export function appendEvents(path: string, events: readonly AuditEvent[], option
  * about and skip, and nothing written later is glued to it. The caller holds the board mutex.
  * Returns whether the line needed ending.
  */
+/** Whether the log ends inside a line: a look without the mutex, before deciding to take it. */
+export function logEndsInsideLine(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    return endsInsideLine(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function endTornTail(path: string): boolean {
   let fd: number;
   try {

@@ -29,7 +29,7 @@ import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ASIDE_PREFIX, TEMP_MARKER } from '../board/board-file.js';
 import type { Task } from '../board/types.js';
-import { appendEvents, endTornTail } from '../log/append-event.js';
+import { appendEvents, endTornTail, logEndsInsideLine } from '../log/append-event.js';
 import type { AuditEvent } from '../log/event.js';
 import { findEventIds, lastEventOf } from '../log/find-events.js';
 import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
@@ -120,7 +120,9 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
   // The log's repair: a torn last line (text cut short, or NUL bytes from a power loss) is ended
   // with a newline, under the mutex like any append. Nothing is cut or rewritten: the log only
   // grows, readers keep any complete event before the NULs and warn about the rest as torn.
-  if (await withBoardMutex(guild.mutexPath, 'heal: end a torn log line', async () => endTornTail(guild.logPath))) result.logTailEnded = true;
+  // The mutex is taken only when the log looks torn: the daemon heals every few seconds, and a
+  // mutex taken each time would be traffic in the folder it watches.
+  if (logEndsInsideLine(guild.logPath) && (await withBoardMutex(guild.mutexPath, 'heal: end a torn log line', async () => endTornTail(guild.logPath)))) result.logTailEnded = true;
 
   const intents = guild.locks.intents<FinishIntent>();
   for (const { task, read } of locks) {
