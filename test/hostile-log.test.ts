@@ -2,9 +2,12 @@
 // big logs, duplicates and disorder a merge leaves, double claims. Every case runs the built CLI
 // on a real temp repo; memory is checked by running it with a small heap, never by timing.
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
+import { appendEvents } from '../src/log/append-event.js';
+import { makeEvent } from '../src/log/event.js';
+import { mergeLogs } from '../src/tasks/merge-log.js';
 import { cli } from './helpers/cli.js';
 import { tempRepo, type TempRepo } from './helpers/repo.js';
 
@@ -70,6 +73,30 @@ describe('item 9: a long line costs linear time and bounded memory, and is an er
   });
 });
 
+describe('item 9, the other readers', () => {
+  test('heal reads the log backwards past a 64 MB line to find a claim, with a 96 MB heap', () => {
+    const repo = example();
+    assert.equal(cli(['claim', 'GLD-3', '--no-worktree'], { cwd: repo.dir, agent: 'a' }).code, 0);
+    appendFileSync(logOf(repo), Buffer.concat([Buffer.alloc(64 << 20, 'x'), Buffer.from('\n')]));
+    // In Progress with no lock: heal requeues it only if its last claim was made on this host,
+    // which it learns by reading the log from its end. (The old scan got there too, in ~40 s of
+    // quadratic copying: without timing this is coverage of the new scan, not a reproduction.)
+    rmSync(join(repo.dir, '.git', 'guild', 'locks', 'GLD-3.lock'), { recursive: true, force: true });
+    const heal = cli(['heal', '--json'], { cwd: repo.dir, env: small(96) });
+    assert.equal(heal.code, 0, heal.stderr);
+    assert.deepEqual(heal.json?.result?.actions.map((action: any) => [action.task, action.action]), [['GLD-3', 'requeued']]);
+  });
+
+  test('an event over 1 MiB is refused before anything is written', () => {
+    const repo = example();
+    const before = readFileSync(logOf(repo));
+    const huge = makeEvent({ type: 'task.edited', task: 'GLD-3', agent: 'a', host: 'h', data: { body: 'b'.repeat(1 << 20) } });
+    const small = makeEvent({ type: 'task.edited', task: 'GLD-3', agent: 'a', host: 'h' });
+    assert.throws(() => appendEvents(logOf(repo), [small, huge], { exclusive: true }), (error: any) => error.code === 'EEVENTSIZE' && error.exitCode === 2 && /1 MiB/.test(error.message));
+    assert.deepEqual(readFileSync(logOf(repo)), before);
+  });
+});
+
 describe('item 10: the NUL bytes a power loss leaves stay a warning, and no event is dropped', () => {
   test('a NUL tail, then an append: replay, log and stats still read, every event kept', () => {
     const repo = example();
@@ -111,6 +138,15 @@ describe('item 10: the NUL bytes a power loss leaves stay a warning, and no even
     assert.equal(stats.json?.result?.agents.find((row: any) => row.agent === 'a')?.claimed, 1);
     assert.equal(cli(['replay', '--check'], { cwd: repo.dir }).code, 0);
   });
+});
+
+test('item 10, the merge: an event whose newline a power loss took is merged, not dropped as torn', () => {
+  const base = eventLine(1, { type: 'task.created', task: 'GLD-3' });
+  const ours = base + eventLine(2, { type: 'task.claimed', task: 'GLD-3' }).slice(0, -1) + '\0'.repeat(100);
+  const theirs = base + eventLine(3, { type: 'task.edited', task: 'GLD-3' });
+  const merged = mergeLogs(base, ours, theirs);
+  assert.equal(merged.text, base + eventLine(2, { type: 'task.claimed', task: 'GLD-3' }) + eventLine(3, { type: 'task.edited', task: 'GLD-3' }));
+  assert.deepEqual(merged.torn, []);
 });
 
 test('item 11: events --limit 3 on a log of 130k events prints the last three', () => {
