@@ -1,6 +1,8 @@
-// Streaming reader for .guild/audit.jsonl: memory grows with one chunk, not with the log.
-// A last line without its newline is a crash mid-append: a warning, skipped. A line that does not
-// parse anywhere else is damage: an error with its line number (or a warning when lenient).
+// Streaming reader for .guild/audit.jsonl: memory grows with one chunk (and one line of at most
+// MAX_EVENT_BYTES), not with the log, and time with its bytes however long a line (log-lines.ts).
+// A last line without its newline is a crash mid-append: a warning, skipped. NUL bytes are a power
+// loss: a warning, the text between them read on its own. A line that does not parse anywhere
+// else, or is over the limit, is damage: an error with its line number (a warning when lenient).
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
