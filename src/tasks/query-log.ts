@@ -66,12 +66,49 @@ export interface OrderedMatches {
 }
 
 /**
- * The events `match` accepts, sorted as replay sorts them, each id once. With `last`, memory holds
- * about twice that many events (sorted and cut back as it fills) plus the ids that matched, which
- * are needed to drop a duplicate wherever a merge put it: a task with a million events costs its
- * ids, not its events.
+ * The events `match` accepts, sorted as replay sorts them, each id once; with `last`, only the last
+ * that many. As replay does (ordered-events.ts), the log is first read as if its matches were in
+ * order, where a duplicate sits next to its twin: memory is then the `last` events kept. Only if
+ * a match turns up out of order is it read again, holding the matched ids (to drop a duplicate
+ * wherever a merge put it) and about twice `last` events, sorted and cut back as they fill.
  */
-export async function orderedMatches(path: string, match: (event: AuditEvent) => boolean, options: { last?: number; lenient?: boolean; onWarning?: (warning: LogWarning) => void } = {}): Promise<OrderedMatches> {
+export async function orderedMatches(path: string, match: (event: AuditEvent) => boolean, options: MatchOptions = {}): Promise<OrderedMatches> {
+  const warnings: LogWarning[] = [];
+  const inOrder = await matchesInOrder(path, match, { ...options, onWarning: (warning) => warnings.push(warning) });
+  if (inOrder === null) return matchesSorted(path, match, options);
+  for (const warning of warnings) options.onWarning?.(warning);
+  return inOrder;
+}
+
+interface MatchOptions {
+  last?: number;
+  lenient?: boolean;
+  onWarning?: (warning: LogWarning) => void;
+}
+
+async function matchesInOrder(path: string, match: (event: AuditEvent) => boolean, options: MatchOptions): Promise<OrderedMatches | null> {
+  const window = options.last === undefined ? null : new LastEvents(options.last);
+  const all: AuditEvent[] = [];
+  let previous: AuditEvent | null = null;
+  let total = 0;
+  for await (const batch of readEventBatches(path, { lenient: options.lenient, onWarning: options.onWarning })) {
+    for (const { event } of batch) {
+      if (!match(event)) continue;
+      if (previous !== null) {
+        const order = compareEvents(previous, event);
+        if (order > 0) return null;
+        if (order === 0) continue;
+      }
+      previous = event;
+      total++;
+      if (window) window.add(event);
+      else all.push(event);
+    }
+  }
+  return { events: window ? window.events() : all, total };
+}
+
+async function matchesSorted(path: string, match: (event: AuditEvent) => boolean, options: MatchOptions): Promise<OrderedMatches> {
   const seen = new Set<string>();
   let held: AuditEvent[] = [];
   const last = options.last;
