@@ -174,6 +174,12 @@ test('item 16: show on a task with 200k events keeps a window, in a 64 MB heap',
   const human = cli(['show', 'GLD-6'], { cwd: repo.dir, env: small(64) });
   assert.equal(human.code, 0, human.stderr);
   assert.match(human.stdout, /199801 earlier events not shown: guild-fs log --task GLD-6/);
+  // A merge put an old event and a duplicate at the end: the sorted pass, still a window, in order.
+  appendFileSync(logOf(repo), eventLine(900_000, { type: 'task.edited', task: 'GLD-6', ts: '2000-01-01T00:00:00.000Z' }) + lines[5]);
+  const merged = cli(['show', 'GLD-6', '--json'], { cwd: repo.dir, env: small(64) });
+  assert.equal(merged.code, 0, merged.stderr);
+  assert.equal(merged.json?.result?.historyTotal, 200_002);
+  assert.deepEqual(merged.json?.result?.history.map((event: any) => event.id), result.history.map((event: any) => event.id));
 });
 
 test('item 20: stats drops a duplicate claim a merge put far from its twin, as replay does', () => {
