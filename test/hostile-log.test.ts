@@ -233,3 +233,18 @@ test('item 24: replay --check names a double claim by both events, and exits 6',
   assert.ok(message.includes(firstClaim.id) && message.includes(`.guild/audit.jsonl:${first + 1}`), message);
   assert.ok(message.includes(`01TEST${String(9).padStart(20, '0')}`) && message.includes(`.guild/audit.jsonl:${lines.length}`), message);
 });
+
+test('item 24, rotated: the claim in a segment is named by the segment\'s file and line', () => {
+  const repo = example();
+  assert.equal(cli(['claim', 'GLD-3', '--no-worktree'], { cwd: repo.dir, agent: 'a' }).code, 0);
+  const first = JSON.parse(readFileSync(logOf(repo), 'utf8').split('\n').find((line) => line.includes('"task.claimed"'))!);
+  appendFileSync(logOf(repo), eventLine(9, { type: 'task.claimed', task: 'GLD-3', agent: 'b', ts: '2099-01-01T00:00:00.000Z' }));
+  repo.write(repo.read().replace('owner:a', 'owner:b'));
+  const rotate = cli(['log', 'rotate', '--before', '2098-01-01T00:00:00Z'], { cwd: repo.dir });
+  assert.equal(rotate.code, 0, rotate.stderr);
+  const run = cli(['replay', '--check', '--json'], { cwd: repo.dir });
+  assert.equal(run.code, 6, run.stdout);
+  const message: string = run.json?.error?.data?.disagreements[0].message;
+  assert.match(message, new RegExp(`event ${first.id}, \\.guild/audit/${first.ts.slice(0, 7)}\\.jsonl\\.gz:\\d+\\)`), message);
+  assert.match(message, /event 01TEST0+9, \.guild\/audit\.jsonl:1\)/, message);
+});

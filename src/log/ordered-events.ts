@@ -15,8 +15,8 @@ export interface OrderedFold {
    * not depend on order go here. Returns whether the fold wants the event at all.
    */
   wants(event: AuditEvent, line: number): boolean;
-  /** Called with each wanted event, in (ts, id) order. */
-  visit(event: AuditEvent, line: number): void;
+  /** Called with each wanted event, in (ts, id) order; `file` is set for a rotated segment's. */
+  visit(event: AuditEvent, line: number, file?: string): void;
 }
 
 export interface OrderedOptions extends ReadOptions {
@@ -45,29 +45,29 @@ async function foldStreaming(path: string, options: ReadOptions, fold: OrderedFo
   let previousId = '';
   let events = 0;
   for await (const batch of readEventBatches(path, options)) {
-    for (const { event, line } of batch) {
+    for (const { event, line, file } of batch) {
       if (event.ts < previousTs || (event.ts === previousTs && event.id < previousId)) return null;
       if (event.ts === previousTs && event.id === previousId) continue;
       previousTs = event.ts;
       previousId = event.id;
       events++;
-      if (fold.wants(event, line)) fold.visit(event, line);
+      if (fold.wants(event, line)) fold.visit(event, line, file);
     }
   }
   return events;
 }
 
 async function foldSorted(path: string, options: OrderedOptions, fold: OrderedFold): Promise<number> {
-  const kept: { event: AuditEvent; line: number }[] = [];
+  const kept: { event: AuditEvent; line: number; file?: string }[] = [];
   const seen = new Set<string>();
   const slim = options.slim ?? ((event: AuditEvent) => event);
-  for await (const { event, line } of readEvents(path, options)) {
+  for await (const { event, line, file } of readEvents(path, options)) {
     if (seen.has(event.id)) continue;
     seen.add(event.id);
-    if (fold.wants(event, line)) kept.push({ event: slim(event), line });
+    if (fold.wants(event, line)) kept.push(file === undefined ? { event: slim(event), line } : { event: slim(event), line, file });
   }
   kept.sort((a, b) => compareEvents(a.event, b.event));
-  for (const { event, line } of kept) fold.visit(event, line);
+  for (const { event, line, file } of kept) fold.visit(event, line, file);
   return seen.size;
 }
 

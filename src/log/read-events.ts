@@ -30,6 +30,8 @@ export interface ReadOptions {
 export interface NumberedEvent {
   line: number;
   event: AuditEvent;
+  /** The file the line is in, as messages name it, when it is a rotated segment (absent: the live log). */
+  file?: string;
 }
 
 export async function* readEvents(path: string, options: ReadOptions = {}): AsyncGenerator<NumberedEvent> {
@@ -63,6 +65,8 @@ export function segmentNames(dir: string): string[] {
 
 async function* readFileBatches(path: string, file: string, options: ReadOptions, gzipped: boolean): AsyncGenerator<NumberedEvent[]> {
   const warn = options.onWarning ?? (() => {});
+  // Segments' events say where they are; the live log's, the usual case, carry nothing extra.
+  const where = gzipped ? file : undefined;
   let stream: NodeJS.ReadableStream & { bytesRead?: number };
   try {
     const raw = createReadStream(path, { highWaterMark: 1 << 16 });
@@ -107,7 +111,7 @@ async function* readFileBatches(path: string, file: string, options: ReadOptions
     }
     if (!nul) {
       const event = parseLine(text, no, last);
-      if (event) batch.push({ line: no, event });
+      if (event) batch.push(where === undefined ? { line: no, event } : { line: no, event, file: where });
       return;
     }
     // NUL bytes are what a power loss leaves: the write before them was cut short, whatever
@@ -118,7 +122,7 @@ async function* readFileBatches(path: string, file: string, options: ReadOptions
     pieces.forEach((piece, i) => {
       const final = i === pieces.length - 1;
       const event = parseLine(piece, no, final && last, !final);
-      if (event) batch.push({ line: no, event });
+      if (event) batch.push(where === undefined ? { line: no, event } : { line: no, event, file: where });
     });
   }
 

@@ -3,6 +3,7 @@
 // order replays the same as one written in order (ordered-events.ts). For a log in order (the usual
 // case) memory grows with tasks, not events; an out-of-order log is sorted in memory.
 import { EVENT_TYPES, type AuditEvent } from './event.js';
+import { LOG_FILE } from './append-event.js';
 import { foldOrdered } from './ordered-events.js';
 import type { LogWarning } from './read-events.js';
 
@@ -58,8 +59,8 @@ export async function replayLog(path: string, options: ReplayOptions = {}): Prom
         if (options.until !== undefined && Date.parse(event.ts) > options.until) return false;
         return typeof event.task === 'string';
       },
-      visit: (event, line) => {
-        claims.see(event, line);
+      visit: (event, line, file) => {
+        claims.see(event, line, file ?? LOG_FILE);
         applyEvent(result.tasks, event, line);
       },
     };
@@ -71,8 +72,8 @@ export async function replayLog(path: string, options: ReplayOptions = {}): Prom
 /** Two task.claimed of one task with no release, completion, failure or heal between them. */
 export interface DoubleClaim {
   task: string;
-  first: { id: string; line: number; agent: string; ts: string };
-  second: { id: string; line: number; agent: string; ts: string };
+  first: { id: string; file: string; line: number; agent: string; ts: string };
+  second: { id: string; file: string; line: number; agent: string; ts: string };
 }
 
 /**
@@ -86,10 +87,10 @@ export class ClaimWatch {
   private readonly open = new Map<string, DoubleClaim['first']>();
   constructor(private readonly found: DoubleClaim[]) {}
 
-  see(event: AuditEvent, line: number): void {
+  see(event: AuditEvent, line: number, file: string): void {
     const task = event.task!;
     if (event.type === 'task.claimed') {
-      const claim = { id: event.id, line, agent: event.agent, ts: event.ts };
+      const claim = { id: event.id, file, line, agent: event.agent, ts: event.ts };
       const first = this.open.get(task);
       if (first) this.found.push({ task, first, second: claim });
       this.open.set(task, claim);

@@ -63,7 +63,7 @@ export async function replayGuild(guild: Guild, options: { until?: number; check
   // Two clones that claimed one task offline both logged their claim: the board can show only
   // one holder, so this is named even when the board agrees with the last claim.
   for (const { task, first, second } of replay.doubleClaims) {
-    const claim = (c: typeof first): string => `by ${c.agent} at ${c.ts} (event ${c.id}, .guild/audit.jsonl:${c.line})`;
+    const claim = (c: typeof first): string => `by ${c.agent} at ${c.ts} (event ${c.id}, ${c.file}:${c.line})`;
     disagree(task, board.byId.get(task)?.line ?? null, `${task} was claimed twice with no release, completion, failure or heal between: ${claim(first)} and ${claim(second)}`);
   }
   for (const notice of boardNotices(board)) {
