@@ -3,7 +3,9 @@
 // leave a torn last line, which readers report and skip.
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { UsageError } from '../errors.js';
 import type { AuditEvent } from './event.js';
+import { MAX_EVENT_BYTES, MAX_EVENT_TEXT } from './log-lines.js';
 import { writeLogMark } from './log-mark.js';
 
 export const LOG_FILE = '.guild/audit.jsonl';
@@ -25,6 +27,14 @@ export interface AppendOptions {
 
 export function appendEvents(path: string, events: readonly AuditEvent[], options: AppendOptions = {}): void {
   if (events.length === 0) return;
+  // Checked before anything is written: readers refuse a line over the limit, so writing one
+  // would make the whole log unreadable (a --body of megabytes, say).
+  const lines = events.map((event) => Buffer.from(`${JSON.stringify(event)}\n`, 'utf8'));
+  const long = lines.findIndex((line) => line.length - 1 > MAX_EVENT_BYTES);
+  if (long >= 0) {
+    const event = events[long]!;
+    throw new UsageError(`${event.type}${event.task ? ` of ${event.task}` : ''} would take ${lines[long]!.length - 1} bytes in the log, more than the ${MAX_EVENT_TEXT} one event may take: nothing was written`, { bytes: lines[long]!.length - 1, limit: MAX_EVENT_BYTES }, 'EEVENTSIZE');
+  }
   let fd: number;
   try {
     fd = openSync(path, 'a+');
@@ -34,20 +44,61 @@ export function appendEvents(path: string, events: readonly AuditEvent[], option
     fd = openSync(path, 'a+');
   }
   try {
-    // After a crash mid-append the file ends inside a line. Starting a new line keeps our event
-    // whole instead of gluing it to the torn bytes (readers report those as torn and skip them).
+    // After a crash mid-append the file ends inside a line: torn text, or the NUL bytes a power
+    // loss leaves. Starting a new line keeps our event whole instead of gluing it to those bytes,
+    // which readers then report as torn and skip. Nothing is cut off: the torn bytes may end in a
+    // complete event whose newline was lost (readers keep it), and the file only ever grows, so a
+    // follower never mistakes a repair for a truncation.
     let lead = options.exclusive && endsInsideLine(fd) ? '\n' : '';
-    for (const event of events) {
-      const bytes = Buffer.from(`${lead}${JSON.stringify(event)}\n`, 'utf8');
+    for (const bytes of lines) {
+      const line = lead === '' ? bytes : Buffer.concat([Buffer.from(lead), bytes]);
       lead = '';
-      const written = writeSync(fd, bytes);
+      const written = writeSync(fd, line);
       // A regular file takes the whole buffer in one write; if a file system ever does not,
       // finishing the line beats leaving it torn.
-      if (written < bytes.length) writeSync(fd, bytes, written);
+      if (written < line.length) writeSync(fd, line, written);
     }
     // The size as this process leaves the file: exact under the board mutex, where every append
     // but init's is made; a mark that misses is searched for (logBehindMark), never wrong.
     if (options.markPath) writeLogMark(options.markPath, { size: fstatSync(fd).size, id: events[events.length - 1]!.id });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * What heal does for a log whose last line is torn (a crash or power loss mid-append): ends that
+ * line, as the next exclusive append would, so that the damage stays a torn line readers warn
+ * about and skip, and nothing written later is glued to it. The caller holds the board mutex.
+ * Returns whether the line needed ending.
+ */
+/** Whether the log ends inside a line: a look without the mutex, before deciding to take it. */
+export function logEndsInsideLine(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    return endsInsideLine(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function endTornTail(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'a+');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  try {
+    if (!endsInsideLine(fd)) return false;
+    writeSync(fd, '\n');
+    return true;
   } finally {
     closeSync(fd);
   }

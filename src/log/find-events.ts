@@ -5,6 +5,7 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { MAX_EVENT_BYTES } from './log-lines.js';
 import { SEGMENTS_DIR, segmentNames } from './read-events.js';
 
 const CHUNK = 1 << 16;
@@ -31,7 +32,11 @@ export function scanSegmentsBackwards(path: string, visit: (line: string) => boo
 
 /**
  * Calls `visit` with each line, last line first, until it returns true or the file ends. `end` is
- * the byte offset where the line stops (its newline, or the end of the file).
+ * the byte offset where the line stops (its newline, or the end of the file). A line longer than
+ * one event may take (MAX_EVENT_BYTES) is passed over unread: it cannot be an event, the forward
+ * readers report it, and holding it would make this scan's memory grow with it. A line holding
+ * NUL bytes (a power loss) is visited as its pieces between them, so that an event beside them
+ * is still found.
  */
 export function scanBackwards(path: string, visit: (line: string, end: number) => boolean | void): void {
   let fd: number;
@@ -43,31 +48,57 @@ export function scanBackwards(path: string, visit: (line: string, end: number) =
   }
   try {
     let position = fstatSync(fd).size;
-    let carry = Buffer.alloc(0);
+    // The line being put together from its pieces, last piece first; where it ends in the file.
+    let parts: Buffer[] = [];
+    let held = 0;
+    let tooLong = false;
+    let lineEnd = position;
+    const chunk = Buffer.alloc(CHUNK);
     while (position > 0) {
       const length = Math.min(CHUNK, position);
       position -= length;
-      const chunk = Buffer.alloc(length);
       readSync(fd, chunk, 0, length, position);
       // Lines are cut at '\n' bytes, never inside a multi-byte character.
-      const buffer = Buffer.concat([chunk, carry]);
-      let end = buffer.length;
+      let end = length;
       for (;;) {
-        const at = end > 0 ? buffer.lastIndexOf(10, end - 1) : -1;
-        if (at < 0) {
-          // The first (partial) line of this chunk goes with the chunk before it, unless this is
-          // the start of the file.
-          carry = buffer.subarray(0, end);
-          if (position === 0 && end > 0 && visit(buffer.toString('utf8', 0, end), end)) return;
-          break;
+        const at = end > 0 ? chunk.lastIndexOf(10, end - 1) : -1;
+        const from = at + 1;
+        const complete = at >= 0 || position === 0;
+        let text: string | null = null;
+        if (complete && parts.length === 0 && !tooLong) {
+          // The whole line is in this chunk: no copy.
+          if (end > from) text = chunk.toString('utf8', from, end);
+        } else if (!tooLong && end > from) {
+          if (held + end - from > MAX_EVENT_BYTES) {
+            tooLong = true;
+            parts = [];
+            held = 0;
+          } else {
+            parts.unshift(Buffer.from(chunk.subarray(from, end)));
+            held += end - from;
+          }
         }
-        if (end > at + 1 && visit(buffer.toString('utf8', at + 1, end), position + end)) return;
+        if (!complete) break; // the line goes on in the chunk before this one
+        if (text === null && !tooLong && held > 0) text = Buffer.concat(parts, held).toString('utf8');
+        if (text !== null && visitLine(text, lineEnd, visit)) return;
+        parts = [];
+        held = 0;
+        tooLong = false;
+        lineEnd = position + at;
+        if (at < 0) break;
         end = at;
       }
     }
   } finally {
     closeSync(fd);
   }
+}
+
+function visitLine(text: string, end: number, visit: (line: string, end: number) => boolean | void): boolean {
+  if (!text.includes('\0')) return Boolean(visit(text, end));
+  const pieces = text.split(/\0+/);
+  for (let i = pieces.length - 1; i >= 0; i--) if (pieces[i] !== '' && visit(pieces[i]!, end)) return true;
+  return false;
 }
 
 /**

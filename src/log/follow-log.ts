@@ -7,11 +7,14 @@
 //     inode than the one open, the old file is read to its end (appends that raced the rename
 //     land there) and the new one is opened from its start.
 //   - Truncation (the file got shorter): read again from the start.
+//   - A line over the limit (log-lines.ts) is a warning and skipped unread; NUL bytes (a power
+//     loss) are skipped with a warning, and any complete event beside them kept.
 // A complete line that is not an event is reported through onWarning and skipped: a follower
 // must outlive a damaged line.
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import type { AuditEvent } from './event.js';
-import { checkEvent, type LogWarning, type NumberedEvent } from './read-events.js';
+import { LineSplitter, type RawLine } from './log-lines.js';
+import { checkEvent, oversizeMessage, type LogWarning, type NumberedEvent } from './read-events.js';
 
 export interface FollowOptions {
   /** Start at the current end of the file (only new events), not at its start. */
@@ -26,8 +29,7 @@ export class LogFollower {
   private fd: number | null = null;
   private ino = -1;
   private offset = 0;
-  private line = 0;
-  private pending: Buffer = Buffer.alloc(0);
+  private lines = new LineSplitter();
   private readonly buffer = Buffer.alloc(CHUNK);
 
   constructor(
@@ -37,18 +39,21 @@ export class LogFollower {
     this.open(Boolean(options.fromEnd));
   }
 
-  /** Everything appended since the last call, in file order. */
-  poll(): NumberedEvent[] {
+  /**
+   * What was appended since the last call, in file order: all of it, or, with `max`, at least
+   * `max` events or the rest of the file, whichever is less (call again for more). The bound keeps
+   * a reader of a big log streaming instead of holding all of it.
+   */
+  poll(max = Infinity): NumberedEvent[] {
     const events: NumberedEvent[] = [];
     if (this.fd === null) this.open(false);
     if (this.fd === null) return events;
     if (fstatSync(this.fd).size < this.offset) {
       // Truncated (or rewritten shorter in place): start again from the top.
       this.offset = 0;
-      this.line = 0;
-      this.pending = Buffer.alloc(0);
+      this.lines = new LineSplitter();
     }
-    this.drain(events);
+    if (!this.drain(events, max)) return events;
     const now = statSync(this.path, { throwIfNoEntry: false });
     if (now === undefined || now.ino !== this.ino) {
       // Replaced (rotation) or removed: what was appended to the old file before the rename is
@@ -57,7 +62,7 @@ export class LogFollower {
       this.close();
       if (now !== undefined) {
         this.open(false);
-        this.drain(events);
+        this.drain(events, max);
       }
     }
     return events;
@@ -79,23 +84,24 @@ export class LogFollower {
     const stat = fstatSync(this.fd);
     this.ino = stat.ino;
     this.offset = fromEnd ? stat.size : 0;
-    this.line = 0;
-    this.pending = Buffer.alloc(0);
+    this.lines = new LineSplitter();
     if (fromEnd && stat.size > 0) this.skipToLineStart();
   }
 
   /** Starting at the end: line numbers still count from the top, so count the newlines before. */
   private skipToLineStart(): void {
-    let position = 0;
-    while (position < this.offset) {
-      const length = readSync(this.fd!, this.buffer, 0, Math.min(CHUNK, this.offset - position), position);
-      if (length === 0) break;
-      for (let i = 0; i < length; i++) if (this.buffer[i] === 10) this.line++;
-      position += length;
-    }
     // A torn last line at the start is someone's append in flight: its end will come.
     const lastNewline = this.lastNewlineBefore(this.offset);
     this.offset = lastNewline + 1;
+    let position = 0;
+    let newlines = 0;
+    while (position < this.offset) {
+      const length = readSync(this.fd!, this.buffer, 0, Math.min(CHUNK, this.offset - position), position);
+      if (length === 0) break;
+      for (let at = this.buffer.indexOf(10); at >= 0 && at < length; at = this.buffer.indexOf(10, at + 1)) newlines++;
+      position += length;
+    }
+    this.lines.lineNo = newlines;
   }
 
   private lastNewlineBefore(end: number): number {
@@ -110,43 +116,53 @@ export class LogFollower {
     return -1;
   }
 
-  private drain(events: NumberedEvent[]): void {
+  /** Reads on until the end of the file (true) or until `max` events are in `events` (false). */
+  private drain(events: NumberedEvent[], max: number): boolean {
     for (;;) {
+      if (events.length >= max) return false;
       const length = readSync(this.fd!, this.buffer, 0, CHUNK, this.offset);
-      if (length === 0) return;
+      if (length === 0) return true;
       this.offset += length;
-      let chunk = Buffer.concat([this.pending, this.buffer.subarray(0, length)]);
-      let newline = chunk.indexOf(10);
-      while (newline >= 0) {
-        this.line++;
-        const event = this.parse(chunk.toString('utf8', 0, newline));
-        if (event) events.push({ line: this.line, event });
-        chunk = chunk.subarray(newline + 1);
-        newline = chunk.indexOf(10);
-      }
-      this.pending = Buffer.from(chunk);
+      for (const line of this.lines.push(this.buffer.subarray(0, length))) this.read(line, events);
     }
   }
 
   private flushTornTail(): void {
-    if (this.pending.length === 0) return;
-    this.warn(this.line + 1, `torn last line (a write cut short), skipped: ${JSON.stringify(this.pending.toString('utf8').slice(0, 80))}`);
-    this.pending = Buffer.alloc(0);
+    const line = this.lines.end();
+    if (line === null || line.text === null) return;
+    this.warn(line.no, `torn last line (a write cut short), skipped: ${JSON.stringify(line.text.slice(0, 80))}`);
   }
 
-  private parse(raw: string): AuditEvent | null {
+  private read({ no, text, nul }: RawLine, events: NumberedEvent[]): void {
+    if (text === null) {
+      this.warn(no, `${oversizeMessage()}, skipped`);
+      return;
+    }
+    if (!nul) {
+      const event = this.parse(text, no);
+      if (event) events.push({ line: no, event });
+      return;
+    }
+    this.warn(no, 'NUL bytes (left by a power loss or a crash mid-write), skipped');
+    for (const piece of text.split('\0')) {
+      const event = this.parse(piece, no);
+      if (event) events.push({ line: no, event });
+    }
+  }
+
+  private parse(raw: string, line: number): AuditEvent | null {
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (text.trim() === '') return null;
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch {
-      this.warn(this.line, `not valid JSON, skipped: ${JSON.stringify(text.slice(0, 80))}`);
+      this.warn(line, `not valid JSON, skipped: ${JSON.stringify(text.slice(0, 80))}`);
       return null;
     }
     const problem = checkEvent(value);
     if (problem) {
-      this.warn(this.line, `${problem}, skipped`);
+      this.warn(line, `${problem}, skipped`);
       return null;
     }
     return value as AuditEvent;

@@ -1,12 +1,15 @@
-// Streaming reader for .guild/audit.jsonl: memory grows with one chunk, not with the log.
-// A last line without its newline is a crash mid-append: a warning, skipped. A line that does not
-// parse anywhere else is damage: an error with its line number (or a warning when lenient).
+// Streaming reader for .guild/audit.jsonl: memory grows with one chunk (and one line of at most
+// MAX_EVENT_BYTES), not with the log, and time with its bytes however long a line (log-lines.ts).
+// A last line without its newline is a crash mid-append: a warning, skipped. NUL bytes are a power
+// loss: a warning, the text between them read on its own. A line that does not parse anywhere
+// else, or is over the limit, is damage: an error with its line number (a warning when lenient).
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { FileError } from '../errors.js';
 import { LOG_FILE } from './append-event.js';
 import type { AuditEvent } from './event.js';
+import { LineSplitter, MAX_EVENT_BYTES, MAX_EVENT_TEXT, type RawLine } from './log-lines.js';
 
 export interface LogWarning {
   file: string;
@@ -27,6 +30,8 @@ export interface ReadOptions {
 export interface NumberedEvent {
   line: number;
   event: AuditEvent;
+  /** The file the line is in, as messages name it, when it is a rotated segment (absent: the live log). */
+  file?: string;
 }
 
 export async function* readEvents(path: string, options: ReadOptions = {}): AsyncGenerator<NumberedEvent> {
@@ -60,6 +65,8 @@ export function segmentNames(dir: string): string[] {
 
 async function* readFileBatches(path: string, file: string, options: ReadOptions, gzipped: boolean): AsyncGenerator<NumberedEvent[]> {
   const warn = options.onWarning ?? (() => {});
+  // Segments' events say where they are; the live log's, the usual case, carry nothing extra.
+  const where = gzipped ? file : undefined;
   let stream: NodeJS.ReadableStream & { bytesRead?: number };
   try {
     const raw = createReadStream(path, { highWaterMark: 1 << 16 });
@@ -70,36 +77,26 @@ async function* readFileBatches(path: string, file: string, options: ReadOptions
     } else {
       stream = raw;
     }
-    stream.setEncoding('utf8');
     const totalBytes = options.onProgress ? statSync(path).size : 0;
-    let rest = '';
-    let lineNo = 0;
-    for await (const chunk of stream as AsyncIterable<string>) {
-      const text = rest + chunk;
+    // Bytes, not text: lines are cut at '\n' bytes (never inside a character) and measured in bytes.
+    const splitter = new LineSplitter();
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
       const batch: NumberedEvent[] = [];
-      let start = 0;
-      let newline = text.indexOf('\n');
       try {
-        while (newline >= 0) {
-          lineNo++;
-          const event = parseLine(text.slice(start, newline), lineNo, false);
-          if (event) batch.push({ line: lineNo, event });
-          start = newline + 1;
-          newline = text.indexOf('\n', start);
-        }
+        for (const line of splitter.push(chunk)) readLine(line, false, batch);
       } catch (error) {
         // The events before the damage still reach the reader, then the error does.
         if (batch.length > 0) yield batch;
         throw error;
       }
-      rest = text.slice(start);
       options.onProgress?.(stream.bytesRead ?? 0, totalBytes);
       if (batch.length > 0) yield batch;
     }
-    if (rest.trim() !== '') {
-      lineNo++;
-      const event = parseLine(rest, lineNo, true);
-      if (event) yield [{ line: lineNo, event }];
+    const last = splitter.end();
+    if (last) {
+      const batch: NumberedEvent[] = [];
+      readLine(last, true, batch);
+      if (batch.length > 0) yield batch;
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
@@ -107,7 +104,29 @@ async function* readFileBatches(path: string, file: string, options: ReadOptions
     throw error;
   }
 
-  function parseLine(raw: string, line: number, last: boolean): AuditEvent | null {
+  function readLine({ no, text, nul }: RawLine, last: boolean, batch: NumberedEvent[]): void {
+    if (text === null) {
+      damaged(no, oversizeMessage());
+      return;
+    }
+    if (!nul) {
+      const event = parseLine(text, no, last);
+      if (event) batch.push(where === undefined ? { line: no, event } : { line: no, event, file: where });
+      return;
+    }
+    // NUL bytes are what a power loss leaves: the write before them was cut short, whatever
+    // follows them was appended since. Each piece is read on its own, so that no complete event
+    // on the line is lost; a piece cut short is torn, a warning like any torn line.
+    warn({ file, line: no, message: 'NUL bytes (left by a power loss or a crash mid-write), skipped' });
+    const pieces = text.split('\0');
+    pieces.forEach((piece, i) => {
+      const final = i === pieces.length - 1;
+      const event = parseLine(piece, no, final && last, !final);
+      if (event) batch.push(where === undefined ? { line: no, event } : { line: no, event, file: where });
+    });
+  }
+
+  function parseLine(raw: string, line: number, last: boolean, beforeNul = false): AuditEvent | null {
     const text = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
     // Every line but a blank one starts with "{": only those are trimmed to be sure.
     if (text.charCodeAt(0) !== 123 && text.trim() === '') return null;
@@ -115,6 +134,10 @@ async function* readFileBatches(path: string, file: string, options: ReadOptions
     try {
       value = JSON.parse(text);
     } catch {
+      if (beforeNul) {
+        warn({ file, line, message: `a write cut short before NUL bytes, skipped: ${preview(text)}` });
+        return null;
+      }
       if (last) {
         warn({ file, line, message: `torn last line (a write cut short by a crash), skipped: ${preview(text)}` });
         return null;
@@ -158,6 +181,11 @@ export function checkEvent(value: unknown): string | null {
 const EVENT_START = '{"v":1,"id":"';
 function isTornFragment(text: string): boolean {
   return EVENT_START.startsWith(text) || (text.startsWith(EVENT_START) && !text.trimEnd().endsWith('}'));
+}
+
+/** Why a line over the limit is refused: the same words wherever a reader meets one. */
+export function oversizeMessage(): string {
+  return `line longer than ${MAX_EVENT_TEXT} (${MAX_EVENT_BYTES} bytes), the most one event may take: not an event (a file pasted or damaged?); see README.md, "The audit log"`;
 }
 
 function preview(text: string): string {

@@ -1,9 +1,11 @@
 // Replay: fold the audit log into each task's status, owner and tries. Events are applied in
 // (ts, id) order with duplicate ids dropped, so a log whose lines a union merge left out of
-// order replays the same as one written in order. For a log in order (the usual case) memory
-// grows with tasks, not events; an out-of-order log is sorted in memory.
+// order replays the same as one written in order (ordered-events.ts). For a log in order (the usual
+// case) memory grows with tasks, not events; an out-of-order log is sorted in memory.
 import { EVENT_TYPES, type AuditEvent } from './event.js';
-import { readEventBatches, readEvents, type LogWarning } from './read-events.js';
+import { LOG_FILE } from './append-event.js';
+import { foldOrdered } from './ordered-events.js';
+import type { LogWarning } from './read-events.js';
 
 export interface ReplayedTask {
   id: string;
@@ -22,6 +24,8 @@ export interface ReplayResult {
   warnings: LogWarning[];
   /** Events of a type replay does not know: kept, reported, not fatal. */
   unknown: { line: number; type: string }[];
+  /** Tasks claimed twice over (replay --check reports them). */
+  doubleClaims: DoubleClaim[];
 }
 
 export interface ReplayOptions {
@@ -42,61 +46,72 @@ const STATUS_OF: Record<string, string> = {
 const KNOWN = new Set<string>(EVENT_TYPES);
 
 export async function replayLog(path: string, options: ReplayOptions = {}): Promise<ReplayResult> {
-  // A log is almost always in (ts, id) order already: fold it as it streams, keeping nothing but
-  // the tasks, and fall back to sorting only when an event turns up out of order (a union merge
-  // put another branch's older lines after ours). In order, a duplicate id sits right after its
-  // twin, so dropping duplicates needs only the previous event.
-  const streamed = await foldInOrder(path, options);
-  return streamed ?? foldSorted(path, options);
+  let result!: ReplayResult;
+  let claims!: ClaimWatch;
+  const warnings: LogWarning[] = [];
+  const events = await foldOrdered(path, { lenient: options.lenient, onProgress: options.onProgress, onWarning: (warning) => warnings.push(warning), slim: slimEvent }, () => {
+    // A fresh start each time foldOrdered begins a pass.
+    result = { tasks: new Map(), events: 0, warnings, unknown: [], doubleClaims: [] };
+    claims = new ClaimWatch(result.doubleClaims);
+    return {
+      wants: (event, line) => {
+        if (!KNOWN.has(event.type)) result.unknown.push({ line, type: event.type });
+        if (options.until !== undefined && Date.parse(event.ts) > options.until) return false;
+        return typeof event.task === 'string';
+      },
+      visit: (event, line, file) => {
+        claims.see(event, line, file ?? LOG_FILE);
+        applyEvent(result.tasks, event, line);
+      },
+    };
+  });
+  result.events = events;
+  return result;
 }
 
-async function foldInOrder(path: string, options: ReplayOptions): Promise<ReplayResult | null> {
-  const warnings: LogWarning[] = [];
-  const unknown: { line: number; type: string }[] = [];
-  const tasks = new Map<string, ReplayedTask>();
-  let previousTs = '';
-  let previousId = '';
-  let events = 0;
-  for await (const batch of readEventBatches(path, { lenient: options.lenient, onProgress: options.onProgress, onWarning: (warning) => warnings.push(warning) })) {
-    for (const { event, line } of batch) {
-      if (event.ts < previousTs || (event.ts === previousTs && event.id < previousId)) return null;
-      if (event.ts === previousTs && event.id === previousId) continue;
-      previousTs = event.ts;
-      previousId = event.id;
-      events++;
-      if (!KNOWN.has(event.type)) unknown.push({ line, type: event.type });
-      if (options.until !== undefined && Date.parse(event.ts) > options.until) continue;
-      if (typeof event.task === 'string') applyEvent(tasks, event, line);
+/** Two task.claimed of one task with no release, completion, failure or heal between them. */
+export interface DoubleClaim {
+  task: string;
+  first: { id: string; file: string; line: number; agent: string; ts: string };
+  second: { id: string; file: string; line: number; agent: string; ts: string };
+}
+
+/**
+ * Watches each task's claims as the fold goes, in replay's order: a claim is open from its
+ * task.claimed until the task is given back (released, failed, healed, poisoned, cancelled),
+ * finished (completed), or put elsewhere by a hand edit. A second claim while one is open is
+ * what two clones claiming offline produce: each thinks it holds the task. Memory: one entry per
+ * task with an open claim.
+ */
+export class ClaimWatch {
+  private readonly open = new Map<string, DoubleClaim['first']>();
+  constructor(private readonly found: DoubleClaim[]) {}
+
+  see(event: AuditEvent, line: number, file: string): void {
+    const task = event.task!;
+    if (event.type === 'task.claimed') {
+      const claim = { id: event.id, file, line, agent: event.agent, ts: event.ts };
+      const first = this.open.get(task);
+      if (first) this.found.push({ task, first, second: claim });
+      this.open.set(task, claim);
+    } else if (CLOSES_CLAIM.has(event.type) || (event.type === 'task.edited' && typeof event.data.status === 'string' && event.data.status !== 'in-progress')) {
+      this.open.delete(task);
     }
   }
-  return { tasks, events, warnings, unknown };
 }
 
-async function foldSorted(path: string, options: ReplayOptions): Promise<ReplayResult> {
-  const warnings: LogWarning[] = [];
-  const unknown: { line: number; type: string }[] = [];
-  // Events are sorted before folding; only what the fold needs is kept of each.
-  const kept: { event: AuditEvent; line: number }[] = [];
-  const seen = new Set<string>();
-  for await (const { event, line } of readEvents(path, { lenient: options.lenient, onProgress: options.onProgress, onWarning: (warning) => warnings.push(warning) })) {
-    if (seen.has(event.id)) continue;
-    seen.add(event.id);
-    if (!KNOWN.has(event.type)) unknown.push({ line, type: event.type });
-    if (options.until !== undefined && Date.parse(event.ts) > options.until) continue;
-    if (typeof event.task !== 'string') continue;
-    kept.push({ event: { ...event, data: slim(event) }, line });
-  }
-  kept.sort((a, b) => (a.event.ts < b.event.ts ? -1 : a.event.ts > b.event.ts ? 1 : a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0));
-  const tasks = new Map<string, ReplayedTask>();
-  for (const { event, line } of kept) applyEvent(tasks, event, line);
-  return { tasks, events: seen.size, warnings, unknown };
+const CLOSES_CLAIM = new Set(['task.released', 'task.completed', 'task.failed', 'lock.healed', 'task.poisoned', 'task.cancelled', 'task.retried', 'task.created']);
+
+/** An event with only the data fields the fold reads: what is held of it while a log is sorted. */
+export function slimEvent(event: AuditEvent): AuditEvent {
+  const data: Record<string, unknown> = {};
+  const from = event.data ?? {};
+  // Only the keys present: a key set to undefined still takes room in each of a million objects.
+  for (const key of SLIM_KEYS) if (from[key] !== undefined) data[key] = from[key];
+  return { v: 1, id: event.id, ts: event.ts, type: event.type, task: event.task, agent: event.agent, host: '', data };
 }
 
-/** The data fields the fold reads; the rest is dropped so that memory stays small. */
-function slim(event: AuditEvent): Record<string, unknown> {
-  const { status, to, tries, owner, title, prio, needs, caps } = event.data ?? {};
-  return { status, to, tries, owner, title, prio, needs, caps };
-}
+const SLIM_KEYS = ['status', 'to', 'tries', 'owner', 'title', 'prio', 'needs', 'caps'] as const;
 
 function readFields(data: Record<string, unknown>, fields: ReplayedTask['fields']): void {
   if (typeof data.title === 'string') fields.title = data.title;

@@ -29,12 +29,12 @@ import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ASIDE_PREFIX, TEMP_MARKER } from '../board/board-file.js';
 import type { Task } from '../board/types.js';
-import { appendEvents } from '../log/append-event.js';
+import { appendEvents, endTornTail, logEndsInsideLine } from '../log/append-event.js';
 import type { AuditEvent } from '../log/event.js';
 import { findEventIds, lastEventOf } from '../log/find-events.js';
 import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
 import type { LockOwner } from '../lock/lock-owner.js';
-import { breakIfDead } from '../lock/board-mutex.js';
+import { breakIfDead, withBoardMutex } from '../lock/board-mutex.js';
 import { readLockOwner } from '../lock/mkdir-lock.js';
 import type { FinishIntent } from './finish-task.js';
 import { classifyLock } from './classify-lock.js';
@@ -76,6 +76,8 @@ export interface HealResult {
   mutexBroken: boolean;
   /** Set only when the clone's daemon lock was left by a daemon that is gone, and was broken. */
   daemonLockBroken?: true;
+  /** Set only when the log ended inside a line (torn text or a power loss's NUL bytes) and heal ended that line. */
+  logTailEnded?: true;
   locks: number;
 }
 
@@ -114,6 +116,13 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
   const daemon = readDaemonLock(guild);
   if (daemon.state === 'unreadable' && daemon.refused) note(basename(daemonLockPath(guild)), 'refused', daemon.reason, null);
   else if (breakDeadDaemonLock(guild, probe) === 'removed') result.daemonLockBroken = true;
+
+  // The log's repair: a torn last line (text cut short, or NUL bytes from a power loss) is ended
+  // with a newline, under the mutex like any append. Nothing is cut or rewritten: the log only
+  // grows, readers keep any complete event before the NULs and warn about the rest as torn.
+  // The mutex is taken only when the log looks torn: the daemon heals every few seconds, and a
+  // mutex taken each time would be traffic in the folder it watches.
+  if (logEndsInsideLine(guild.logPath) && (await withBoardMutex(guild.mutexPath, 'heal: end a torn log line', async () => endTornTail(guild.logPath)))) result.logTailEnded = true;
 
   const intents = guild.locks.intents<FinishIntent>();
   for (const { task, read } of locks) {

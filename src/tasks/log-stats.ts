@@ -1,8 +1,10 @@
 // stats: who did what, from the log, streamed: per agent, claims, completions, failures, what
 // is in progress now, and the time from claim to complete (mean and p90); per status, counts.
-// Memory grows with tasks and agents, not with events.
-import { readEventBatches, type LogWarning } from '../log/read-events.js';
-import { applyEvent, type ReplayedTask } from '../log/replay-log.js';
+// Memory grows with tasks and agents, not with events (for a log in (ts, id) order; one a merge
+// left out of order is sorted in memory, as replay does).
+import { foldOrdered } from '../log/ordered-events.js';
+import type { LogWarning } from '../log/read-events.js';
+import { applyEvent, slimEvent, type ReplayedTask } from '../log/replay-log.js';
 import type { Guild } from './guild.js';
 
 export interface AgentStats {
@@ -25,46 +27,45 @@ export interface StatsResult {
 
 export async function logStats(guild: Guild, options: { lenient?: boolean; onProgress?: (bytesRead: number, totalBytes: number) => void } = {}): Promise<StatsResult> {
   const warnings: LogWarning[] = [];
-  const agents = new Map<string, { claimed: number; completed: number; failed: number; durations: number[] }>();
-  // Times are kept as written and parsed only when a completion needs them.
-  const claimedAt = new Map<string, { agent: string; at: string }>();
-  const tasks = new Map<string, ReplayedTask>();
-  // A line kept twice (by a union merge) sits next to its twin: dropping repeats of the previous
-  // id keeps memory flat. (replay, which must be exact, sorts an out-of-order log instead.)
-  let previousId = '';
-  let events = 0;
+  let agents!: Map<string, { claimed: number; completed: number; failed: number; durations: number[] }>;
+  let tasks!: Map<string, ReplayedTask>;
   const of = (agent: string) => {
     let stats = agents.get(agent);
     if (!stats) agents.set(agent, (stats = { claimed: 0, completed: 0, failed: 0, durations: [] }));
     return stats;
   };
-  // File order: stats read the log as it stands, without sorting it (replay --check does that).
-  for await (const batch of readEventBatches(guild.logPath, { lenient: options.lenient, onProgress: options.onProgress, onWarning: (warning) => warnings.push(warning) })) {
-    for (const { event, line } of batch) {
-      if (event.id === previousId) continue;
-      previousId = event.id;
-      events++;
-      if (typeof event.task !== 'string') continue;
-      applyEvent(tasks, event, line);
-      if (event.type === 'task.claimed') {
-        of(event.agent).claimed++;
-        claimedAt.set(event.task, { agent: event.agent, at: event.ts });
-      } else if (event.type === 'task.completed') {
-        const claim = claimedAt.get(event.task);
-        // A box ticked by a human completes the task for whoever held it.
-        const agent = event.agent === 'human' && claim ? claim.agent : event.agent;
-        const stats = of(agent);
-        stats.completed++;
-        if (claim) stats.durations.push(Date.parse(event.ts) - Date.parse(claim.at));
-        claimedAt.delete(event.task);
-      } else if (event.type === 'task.failed') {
-        of(event.agent).failed++;
-        claimedAt.delete(event.task);
-      } else if (event.type === 'task.released' || event.type === 'lock.healed' || event.type === 'task.poisoned') {
-        claimedAt.delete(event.task);
-      }
-    }
-  }
+  // The same order and dedupe as replay (ordered-events.ts): a line a merge kept twice counts
+  // once wherever it sits, and the statuses here are replay's. Streamed when the log is in order.
+  const events = await foldOrdered(guild.logPath, { lenient: options.lenient, onProgress: options.onProgress, onWarning: (warning) => warnings.push(warning), slim: slimEvent }, () => {
+    agents = new Map();
+    tasks = new Map();
+    // Times are kept as written and parsed only when a completion needs them.
+    const claimedAt = new Map<string, { agent: string; at: string }>();
+    return {
+      wants: (event) => typeof event.task === 'string',
+      visit: (event, line) => {
+        const task = event.task!;
+        applyEvent(tasks, event, line);
+        if (event.type === 'task.claimed') {
+          of(event.agent).claimed++;
+          claimedAt.set(task, { agent: event.agent, at: event.ts });
+        } else if (event.type === 'task.completed') {
+          const claim = claimedAt.get(task);
+          // A box ticked by a human completes the task for whoever held it.
+          const agent = event.agent === 'human' && claim ? claim.agent : event.agent;
+          const stats = of(agent);
+          stats.completed++;
+          if (claim) stats.durations.push(Date.parse(event.ts) - Date.parse(claim.at));
+          claimedAt.delete(task);
+        } else if (event.type === 'task.failed') {
+          of(event.agent).failed++;
+          claimedAt.delete(task);
+        } else if (event.type === 'task.released' || event.type === 'lock.healed' || event.type === 'task.poisoned') {
+          claimedAt.delete(task);
+        }
+      },
+    };
+  });
   const statuses: Record<string, number> = {};
   const inProgress = new Map<string, number>();
   for (const task of tasks.values()) {

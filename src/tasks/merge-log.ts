@@ -47,15 +47,26 @@ export function mergeLogs(base: string, ours: string, theirs: string): LogMerge 
   return { text: out.map((line) => `${line}\n`).join(''), added, removed, torn };
 }
 
-/** The complete lines of a log; an unterminated last line that is not JSON is torn. */
+/**
+ * The complete lines of a log; an unterminated last line that is not JSON is torn. NUL bytes (what
+ * a power loss leaves) are dropped: they carry nothing, and the text between them is kept as
+ * lines of its own, so that an event whose newline the power loss took is still merged.
+ */
 function eventLines(text: string, side: LogMerge['torn'][number]['side'], torn: LogMerge['torn']): string[] {
   const lines = text.split('\n');
   const last = lines.pop()!;
-  if (last !== '') {
-    if (parses(last)) lines.push(last);
-    else torn.push({ side, text: last });
+  const out: string[] = [];
+  for (const line of lines) out.push(...betweenNuls(line));
+  for (const piece of betweenNuls(last)) {
+    if (parses(piece)) out.push(piece);
+    else torn.push({ side, text: piece });
   }
-  return lines.map((line) => line.replace(/\r$/, '')).filter((line) => line.trim() !== '');
+  return out.map((line) => line.replace(/\r$/, '')).filter((line) => line.trim() !== '');
+}
+
+function betweenNuls(line: string): string[] {
+  if (line === '') return [];
+  return line.includes('\0') ? line.split(/\0+/).filter((piece) => piece !== '') : [line];
 }
 
 function parses(line: string): boolean {

@@ -10,6 +10,7 @@ import type { OwnerRead } from '../lock/mkdir-lock.js';
 import { judgeLock } from '../lock/task-locks.js';
 import { cycleKey, findCycles, unknownNeeds } from './dependency-graph.js';
 import { loadBoard, type Guild } from './guild.js';
+import { orderedMatches } from './query-log.js';
 import { isClaimable, nextReady, readyQueue, type ReadyFilter } from './ready-queue.js';
 import { viewTask, type TaskView } from './task-view.js';
 
@@ -136,9 +137,15 @@ export interface ShowResult {
   task: TaskView;
   body: string[];
   lock: LockView | null;
+  /** The task's last SHOW_HISTORY events, in replay's (ts, id) order. */
   history: AuditEvent[];
+  /** How many events the log holds for the task; more than `history` holds when it is long. */
+  historyTotal: number;
   warnings: LogWarning[];
 }
+
+/** How many of a task's events `show` prints: the rest is `guild-fs log --task ID`'s. */
+export const SHOW_HISTORY = 200;
 
 function renumberedBy(event: AuditEvent): { from: string; events: string[] } | null {
   const value = event.data.renumbered as { from?: unknown; events?: unknown } | undefined;
@@ -146,37 +153,39 @@ function renumberedBy(event: AuditEvent): { from: string; events: string[] } | n
   return { from: value.from, events: value.events.filter((e): e is string => typeof e === 'string') };
 }
 
+/**
+ * A task given a new ID after two branches used one ID (sync-board.ts, findRenumbered): the events
+ * its marker names moved from the old ID to the new one, in both tasks' histories. The marker comes
+ * after the events it names, so it is looked for in a pass of its own (markers are few: memory is theirs).
+ */
+async function renumbered(path: string, id: string): Promise<{ movedOut: Set<string>; movedIn: Set<string> }> {
+  const movedOut = new Set<string>();
+  const movedIn = new Set<string>();
+  for await (const { event } of readEvents(path, { lenient: true, onWarning: () => {} })) {
+    const marker = event.type === 'task.edited' ? renumberedBy(event) : null;
+    if (marker?.from === id) for (const moved of marker.events) movedOut.add(moved);
+    if (marker && event.task === id) for (const moved of marker.events) movedIn.add(moved);
+  }
+  return { movedOut, movedIn };
+}
+
 /** `viewer`: the agent asking, if any; the holder looking at its own task refreshes its heartbeat. */
 export async function showTask(guild: Guild, id: string, viewer?: string): Promise<ShowResult> {
   const board = await loadBoard(guild);
   const task = board.byId.get(parseTaskId(id, board.settings.prefix));
   if (!task) throw new NoSuchTaskError(id);
-  let history: AuditEvent[] = [];
   const warnings: LogWarning[] = [];
-  // A task given a new ID after two branches used one ID (sync-board.ts, findRenumbered): the
-  // events it names moved from the old ID to the new one, in both tasks' histories.
-  const movedOut = new Set<string>();
-  const movedIn = new Set<string>();
-  for await (const { event } of readEvents(guild.logPath, { onWarning: (warning) => warnings.push(warning) })) {
-    const renumbered = event.type === 'task.edited' ? renumberedBy(event) : null;
-    if (renumbered?.from === id) for (const moved of renumbered.events) movedOut.add(moved);
-    if (renumbered && event.task === id) for (const moved of renumbered.events) movedIn.add(moved);
-    if (event.task === id || movedIn.has(event.id)) history.push(event);
-  }
-  if (movedOut.size > 0) history = history.filter((event) => !movedOut.has(event.id));
-  if (movedIn.size > 0) {
-    // The moved events come before the marker that names them: a second read fetches them.
-    const found: AuditEvent[] = [];
-    for await (const { event } of readEvents(guild.logPath)) if (movedIn.has(event.id) && event.task !== id) found.push(event);
-    history = [...found, ...history.filter((event) => !found.some((f) => f.id === event.id))];
-  }
+  const { movedOut, movedIn } = await renumbered(guild.logPath, id);
+  const mine = (event: AuditEvent) => (event.task === id && !movedOut.has(event.id)) || movedIn.has(event.id);
+  // Only the end of a long history is kept and printed; `log --task` streams all of it.
+  const history = await orderedMatches(guild.logPath, mine, { last: SHOW_HISTORY, onWarning: (warning) => warnings.push(warning) });
   let read = guild.locks.read(id);
   if (viewer !== undefined && read.state === 'held' && read.owner.agent === viewer) {
     const owner = guild.locks.heartbeat(id, read.owner.token, guild.now());
     if (owner) read = { state: 'held', owner };
   }
   const lock = lockView(guild, id, read, { now: guild.now(), ttlMs: board.settings.lockTtlMs });
-  return { task: viewTask(task), body: bodyOf(board, task), lock, history, warnings };
+  return { task: viewTask(task), body: bodyOf(board, task), lock, history: history.events, historyTotal: history.total, warnings };
 }
 
 function bodyOf(board: Board, task: Task): string[] {

@@ -60,6 +60,12 @@ export async function replayGuild(guild: Guild, options: { until?: number; check
       disagree(replayed.id, null, `${replayed.id} is not on the board, but ${since(replayed)}`);
     }
   }
+  // Two clones that claimed one task offline both logged their claim: the board can show only
+  // one holder, so this is named even when the board agrees with the last claim.
+  for (const { task, first, second } of replay.doubleClaims) {
+    const claim = (c: typeof first): string => `by ${c.agent} at ${c.ts} (event ${c.id}, ${c.file}:${c.line})`;
+    disagree(task, board.byId.get(task)?.line ?? null, `${task} was claimed twice with no release, completion, failure or heal between: ${claim(first)} and ${claim(second)}`);
+  }
   for (const notice of boardNotices(board)) {
     if (notice.message.startsWith('task without an ID')) continue; // named above
     disagree(null, notice.line, notice.message);

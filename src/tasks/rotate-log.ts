@@ -9,11 +9,13 @@
 import { once } from 'node:events';
 import { closeSync, createReadStream, createWriteStream, fsyncSync, mkdirSync, openSync, renameSync, rmSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { createGzip, type Gzip } from 'node:zlib';
 import { withBoardMutex } from '../lock/board-mutex.js';
 import { removeLogMark, writeLogMark, type LogMark } from '../log/log-mark.js';
-import { SEGMENTS_DIR } from '../log/read-events.js';
+import { FileError } from '../errors.js';
+import { LOG_FILE } from '../log/append-event.js';
+import { LineSplitter } from '../log/log-lines.js';
+import { oversizeMessage, SEGMENTS_DIR } from '../log/read-events.js';
 import type { Guild } from './guild.js';
 
 export interface RotateResult {
@@ -34,10 +36,11 @@ export async function rotateLog(guild: Guild, before: number): Promise<RotateRes
     const write = async (stream: NodeJS.WritableStream, text: string): Promise<void> => {
       if (!stream.write(text)) await once(stream, 'drain');
     };
-    let input;
     try {
-      input = createReadStream(guild.logPath);
-      for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      // A line over the limit cannot be carried over (the line reader skips its bytes), and a
+      // half-written segment is damage: refuse before writing anything.
+      await refuseOversizeLines(guild.logPath);
+      for await (const line of logLines(guild.logPath)) {
         const event = parseEvent(line);
         const month = monthOf(event, before);
         if (month === null) {
@@ -64,7 +67,11 @@ export async function rotateLog(guild: Guild, before: number): Promise<RotateRes
         result.moved++;
       }
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        kept.destroy();
+        rmSync(temp, { force: true });
+        throw error;
+      }
     }
     for (const { gzip, file, path } of open.values()) {
       gzip.end();
@@ -83,6 +90,33 @@ export async function rotateLog(guild: Guild, before: number): Promise<RotateRes
     }
     return result;
   });
+}
+
+/**
+ * The log's lines as text, without their newlines (or a CR before one). Not node:readline: it
+ * glues each chunk onto a line in progress and searches it again, quadratic in a long line.
+ */
+async function* logLines(path: string): AsyncGenerator<string> {
+  const lines = new LineSplitter();
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    for (const line of lines.push(chunk)) {
+      if (line.text === null) throw new FileError('ELOG', LOG_FILE, line.no, oversizeMessage());
+      yield withoutCr(line.text);
+    }
+  }
+  const last = lines.end();
+  if (last?.text) yield withoutCr(last.text);
+}
+
+function withoutCr(text: string): string {
+  return text.endsWith('\r') ? text.slice(0, -1) : text;
+}
+
+async function refuseOversizeLines(path: string): Promise<void> {
+  const lines = new LineSplitter();
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    for (const line of lines.push(chunk)) if (line.text === null) throw new FileError('ELOG', LOG_FILE, line.no, `${oversizeMessage()}; nothing was rotated`);
+  }
 }
 
 function parseEvent(line: string): { id?: unknown; ts?: unknown } | null {

@@ -9,6 +9,7 @@ import { requireDuration } from '../../duration.js';
 import { UsageError } from '../../errors.js';
 import type { AuditEvent } from '../../log/event.js';
 import { LogFollower } from '../../log/follow-log.js';
+import { LastEvents } from '../../log/last-events.js';
 import type { Context } from '../context.js';
 import { humanLine } from './log.js';
 
@@ -37,19 +38,18 @@ export async function run(args: EventsArgs, ctx: Context): Promise<{ events: num
   };
   const wanted = (event: AuditEvent): boolean => since === undefined || Date.parse(event.ts) >= since;
 
-  // What is there now: all of it, or the last --limit (kept in a window, not the whole log).
-  const existing: AuditEvent[] = [];
+  // What is there now: all of it, or the last --limit (kept in a window, not the whole log). Read
+  // a few thousand events at a time, so that neither memory nor one call's arguments grow with
+  // the log (a spread of a 130k-event batch overflowed the stack).
+  const window = new LastEvents(args.limit ?? 0);
   for (;;) {
-    const batch = follower.poll().map((numbered) => numbered.event).filter(wanted);
-    if (batch.length === 0) break;
-    if (args.limit === undefined) {
-      await print(batch);
-      continue;
-    }
-    existing.push(...batch);
-    if (existing.length > args.limit) existing.splice(0, existing.length - args.limit);
+    const polled = follower.poll(POLL_EVENTS);
+    if (polled.length === 0) break;
+    const batch = polled.map((numbered) => numbered.event).filter(wanted);
+    if (args.limit === undefined) await print(batch);
+    else for (const event of batch) window.add(event);
   }
-  await print(existing);
+  if (args.limit !== undefined) await print(window.events());
   if (!args.follow) {
     follower.close();
     return { events: printed };
@@ -77,7 +77,12 @@ export async function run(args: EventsArgs, ctx: Context): Promise<{ events: num
       if (!dirty) await new Promise<void>((resolve) => (waiting = resolve));
       waiting = null;
       dirty = false;
-      await print(follower.poll().map((numbered) => numbered.event).filter(wanted));
+      for (;;) {
+        // A rotation or truncation makes the follower read a whole file again: in bounded steps.
+        const polled = follower.poll(POLL_EVENTS);
+        if (polled.length === 0) break;
+        await print(polled.map((numbered) => numbered.event).filter(wanted));
+      }
     }
   } finally {
     clearInterval(timer);
@@ -85,6 +90,9 @@ export async function run(args: EventsArgs, ctx: Context): Promise<{ events: num
     follower.close();
   }
 }
+
+/** How many events one read of the existing log takes at most. */
+const POLL_EVENTS = 4096;
 
 export function render(): string {
   return '';

@@ -23,6 +23,7 @@ export function render(result: ShowResult): string {
     ...(result.body.length ? ['', ...result.body] : []),
     '',
     'history:',
+    ...(result.historyTotal > result.history.length ? [`  (${result.historyTotal - result.history.length} earlier events not shown: guild-fs log --task ${task.id})`] : []),
     ...(result.history.length ? result.history.map((event) => `  ${event.ts}  ${event.type.padEnd(16)} ${event.agent}`) : ['  (no events)']),
   ];
   return lines.filter((line, i) => line !== '' || i > 5).join('\n');
