@@ -1,7 +1,7 @@
 // src/lock/: the mkdir claim locks and the board mutex. The exclusivity tests race real
 // processes, because a lock that only excludes callers in one process excludes nothing.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -173,8 +173,8 @@ describe('MkdirTaskLocks', () => {
     const listed = locks.list();
     assert.deepEqual(listed.map(({ task }) => task).sort(), ['GLD-10', 'GLD-2', 'GLD-7']);
     const byTask = new Map(listed.map(({ task, read }) => [task, read]));
-    assert.deepEqual(byTask.get('GLD-2'), { state: 'held', owner: a.owner });
-    assert.deepEqual(byTask.get('GLD-10'), { state: 'held', owner: b.owner });
+    assert.deepEqual(byTask.get('GLD-2'), { state: 'held', owner: a.owner, written: statSync(join(dir, 'GLD-2.lock', OWNER_FILE)).mtimeMs });
+    assert.deepEqual(byTask.get('GLD-10'), { state: 'held', owner: b.owner, written: statSync(join(dir, 'GLD-10.lock', OWNER_FILE)).mtimeMs });
     assert.equal(byTask.get('GLD-7')?.state, 'unreadable');
   });
 
