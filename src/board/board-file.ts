@@ -4,7 +4,7 @@
 // init's first write goes through write-file-atomic; updates need a check between the fsync and
 // the rename that write-file-atomic has no place for.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, fsyncSync, linkSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, linkSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { sleepSync } from '../lock/sleep.js';
 import { FileError } from '../errors.js';

@@ -15,22 +15,11 @@ import { aheadBehind, commitEverything, countCommits, listWorktrees, worktreeSta
 import { scanHistoryBackwards } from '../log/find-events.js';
 import { GitError } from '../errors.js';
 import type { Task } from '../board/types.js';
-import type { Guild } from './guild.js';
+import { resolveOwnTask } from './claim-task.js';
+import { requireReason, type LeftWork } from './finish-task.js';
+import { loadBoard, type Guild } from './guild.js';
 import { worktreeOfTask } from './workspace.js';
 
-/** The uncommitted work of a try that ended, as it was committed (or why it could not be). */
-export interface LeftWork {
-  branch: string;
-  path: string;
-  /** The branch head after the commit (or as it was, when nothing was left). */
-  head: string;
-  /** The commit made of the leftovers; null when the worktree was clean or the commit failed. */
-  committed: string | null;
-  /** How many paths were committed (or could not be). */
-  files: number;
-  /** Why the leftovers could not be committed (a hook refused, say): they stay in the worktree. */
-  notCommitted?: string;
-}
 
 /**
  * Commits whatever the try left uncommitted in the task's worktree. `tryNumber` and `how` go into
@@ -181,4 +170,19 @@ export async function handOnBranch(guild: Guild, id: string, branch: string, pat
   }
   const { ahead, behind } = await aheadBehind(cwd, main.commit, current);
   return { branch, main: main.ref.replace(/^refs\/heads\//, ''), behind, ahead, tries: ended.map(({ head: _head, ...t }) => t) };
+}
+
+/**
+ * The failing holder's uncommitted work in the task's worktree, committed on its branch as this
+ * try's commit, before failTask records the failure. Only for the holder's own task in progress:
+ * anything else is failTask's to refuse.
+ */
+export async function commitFailedTry(guild: Guild, agent: string, id: string | undefined, reason: string): Promise<LeftWork | null> {
+  requireReason(reason);
+  const task = resolveOwnTask(await loadBoard(guild), agent, id);
+  // No branch on the board: claimed without a worktree, and git is not even started.
+  if (task.status !== 'in-progress' || task.owner !== agent || task.branch === null) return null;
+  const tryNumber = task.tries + 1;
+  const body = `What try ${tryNumber} of ${task.id} (${task.title}) left uncommitted when ${agent} failed it; committed by guild-fs fail so that the next try does not inherit it unseen.\n\nReason:\n${reason}`;
+  return commitLeftWork(guild, task, tryNumber, `failed: ${reason}`, body);
 }

@@ -8,11 +8,24 @@ import type { AuditEvent } from '../log/event.js';
 import { requeue } from './requeue.js';
 import { HeldError, UsageError } from '../errors.js';
 import type { ReleaseResult } from '../lock/task-locks.js';
-import type { LeftWork } from './earlier-tries.js';
-import { loadBoard, type Guild } from './guild.js';
+import type { Guild } from './guild.js';
 import { resolveOwnTask } from './claim-task.js';
 import { viewTask, type TaskView } from './task-view.js';
 import { updateBoard, type Transaction } from './update-board.js';
+
+/** The uncommitted work of a try that ended, as it was committed (or why it could not be). */
+export interface LeftWork {
+  branch: string;
+  path: string;
+  /** The branch head after the commit (or as it was, when nothing was left). */
+  head: string;
+  /** The commit made of the leftovers; null when the worktree was clean or the commit failed. */
+  committed: string | null;
+  /** How many paths were committed (or could not be). */
+  files: number;
+  /** Why the leftovers could not be committed (a hook refused, say): they stay in the worktree. */
+  notCommitted?: string;
+}
 
 export interface FinishResult {
   task: TaskView;
@@ -53,11 +66,17 @@ export async function completeTask(guild: Guild, agent: string, id: string | und
   return { ...result, lock: releaseLockOf(guild, result.task.id!, agent) };
 }
 
-export async function failTask(guild: Guild, agent: string, id: string | undefined, reason: string): Promise<FinishResult> {
+export function requireReason(reason: string): void {
   if (reason.trim() === '') throw new UsageError('fail needs --reason: say what went wrong, for whoever tries next');
-  // Before the mutex (a commit runs the user's hooks, which may take a while): the try's
-  // uncommitted work becomes its commit, so that the next claimer inherits nothing unseen.
-  const work = await commitFailedWork(guild, agent, id, reason);
+}
+
+/**
+ * `work`: what the try left uncommitted, already committed on the task's branch by its caller
+ * (workspace/earlier-tries.ts commitFailedTry, before the mutex: a commit runs the user's hooks),
+ * recorded with task.failed so that the next claimer inherits nothing unseen.
+ */
+export async function failTask(guild: Guild, agent: string, id: string | undefined, reason: string, work: LeftWork | null = null): Promise<FinishResult> {
+  requireReason(reason);
   const saved = work ? { branch: work.branch, head: work.head, ...(work.committed ? { committed: work.committed } : {}), ...(work.notCommitted ? { uncommitted: work.files, notCommitted: work.notCommitted } : {}) } : {};
   const result = await updateBoard(guild, agent, `fail ${id ?? ''} for ${agent}`, (tx) => {
     const task = resolveOwnTask(tx.board, agent, id);
@@ -69,20 +88,6 @@ export async function failTask(guild: Guild, agent: string, id: string | undefin
     return requeued.poisoned ? { ...view, poisoned: true } : { ...view, retry: requeued.retry! };
   });
   return { ...result, saved: work, lock: releaseLockOf(guild, result.task.id!, agent) };
-}
-
-/**
- * The failing holder's uncommitted work in the task's worktree, committed on its branch as this
- * try's commit. Only for the holder's own task in progress: anything else is failTask's to refuse.
- */
-async function commitFailedWork(guild: Guild, agent: string, id: string | undefined, reason: string): Promise<LeftWork | null> {
-  const task = resolveOwnTask(await loadBoard(guild), agent, id);
-  // No branch on the board: claimed without a worktree, and git is not even started.
-  if (task.status !== 'in-progress' || task.owner !== agent || task.branch === null) return null;
-  const { commitLeftWork } = await import('./earlier-tries.js');
-  const tryNumber = task.tries + 1;
-  const body = `What try ${tryNumber} of ${task.id} (${task.title}) left uncommitted when ${agent} failed it; committed by guild-fs fail so that the next try does not inherit it unseen.\n\nReason:\n${reason}`;
-  return commitLeftWork(guild, task, tryNumber, `failed: ${reason}`, body);
 }
 
 export async function releaseTask(guild: Guild, agent: string, id: string | undefined): Promise<FinishResult> {

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseBoard } from '../board/parse-board.js';
-import { BOARD_FILE, restoreAsideBoard, writeBoardText } from '../board/board-file.js';
+import { restoreAsideBoard, writeBoardText } from '../board/board-file.js';
 import { UsageError } from '../errors.js';
 import { PREFIX_PATTERN } from '../identifiers.js';
 import { appendEvents, LOG_FILE } from '../log/append-event.js';
@@ -13,7 +13,8 @@ import { makeEvent } from '../log/event.js';
 import { packageRoot } from '../package-root.js';
 import { loadBoard, openGuild, type Guild } from './guild.js';
 import { boardCommands, trustBoard, trustOf, type BoardCommand } from './trust.js';
-import { DRIVER_NAMES, registerMergeDrivers, type DriverRegistration } from './merge-driver.js';
+import { registerMergeDrivers, type DriverRegistration } from '../git/merge-drivers.js';
+import { ATTRIBUTE_LINES, readAttributes } from './gitattributes.js';
 
 export interface InitResult {
   /** The CI workflow written with --ci, or null. */
@@ -30,7 +31,6 @@ export interface InitResult {
   untrusted?: BoardCommand[];
 }
 
-export const ATTRIBUTE_LINES = [`/${BOARD_FILE} merge=${DRIVER_NAMES.board}`, `${LOG_FILE} merge=${DRIVER_NAMES.log}`];
 const LEGACY_LOG_LINE = `${LOG_FILE} merge=union`;
 
 export async function initGuild(cwd: string, options: { example?: boolean; prefix?: string; agent: string; templatesDir?: string; ci?: boolean; version?: string }): Promise<InitResult> {
@@ -103,13 +103,6 @@ function ensureAttributes(root: string): 'added' | 'updated' | 'present' {
   return legacy >= 0 || missing.length < ATTRIBUTE_LINES.length ? 'updated' : 'added';
 }
 
-/** The repository's .gitattributes, and which of guild-fs's merge lines it lacks (for init and doctor). */
-export function readAttributes(root: string): { path: string; text: string; lines: string[]; missing: string[] } {
-  const path = join(root, '.gitattributes');
-  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const lines = text === '' ? [] : text.replace(/\r?\n$/, '').split(/\r?\n/);
-  return { path, text, lines, missing: ATTRIBUTE_LINES.filter((line) => !lines.some((have) => have.trim() === line)) };
-}
 
 /**
  * The workflow's steps that run replay --check. A repository that depends on guild-fs itself

@@ -2,22 +2,15 @@
 // cherry-pick: read the three versions git hands over, merge them (merge-board.ts,
 // merge-log.ts) and leave the result in ours' file, as a merge driver must. Also the
 // registration of both drivers, which `init` does.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { decodeBoard, encodeBoard } from '../board/board-bytes.js';
 import { BOARD_FILE } from '../board/board-file.js';
-import { UsageError } from '../errors.js';
-import { fileAtCommit, mergeDriverCommand, registerMergeDriver, shellWord, theirsCommit } from '../git/merge-plumbing.js';
+import { fileAtCommit, theirsCommit } from '../git/merge-plumbing.js';
+import { type MergeKind } from '../git/merge-drivers.js';
 import { LOG_FILE } from '../log/append-event.js';
-import { packageRoot } from '../package-root.js';
 import { mergeBoards, taskEventsOf, type SideHistories } from './merge-board.js';
 import { mergeLogs } from './merge-log.js';
-
-export const MERGE_KINDS = ['board', 'log'] as const;
-export type MergeKind = (typeof MERGE_KINDS)[number];
-
-/** The drivers' names in .gitattributes and .git/config. */
-export const DRIVER_NAMES: Record<MergeKind, string> = { board: 'guild-board', log: 'guild-log' };
 
 export interface MergeDriverRun {
   kind: MergeKind;
@@ -64,32 +57,3 @@ async function sideHistories(cwd: string, tasks: Set<string>): Promise<SideHisto
   return { ours: taskEventsOf(ourLog ?? '', tasks), theirs: taskEventsOf(theirLog ?? '', tasks) };
 }
 
-export interface DriverRegistration {
-  name: string;
-  state: 'added' | 'updated' | 'present';
-}
-
-/**
- * Registers both drivers in the clone's config. The command names this installation of
- * guild-fs by absolute path: .git/config is the clone's own and never committed, and git runs
- * drivers through a shell where `guild-fs` may not be on PATH. `init` again updates it.
- */
-export async function registerMergeDrivers(root: string): Promise<DriverRegistration[]> {
-  const bin = join(packageRoot(), 'bin', 'guild-fs.js');
-  if (!existsSync(bin)) throw new UsageError(`cannot find guild-fs's own bin/guild-fs.js to register as a merge driver (looked at ${bin})`);
-  const program = `${shellWord(process.execPath)} ${shellWord(bin)} merge-driver`;
-  const registered: DriverRegistration[] = [];
-  for (const kind of MERGE_KINDS) {
-    const name = DRIVER_NAMES[kind];
-    const description = kind === 'board' ? 'guild-fs: ACTIVE_TASKS.md, task by task' : 'guild-fs: the audit log, as the union of both sides';
-    registered.push({ name, state: await registerMergeDriver(root, { name, description, command: `${program} ${kind} %O %A %B %P` }) });
-  }
-  return registered;
-}
-
-/** Drivers that .gitattributes names but the clone's config lacks (a fresh clone before `init`). */
-export async function missingMergeDrivers(root: string): Promise<string[]> {
-  const names = MERGE_KINDS.map((kind) => DRIVER_NAMES[kind]);
-  const commands = await Promise.all(names.map((name) => mergeDriverCommand(root, name)));
-  return names.filter((_, i) => commands[i] === null);
-}

@@ -10,7 +10,7 @@ import type { OwnerRead } from '../lock/mkdir-lock.js';
 import { judgeLock } from '../lock/task-locks.js';
 import { cycleKey, findCycles, unknownNeeds } from './dependency-graph.js';
 import { loadBoard, type Guild } from './guild.js';
-import { orderedMatches } from './query-log.js';
+import { orderedMatches } from '../log/ordered-matches.js';
 import { isClaimable, nextReady, readyQueue, type ReadyFilter } from './ready-queue.js';
 import { viewTask, type TaskView } from './task-view.js';
 

@@ -32,7 +32,7 @@ import { makeEvent, type AuditEvent, type EventType } from '../log/event.js';
 import { withBoardMutex } from '../lock/board-mutex.js';
 import { cycleKey, findCycles, needsMet } from './dependency-graph.js';
 import { boardVersions, loadBoard, logAsLeft, type Guild } from './guild.js';
-import { ensureMergeDrivers } from './merge-health.js';
+import { ensureMergeDrivers } from '../git/merge-drivers.js';
 import { mergeSave, mergeStaleSave } from './stale-save.js';
 
 /** The agent recorded for changes a person made by hand and a tool only noticed. */
@@ -78,7 +78,7 @@ export async function updateBoard<T>(guild: Guild, actor: string, purpose: strin
   // must fail before it, and leave nothing behind.
   if (!existsSync(guild.boardPath) && !restoreAsideBoard(guild.boardPath)) throw new FileError('ENOBOARD', BOARD_FILE, undefined, 'no board here: run `guild-fs init` first');
   // A clone that never ran init gets its merge drivers now, outside the mutex (merge-health.ts).
-  await ensureMergeDrivers(guild, options.say!);
+  await ensureMergeDrivers(guild.repo, options.say!);
   return withBoardMutex(guild.mutexPath, purpose, async () => {
     for (let attempt = 1; ; attempt++) {
       const outcome = await attemptUpdate(guild, actor, change, options);

@@ -5,7 +5,12 @@ import { taskFromWorktree } from './worktree-task.js';
 
 export async function run(args: { id?: string; reason?: string }, ctx: Context): Promise<FinishResult> {
   if (args.reason === undefined) throw new UsageError('fail needs --reason TEXT: say what went wrong, for whoever tries next');
-  return failTask(ctx.guild(), ctx.agent(), optionalTaskId(args.id) ?? (await taskFromWorktree(ctx)), args.reason);
+  const guild = ctx.guild();
+  const agent = ctx.agent();
+  const id = optionalTaskId(args.id) ?? (await taskFromWorktree(ctx));
+  // The try's uncommitted work becomes its commit first, so that the next claimer inherits nothing unseen.
+  const { commitFailedTry } = await import('../../tasks/earlier-tries.js');
+  return failTask(guild, agent, id, args.reason, await commitFailedTry(guild, agent, id, args.reason));
 }
 
 export function render(result: FinishResult): string {

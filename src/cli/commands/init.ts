@@ -1,4 +1,5 @@
-import { ATTRIBUTE_LINES, initGuild, type InitResult } from '../../tasks/init-guild.js';
+import { ATTRIBUTE_LINES } from '../../tasks/gitattributes.js';
+import { initGuild, type InitResult } from '../../tasks/init-guild.js';
 import { RUN_BY } from '../../tasks/trust.js';
 import { VERSION } from '../../version.js';
 import type { Context } from '../context.js';

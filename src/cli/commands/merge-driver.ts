@@ -1,5 +1,6 @@
 import { GuildError, ExitCode } from '../../errors.js';
-import { runMergeDriver, type MergeDriverRun, type MergeKind } from '../../tasks/merge-driver.js';
+import type { MergeKind } from '../../git/merge-drivers.js';
+import { runMergeDriver, type MergeDriverRun } from '../../tasks/merge-driver.js';
 import type { Context } from '../context.js';
 
 interface Args {
