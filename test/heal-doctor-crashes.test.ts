@@ -1,4 +1,4 @@
-// heal and doctor, one crash at a time (the crash cases at the top of src/tasks/heal.ts). Each
+// heal and doctor, one crash at a time (the crash cases at the top of src/health/heal.ts). Each
 // case builds by hand, in a temp repo, what a process that died at one step leaves behind, then
 // checks that doctor names it (exit 6), that heal repairs exactly that (board, log, lock), and
 // that doctor is then content (exit 0). Dead processes are real ones, killed and reaped; their

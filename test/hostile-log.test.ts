@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { appendEvents } from '../src/log/append-event.js';
 import { makeEvent } from '../src/log/event.js';
-import { mergeLogs } from '../src/tasks/merge-log.js';
+import { mergeLogs } from '../src/merge/merge-log.js';
 import { cli } from './helpers/cli.js';
 import { tempRepo, type TempRepo } from './helpers/repo.js';
 

@@ -3,7 +3,7 @@
 // board that cannot be read merged as text).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mergeLogs } from '../src/tasks/merge-log.js';
+import { mergeLogs } from '../src/merge/merge-log.js';
 import { mergeBoards } from '../src/tasks/merge-board.js';
 
 const event = (n: number, task = 'GLD-1'): string => `{"v":1,"id":"01J${String(n).padStart(23, '0')}","ts":"2026-11-21T10:00:${String(n).padStart(2, '0')}.000Z","type":"task.edited","task":"${task}","agent":"a","host":"h","data":{}}`;

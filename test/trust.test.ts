@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { cli, type CliResult } from './helpers/cli.js';
 import { boardWith, committedRepo, git, GIT_ENV } from './helpers/git-repo.js';
 import { readLog, tempRepo, type TempRepo } from './helpers/repo.js';
-import { initGuild } from '../src/tasks/init-guild.js';
+import { initGuild } from '../src/health/init-guild.js';
 
 function ok(result: CliResult, what: string): any {
   assert.equal(result.code, 0, `${what}: exit ${result.code}\n${result.stdout}\n${result.stderr}`);

@@ -75,7 +75,7 @@ async function dispatch(name: string, args: GlobalArgs & Record<string, unknown>
 
 /** `commit: true`: the change is done and stands; a commit that fails is said on stderr, not an error. */
 async function autoCommit(ctx: Context, message: string): Promise<void> {
-  const { autoCommitIfEnabled } = await import('../tasks/auto-commit.js');
+  const { autoCommitIfEnabled } = await import('../workspace/auto-commit.js');
   try {
     const made = await autoCommitIfEnabled(ctx.guild(), message);
     if (made && made.commit === null && made.reason !== 'nothing changed') ctx.notes.push(`commit: true, but nothing was committed: ${made.reason}`);

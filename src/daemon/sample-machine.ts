@@ -6,7 +6,7 @@
 import { statfsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import si from 'systeminformation';
-import type { MachineSample } from '../tasks/daemon-status.js';
+import type { MachineSample } from '../health/daemon-status.js';
 
 export async function sampleMachine(repoDir: string, now: number = Date.now()): Promise<MachineSample> {
   const [load, mem] = await Promise.all([si.currentLoad().catch(() => null), si.mem().catch(() => null)]);

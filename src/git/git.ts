@@ -2,7 +2,7 @@
 // - git runs as an argv array, never through a shell (node's execFile: measured here, execa
 //   costs ~100 ms to load and ~3 ms more per spawn than execFile, which would double the time
 //   of `conflicts` and more than double a claim's worktree on a small repository; execa stays
-//   for the board's own commands, verify and worktree_setup, in tasks/board-command.ts);
+//   for the board's own commands, verify and worktree_setup, in workspace/board-command.ts);
 // - the user's hooks run as they always do: guild-fs never sets core.hooksPath, never passes
 //   --no-verify, never disables a hook;
 // - read-only commands (status, rev-list) set GIT_OPTIONAL_LOCKS=0, so that looking at a

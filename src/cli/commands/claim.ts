@@ -1,9 +1,9 @@
 import { worktreeSettings } from '../../board/front-matter.js';
 import { GuildError, UsageError } from '../../errors.js';
 import { claimTask, type ClaimResult } from '../../tasks/claim-task.js';
-import { requireSetupTrusted } from '../../tasks/trust.js';
-import type { Workspace } from '../../tasks/workspace.js';
-import type { BranchHistory } from '../../tasks/earlier-tries.js';
+import { requireSetupTrusted } from '../../workspace/trust.js';
+import type { Workspace } from '../../workspace/workspace.js';
+import type { BranchHistory } from '../../workspace/earlier-tries.js';
 import { capsOption, optionalTaskId, type Context } from '../context.js';
 
 export interface ClaimArgs {
@@ -27,10 +27,10 @@ export async function run(args: ClaimArgs, ctx: Context): Promise<ClaimOutput> {
   // A worktree_setup this clone has not trusted refuses the claim before its lock is taken (trust.ts).
   if (args.worktree !== false) await requireSetupTrusted(guild);
   const claim = await claimTask(guild, { agent, id: optionalTaskId(args.id), caps: capsOption(args.caps), pid: args.pid ?? null });
-  // The claim is recorded; the worktree comes after it (see tasks/workspace.ts for why), and
+  // The claim is recorded; the worktree comes after it (see workspace/workspace.ts for why), and
   // its code (and git's) is loaded only now, so --no-worktree claims start no faster or slower.
   if (args.worktree === false || (guild.settings && !worktreeSettings(guild.settings).enabled)) return { ...claim, worktree: null };
-  const { ensureWorkspace } = await import('../../tasks/workspace.js');
+  const { ensureWorkspace } = await import('../../workspace/workspace.js');
   let outcome;
   try {
     outcome = await ensureWorkspace(guild, agent, claim.task.id!, ctx.notes, { fresh: !claim.alreadyHeld });

@@ -1,5 +1,5 @@
 import { completeTask, type FinishResult } from '../../tasks/finish-task.js';
-import type { CheckedWork } from '../../tasks/check-work.js';
+import type { CheckedWork } from '../../workspace/check-work.js';
 import { optionalTaskId, type Context } from '../context.js';
 import { taskFromWorktree } from './worktree-task.js';
 
@@ -14,7 +14,7 @@ export async function run(args: { id?: string; note?: string; commitAll?: string
   const id = optionalTaskId(args.id) ?? (await taskFromWorktree(ctx));
   // A task without a worktree (claimed with --no-worktree) has nothing to check; git is not
   // even loaded unless the board names a branch for it.
-  const { checkWork } = await import('../../tasks/check-work.js');
+  const { checkWork } = await import('../../workspace/check-work.js');
   const work = await checkWork(guild, agent, id, { commitAll: args.commitAll });
   const result = await completeTask(guild, agent, id, args.note, work);
   return { ...result, work };

@@ -1,5 +1,5 @@
 import { CheckFailedError } from '../../errors.js';
-import { findConflicts, type ConflictReport } from '../../tasks/find-conflicts.js';
+import { findConflicts, type ConflictReport } from '../../workspace/find-conflicts.js';
 import type { Context } from '../context.js';
 
 export async function run(_args: unknown, ctx: Context): Promise<ConflictReport> {

@@ -1,5 +1,5 @@
 import { CheckFailedError } from '../../errors.js';
-import { doctor, HEAL_FIX, type DoctorResult } from '../../tasks/doctor.js';
+import { doctor, HEAL_FIX, type DoctorResult } from '../../health/doctor.js';
 import type { Context } from '../context.js';
 
 export async function run(_args: unknown, ctx: Context): Promise<DoctorResult> {

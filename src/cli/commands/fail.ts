@@ -9,7 +9,7 @@ export async function run(args: { id?: string; reason?: string }, ctx: Context):
   const agent = ctx.agent();
   const id = optionalTaskId(args.id) ?? (await taskFromWorktree(ctx));
   // The try's uncommitted work becomes its commit first, so that the next claimer inherits nothing unseen.
-  const { commitFailedTry } = await import('../../tasks/earlier-tries.js');
+  const { commitFailedTry } = await import('../../workspace/earlier-tries.js');
   return failTask(guild, agent, id, args.reason, await commitFailedTry(guild, agent, id, args.reason));
 }
 

@@ -1,4 +1,4 @@
-import { healGuild, type HealResult } from '../../tasks/heal.js';
+import { healGuild, type HealResult } from '../../health/heal.js';
 import type { Context } from '../context.js';
 import { table } from '../output.js';
 

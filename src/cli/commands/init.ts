@@ -1,6 +1,6 @@
-import { ATTRIBUTE_LINES } from '../../tasks/gitattributes.js';
-import { initGuild, type InitResult } from '../../tasks/init-guild.js';
-import { RUN_BY } from '../../tasks/trust.js';
+import { ATTRIBUTE_LINES } from '../../merge/gitattributes.js';
+import { initGuild, type InitResult } from '../../health/init-guild.js';
+import { RUN_BY } from '../../workspace/trust.js';
 import { VERSION } from '../../version.js';
 import type { Context } from '../context.js';
 

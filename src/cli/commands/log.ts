@@ -6,8 +6,8 @@ import { requireDuration } from '../../duration.js';
 import { UsageError } from '../../errors.js';
 import { parseAgentName, parseTaskId } from '../../identifiers.js';
 import type { AuditEvent } from '../../log/event.js';
-import { queryLog, type LogFilter } from '../../tasks/query-log.js';
-import { rotateLog } from '../../tasks/rotate-log.js';
+import { queryLog, type LogFilter } from '../../history/query-log.js';
+import { rotateLog } from '../../history/rotate-log.js';
 import type { Context } from '../context.js';
 
 export interface LogArgs {

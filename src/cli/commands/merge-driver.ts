@@ -1,6 +1,6 @@
 import { GuildError, ExitCode } from '../../errors.js';
 import type { MergeKind } from '../../git/merge-drivers.js';
-import { runMergeDriver, type MergeDriverRun } from '../../tasks/merge-driver.js';
+import { runMergeDriver, type MergeDriverRun } from '../../merge/merge-driver.js';
 import type { Context } from '../context.js';
 
 interface Args {

@@ -1,5 +1,5 @@
 import { CheckFailedError, UsageError } from '../../errors.js';
-import { replayGuild, type ReplayReport } from '../../tasks/replay-check.js';
+import { replayGuild, type ReplayReport } from '../../history/replay-check.js';
 import type { Context } from '../context.js';
 import { progressBar } from '../progress.js';
 import { table } from '../output.js';

@@ -1,5 +1,5 @@
 import { formatDuration } from '../../duration.js';
-import { logStats, type StatsResult } from '../../tasks/log-stats.js';
+import { logStats, type StatsResult } from '../../history/log-stats.js';
 import type { Context } from '../context.js';
 import { progressBar } from '../progress.js';
 import { table } from '../output.js';

@@ -1,5 +1,5 @@
 import { formatDuration } from '../../duration.js';
-import { guildStatus, type GuildStatus } from '../../tasks/guild-status.js';
+import { guildStatus, type GuildStatus } from '../../health/guild-status.js';
 import type { Context } from '../context.js';
 import { table } from '../output.js';
 

@@ -1,4 +1,4 @@
-import { syncAsItIs, type SyncResult } from '../../tasks/sync-board.js';
+import { syncAsItIs, type SyncResult } from '../../history/sync-board.js';
 import type { Context } from '../context.js';
 
 export async function run(_args: unknown, ctx: Context): Promise<SyncResult> {

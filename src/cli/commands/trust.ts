@@ -1,5 +1,5 @@
 import { loadBoard } from '../../tasks/guild.js';
-import { revokeTrust, trustBoard, type TrustResult } from '../../tasks/trust.js';
+import { revokeTrust, trustBoard, type TrustResult } from '../../workspace/trust.js';
 import type { Context } from '../context.js';
 
 export async function run(args: { revoke?: boolean }, ctx: Context): Promise<TrustResult> {

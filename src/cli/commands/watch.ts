@@ -5,7 +5,7 @@
 import { requireDuration } from '../../duration.js';
 import { UsageError } from '../../errors.js';
 import { Daemon } from '../../daemon/daemon.js';
-import type { DaemonReport } from '../../tasks/daemon-status.js';
+import type { DaemonReport } from '../../health/daemon-status.js';
 import type { Context } from '../context.js';
 
 export interface WatchArgs {

@@ -4,6 +4,6 @@ import type { Context } from '../context.js';
 export async function taskFromWorktree(ctx: Context): Promise<string | undefined> {
   const guild = ctx.guild();
   if (guild.repo.worktree === guild.repo.mainWorktree) return undefined;
-  const { taskOfWorktree } = await import('../../tasks/workspace.js');
+  const { taskOfWorktree } = await import('../../workspace/workspace.js');
   return taskOfWorktree(guild);
 }

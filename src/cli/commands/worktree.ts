@@ -1,5 +1,5 @@
 import { UsageError } from '../../errors.js';
-import { listAgentWorktrees, pruneWorktrees, type PruneResult, type WorktreeListing } from '../../tasks/prune-worktrees.js';
+import { listAgentWorktrees, pruneWorktrees, type PruneResult, type WorktreeListing } from '../../workspace/prune-worktrees.js';
 import { table } from '../output.js';
 import type { Context } from '../context.js';
 

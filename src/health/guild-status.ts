@@ -7,7 +7,7 @@ import { GuildError } from '../errors.js';
 import { systemProbe, type ProcessProbe } from '../lock/liveness.js';
 import { judgeLock } from '../lock/task-locks.js';
 import { currentDaemonError, daemonState, type DaemonState, type MachineSample } from './daemon-status.js';
-import { loadBoard, type Guild } from './guild.js';
+import { loadBoard, type Guild } from '../tasks/guild.js';
 
 export interface Holding {
   task: string;

@@ -7,7 +7,7 @@ import type { Status } from '../board/types.js';
 import { BRANCH_PREFIX, taskOfBranch } from '../git/branch-name.js';
 import { predictMerge } from '../git/merge-tree.js';
 import { branchHeadsUnder, branchesNotMergedInto } from '../git/worktree.js';
-import { loadBoard, type Guild } from './guild.js';
+import { loadBoard, type Guild } from '../tasks/guild.js';
 import { mainHead } from './workspace.js';
 
 const ACTIVE: readonly Status[] = ['in-progress', 'review'];

@@ -8,9 +8,9 @@
 //      Blocked <-> Ready by needs (task.unblocked / task.blocked), then hand edits recorded.
 // Both are idempotent: on a board that needs nothing they neither write nor log. That is how the
 // daemon ignores its own writes and those of other guild-fs commands without guessing who wrote.
-import { loadBoard, type Guild } from './guild.js';
-import { syncBoard } from './sync-board.js';
-import { updateBoard, type UpdateOptions } from './update-board.js';
+import { loadBoard, type Guild } from '../tasks/guild.js';
+import { syncBoard } from '../history/sync-board.js';
+import { updateBoard, type UpdateOptions } from '../tasks/update-board.js';
 
 export interface Reaction {
   /** Events recorded, by type. */

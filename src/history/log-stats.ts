@@ -5,7 +5,7 @@
 import { foldOrdered } from '../log/ordered-events.js';
 import type { LogWarning } from '../log/read-events.js';
 import { applyEvent, slimEvent, type ReplayedTask } from '../log/replay-log.js';
-import type { Guild } from './guild.js';
+import type { Guild } from '../tasks/guild.js';
 
 export interface AgentStats {
   agent: string;

@@ -11,10 +11,10 @@ import { PREFIX_PATTERN } from '../identifiers.js';
 import { appendEvents, LOG_FILE } from '../log/append-event.js';
 import { makeEvent } from '../log/event.js';
 import { packageRoot } from '../package-root.js';
-import { loadBoard, openGuild, type Guild } from './guild.js';
-import { boardCommands, trustBoard, trustOf, type BoardCommand } from './trust.js';
+import { loadBoard, openGuild, type Guild } from '../tasks/guild.js';
+import { boardCommands, trustBoard, trustOf, type BoardCommand } from '../workspace/trust.js';
 import { registerMergeDrivers, type DriverRegistration } from '../git/merge-drivers.js';
-import { ATTRIBUTE_LINES, readAttributes } from './gitattributes.js';
+import { ATTRIBUTE_LINES, readAttributes } from '../merge/gitattributes.js';
 
 export interface InitResult {
   /** The CI workflow written with --ci, or null. */

@@ -9,7 +9,7 @@ import { worktreeSettings } from '../board/front-matter.js';
 import { git, gitLine } from '../git/git.js';
 import { LOG_FILE } from '../log/append-event.js';
 import { withBoardMutex } from '../lock/board-mutex.js';
-import { loadBoard, type Guild } from './guild.js';
+import { loadBoard, type Guild } from '../tasks/guild.js';
 
 export interface AutoCommit {
   commit: string | null;

@@ -4,7 +4,7 @@ import type { AuditEvent } from '../log/event.js';
 import { LastEvents } from '../log/last-events.js';
 import { orderedMatches } from '../log/ordered-matches.js';
 import { readEvents, type LogWarning } from '../log/read-events.js';
-import type { Guild } from './guild.js';
+import type { Guild } from '../tasks/guild.js';
 
 export interface LogFilter {
   task?: string;

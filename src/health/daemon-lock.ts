@@ -14,7 +14,7 @@ import { withBoardMutex } from '../lock/board-mutex.js';
 import { holderOf, judgeProcess, systemProbe, type Holder, type ProcessProbe } from '../lock/liveness.js';
 import { ageOf, removeLockDir } from '../lock/lock-removal.js';
 import { readLockOwner, tryMkdirLock, type OwnerRead } from '../lock/mkdir-lock.js';
-import type { Guild } from './guild.js';
+import type { Guild } from '../tasks/guild.js';
 
 export interface DaemonOwner extends Holder {
   /** The pid of the `watch` process (never null: a daemon is always bound to itself). */

@@ -3,8 +3,8 @@
 // fresh clone lacks them until something registers them (git/merge-drivers.ts: `init`, and every
 // board write). doctor reports what is missing and cannot be registered, and conflict markers a
 // merge left in the board that a person still has to resolve.
-import { readAttributes } from './gitattributes.js';
-import type { Guild } from './guild.js';
+import { readAttributes } from '../merge/gitattributes.js';
+import type { Guild } from '../tasks/guild.js';
 import { configUnwritable, missingMergeDrivers } from '../git/merge-drivers.js';
 
 export interface MergeSetup {

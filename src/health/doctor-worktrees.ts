@@ -3,8 +3,8 @@
 // that are allowed but worth a look (a failed task's worktree kept for its next try).
 import type { Board } from '../board/types.js';
 import { GuildError } from '../errors.js';
-import type { Guild } from './guild.js';
-import { listAgentWorktrees } from './prune-worktrees.js';
+import type { Guild } from '../tasks/guild.js';
+import { listAgentWorktrees } from '../workspace/prune-worktrees.js';
 
 export interface WorktreeCheck {
   name: 'worktrees';

@@ -14,7 +14,7 @@ import type { Board, Settings } from '../board/types.js';
 import { FileError } from '../errors.js';
 import { replaceFile } from '../lock/mkdir-lock.js';
 import { runBoardCommand, type CommandRun } from './board-command.js';
-import type { Guild } from './guild.js';
+import type { Guild } from '../tasks/guild.js';
 
 /** The front matter keys whose value is run as a program. */
 export const COMMAND_KEYS = ['verify', 'worktree_setup'] as const;

@@ -15,9 +15,9 @@ import { aheadBehind, commitEverything, countCommits, listWorktrees, worktreeSta
 import { scanHistoryBackwards } from '../log/find-events.js';
 import { GitError } from '../errors.js';
 import type { Task } from '../board/types.js';
-import { resolveOwnTask } from './claim-task.js';
-import { requireReason, type LeftWork } from './finish-task.js';
-import { loadBoard, type Guild } from './guild.js';
+import { resolveOwnTask } from '../tasks/claim-task.js';
+import { requireReason, type LeftWork } from '../tasks/finish-task.js';
+import { loadBoard, type Guild } from '../tasks/guild.js';
 import { worktreeOfTask } from './workspace.js';
 
 

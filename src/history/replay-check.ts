@@ -2,8 +2,8 @@
 // named with the board's line and the event behind it.
 import { replayLog, type ReplayedTask } from '../log/replay-log.js';
 import type { LogWarning } from '../log/read-events.js';
-import { loadBoard, type Guild } from './guild.js';
-import { boardNotices } from './queries.js';
+import { loadBoard, type Guild } from '../tasks/guild.js';
+import { boardNotices } from '../tasks/queries.js';
 
 export interface Disagreement {
   task: string | null;

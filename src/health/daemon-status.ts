@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.js';
 import { replaceFile } from '../lock/mkdir-lock.js';
 import { judgeDaemonLock } from './daemon-lock.js';
-import type { Guild } from './guild.js';
+import type { Guild } from '../tasks/guild.js';
 
 export interface MachineSample {
   at: string;

@@ -16,15 +16,15 @@ import { ageOf, deadBreakers } from '../lock/lock-removal.js';
 import { readLockOwner } from '../lock/mkdir-lock.js';
 import { heartbeatAhead } from '../lock/task-locks.js';
 import { formatDuration } from '../duration.js';
-import type { FinishIntent } from './finish-task.js';
+import type { FinishIntent } from '../tasks/finish-task.js';
 import { currentDaemonError, daemonState } from './daemon-status.js';
-import { loadBoard, type Guild } from './guild.js';
+import { loadBoard, type Guild } from '../tasks/guild.js';
 import { UNFINISHED_LOCK_GRACE_MS } from './heal.js';
 import { checkMergeSetup } from './merge-health.js';
-import { boardNotices } from './queries.js';
+import { boardNotices } from '../tasks/queries.js';
 import { classifyLock } from './classify-lock.js';
 import { checkWorktrees } from './doctor-worktrees.js';
-import { boardCommands, RUN_BY, trustOf, type CommandTrust } from './trust.js';
+import { boardCommands, RUN_BY, trustOf, type CommandTrust } from '../workspace/trust.js';
 
 export interface Problem {
   task?: string;

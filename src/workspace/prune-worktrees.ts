@@ -10,8 +10,8 @@
 import type { Board, Status } from '../board/types.js';
 import { taskOfBranch } from '../git/branch-name.js';
 import { aheadBehind, branchCreatedAt, deleteMergedBranch, isAncestor, listWorktrees, pruneWorktreeRecords, removeWorktree, worktreeStatus, type WorktreeEntry } from '../git/worktree.js';
-import { loadBoard, type Guild } from './guild.js';
-import { updateBoard } from './update-board.js';
+import { loadBoard, type Guild } from '../tasks/guild.js';
+import { updateBoard } from '../tasks/update-board.js';
 import { mainHead } from './workspace.js';
 
 export interface AgentWorktree {

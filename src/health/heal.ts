@@ -36,12 +36,12 @@ import { judgeProcess, systemProbe, type ProcessProbe } from '../lock/liveness.j
 import type { LockOwner } from '../lock/lock-owner.js';
 import { breakIfDead, withBoardMutex } from '../lock/board-mutex.js';
 import { readLockOwner } from '../lock/mkdir-lock.js';
-import type { FinishIntent } from './finish-task.js';
+import type { FinishIntent } from '../tasks/finish-task.js';
 import { classifyLock } from './classify-lock.js';
-import { loadBoard, type Guild } from './guild.js';
+import { loadBoard, type Guild } from '../tasks/guild.js';
 import { breakDeadDaemonLock, daemonLockPath, readDaemonLock } from './daemon-lock.js';
-import { requeue } from './requeue.js';
-import { updateBoard, type Transaction } from './update-board.js';
+import { requeue } from '../tasks/requeue.js';
+import { updateBoard, type Transaction } from '../tasks/update-board.js';
 
 /** A lock directory without owner.json for this long was left by a taker that died. */
 export const UNFINISHED_LOCK_GRACE_MS = 30_000;

@@ -16,7 +16,7 @@ import { FileError } from '../errors.js';
 import { LOG_FILE } from '../log/append-event.js';
 import { LineSplitter } from '../log/log-lines.js';
 import { oversizeMessage, SEGMENTS_DIR } from '../log/read-events.js';
-import type { Guild } from './guild.js';
+import type { Guild } from '../tasks/guild.js';
 
 export interface RotateResult {
   moved: number;

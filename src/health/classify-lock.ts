@@ -6,7 +6,7 @@ import { claimMaker, type LockIntent, type LockOwner } from '../lock/lock-owner.
 import { judgeProcess, type ProcessProbe } from '../lock/liveness.js';
 import type { OwnerRead } from '../lock/mkdir-lock.js';
 import { judgeLock } from '../lock/task-locks.js';
-import type { FinishIntent } from './finish-task.js';
+import type { FinishIntent } from '../tasks/finish-task.js';
 
 export type LockVerdict =
   /**

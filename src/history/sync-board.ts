@@ -13,8 +13,8 @@ import { replayLog, type ReplayResult } from '../log/replay-log.js';
 import { shapeOf } from '../board/steady-read.js';
 import { withBoardMutex } from '../lock/board-mutex.js';
 import { markLogAsItIs } from '../log/log-mark.js';
-import { boardVersions, loadBoard, type Guild } from './guild.js';
-import { HUMAN, updateBoard, type Transaction, type UpdateOptions } from './update-board.js';
+import { boardVersions, loadBoard, type Guild } from '../tasks/guild.js';
+import { HUMAN, updateBoard, type Transaction, type UpdateOptions } from '../tasks/update-board.js';
 
 export interface SyncResult {
   /** Events recorded, by type. */

@@ -20,12 +20,12 @@ import { BRANCH_PREFIX, branchFor, taskOfBranch } from '../git/branch-name.js';
 import { currentBranch } from '../git/find-repo.js';
 import { addWorktree, branchesUnder, checkedOutRef, commitOf, listWorktrees, pruneWorktreeRecords, resetToHead, unlockWorktree, worktreeStatus, type WorktreeEntry } from '../git/worktree.js';
 import { isBranchName, isTaskId } from '../identifiers.js';
-import type { Guild } from './guild.js';
-import { loadBoard } from './guild.js';
+import type { Guild } from '../tasks/guild.js';
+import { loadBoard } from '../tasks/guild.js';
 import type { CommandRun } from './board-command.js';
 import { handOnBranch, type BranchHistory } from './earlier-tries.js';
 import { runTrustedCommand } from './trust.js';
-import { updateBoard } from './update-board.js';
+import { updateBoard } from '../tasks/update-board.js';
 
 export interface Workspace {
   task: string;

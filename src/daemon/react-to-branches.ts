@@ -9,9 +9,9 @@
 //      is a forecast, not history, so it is not an event of the audit log.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Guild } from './guild.js';
-import { findConflicts, type PredictedConflict } from './find-conflicts.js';
-import { pruneWorktrees, type PruneResult } from './prune-worktrees.js';
+import type { Guild } from '../tasks/guild.js';
+import { findConflicts, type PredictedConflict } from '../workspace/find-conflicts.js';
+import { pruneWorktrees, type PruneResult } from '../workspace/prune-worktrees.js';
 
 export interface BranchReaction {
   removed: PruneResult['removed'];

@@ -9,7 +9,7 @@ import { BOARD_FILE } from '../board/board-file.js';
 import { fileAtCommit, theirsCommit } from '../git/merge-plumbing.js';
 import { type MergeKind } from '../git/merge-drivers.js';
 import { LOG_FILE } from '../log/append-event.js';
-import { mergeBoards, taskEventsOf, type SideHistories } from './merge-board.js';
+import { mergeBoards, taskEventsOf, type SideHistories } from '../tasks/merge-board.js';
 import { mergeLogs } from './merge-log.js';
 
 export interface MergeDriverRun {

@@ -8,8 +8,8 @@ import { DirtyWorktreeError, VerifyFailedError } from '../errors.js';
 import { gitLine } from '../git/git.js';
 import { commitEverything, listWorktrees, worktreeStatus } from '../git/worktree.js';
 import { runBoardCommand, type CommandRun } from './board-command.js';
-import { resolveOwnTask } from './claim-task.js';
-import { loadBoard, type Guild } from './guild.js';
+import { resolveOwnTask } from '../tasks/claim-task.js';
+import { loadBoard, type Guild } from '../tasks/guild.js';
 import { requireTrusted } from './trust.js';
 import { worktreeOfTask } from './workspace.js';
 
