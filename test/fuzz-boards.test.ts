@@ -104,7 +104,8 @@ interface Case {
   fixture: string;
   steps: string[];
   board: Buffer;
-  add: { title: string; args: string[] };
+  /** An unmutated board that is not in broken/: a valid board, which no command may refuse. */
+  valid: boolean;
   /** The commands in the order they run: `add`, then `claim` or `sync`, with a reader or checker first or last. */
   commands: string[][];
 }
@@ -126,7 +127,7 @@ function makeCase(index: number, seeds: { name: string; bytes: Buffer }[]): Case
   const checker = random.pick([['list'], ['ready'], ['next'], ['doctor'], ['replay', '--check']]);
   // The reader sees the mutated board as it is in half the cases, and after two writes in the others.
   const commands = random.chance(0.5) ? [checker, addArgs, writer] : [addArgs, writer, checker];
-  return { index, seed, fixture: fixture.name, steps, board, add: { title, args: addArgs }, commands };
+  return { index, seed, fixture: fixture.name, steps, board, valid: steps.length === 0 && !fixture.name.includes('/broken/'), commands };
 }
 
 /** A repo for one worker, emptied of everything guild-fs wrote before each case. */
@@ -206,12 +207,13 @@ async function runCase(repo: TempRepo, c: Case): Promise<Failure[]> {
     const after = readBoard(repo);
     for (const problem of checkRun(run, run.code === 0 && WRITERS.has(args[0]!) ? after : before)) fail(run, problem.kind, problem.detail);
     if (run.timedOut) break; // the next command would only wait on the same board
+    if (c.valid && run.code === 2) fail(run, `${args[0]}: a valid seed board was refused`, run.json?.error?.message ?? run.stderr.slice(0, 300));
     const changed = !(before === null ? after === null : after !== null && before.equals(after));
     if (changed && (run.code !== 0 || !WRITERS.has(args[0]!))) {
       fail(run, `${args[0]}: the board changed though the command ${run.code !== 0 ? `exited ${run.code}` : 'only reads'}`, `${before?.length} bytes -> ${after?.length} bytes`);
     }
     if (run.code === 0 && WRITERS.has(args[0]!) && before && after && changed) {
-      for (const problem of await keptBytesProblems(before, after)) fail(run, `${args[0]}: ${problem.replace(/\d+|"[^"]*"/g, '#')}`, problem);
+      for (const problem of await keptBytesProblems(before, after)) fail(run, `${args[0]}: ${problem.kind}`, problem.detail);
     }
     if (args[0] === 'add' && run.code === 0 && after) {
       const id: unknown = run.json?.result?.id;
@@ -226,6 +228,22 @@ async function runCase(repo: TempRepo, c: Case): Promise<Failure[]> {
       }
     }
   }
+  // The log is appended to, one event a line: whatever the board held, every line is one JSON object.
+  const log = join(repo.dir, '.guild', 'audit.jsonl');
+  if (existsSync(log)) {
+    const lines = readFileSync(log, 'utf8').split('\n').filter((line) => line !== '');
+    const bad = lines.findIndex((line) => {
+      try {
+        return typeof JSON.parse(line) !== 'object';
+      } catch {
+        return true;
+      }
+    });
+    if (bad >= 0) {
+      const last: Run = { args: c.commands[c.commands.length - 1]!, code: null, signal: null, stdout: '', stderr: '', timedOut: false };
+      fail(last, 'the audit log has a line that is not one JSON object', `line ${bad + 1} of ${lines.length}: ${JSON.stringify(lines[bad]!.slice(0, 200))}`);
+    }
+  }
   return failures;
 }
 
@@ -234,7 +252,9 @@ function describeFailure(f: Failure, count: number): string {
   const excerpt = board.length > 1500 ? `${JSON.stringify(board.slice(0, 1500))}... (${f.board.length} bytes)` : JSON.stringify(board);
   return [
     `- ${f.kind}  (${count} case${count === 1 ? '' : 's'})`,
-    `    replay: GUILD_FUZZ_SEED=${SEED} GUILD_FUZZ_CASE=${f.caseIndex} node --import tsx --test test/fuzz-boards.test.ts`,
+    f.caseIndex < 0
+      ? `    replay: the seed board ${f.fixture}, unmutated (test 'the seed boards as they are')`
+      : `    replay: GUILD_FUZZ_SEED=${SEED} GUILD_FUZZ_CASE=${f.caseIndex} node --import tsx --test --test-name-pattern=mutated test/fuzz-boards.test.ts`,
     `    fixture: ${f.fixture}; mutations: ${f.steps.join('; ')}`,
     `    command: guild-fs ${f.command} -> exit ${f.exit}`,
     `    ${f.detail}`,
@@ -242,6 +262,21 @@ function describeFailure(f: Failure, count: number): string {
     `    board: ${excerpt}`,
   ].join('\n');
 }
+
+test('the seed boards as they are: read, written and synced', { timeout: 10 * 60_000 }, async () => {
+  const seeds = seedBoards().filter((seed) => !seed.name.includes('/broken/'));
+  const repo = tempRepo();
+  const failures: Failure[] = [];
+  try {
+    for (const [index, seed] of seeds.entries()) {
+      const c: Case = { index: -1 - index, seed: 0, fixture: seed.name, steps: [], board: seed.bytes, valid: true, commands: [['list'], ['add', 'Fuzz task'], ['sync']] };
+      failures.push(...(await runCase(repo, c)));
+    }
+  } finally {
+    repo.remove();
+  }
+  assert.equal(failures.length, 0, failures.map((f) => describeFailure(f, 1)).join('\n'));
+});
 
 test(`fuzz: mutated boards through the CLI (seed ${SEED}, ${ONLY === null ? `${COUNT} cases` : `case ${ONLY}`})`, { timeout: 30 * 60_000 }, async (t) => {
   const seeds = seedBoards();

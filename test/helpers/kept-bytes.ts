@@ -44,6 +44,15 @@ function content(line: Buffer): Buffer {
   return line.subarray(0, end);
 }
 
+/** Where two versions of a line first differ, with a little context on either side. */
+function showDifference(a: Buffer | undefined, b: Buffer | undefined): string {
+  if (!a || !b) return `${show(a)} -> ${show(b)}`;
+  let at = 0;
+  while (at < a.length && at < b.length && a[at] === b[at]) at++;
+  const from = Math.max(0, at - 30);
+  return `first difference at byte ${at}: ${show(a.subarray(from, at + 30))} -> ${show(b.subarray(from, at + 30))}`;
+}
+
 function show(line: Buffer | undefined): string {
   if (line === undefined) return '(end of file)';
   const text = JSON.stringify(line.toString('latin1'));
@@ -97,12 +106,18 @@ export async function parseBytes(bytes: Buffer): Promise<ParsedBoard> {
  * What a write from `before` to `after` changed that it may not have: an empty list when every
  * byte outside the changed tasks is kept. `before` must parse (the command that wrote read it).
  */
-export async function keptBytesProblems(before: Buffer, after: Buffer): Promise<string[]> {
+export interface KeptBytesProblem {
+  /** What went wrong, the same words for every case: failures are grouped by it. */
+  kind: string;
+  detail: string;
+}
+
+export async function keptBytesProblems(before: Buffer, after: Buffer): Promise<KeptBytesProblem[]> {
   const old = await parseBytes(before);
-  if ('error' in old) return [`the board before the write does not parse in-process: ${old.error.message}`];
+  if ('error' in old) return [{ kind: 'the board before the write does not parse in-process', detail: old.error.message }];
   const now = await parseBytes(after);
-  if ('error' in now) return [`the written board no longer parses: ${now.error.message}`];
-  const problems: string[] = [];
+  if ('error' in now) return [{ kind: 'the written board no longer parses', detail: now.error.message }];
+  const problems: KeptBytesProblem[] = [];
   const oldLines = byteLines(before);
   const newLines = byteLines(after);
 
@@ -127,9 +142,10 @@ export async function keptBytesProblems(before: Buffer, after: Buffer): Promise<
     } else if (b && b.slack) {
       j++;
     } else {
-      problems.push(
-        `a line outside every task changed: old line ${a?.line ?? '-'} ${show(a?.bytes)} became new line ${b?.line ?? '-'} ${show(b?.bytes)}`,
-      );
+      problems.push({
+        kind: 'a line outside every task changed',
+        detail: `old line ${a?.line ?? '-'} became new line ${b?.line ?? '-'}, ${showDifference(a?.bytes, b?.bytes)}`,
+      });
       break;
     }
   }
@@ -138,19 +154,19 @@ export async function keptBytesProblems(before: Buffer, after: Buffer): Promise<
     if (task.id === null) continue;
     const next = now.board.byId.get(task.id);
     if (!next) {
-      problems.push(`task ${task.id} (old line ${task.line}) is gone`);
+      problems.push({ kind: 'a task is gone', detail: `${task.id} (old line ${task.line})` });
       continue;
     }
     const oldBody = oldLines.lines.slice(task.line, task.endLine).map(content);
     const newBody = newLines.lines.slice(next.line, next.endLine).map(content);
     if (oldBody.length !== newBody.length || oldBody.some((line, k) => !line.equals(newBody[k]!))) {
-      problems.push(`the body of ${task.id} changed: old lines ${task.line + 1}..${task.endLine} ${show(Buffer.concat(oldBody))}, new lines ${next.line + 1}..${next.endLine} ${show(Buffer.concat(newBody))}`);
+      problems.push({ kind: "a task's body changed", detail: `${task.id}: old lines ${task.line + 1}..${task.endLine} ${show(Buffer.concat(oldBody))}, new lines ${next.line + 1}..${next.endLine} ${show(Buffer.concat(newBody))}` });
     }
     if (meaning(task) === meaning(next)) {
       const oldFirst = oldLines.lines[task.line - 1]!;
       const newFirst = newLines.lines[next.line - 1]!;
       const firstKept = oldFirst.equals(newFirst) || (task.line === lastOld && content(newFirst).equals(oldFirst));
-      if (!firstKept) problems.push(`${task.id} did not change, but its line did: old line ${task.line} ${show(oldFirst)}, new line ${next.line} ${show(newFirst)}`);
+      if (!firstKept) problems.push({ kind: 'a task that did not change was rewritten', detail: `${task.id}: old line ${task.line}, new line ${next.line}, ${showDifference(oldFirst, newFirst)}` });
     }
   }
   return problems;
