@@ -216,7 +216,7 @@ export const MUTATIONS: Mutation[] = [
     const at = someLine(random, split);
     const kind = random.pick(['list', 'quote', 'mixed']);
     // A list of depth d is d lines of up to 2d spaces: 1,000 is already half a megabyte.
-    const depth = random.pick(kind === 'list' ? [50, 200, 1000] : [50, 300, 2000]);
+    const depth = random.pick(kind === 'list' ? [50, 200, 1000] : kind === 'quote' ? [50, 300, 10_000] : [50, 300, 2000]);
     const lines: string[] = [];
     if (kind === 'quote') lines.push('>'.repeat(depth) + ' deep');
     else if (kind === 'list') for (let d = 0; d < depth; d++) lines.push(`${'  '.repeat(d)}- [ ] nested ${d}`);
