@@ -264,6 +264,30 @@ function describeFailure(f: Failure, count: number): string {
   ].join('\n');
 }
 
+test('the kept-bytes check passes the edits a write may make and catches the others', async () => {
+  const board = Buffer.from('# Board\n\nFree text.\n\n## Ready\n- [ ] T-1 a\n  body\n- [ ] T-2 b\n\n## Done\n- [x] T-3 c');
+  const allowed = [
+    // a claim: T-1 moves to a new In Progress section, with empty lines around its heading
+    '# Board\n\nFree text.\n\n## Ready\n- [ ] T-2 b\n\n## In Progress\n- [ ] T-1 a owner:x\n  body\n\n## Done\n- [x] T-3 c',
+    // an add to Ready
+    '# Board\n\nFree text.\n\n## Ready\n- [ ] T-1 a\n  body\n- [ ] T-2 b\n- [ ] T-4 new\n\n## Done\n- [x] T-3 c',
+    // an add to a new last section: the last line gains its line end
+    '# Board\n\nFree text.\n\n## Ready\n- [ ] T-1 a\n  body\n- [ ] T-2 b\n\n## Done\n- [x] T-3 c\n\n## Failed\n- [ ] T-4 new\n',
+  ];
+  for (const after of allowed) assert.deepEqual(await keptBytesProblems(board, Buffer.from(after)), [], after);
+  const caught: [string, string][] = [
+    ['# Board\n\nFree text!\n\n## Ready\n- [ ] T-1 a\n  body\n- [ ] T-2 b\n\n## Done\n- [x] T-3 c', 'a line outside every task changed'],
+    ['# Board\r\n\nFree text.\n\n## Ready\n- [ ] T-1 a\n  body\n- [ ] T-2 b\n\n## Done\n- [x] T-3 c', 'a line outside every task changed'],
+    ['# Board\n\nFree text.\n\n## Ready\n- [ ] T-1 a\n  BODY\n- [ ] T-2 b\n\n## Done\n- [x] T-3 c', "a task's body changed"],
+    ['# Board\n\nFree text.\n\n## Ready\n- [ ] T-1 a\n  body\n- [ ]  T-2 b\n\n## Done\n- [x] T-3 c', 'a task that did not change was rewritten'],
+    ['# Board\n\nFree text.\n\n## Ready\n- [ ] T-1 a\n  body\n\n## Done\n- [x] T-3 c', 'a task is gone'],
+    ['# Board\n\nFree text.\n\n## Ready\n- [ ] T-1 a\n  body\n- [ ] T-2 b\n\n\n## Done\n- [x] T-3 c', 'a line outside every task changed'],
+  ];
+  for (const [after, kind] of caught) {
+    assert.deepEqual((await keptBytesProblems(board, Buffer.from(after))).map((problem) => problem.kind), [kind], after);
+  }
+});
+
 test('the seed boards as they are: read, written and synced', { timeout: 10 * 60_000 }, async () => {
   const seeds = seedBoards().filter((seed) => !seed.name.includes('/broken/'));
   const repo = tempRepo();
