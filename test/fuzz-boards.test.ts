@@ -7,7 +7,12 @@
 // - a line number in an error or a listed task points at a line the board has, holding that ID;
 // - a command that exits non-zero, or only reads, leaves the board's bytes alone;
 // - a write that exits 0 keeps every byte outside the tasks it changed (helpers/kept-bytes.ts says
-//   exactly what that means), loses no task, and `add` leaves its task where the board shows it.
+//   exactly what that means), loses no task, and `add` leaves its task where the board shows it;
+// - the audit log stays one JSON object a line;
+// - the seed boards themselves, unmutated, are never refused (a second test runs each as it is).
+// Failures are collected over the whole run and reported once per kind, each with its seed, case
+// number, fixture, mutations, command, exit, stderr and board, so that every distinct failure shows
+// at once. Known ones are listed, with minimal boards, in test/fuzz-findings.md.
 //
 // Each case runs three commands in one repo: `add` (write), then `claim` or `sync` (write), and one
 // of `list`, `ready`, `next` (read) or `doctor`, `replay --check` (check), before or after the two
