@@ -27,6 +27,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decodeBoard } from '../src/board/board-bytes.js';
 import { BIN } from './helpers/cli.js';
 import { caseSeed, mulberry32, mutateBoard, Random } from './helpers/board-mutator.js';
 import { keptBytesProblems, parseBytes } from './helpers/kept-bytes.js';
@@ -176,7 +177,7 @@ function checkRun(run: Run, board: Buffer | null): { kind: string; detail: strin
 /** Line numbers the CLI prints must point at the board's lines: the error's, and each listed task's. */
 function lineNumberProblems(name: string, json: any, board: Buffer): { kind: string; detail: string }[] {
   const problems: { kind: string; detail: string }[] = [];
-  const lines = board.toString('utf8').split('\n');
+  const lines = decodeBoard(board).text.split('\n');
   const lineHas = (line: number, id: string): boolean => {
     const text = lines[line - 1];
     return text !== undefined && new RegExp(`(^|[^A-Za-z0-9])${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![0-9])`).test(text);
@@ -223,7 +224,7 @@ async function runCase(repo: TempRepo, c: Case): Promise<Failure[]> {
     }
     if (args[0] === 'add' && run.code === 0 && after) {
       const id: unknown = run.json?.result?.id;
-      const lines = after.toString('utf8').split('\n');
+      const lines = decodeBoard(after).text.split('\n');
       if (typeof id !== 'string' || !lines.some((line) => /^\s{0,3}[-*+]\s+\[[ xX]\]\s/.test(line) && line.includes(` ${id} `))) {
         fail(run, 'add: the added task is not on the board as a task line', `id ${String(id)}`);
       } else {

@@ -23,6 +23,7 @@ interface CacheFile {
   sections: Section[];
   boundaries: number[];
   reader: Board['reader'];
+  irregular?: boolean;
   /** Stored as the objects themselves: JSON.parse builds them natively, far faster than a loop. */
   tasks: Task[];
 }
@@ -59,6 +60,7 @@ export function loadCachedBoard(cachePath: string, file: string, text: string, k
     tasks,
     byId: indexById(tasks),
     reader: 'cache',
+    irregular: cache.irregular === true,
   };
 }
 
@@ -72,6 +74,7 @@ export function storeBoardCache(cachePath: string, board: Board, key: string = c
     sections: board.sections,
     boundaries: board.boundaries,
     reader: board.reader,
+    irregular: board.irregular === true,
     tasks: board.tasks,
   };
   try {

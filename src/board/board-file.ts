@@ -8,7 +8,7 @@ import { closeSync, existsSync, fstatSync, fsyncSync, linkSync, openSync, readdi
 import { basename, dirname, join } from 'node:path';
 import { sleepSync } from '../lock/sleep.js';
 import { FileError } from '../errors.js';
-import { encodeBoard, encodeLossless, lineEndsAt, noteLineEnds, type DecodedBoard } from './board-bytes.js';
+import { decodeBoard, encodeBoard, encodeLossless, lineEndsAt, noteLineEnds, type DecodedBoard } from './board-bytes.js';
 import { contentKey, loadCachedBoard, storeBoardCache } from './board-cache.js';
 import { parseBoard, type ParseOptions } from './parse-board.js';
 import { countTaskLines, looksCutShort, readFdBoard, readSteady, shapeOf, stampOf, type BoardShape, type SteadyReadOptions } from './steady-read.js';
@@ -69,11 +69,19 @@ export async function readBoardFile(path: string, displayName = BOARD_FILE, opti
  * again and compared, so that the whole suite checks the cache and the edit derivation.
  */
 export async function verifyAgainstParse(board: Board): Promise<void> {
+  if ((await readBackDifference(board)) !== null) throw new Error(`internal error: the ${board.reader === 'cache' ? 'cached' : 'derived'} board differs from a fresh parse of ${board.file}`);
+}
+
+/**
+ * Null when a fresh parse of the board's text finds what `board` says (its tasks, sections, front
+ * matter); otherwise the first task that reads back differently (null: not a task, the sections).
+ */
+export async function readBackDifference(board: Board): Promise<{ id: string | null } | null> {
   const fresh = await parseBoard(board.file, board.text);
   const view = (b: Board) => JSON.stringify({ tasks: b.tasks, sections: b.sections, boundaries: b.boundaries, frontMatterEnd: b.frontMatterEnd, settings: b.settings });
-  if (view(fresh) !== view(board)) {
-    throw new Error(`internal error: the ${board.reader === 'cache' ? 'cached' : 'derived'} board differs from a fresh parse of ${board.file}`);
-  }
+  if (view(fresh) === view(board)) return null;
+  const at = board.tasks.findIndex((task, i) => JSON.stringify(task) !== JSON.stringify(fresh.tasks[i]));
+  return { id: at >= 0 ? board.tasks[at]!.id : null };
 }
 
 export async function writeBoardText(path: string, text: string): Promise<void> {
@@ -120,9 +128,15 @@ export function prepareBoardWrite(path: string, text: string, options: CommitOpt
   const lineEnds = lineEndsAt(path);
   /** The file holds `read` in the line ends these bytes are written with (a CR board turned LF by a person is a change). */
   const holds = (disk: DecodedBoard, read: string): boolean => disk.text === read && disk.lineEnds === lineEnds;
+  const bytes = encodeBoard(text, lineEnds);
+  // Which line ends a bare CR stands for depends on the whole file (board-bytes.ts): a write that
+  // drops the file's last bare LF, say, would make its bare CRs line ends, and the board read back
+  // would not be the one written. Checked only where a CR is in play.
+  if ((lineEnds !== 'as-is' || text.includes('\r')) && decodeBoard(bytes).text !== text) {
+    throw new FileError('EBOARDEDIT', basename(path), undefined, 'this change would not read back as written: the board mixes CR, LF and CR LF line ends, and the change would alter which of them end lines; nothing was written. Give the board one kind of line end, then try again');
+  }
   const fd = openSync(temp, 'w');
   try {
-    const bytes = encodeBoard(text, lineEnds);
     for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
     fsyncSync(fd);
   } catch (error) {

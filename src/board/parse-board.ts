@@ -41,6 +41,9 @@ export async function parseBoard(file: string, text: string, options: ParseOptio
     tasks,
     byId,
     reader,
+    // A bare CR that is not a line end (a file with all three kinds of line end; board-bytes.ts)
+    // is a byte inside a line to the parser, and the edit model's line arithmetic is checked too.
+    irregular: reader === 'remark' || BARE_CR_INSIDE.test(text),
   };
 }
 
@@ -256,3 +259,5 @@ export function idAllocator(board: Board): () => string {
 function headingOf(sections: Section[], task: Task): string {
   return sections.find((section) => section.line < task.line && section.endLine >= task.line)?.heading ?? task.status;
 }
+
+const BARE_CR_INSIDE = /\r(?!\n)/;

@@ -39,7 +39,7 @@ export function parseTaskLine(text: string, prefix: string, file: string, line: 
   if (id !== null) {
     const shape = TASK_ID_PATTERN.exec(id);
     if (!shape || shape[1] !== prefix) {
-      throw new FileError('EBADID', file, line, `task ID ${id} is not ${prefix}-<n> (the board's prefix is ${prefix}; IDs have no leading zeros)`, { id });
+      throw new FileError('EBADID', file, line, `task ID ${id} is not ${prefix}-<n>: ${idProblem(id, prefix, shape)}`, { id });
     }
   }
   const title = match[5]!.trim();
@@ -130,4 +130,13 @@ export function formatTaskLine(task: TaskLine, change: { checked?: boolean; id?:
   }
   const tail = fields.map((field) => (field.backticks ? `\`${field.key}:${field.value}\`` : `${field.key}:${field.value}`)).join(' ');
   return `${task.marker}[${checkChar}]${task.gap}${core}${core && tail ? ' ' : ''}${tail}`;
+}
+
+/** Why an ID on the board is not one of its IDs, said as precisely as the ID allows. */
+function idProblem(id: string, prefix: string, shape: RegExpExecArray | null): string {
+  if (shape) return `the board's prefix is ${prefix}, not ${shape[1]}`;
+  const number = id.slice(id.lastIndexOf('-') + 1);
+  if (/^0[0-9]*$/.test(number)) return 'IDs have no leading zeros';
+  if (/^[0-9]{10,}$/.test(number)) return 'the number after the prefix has at most 9 digits';
+  return `the board's prefix is ${prefix}, and the number after it is 1 to 9 digits without leading zeros`;
 }

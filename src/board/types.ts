@@ -92,6 +92,11 @@ export interface Board {
   byId: Map<string, Task>;
   /** Which reader understood the Markdown: the fast scanner or the remark fallback. */
   reader: 'scanner' | 'remark' | 'cache';
+  /**
+   * Remark had to read some of it (a construct the scanner does not model): a tool edit there is
+   * checked against a fresh parse before it is written (update-board.ts), and kept by the cache.
+   */
+  irregular?: boolean;
   /** The text's content key (board-cache.ts), when the reader computed it. */
   key?: string;
 }

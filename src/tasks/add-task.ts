@@ -5,6 +5,8 @@ import type { Priority, Status } from '../board/types.js';
 import { FIELD_KEYS } from '../board/types.js';
 import { NoSuchTaskError, UsageError } from '../errors.js';
 import type { Guild } from './guild.js';
+import { BoardText } from '../board/board-text.js';
+import { openBlockAt } from '../board/open-block.js';
 import { updateBoard } from './update-board.js';
 
 export interface AddRequest {
@@ -36,6 +38,7 @@ export async function addTask(guild: Guild, request: AddRequest): Promise<AddRes
   const wanted = request.status ?? 'ready';
   if (!ADDABLE.includes(wanted)) throw new UsageError(`--status must be one of ${ADDABLE.join(', ')} (claim a task to put it in progress)`);
   const needs = request.needs ?? [];
+  if (request.body !== undefined) refuseOpenBody(request.body);
 
   return updateBoard(guild, request.agent, `add for ${request.agent}`, (tx) => {
     for (const need of needs) if (!tx.board.byId.has(need)) throw new NoSuchTaskError(need, { field: 'needs' });
@@ -72,4 +75,15 @@ function refuseHeadingMakers(bodyLine: string | undefined): void {
   if (UNDERLINE.test(text) || TABLE_DELIMITER.test(text)) {
     throw new UsageError(`the body's first line ${JSON.stringify(text.trim())} would turn the task line above it into a heading or a table header; start the body with an empty line`);
   }
+}
+
+/**
+ * A body that leaves a code fence or an HTML comment open: inside the task it is closed by the
+ * task's end, but wherever the board must later write a line after it (a new section, a moved
+ * task) the edit would not read back, so every later claim or move there would be refused.
+ */
+function refuseOpenBody(body: string): void {
+  const source = new BoardText(body.replace(/\r\n?/g, '\n'));
+  const open = source.count === 0 ? null : openBlockAt(source, 1, source.count);
+  if (open) throw new UsageError(`the body leaves a ${open.what} open (its line ${open.line}); close it in the body`);
 }

@@ -107,11 +107,10 @@ function recordClaim(guild: Guild, tx: Transaction, task: Task, request: ClaimRe
   tx.onAbort(() => guild.locks.release(id, owner.token));
   tx.edit.update(task, { status: 'in-progress', fields: { owner: request.agent } });
   tx.emit('task.claimed', id, request.pid ? { pid: request.pid } : {}, undefined, owner.claimEvent ?? undefined);
-  return {
-    task: { ...viewTask(task), id, status: 'in-progress', owner: request.agent },
-    lock: lockView(guild, id, owner),
-    alreadyHeld: false,
-  };
+  const view: TaskView = { ...viewTask(task), id, status: 'in-progress', owner: request.agent };
+  // The task's line is where the write put it (a claim moves it into In Progress), not where it was read.
+  tx.afterCommit((written) => void (view.line = written.byId.get(id)?.line ?? view.line));
+  return { task: view, lock: lockView(guild, id, owner), alreadyHeld: false };
 }
 
 function lockView(guild: Guild, id: string, owner: LockOwner): ClaimResult['lock'] {

@@ -115,7 +115,11 @@ function requireOwned(tx: Transaction, task: Task, agent: string, allowed: Statu
 
 /** The result, showing the task as this write leaves it. */
 function done(tx: Transaction, task: Task, after: Partial<TaskView> & { status: Status }, already: boolean): Omit<FinishResult, 'lock'> {
-  return { task: { ...viewTask(task), id: tx.idOf(task), ...after }, status: after.status, already };
+  const id = tx.idOf(task);
+  const view: TaskView = { ...viewTask(task), id, ...after };
+  // Where the write put the task's line (finishing moves it), not where it was read.
+  tx.afterCommit((written) => void (view.line = written.byId.get(id)?.line ?? view.line));
+  return { task: view, status: after.status, already };
 }
 
 /** What heal needs to finish this operation if its process dies between the log and the board. */

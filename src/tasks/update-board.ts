@@ -19,7 +19,7 @@
 // over it (board-file.ts); between tools alone, the plain rename.
 import { existsSync } from 'node:fs';
 import { contentKey, storeBoardCache } from '../board/board-cache.js';
-import { BOARD_FILE, prepareBoardWrite, restoreAsideBoard, verifyAgainstParse, type CommitOptions, type PreparedWrite } from '../board/board-file.js';
+import { BOARD_FILE, prepareBoardWrite, readBackDifference, restoreAsideBoard, verifyAgainstParse, type CommitOptions, type PreparedWrite } from '../board/board-file.js';
 import type { BoardVersions } from '../board/board-versions.js';
 import { BoardEdit } from '../board/edit-board.js';
 import { idAllocator, parseBoard } from '../board/parse-board.js';
@@ -56,7 +56,7 @@ export interface Transaction {
   /** Run if the write is refused or fails after this point: gives back what the change took. */
   onAbort(undo: () => void): void;
   /** Runs once the board is written and the events logged (not when the write is refused or started again). */
-  afterCommit(step: () => void): void;
+  afterCommit(step: (written: Board) => void): void;
 }
 
 export interface UpdateOptions {
@@ -107,7 +107,7 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
   const added = new Map<string, readonly string[]>();
   const undo: (() => void)[] = [];
   const beforeCommit: ((events: readonly AuditEvent[]) => void)[] = [];
-  const afterCommit: (() => void)[] = [];
+  const afterCommit: ((written: Board) => void)[] = [];
   const nextId = idAllocator(board);
   const tx: Transaction = {
     board,
@@ -141,8 +141,15 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
     if (added.size > 0 || assigned.size > 0) refuseNewCycles(tx, added);
     next = edit.changed ? edit.renderBoard() : board;
     if (next.text === read.text && events.length === 0 && beforeCommit.length === 0) {
-      for (const step of afterCommit) step();
+      for (const step of afterCommit) step(next);
       return { done: true, result };
+    }
+    if (next !== board && board.irregular) {
+      // The edit model knows the Markdown the scanner reads; around what only remark reads (lazy
+      // lines, setext headings, quotes) an edit could read back differently, and a task written
+      // where it does not read back is lost. Such boards are parsed again, and the write refused.
+      const differs = await readBackDifference(next);
+      if (differs) throw new FileError('EBOARDEDIT', BOARD_FILE, differs.id === null ? undefined : board.byId.get(differs.id)?.line, `this change would not read back as written: the board's Markdown near this task is irregular (lazy continuation lines, setext headings or block quotes beside tasks); nothing was written. Tidy that part of the board (blank lines around headings and quotes, "## " headings), then try again`);
     }
     if (process.env.GUILD_VERIFY_CACHE === '1') await verifyAgainstParse(next);
   } catch (error) {
@@ -187,8 +194,10 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
     // Inside the mutex, though it lengthens the hold: the next writer, often already
     // waiting, then finds the cache instead of parsing the whole board again.
     storeBoardCache(guild.cachePath, written, written === next ? nextKey : undefined);
+    for (const step of afterCommit) step(written);
+  } else {
+    for (const step of afterCommit) step(next);
   }
-  for (const step of afterCommit) step();
   return { done: true, result };
 }
 

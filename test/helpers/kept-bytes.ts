@@ -7,13 +7,15 @@
 //    board parser delimits them) from the old and from the new board: the rest must be the same
 //    bytes, line ends included, in the same order. The new board may hold, in addition, the
 //    heading of a status section that did not exist before (a section is inserted when a task must
-//    move there) and empty lines right around such a heading; and a last line that had no line end
-//    may gain one when something is appended after it.
+//    move there) and empty lines right around such a heading or an added task; and a last line
+//    that had no line end may gain one when something is appended after it.
 // 2. Inside tasks, only what the write means to change: no task is lost; a task's body lines keep
 //    their bytes wherever the task goes (compared without their line ends, since a moved block is
 //    written with the board's line end); and a task whose meaning (status, box, title, fields) is
 //    the same before and after keeps all its bytes, line ends included.
-// Lines are split at LF only, as the board parser numbers them: a lone CR is a byte inside a line.
+// Lines are the board reader's (src/board/board-bytes.ts decodeBoard: LF, CRLF, and a bare CR where
+// the file uses it as a line end), each kept as its own bytes.
+import { decodeBoard, encodeBoard } from '../../src/board/board-bytes.js';
 import { parseBoard } from '../../src/board/parse-board.js';
 import type { Board, Task } from '../../src/board/types.js';
 
@@ -25,12 +27,14 @@ interface ByteLines {
 }
 
 function byteLines(board: Buffer): ByteLines {
+  const { text, lineEnds } = decodeBoard(board);
   const lines: Buffer[] = [];
   let start = 0;
-  while (start < board.length) {
-    const at = board.indexOf(10, start);
-    const end = at < 0 ? board.length : at + 1;
-    lines.push(board.subarray(start, end));
+  while (start < text.length) {
+    const at = text.indexOf('\n', start);
+    const end = at < 0 ? text.length : at + 1;
+    // Encoded line by line with the file's own line ends: the lines' bytes add up to the file's.
+    lines.push(encodeBoard(text.slice(start, end), lineEnds));
     start = end;
   }
   return { lines };
@@ -78,12 +82,14 @@ interface Kept {
   slack: boolean;
 }
 
-function keptLines(board: Board, bytes: ByteLines, newHeadings: Set<number>): Kept[] {
+function keptLines(board: Board, bytes: ByteLines, newHeadings: Set<number>, besideNewTasks: Set<number> = new Set()): Kept[] {
   const inTasks = taskLineSet(board);
   const kept: (Kept & { heading: boolean })[] = [];
   bytes.lines.forEach((line, index) => {
     const n = index + 1;
-    if (!inTasks.has(n)) kept.push({ line: n, bytes: line, slack: false, heading: newHeadings.has(n) });
+    // An empty line right beside an added task: placed under a heading whose section's text
+    // follows, the task needs it, or the text would read as part of the task.
+    if (!inTasks.has(n)) kept.push({ line: n, bytes: line, slack: besideNewTasks.has(n) && content(line).length === 0, heading: newHeadings.has(n) });
   });
   kept.forEach((entry, k) => {
     if (!entry.heading) return;
@@ -96,7 +102,7 @@ export type ParsedBoard = { board: Board } | { error: Error };
 
 export async function parseBytes(bytes: Buffer): Promise<ParsedBoard> {
   try {
-    return { board: await parseBoard(FILE, bytes.toString('utf8')) };
+    return { board: await parseBoard(FILE, decodeBoard(bytes).text) };
   } catch (error) {
     return { error: error as Error };
   }
@@ -124,12 +130,14 @@ export async function keptBytesProblems(before: Buffer, after: Buffer): Promise<
   const oldStatuses = new Set(old.board.sections.map((section) => section.status));
   const newHeadings = new Set(now.board.sections.filter((section) => !oldStatuses.has(section.status)).map((section) => section.line));
   const oldKept = keptLines(old.board, oldLines, new Set());
-  const newKept = keptLines(now.board, newLines, newHeadings);
+  const besideNewTasks = new Set(now.board.tasks.filter((task) => task.id === null || !old.board.byId.has(task.id)).flatMap((task) => [task.line - 1, task.endLine + 1]));
+  const newKept = keptLines(now.board, newLines, newHeadings, besideNewTasks);
   const lastOld = oldLines.lines.length;
   const same = (a: Kept, b: Kept): boolean => {
     if (a.bytes.equals(b.bytes)) return true;
     // The old last line had no line end; the write appended after it.
-    return a.line === lastOld && a.bytes[a.bytes.length - 1] !== 10 && content(b.bytes).equals(a.bytes) && b.bytes.length > a.bytes.length;
+    // (A last line that ends in a lone CR in a file of mixed line ends may get its LF: the CR stays.)
+    return a.line === lastOld && a.bytes[a.bytes.length - 1] !== 10 && content(b.bytes).equals(content(a.bytes)) && b.bytes.subarray(0, a.bytes.length).equals(a.bytes) && b.bytes.length > a.bytes.length;
   };
   let i = 0;
   let j = 0;
