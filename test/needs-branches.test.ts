@@ -1,7 +1,7 @@
 // Work that builds on work (issue 12, item 3): a task whose needs are Done but not merged into
 // main gets a worktree that starts from main with their branches merged in. Real repositories,
 // the built CLI as real processes.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -147,5 +147,23 @@ describe('a worktree starts with the work of its needs', () => {
     assert.equal(git(path, 'merge-base', '--is-ancestor', a, 'HEAD'), '');
     const [created] = createdOf(repo, 'GLD-3');
     assert.deepEqual(created, { branch: 'guild/GLD-3-use-both', base: main, path: '.git/guild/worktrees/GLD-3' });
+  });
+
+  test('when git cannot make the merge commit (no identity), the worktree starts from main alone and says why', (t) => {
+    const repo = setup(t, ['- [ ] GLD-1 Make A', '- [ ] GLD-2 Make B needs:GLD-1']);
+    doTask(repo, 'GLD-1', 'a', { 'a.txt': 'from A\n' });
+    const main = git(repo.dir, 'rev-parse', 'main');
+    // No identity git may use: no user.* in any config it reads, and no guessing.
+    const home = join(repo.dir, '.git', 'empty-home');
+    mkdirSync(home);
+    git(repo.dir, 'config', '--unset', 'user.name');
+    git(repo.dir, 'config', '--unset', 'user.email');
+    git(repo.dir, 'config', 'user.useConfigOnly', 'true');
+    const env = { HOME: home, XDG_CONFIG_HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: '', GIT_AUTHOR_EMAIL: '', GIT_COMMITTER_NAME: '', GIT_COMMITTER_EMAIL: '', EMAIL: '' };
+    const claimed = cli(['claim', 'GLD-2'], { cwd: repo.dir, agent: 'b', env });
+    ok(claimed, 'claim GLD-2');
+    assert.match(claimed.stdout, /could not be merged \(.*\): the worktree starts from the main branch alone/);
+    assert.equal(git(wtPath(repo, 'GLD-2'), 'rev-parse', 'HEAD'), main);
+    assert.match(createdOf(repo, 'GLD-2')[0].mergeError, /^git commit-tree: fatal: .*ident/);
   });
 });

@@ -97,7 +97,11 @@ export async function startFromNeeds(cwd: string, id: string, main: { ref: strin
     }
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
-    return { start: main.commit, needs: { ...NO_NEEDS, error: error.message } };
+    // git's own reason (its fatal: line), not the whole command with the commit message in it.
+    const stderr = typeof error.data.stderr === 'string' ? error.data.stderr : '';
+    const reason = stderr.split('\n').find((line) => /^(fatal|error):/.test(line)) ?? error.message.split('\n')[0]!;
+    const args = Array.isArray(error.data.args) ? error.data.args : [];
+    return { start: main.commit, needs: { ...NO_NEEDS, error: `git ${args[0] ?? ''}: ${reason}` } };
   }
   if (conflicts.length > 0) return { start: main.commit, needs: { merged: [], conflicts, missing: [] } };
   return { start: head, needs: { merged, conflicts: [], missing: [] } };
