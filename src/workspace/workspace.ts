@@ -151,7 +151,9 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
       notes.push(`${id}: what earlier tries left on ${branch.name} could not be worked out: ${error.message}`);
     }
   }
-  const base = branch.exists ? ((await commitOf(main, `refs/heads/${branch.name}`)) ?? head.commit) : start;
+  // A branch another process of the holder made a moment ago (created false, branch new) may
+  // start at its own merge of the needs: its head says where, not ours.
+  const base = branch.exists || !created ? ((await commitOf(main, `refs/heads/${branch.name}`)) ?? start) : start;
   if (branch.exists && pending.length > 0) needs = await needsMissingFrom(main, base, pending);
   const copied = created ? copyInto(main, path, settings.copy, notes) : [];
   let setup: CommandRun | null = null;
