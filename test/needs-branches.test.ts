@@ -95,6 +95,20 @@ describe('a worktree starts with the work of its needs', () => {
     assert.deepEqual(createdOf(repo, 'GLD-3')[0].merged.map((need: any) => need.task), ['GLD-1', 'GLD-2']);
   });
 
+  test('a need built on another need: one merge brings both', (t) => {
+    const repo = setup(t, ['- [ ] GLD-1 Make A', '- [ ] GLD-2 Make B needs:GLD-1', '- [ ] GLD-3 Use both needs:GLD-1,GLD-2']);
+    const main = git(repo.dir, 'rev-parse', 'main');
+    const a = doTask(repo, 'GLD-1', 'a', { 'a.txt': 'from A\n' });
+    const b = doTask(repo, 'GLD-2', 'b', { 'b.txt': 'from B, on A\n' });
+    assert.equal(git(repo.dir, 'merge-base', '--is-ancestor', a, b), '', "B's branch holds A's work");
+    const claimed = ok(cli(['claim', 'GLD-3', '--json'], { cwd: repo.dir, agent: 'c' }), 'claim GLD-3');
+    assert.deepEqual(claimed.worktree.needs.merged.map((need: any) => need.task), ['GLD-1', 'GLD-2']);
+    const path = wtPath(repo, 'GLD-3');
+    assert.deepEqual(git(path, 'log', '-1', '--format=%P').split(' '), [main, b]);
+    assert.equal(readFileSync(join(path, 'a.txt'), 'utf8'), 'from A\n');
+    assert.equal(readFileSync(join(path, 'b.txt'), 'utf8'), 'from B, on A\n');
+  });
+
   test('needs whose branches conflict: the worktree starts from main alone, and claim says which', (t) => {
     const repo = setup(t, ['- [ ] GLD-1 Make A', '- [ ] GLD-2 Make B', '- [ ] GLD-3 Use both needs:GLD-1,GLD-2', '- [ ] GLD-4 Also both needs:GLD-2,GLD-1']);
     const main = git(repo.dir, 'rev-parse', 'main');

@@ -80,8 +80,10 @@ export async function startFromNeeds(cwd: string, id: string, main: { ref: strin
   const conflicts: NeedConflict[] = [];
   try {
     for (const need of needs) {
-      // Already in what is merged so far (a need's branch built on another's): nothing to merge.
-      if (await isAncestor(cwd, need.commit, head)) {
+      // Already in what is merged so far, or in another need's branch (one built on this one's
+      // work, which its own claim merged in): its work comes with that one, and a merge of it
+      // alone would only add a commit.
+      if ((await isAncestor(cwd, need.commit, head)) || (await containedInAnother(cwd, need, needs))) {
         merged.push(need);
         continue;
       }
@@ -105,6 +107,11 @@ export async function startFromNeeds(cwd: string, id: string, main: { ref: strin
   }
   if (conflicts.length > 0) return { start: main.commit, needs: { merged: [], conflicts, missing: [] } };
   return { start: head, needs: { merged, conflicts: [], missing: [] } };
+}
+
+async function containedInAnother(cwd: string, need: NeedBranch, needs: readonly NeedBranch[]): Promise<boolean> {
+  for (const other of needs) if (other.commit !== need.commit && (await isAncestor(cwd, need.commit, other.commit))) return true;
+  return false;
 }
 
 /** A reused branch: the needs' branches (pending for main) whose heads it does not hold. */
