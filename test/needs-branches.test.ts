@@ -1,7 +1,7 @@
 // Work that builds on work (issue 12, item 3): a task whose needs are Done but not merged into
 // main gets a worktree that starts from main with their branches merged in. Real repositories,
 // the built CLI as real processes.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -179,5 +179,19 @@ describe('a worktree starts with the work of its needs', () => {
     assert.match(claimed.stdout, /could not be merged \(.*\): the worktree starts from the main branch alone/);
     assert.equal(git(wtPath(repo, 'GLD-2'), 'rev-parse', 'HEAD'), main);
     assert.match(createdOf(repo, 'GLD-2')[0].mergeError, /^git commit-tree: fatal: .*ident/);
+  });
+
+  test('a clone that signs its commits (commit.gpgSign) gets a signed merge commit', (t) => {
+    const repo = setup(t, ['- [ ] GLD-1 Make A', '- [ ] GLD-2 Make B needs:GLD-1']);
+    doTask(repo, 'GLD-1', 'a', { 'a.txt': 'from A\n' });
+    // A stand-in for gpg: git wants SIG_CREATED on the status fd (2) and a signature on stdout.
+    const fakeGpg = join(repo.dir, '.git', 'fake-gpg');
+    writeFileSync(fakeGpg, '#!/bin/sh\ncat >/dev/null\necho "[GNUPG:] SIG_CREATED D 1 8 00 0 0" >&2\nprintf -- "-----BEGIN PGP SIGNATURE-----\\nfake\\n-----END PGP SIGNATURE-----\\n"\n');
+    chmodSync(fakeGpg, 0o755);
+    git(repo.dir, 'config', 'gpg.program', fakeGpg);
+    git(repo.dir, 'config', 'commit.gpgSign', 'true');
+    const claimed = ok(cli(['claim', 'GLD-2', '--json'], { cwd: repo.dir, agent: 'b' }), 'claim GLD-2');
+    assert.deepEqual(claimed.worktree.needs.merged.map((need: any) => need.task), ['GLD-1']);
+    assert.match(git(repo.dir, 'cat-file', 'commit', claimed.worktree.base), /^gpgsig -----BEGIN PGP SIGNATURE-----/m);
   });
 });

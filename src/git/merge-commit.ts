@@ -12,8 +12,10 @@ const OBJECT_NAME = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
  * Merges commit `theirs` into commit `ours` as `git merge --no-ff` would (the same strategy, the
  * repository's merge drivers and attributes), and returns the merge commit (parents: ours,
  * theirs) or the files that conflict. Both must be object names, never a ref an option could
- * hide in. commit-tree runs no hook (nothing is checked out to run them in) and follows the
- * user's identity and commit.gpgSign as any commit does.
+ * hide in. commit-tree runs no hook (nothing is checked out to run them in); it takes the user's
+ * identity from the config as any commit does, but not commit.gpgSign (git 2.39 ignores it
+ * there), so that is read here and passed as -S: a clone that signs its commits signs this one
+ * too (gpg.format and user.signingKey then apply as for `git commit`).
  */
 export async function mergeCommit(cwd: string, ours: string, theirs: string, message: string): Promise<MergeCommitResult> {
   if (!OBJECT_NAME.test(ours) || !OBJECT_NAME.test(theirs)) throw new Error(`mergeCommit takes commit ids, got ${ours} ${theirs}`);
@@ -29,6 +31,8 @@ export async function mergeCommit(cwd: string, ours: string, theirs: string, mes
     return { clean: false, commit: null, files };
   }
   const tree = fields[0]!.trim();
-  const commit = await gitLine(['commit-tree', tree, '-p', ours, '-p', theirs, '-m', message], { cwd });
+  const sign = await git(['config', '--type=bool', '--get', 'commit.gpgSign'], { cwd, readOnly: true, ok: [0, 1] });
+  const signing = sign.code === 0 && sign.stdout.trim() === 'true' ? ['-S'] : [];
+  const commit = await gitLine(['commit-tree', tree, '-p', ours, '-p', theirs, ...signing, '-m', message], { cwd });
   return { clean: true, commit };
 }
