@@ -19,7 +19,8 @@
 import type { Board, Task } from '../board/types.js';
 import { GitError } from '../errors.js';
 import { mergeCommit } from '../git/merge-commit.js';
-import { commitOf, isAncestor } from '../git/worktree.js';
+import { headsNotMergedInto } from '../git/unmerged-heads.js';
+import { isAncestor } from '../git/worktree.js';
 import { isBranchName } from '../identifiers.js';
 
 export interface NeedBranch {
@@ -50,20 +51,22 @@ export const NO_NEEDS: NeedsStart = { merged: [], conflicts: [], missing: [] };
 /**
  * The task's needs whose work is on a branch and not in `mainCommit`: Done on the board, with a
  * `branch:` field naming a branch that exists, whose head main's history does not hold. A need
- * claimed with --no-worktree (no branch) or already merged is not one. No git call when the task
- * needs nothing.
+ * claimed with --no-worktree (no branch) or already merged is not one. No git call when no need
+ * has a branch, one otherwise.
  */
 export async function pendingNeeds(cwd: string, board: Pick<Board, 'byId'>, task: Task, mainCommit: string): Promise<NeedBranch[]> {
-  const found: NeedBranch[] = [];
+  const candidates: { task: string; branch: string }[] = [];
   for (const id of task.needs) {
     const need = board.byId.get(id);
     if (!need || id === task.id || need.status !== 'done' || !need.branch || !isBranchName(need.branch)) continue;
-    if (found.some((other) => other.branch === need.branch)) continue;
-    const commit = await commitOf(cwd, `refs/heads/${need.branch}`);
-    if (commit === null || (await isAncestor(cwd, commit, mainCommit))) continue;
-    found.push({ task: id, branch: need.branch, commit });
+    if (!candidates.some((other) => other.branch === need.branch)) candidates.push({ task: id, branch: need.branch });
   }
-  return found;
+  if (candidates.length === 0) return [];
+  const heads = await headsNotMergedInto(cwd, candidates.map((need) => need.branch), mainCommit);
+  return candidates.flatMap((need) => {
+    const commit = heads.get(need.branch);
+    return commit === undefined ? [] : [{ ...need, commit }];
+  });
 }
 
 /**
