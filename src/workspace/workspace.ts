@@ -4,8 +4,11 @@
 // loses makes nothing, and a crash at any point leaves a state the next `claim <ID>` of the
 // holder (or of whoever claims the task after a heal) completes, because every step here is
 // idempotent:
+//   - a new branch starts from main, with the branches of the task's needs that are Done but
+//     not merged into main merged in (needs-branches.ts: all of them, or none when one conflicts);
 //   - a branch guild/<ID>-* that exists is reused, never re-created from main: a re-claim after
-//     a failure starts from the earlier work, not from scratch;
+//     a failure starts from the earlier work, not from scratch, and merges nothing in (it says
+//     which needs' work the branch lacks);
 //   - a worktree registered for that branch is reused as it is;
 //   - a directory at the worktree's path that git does not know but that is a worktree begun for
 //     this repository (a crash inside `worktree add`) is moved aside to <path>.orphaned-<time>,
@@ -24,6 +27,7 @@ import type { Guild } from '../tasks/guild.js';
 import { loadBoard } from '../tasks/guild.js';
 import type { CommandRun } from './board-command.js';
 import { handOnBranch, type BranchHistory } from './earlier-tries.js';
+import { needsMissingFrom, NO_NEEDS, pendingNeeds, startFromNeeds, type NeedsStart } from './needs-branches.js';
 import { runTrustedCommand } from './trust.js';
 import { updateBoard } from '../tasks/update-board.js';
 
@@ -31,8 +35,10 @@ export interface Workspace {
   task: string;
   path: string;
   branch: string;
-  /** The commit the branch started from (new branch), or its head when it was reused. */
+  /** The commit the branch started from (new branch: main, or the merge of main with its needs' branches), or its head when it was reused. */
   base: string;
+  /** The needs' branches merged in (or that conflicted), or, for a reused branch, those whose work it lacks. */
+  needs: NeedsStart;
   /** A new worktree was made now (false: an existing one was found). */
   created: boolean;
   /** The branch existed already (a re-claim): its commits are kept. */
@@ -83,6 +89,11 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
 
   let entries = await listWorktrees(main);
   const branch = await chooseBranch(main, task);
+  // Read before anything is made: the needs' branches as the board has them now.
+  const pending = await pendingNeeds(main, board, task, head.commit);
+  let needs: NeedsStart = NO_NEEDS;
+  const mainCommit = head.commit;
+  let start = mainCommit;
   const existing = entries.find((entry) => entry.branch === `refs/heads/${branch.name}`);
   let path: string;
   let created = false;
@@ -118,8 +129,9 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
       moveAside(path, guild.now(), notes);
     }
     mkdirSync(dirname(path), { recursive: true });
+    if (!branch.exists) ({ start, needs } = await startFromNeeds(main, id, { ref: head.ref, commit: head.commit }, pending));
     try {
-      await addWorktree(main, path, branch.name, branch.exists ? null : head.commit);
+      await addWorktree(main, path, branch.name, branch.exists ? null : start);
       created = true;
     } catch (error) {
       // Another process of the same holder may have made it a moment ago: that one is as good.
@@ -139,7 +151,10 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
       notes.push(`${id}: what earlier tries left on ${branch.name} could not be worked out: ${error.message}`);
     }
   }
-  const base = branch.exists ? ((await commitOf(main, `refs/heads/${branch.name}`)) ?? head.commit) : head.commit;
+  // A branch another process of the holder made a moment ago (created false, branch new) may
+  // start at its own merge of the needs: its head says where, not ours.
+  const base = branch.exists || !created ? ((await commitOf(main, `refs/heads/${branch.name}`)) ?? start) : start;
+  if (branch.exists && pending.length > 0) needs = await needsMissingFrom(main, base, pending);
   const copied = created ? copyInto(main, path, settings.copy, notes) : [];
   let setup: CommandRun | null = null;
   if (created && settings.setup) {
@@ -153,9 +168,21 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
     if (!now || now.status !== 'in-progress' || now.owner !== agent) return;
     if (now.branch === branch.name && !created) return;
     if (now.branch !== branch.name) tx.edit.update(now, { fields: { branch: branch.name } });
-    tx.emit('worktree.created', id, { branch: branch.name, base, path: shownPath.split(sep).join('/'), ...(branch.exists ? { reused: true } : {}) });
+    tx.emit('worktree.created', id, { branch: branch.name, base, path: shownPath.split(sep).join('/'), ...(branch.exists ? { reused: true } : {}), ...needsData(mainCommit, needs) });
   });
-  return { workspace: { task: id, path, branch: branch.name, base, created, reusedBranch: branch.exists, copied, setup, history }, skipped: null };
+  return { workspace: { task: id, path, branch: branch.name, base, needs, created, reusedBranch: branch.exists, copied, setup, history }, skipped: null };
+}
+
+/** What worktree.created records of the needs' branches: only what happened, so that a task without pending needs logs what it always did. */
+function needsData(mainCommit: string, needs: NeedsStart): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  if (needs.merged.length > 0) {
+    data.main = mainCommit;
+    data.merged = needs.merged.map(({ task, branch, commit }) => ({ task, branch, commit }));
+  }
+  if (needs.conflicts.length > 0) data.conflicts = needs.conflicts.map(({ task, branch, commit, files }) => ({ task, branch, commit, files }));
+  if (needs.error) data.mergeError = needs.error;
+  return data;
 }
 
 /** What `git worktree add` writes into a worktree's lock while it checks the files out. */

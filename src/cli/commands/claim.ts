@@ -4,6 +4,7 @@ import { claimTask, type ClaimResult } from '../../tasks/claim-task.js';
 import { requireSetupTrusted } from '../../workspace/trust.js';
 import type { Workspace } from '../../workspace/workspace.js';
 import type { BranchHistory } from '../../workspace/earlier-tries.js';
+import { describeNeeds } from '../../workspace/describe-needs.js';
 import { capsOption, optionalTaskId, type Context } from '../context.js';
 
 export interface ClaimArgs {
@@ -53,6 +54,8 @@ export function render(result: ClaimOutput): string {
     ? result.worktree.reusedBranch ? 'worktree (earlier work on its branch kept)' : 'worktree'
     : result.worktree.history ? 'worktree (the earlier tries\' own, handed on)' : 'worktree (already there)';
   const lines = [`${line}`, `${how}: ${result.worktree.path}`, `branch: ${result.worktree.branch}`];
+  // Which needs' branches it starts with, which conflicted, or (re-claim) which it lacks.
+  if (result.worktree.needs) lines.push(...describeNeeds(result.task.id!, result.worktree.needs));
   if (result.worktree.history) lines.push(...describeHistory(result.worktree.history));
   return lines.join('\n');
 }
