@@ -192,7 +192,7 @@ async function runTry(pool: Pool, name: string, claimed: ClaimedWorkspace): Prom
     }
   } else {
     const lines = outcome.tail.slice(-REASON_LINES);
-    reason = `the agent ${describeEnd(outcome, options.timeoutMs)}${lines.length > 0 ? `; its last lines:\n${lines.join('\n')}` : ''}`;
+    reason = `${failureOf(outcome, options.timeoutMs)}${lines.length > 0 ? `; its last lines:\n${lines.join('\n')}` : ''}`;
   }
   await failTry(pool, name, id, tryNumber, started, reason);
 }
@@ -236,6 +236,13 @@ function nextTry(commonDir: string, id: string, fromBoard: number): number {
   const last = runs.length > 0 ? runs[runs.length - 1]!.try : 0;
   const n = Math.max(fromBoard, last + 1);
   return existsSync(runLogPath(commonDir, id, n)) ? n + 1 : n;
+}
+
+/** Why a try failed, in words, for the reason recorded with task.failed. */
+function failureOf(outcome: AgentOutcome, timeoutMs: number): string {
+  if (outcome.spawnError !== null || outcome.timedOut) return `the agent ${describeEnd(outcome, timeoutMs)}`;
+  if (outcome.signal !== null) return `the agent was killed by signal ${outcome.signal}`;
+  return `the agent exited with status ${outcome.exitCode}`;
 }
 
 /** A heartbeat well inside lock_ttl: four per ttl, between 1 s and 5 min. */
