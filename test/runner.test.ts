@@ -178,6 +178,22 @@ describe('run: stopping', () => {
   });
 });
 
+describe('run --watch', () => {
+  test('waits for new work, wakes when a task is added, and a Ctrl-C while idle ends it', async (t) => {
+    const f = fixture(t, [], []);
+    const run = background(f, ['--watch']);
+    await run.until((events) => count(events, 'run.started') === 1);
+    const added = cli(['add', 'ok', 'added later'], { cwd: f.repo.dir });
+    assert.equal(added.code, 0, added.stderr);
+    await run.until((events) => count(events, 'task.done') === 1);
+    assert.equal(count(run.events, 'run.summary'), 0, 'still watching');
+    run.child.kill('SIGINT');
+    assert.equal(await run.exit, 0);
+    assert.equal(run.events[run.events.length - 1].event, 'run.summary');
+    assert.deepEqual(statuses(f), { 'GLD-1': 'done' });
+  });
+});
+
 describe('run: 4 workers on a 40-task board with needs', () => {
   test('every task is done exactly once, needs before the tasks that need them, and the log replays to the board', (t) => {
     // Ten chains of four: GLD-(i+10) needs GLD-i.
