@@ -178,6 +178,23 @@ describe('run: stopping', () => {
   });
 });
 
+describe('run: heartbeats', () => {
+  test('a running agent\'s claim is bound to the runner and its heartbeat refreshed, well inside lock_ttl', async (t) => {
+    // lock_ttl 4s: a heartbeat every second.
+    const f = fixture(t, ['lock_ttl: 4s'], ['- [ ] hold one']);
+    const run = background(f, []);
+    await run.until((events) => count(events, 'task.claimed') === 1);
+    const lock = (): any => JSON.parse(cli(['locks', '--json'], { cwd: f.repo.dir }).stdout).result.locks[0];
+    const first = lock();
+    assert.equal(first.pid, run.child.pid);
+    assert.equal(first.agent, 'w-1');
+    await eventually(() => lock().heartbeat !== first.heartbeat, 'the heartbeat moved');
+    assert.equal(lock().stale, false);
+    writeFileSync(join(f.state, 'go'), '');
+    assert.equal(await run.exit, 0);
+  });
+});
+
 describe('run --watch', () => {
   test('waits for new work, wakes when a task is added, and a Ctrl-C while idle ends it', async (t) => {
     const f = fixture(t, [], []);
