@@ -93,7 +93,7 @@ describe('run: when it ends, and what it refuses', () => {
 
   test('bad input exits 2 with a message, no stack trace, nothing claimed', (t) => {
     const f = fixture(t, [], ['- [ ] ok one']);
-    for (const args of [['run'], ['run', '--'], ['run', '-j', '0', '--', 'x'], ['run', '-j', '1.5', '--', 'x'], ['run', '--timeout', 'soon', '--', 'x'], ['run', '--max-tasks', '0', '--', 'x'], ['run', '--agent', 'a/b', '--', 'x']]) {
+    for (const args of [['run'], ['run', '--'], ['run', '-j', '0', '--', 'x'], ['run', '-j', '1.5', '--', 'x'], ['run', '--timeout', 'soon', '--', 'x'], ['run', '--max-tasks', '0', '--', 'x'], ['run', '--agent', 'a/b', '--', 'true'], ['run', '--', 'no-such-agent-command'], ['run', '--', './no-such-script']]) {
       const run = cli(args, { cwd: f.repo.dir });
       assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
       assert.match(run.stderr, /^guild-fs: /);

@@ -4,7 +4,7 @@
 // on the branch) -> the next task. A try stopped by the runner (a second Ctrl-C) is released.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DirtyWorktreeError, GuildError, NothingToDoError, VerifyFailedError } from '../errors.js';
+import { DirtyWorktreeError, GuildError, HeldError, NothingToDoError, VerifyFailedError } from '../errors.js';
 import { cleanEnv } from '../git/git.js';
 import { heartbeatTask } from '../tasks/claim-task.js';
 import { completeTask, failTask, releaseTask } from '../tasks/finish-task.js';
@@ -86,6 +86,14 @@ export async function workerLoop(pool: Pool, name: string): Promise<void> {
       await commitBoard(pool, name, `guild: ${claimed.task.id} claimed by ${name}`);
       await runTry(pool, name, claimed);
     } catch (error) {
+      if (error instanceof HeldError) {
+        // The claim was taken from this worker meanwhile (healed, released by hand): its outcome is
+        // someone else's to record now. Said, and the worker goes on.
+        pool.emit({ event: 'run.note', worker: name, task: claimed.task.id, message: `the claim was lost before the outcome could be recorded: ${error.message}` });
+        pool.busy--;
+        pool.wake();
+        continue;
+      }
       pool.errors++;
       pool.emit({ event: 'worker.error', worker: name, task: claimed.task.id, code: error instanceof GuildError ? error.code : 'EUNEXPECTED', message: (error as Error)?.message ?? String(error) });
       pool.busy--;
@@ -168,6 +176,14 @@ async function runTry(pool: Pool, name: string, claimed: ClaimedWorkspace): Prom
   }
   const record = (what: TaskOutcome): void => void pool.records.push({ task: id, worker: name, try: tryNumber, outcome: what, ms: pool.now() - started });
 
+  if (outcome.spawnError !== null) {
+    // Not the task's fault: the try is given back untouched, and this worker stops.
+    await releaseTask(guild, name, id);
+    record('released');
+    pool.emit({ event: 'task.released', worker: name, task: id, try: tryNumber, ms: pool.now() - started });
+    await commitBoard(pool, name, `guild: ${id} released by ${name}`);
+    throw new GuildError('ENOCOMMAND', 2, `the agent could not be started in ${cwd}: ${outcome.spawnError}`, { task: id });
+  }
   if (outcome.stopped && !outcome.timedOut) {
     await releaseTask(guild, name, id);
     record('released');
@@ -176,7 +192,7 @@ async function runTry(pool: Pool, name: string, claimed: ClaimedWorkspace): Prom
     return;
   }
   let reason: string;
-  if (outcome.exitCode === 0 && outcome.spawnError === null) {
+  if (outcome.exitCode === 0) {
     try {
       const { checkWork } = await import('../workspace/check-work.js');
       const work = await checkWork(guild, name, id, { commitAll: options.commit ? `${id}: ${claimed.task.title}` : undefined });

@@ -3,7 +3,8 @@
 // goes: one plain line per event, or NDJSON with --json (one event a line, the summary last), and
 // sets its own exit code from the summary: 0 every task taken completed, 6 some failed or were
 // given back, 5 there was nothing to do, 1 a worker hit an unexpected error.
-import { basename } from 'node:path';
+import { accessSync, constants, statSync } from 'node:fs';
+import { basename, delimiter, join, resolve } from 'node:path';
 import { formatDuration, requireDuration } from '../../duration.js';
 import { UsageError } from '../../errors.js';
 import { isAgentName, parseAgentName } from '../../identifiers.js';
@@ -33,6 +34,8 @@ export async function run(args: RunArgs, ctx: Context): Promise<RunSummary> {
   const maxTasks = args.maxTasks === undefined ? undefined : wholeNumber(args.maxTasks, '--max-tasks', 1, Number.MAX_SAFE_INTEGER);
   const timeoutMs = args.timeout === undefined ? 0 : requireDuration(last(args.timeout), '--timeout');
   const graceMs = args.killAfter === undefined ? 10_000 : requireDuration(last(args.killAfter), '--kill-after');
+  // A command that cannot be found would fail every task on the board, one try after another.
+  if (!findProgram(argv[0]!, ctx.cwd)) throw new UsageError(`run: cannot find the command ${JSON.stringify(argv[0])} (not on PATH, or not executable)`, { command: argv[0] }, 'ENOCOMMAND');
   const agent = ctx.agentIfAny() ?? agentFromCommand(argv[0]!);
   parseAgentName(`${agent}-${parallel}`, '--agent (with the worker number after it)');
   const caps = capsOption(args.caps);
@@ -80,6 +83,20 @@ export function render(): string {
 
 export function exitCode(result: RunSummary): number {
   return result.exitCode;
+}
+
+/** Whether `command` names a program that can be run, as spawn would look for it (PATH unless it has a slash). */
+function findProgram(command: string, cwd: string): boolean {
+  const runnable = (path: string): boolean => {
+    try {
+      accessSync(path, constants.X_OK);
+      return statSync(path).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes('/')) return runnable(resolve(cwd, command));
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && runnable(join(dir, command)));
 }
 
 /** `claude` -> claude, `./bin/My Agent.sh` -> my-agent; anything else unusable -> agent. */
