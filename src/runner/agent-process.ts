@@ -110,6 +110,12 @@ export function startAgent(input: AgentInput): RunningAgent {
           emit(partial);
           partial = '';
         }
+        // An agent that prints faster than the disk takes it waits (its pipe fills) rather than
+        // the runner's memory holding the difference.
+        if (log.writableNeedDrain) {
+          source.pause();
+          log.once('drain', () => source.resume());
+        }
       });
       source.on('end', () => {
         if (partial !== '') emit(partial);
