@@ -130,6 +130,30 @@ describe('run: when it ends, and what it refuses', () => {
   });
 });
 
+describe('run: the prompt', () => {
+  test('a second try is told why the first failed, with its own try number and log', (t) => {
+    const f = fixture(t, ['retry_base: 1ms', 'max_tries: 3'], ['- [ ] fail one']);
+    assert.equal(runJson(f, ['--max-tasks', '1']).code, 6);
+    const second = runJson(f, ['--max-tasks', '1']);
+    assert.equal(second.code, 6, second.stderr);
+    const seen = JSON.parse(readFileSync(join(f.state, 'GLD-1.seen'), 'utf8'));
+    assert.equal(seen.env.GUILD_TRY, '2');
+    assert.match(seen.prompt, /try 1 by w-1 failed:\n\s+the agent exited with status 3/);
+    assert.match(seen.prompt, /boom: could not do GLD-1/);
+    assert.equal(second.events.find((e) => e.event === 'task.claimed').try, 2);
+    assert.match(second.events.find((e) => e.event === 'task.claimed').log, /GLD-1\/2\.log$/);
+  });
+
+  test('the repository\'s .guild/prompt.md replaces the shipped template', (t) => {
+    const f = fixture(t, [], ['- [ ] ok one\n  the body']);
+    writeFileSync(join(f.repo.dir, '.guild', 'prompt.md'), 'Custom: {{id}} / {{title}} / {{body}} / {{unknown}}\n');
+    const run = runJson(f, []);
+    assert.equal(run.code, 0, run.stderr);
+    const seen = JSON.parse(readFileSync(join(f.state, 'GLD-1.seen'), 'utf8'));
+    assert.equal(seen.prompt, 'Custom: GLD-1 / ok one / the body / {{unknown}}\n');
+  });
+});
+
 describe('run: stopping', () => {
   test('first SIGINT: no new claims, running agents finish and complete (exit 0)', async (t) => {
     const f = fixture(t, [], ['- [ ] hold one', '- [ ] hold two', '- [ ] hold three', '- [ ] hold four']);
