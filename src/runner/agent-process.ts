@@ -152,7 +152,7 @@ export function startAgent(input: AgentInput): RunningAgent {
         signalGroup('SIGKILL');
         if (pgid !== undefined) input.watchdog?.unwatch(pgid);
         const outcome: AgentOutcome = { exitCode, signal, timedOut, stopped, spawnError, tail: [...tail], ms: Date.now() - started };
-        write('end', describeEnd(outcome));
+        write('end', describeEnd(outcome, input.timeoutMs));
         log.end(() => resolve(outcome));
       });
     };

@@ -9,7 +9,7 @@ interface Base {
 
 export type RunEvent = Base &
   (
-    | { event: 'run.started'; workers: string[]; argv: string[]; prompt: string }
+    | { event: 'run.started'; workers: string[]; argv: string[]; template: string }
     | { event: 'task.claimed'; worker: string; task: string; title: string; try: number; worktree: string | null; branch: string | null; log: string }
     | { event: 'task.done'; worker: string; task: string; try: number; status: 'done' | 'review'; ms: number; head: string | null }
     | { event: 'task.failed'; worker: string; task: string; try: number; ms: number; reason: string; poisoned: boolean; retry: string | null; committed: string | null }

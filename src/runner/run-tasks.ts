@@ -86,7 +86,7 @@ export function runTasks(guild: Guild, options: RunOptions): RunHandle {
       }),
   };
   const boardWatcher = options.watch ? watchBoard(guild.boardPath, pool.wake) : null;
-  emit({ event: 'run.started', workers, argv: options.argv, prompt: options.promptFrom });
+  emit({ event: 'run.started', workers, argv: options.argv, template: options.promptFrom });
   const done = Promise.all(workers.map((name) => workerLoop(pool, name))).then((): RunSummary => {
     boardWatcher?.close();
     watchdog.close();
