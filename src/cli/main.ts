@@ -17,6 +17,8 @@ interface CommandModule {
   streams?: boolean;
   /** A change of state: the message of the commit `commit: true` in the front matter asks for (null: none). */
   commitMessage?(result: never): string | null;
+  /** A streaming command's exit code, from its result (its report is already printed). */
+  exitCode?(result: never): number;
 }
 
 const commands: Record<string, () => Promise<CommandModule>> = {
@@ -44,6 +46,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   worktree: () => import('./commands/worktree.js'),
   conflicts: () => import('./commands/conflicts.js'),
   trust: () => import('./commands/trust.js'),
+  run: () => import('./commands/run.js'),
   'merge-driver': () => import('./commands/merge-driver.js'),
 };
 
@@ -65,6 +68,7 @@ async function dispatch(name: string, args: GlobalArgs & Record<string, unknown>
     }
     const message = command.commitMessage?.(result as never);
     if (message) await autoCommit(ctx, message);
+    if (command.exitCode) exitCode = command.exitCode(result as never);
     if (command.streams) for (const note of ctx.notes) process.stderr.write(`${note}\n`);
     else printResult(result, ctx.json ? '' : command.render(result as never), ctx);
   } catch (error) {
@@ -144,6 +148,18 @@ export function buildParser(argv: string[]): Argv {
     .command('conflicts', 'predict merge conflicts between active task branches, and each with the main branch (git merge-tree; no checkout touched); exit 6 if any')
     .command('trust', 'let this clone run the board\'s verify and worktree_setup as they are now (records their hash in <git-common-dir>/guild/trust.json); until then claim and complete refuse to run them (exit 2)', (y) =>
       y.option('revoke', { type: 'boolean', describe: 'forget what this clone trusted: run none of the board\'s commands until trusted again' }),
+    )
+    .command('run', 'turn an agent\'s command into workers that drain the board: each claims a task (its worktree), runs CMD there with the prompt on stdin, then completes or fails it (exit 0 all done, 6 some failed, 5 nothing to do)', (y) =>
+      y
+        .usage('$0 run [options] -- CMD [ARG...]   (ARGs {id} {title} {prompt} {prompt_file} {worktree} {branch} are replaced)')
+        .option('parallel', { alias: 'j', type: 'number', describe: 'workers, named <agent>-1..N (default 1; <agent>: --agent, GUILD_AGENT, or CMD\'s name)' })
+        .option('caps', capsOption)
+        .option('max-tasks', { type: 'number', describe: 'claim at most this many tasks in all' })
+        .option('timeout', { type: 'string', describe: 'stop an agent running longer than this (SIGTERM to its process group, SIGKILL after --kill-after); the try fails' })
+        .option('kill-after', { type: 'string', describe: 'grace period between SIGTERM and SIGKILL (default 10s)' })
+        .option('watch', { type: 'boolean', describe: 'when nothing is claimable, wait for new work instead of ending' })
+        .option('commit', { type: 'boolean', default: true, describe: 'commit what an agent that exits 0 left uncommitted (--no-commit: do not; the try then fails if anything is left)' })
+        .epilogue('Ctrl-C once: no new claims, running agents finish. Twice: they are stopped and their tasks released. --json: NDJSON events, one a line, the summary last.'),
     )
     .command('stats', 'per agent: claimed, completed, failed, in progress, time from claim to complete; per status: counts', (y) =>
       y.option('lenient', { type: 'boolean', describe: 'skip malformed lines with a warning' }),

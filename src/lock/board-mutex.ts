@@ -30,7 +30,30 @@ export interface MutexOptions {
 /** A mutex directory with no owner.json for this long was left by a writer killed right after mkdir. */
 export const UNFINISHED_GRACE_MS = 10_000;
 
+/**
+ * This process's own turns at each mutex. The wait below blocks the thread (it runs inside
+ * synchronous read-modify-writes), so two async writers of one process (`guild-fs run`'s
+ * workers) must not both reach it: the second would block the very event loop the first needs
+ * to finish and let go. They queue here instead, without blocking, one after the other.
+ */
+const turns = new Map<string, Promise<void>>();
+
 export async function withBoardMutex<T>(path: string, purpose: string, work: () => Promise<T>, options: MutexOptions = {}): Promise<T> {
+  const before = turns.get(path);
+  let done!: () => void;
+  const mine = new Promise<void>((resolve) => (done = resolve));
+  const queue = (before ?? Promise.resolve()).then(() => mine);
+  turns.set(path, queue);
+  if (before) await before;
+  try {
+    return await holdBoardMutex(path, purpose, work, options);
+  } finally {
+    done();
+    if (turns.get(path) === queue) turns.delete(path);
+  }
+}
+
+async function holdBoardMutex<T>(path: string, purpose: string, work: () => Promise<T>, options: MutexOptions): Promise<T> {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? sleepSync;
   const probe = options.probe ?? systemProbe;

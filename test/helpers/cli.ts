@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const STREAMING = new Set(['log', 'events']);
+const STREAMING = new Set(['log', 'events', 'run']);
 
 export const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'guild-fs.js');
 

@@ -1,8 +1,5 @@
-import { worktreeSettings } from '../../board/front-matter.js';
-import { GuildError, UsageError } from '../../errors.js';
-import { claimTask, type ClaimResult } from '../../tasks/claim-task.js';
-import { requireSetupTrusted } from '../../workspace/trust.js';
-import type { Workspace } from '../../workspace/workspace.js';
+import { UsageError } from '../../errors.js';
+import { claimWorkspace, type ClaimedWorkspace } from '../../workspace/claim-workspace.js';
 import type { BranchHistory } from '../../workspace/earlier-tries.js';
 import { describeNeeds } from '../../workspace/describe-needs.js';
 import { capsOption, optionalTaskId, type Context } from '../context.js';
@@ -14,37 +11,13 @@ export interface ClaimArgs {
   worktree?: boolean;
 }
 
-export interface ClaimOutput extends ClaimResult {
-  /** The task's worktree; null with --no-worktree, `worktrees: false`, or in a repository without a commit. */
-  worktree: Workspace | null;
-  /** Why no worktree was made, when one would have been. */
-  worktreeSkipped?: string;
-}
+export type ClaimOutput = ClaimedWorkspace;
 
 export async function run(args: ClaimArgs, ctx: Context): Promise<ClaimOutput> {
   if (args.pid !== undefined && (!Number.isInteger(args.pid) || args.pid <= 0)) throw new UsageError(`--pid must be a process id, got ${args.pid}`);
   const guild = ctx.guild();
   const agent = ctx.agent();
-  // A worktree_setup this clone has not trusted refuses the claim before its lock is taken (trust.ts).
-  if (args.worktree !== false) await requireSetupTrusted(guild);
-  const claim = await claimTask(guild, { agent, id: optionalTaskId(args.id), caps: capsOption(args.caps), pid: args.pid ?? null });
-  // The claim is recorded; the worktree comes after it (see workspace/workspace.ts for why), and
-  // its code (and git's) is loaded only now, so --no-worktree claims start no faster or slower.
-  if (args.worktree === false || (guild.settings && !worktreeSettings(guild.settings).enabled)) return { ...claim, worktree: null };
-  const { ensureWorkspace } = await import('../../workspace/workspace.js');
-  let outcome;
-  try {
-    outcome = await ensureWorkspace(guild, agent, claim.task.id!, ctx.notes, { fresh: !claim.alreadyHeld });
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    const wrapped = new GuildError(error instanceof GuildError ? error.code : 'EWORKTREE', error instanceof GuildError ? error.exitCode : 1, `${claim.task.id} is claimed, but its worktree could not be made: ${why}\n(\`guild-fs claim ${claim.task.id}\` again retries it; --no-worktree works without one)`, { task: claim.task.id });
-    throw wrapped;
-  }
-  if (outcome.skipped !== null) {
-    ctx.notes.push(`no worktree for ${claim.task.id}: ${outcome.skipped}`);
-    return { ...claim, worktree: null, worktreeSkipped: outcome.skipped };
-  }
-  return { ...claim, task: { ...claim.task, branch: outcome.workspace.branch }, worktree: outcome.workspace };
+  return claimWorkspace(guild, { agent, id: optionalTaskId(args.id), caps: capsOption(args.caps), pid: args.pid ?? null, worktree: args.worktree }, ctx.notes);
 }
 
 export function render(result: ClaimOutput): string {

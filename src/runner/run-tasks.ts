@@ -1,0 +1,134 @@
+// `guild-fs run`'s engine: N workers named <agent>-1..N, each pulling the next task its caps
+// allow until nothing is claimable and no worker is busy (a busy worker's outcome may unlock a
+// task that needs it, so an idle worker waits for it rather than leaving). With `watch`, idle
+// workers wait for the board to change instead (fs.watch on its folder, plus a modest timer for
+// retry times and for file systems that do not notify), never polling in a tight loop.
+// Stopping: stop('finish') takes no new claims and lets running agents finish; stop('now') also
+// stops their process groups, and their tasks are released.
+import { watch as watchFs, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type { Guild } from '../tasks/guild.js';
+import type { RunEvent, RunEventBody, RunSummary, TaskRecord } from './events.js';
+import type { RunStream } from './run-log.js';
+import { startWatchdog, type Watchdog } from './watchdog.js';
+import { workerLoop, type Pool } from './worker.js';
+
+export interface RunOptions {
+  /** CMD and its ARGs, with placeholders. */
+  argv: string[];
+  /** The workers' name stem: workers are <agent>-1..N. */
+  agent: string;
+  parallel: number;
+  caps?: readonly string[];
+  /** At most this many claims in the whole run. */
+  maxTasks?: number;
+  /** 0: none. */
+  timeoutMs: number;
+  /** Between SIGTERM and SIGKILL, for timeouts, stops and an agent's leftover children. */
+  graceMs: number;
+  watch: boolean;
+  /** Commit what an agent left uncommitted after exit 0 (false: --no-commit). */
+  commit: boolean;
+  /** The process the claims are bound to (the runner's). */
+  pid: number;
+  /** The prompt template's text (prompt.ts loadPromptTemplate). */
+  promptTemplate: string;
+  promptFrom: string;
+  onEvent: (event: RunEvent) => void;
+  /** Each line an agent prints (for a live view's "last output line"). */
+  onOutput?: (worker: string, task: string, stream: RunStream, text: string) => void;
+  /** Awaited before each claim: where resource gating (--max-load, --min-free-mem) waits. */
+  beforeClaim?: (worker: string) => Promise<void>;
+  /** How often an idle --watch worker looks again without a board change. */
+  idleRecheckMs?: number;
+  now?: () => number;
+}
+
+export interface RunHandle {
+  done: Promise<RunSummary>;
+  /** 'finish': no new claims, running agents finish; 'now': stop them too and release their tasks. */
+  stop(how: 'finish' | 'now'): void;
+}
+
+export function runTasks(guild: Guild, options: RunOptions): RunHandle {
+  const now = options.now ?? Date.now;
+  const started = now();
+  const emit = (body: RunEventBody): void => options.onEvent({ time: new Date(now()).toISOString(), ...body } as RunEvent);
+  const watchdog: Watchdog = startWatchdog(options.graceMs);
+  const workers = Array.from({ length: options.parallel }, (_, i) => `${options.agent}-${i + 1}`);
+  let wakers: (() => void)[] = [];
+  const pool: Pool = {
+    guild,
+    options,
+    watchdog,
+    emit,
+    now,
+    stopping: false,
+    halted: false,
+    busy: 0,
+    taken: 0,
+    errors: 0,
+    records: [] as TaskRecord[],
+    running: new Map(),
+    wake: () => {
+      const waiting = wakers;
+      wakers = [];
+      for (const wake of waiting) wake();
+    },
+    sleep: (ms) =>
+      new Promise<void>((resolve) => {
+        const timer = ms === null ? undefined : setTimeout(done, ms);
+        function done(): void {
+          if (timer) clearTimeout(timer);
+          resolve();
+        }
+        wakers.push(done);
+      }),
+  };
+  const boardWatcher = options.watch ? watchBoard(guild.boardPath, pool.wake) : null;
+  emit({ event: 'run.started', workers, argv: options.argv, template: options.promptFrom });
+  const done = Promise.all(workers.map((name) => workerLoop(pool, name))).then((): RunSummary => {
+    boardWatcher?.close();
+    watchdog.close();
+    const summary = summarize(pool.records, pool.errors, now() - started);
+    emit({ event: 'run.summary', ...summary });
+    return summary;
+  });
+  return {
+    done,
+    stop: (how) => {
+      if (how === 'now') {
+        pool.halted = true;
+        for (const agent of pool.running.values()) agent.stop();
+      }
+      if (!pool.stopping || how === 'now') emit({ event: 'run.stopping', how: how === 'now' ? 'stop-agents' : 'finish-running' });
+      pool.stopping = true;
+      pool.wake();
+    },
+  };
+}
+
+export function summarize(records: TaskRecord[], errors: number, ms: number): RunSummary {
+  const count = (outcome: TaskRecord['outcome']): number => records.filter((record) => record.outcome === outcome).length;
+  const done = count('done');
+  const failed = count('failed');
+  const released = count('released');
+  const exitCode = errors > 0 ? 1 : records.length === 0 ? 5 : failed + released > 0 ? 6 : 0;
+  return { done, failed, released, errors, tasks: records, ms, exitCode };
+}
+
+/** Calls `wake` when the board file changes; a watcher that cannot start leaves the idle timer alone to do it. */
+function watchBoard(boardPath: string, wake: () => void): FSWatcher | null {
+  const name = basename(boardPath);
+  try {
+    // The folder, not the file: every write replaces the board (a rename), which a watch on
+    // the file itself would stop following.
+    const watcher = watchFs(dirname(boardPath), { persistent: false }, (_type, file) => {
+      if (file === null || String(file) === name) wake();
+    });
+    watcher.on('error', () => undefined);
+    return watcher;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,267 @@
+// One worker's loop: claim the next task its caps allow (bound to the runner's process) -> its
+// worktree -> the agent in it -> complete on exit 0 (what it left uncommitted committed first,
+// then `verify`), or fail with the reason and the last lines of output (the try's work committed
+// on the branch) -> the next task. A try stopped by the runner (a second Ctrl-C) is released.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DirtyWorktreeError, GuildError, HeldError, NothingToDoError, VerifyFailedError } from '../errors.js';
+import { cleanEnv } from '../git/git.js';
+import { heartbeatTask } from '../tasks/claim-task.js';
+import { completeTask, failTask, releaseTask } from '../tasks/finish-task.js';
+import { loadBoard, type Guild } from '../tasks/guild.js';
+import { autoCommitIfEnabled } from '../workspace/auto-commit.js';
+import { claimWorkspace, type ClaimedWorkspace } from '../workspace/claim-workspace.js';
+import { describeEnd, placeholders, startAgent, type AgentOutcome, type RunningAgent } from './agent-process.js';
+import type { RunEventBody, TaskOutcome, TaskRecord } from './events.js';
+import { describeEarlierTries, describeNeeds, renderPrompt, taskBody } from './prompt.js';
+import type { RunOptions } from './run-tasks.js';
+import { listRuns, runLogPath, runsDir } from './run-log.js';
+import type { Watchdog } from './watchdog.js';
+
+/** What the workers of one run share. */
+export interface Pool {
+  guild: Guild;
+  options: RunOptions;
+  watchdog: Watchdog;
+  emit: (event: RunEventBody) => void;
+  now: () => number;
+  /** No new claims (a first Ctrl-C, or the end of the work). */
+  stopping: boolean;
+  /** Running agents are being stopped (a second Ctrl-C). */
+  halted: boolean;
+  /** Workers claiming or running a task: while any is, an idle one waits rather than leaves. */
+  busy: number;
+  /** Claims started, for --max-tasks. */
+  taken: number;
+  errors: number;
+  records: TaskRecord[];
+  running: Map<string, RunningAgent>;
+  /** Wakes every waiting worker. */
+  wake(): void;
+  /** Until wake() or `ms` (null: only wake()). */
+  sleep(ms: number | null): Promise<void>;
+}
+
+/** How many lines of the agent's last output go into a failure reason. */
+const REASON_LINES = 10;
+
+export async function workerLoop(pool: Pool, name: string): Promise<void> {
+  const { options } = pool;
+  while (!pool.stopping) {
+    if (options.maxTasks !== undefined && pool.taken >= options.maxTasks) return;
+    if (options.beforeClaim) await options.beforeClaim(name);
+    if (pool.stopping) return;
+    pool.taken++;
+    pool.busy++;
+    const notes: string[] = [];
+    let claimed: ClaimedWorkspace;
+    try {
+      claimed = await claimWorkspace(pool.guild, { agent: name, caps: options.caps, pid: options.pid }, notes);
+    } catch (error) {
+      pool.taken--;
+      pool.busy--;
+      if (error instanceof NothingToDoError) {
+        if (!options.watch && pool.busy === 0) {
+          // Nothing left for anyone: the others, waiting, look once more and leave too.
+          pool.wake();
+          return;
+        }
+        await pool.sleep(options.watch ? idleWait(options, error) : null);
+        continue;
+      }
+      pool.wake();
+      const task = error instanceof GuildError && typeof error.data.task === 'string' ? error.data.task : null;
+      if (task !== null && error instanceof GuildError && !(error instanceof NothingToDoError)) {
+        // Claimed, but its worktree could not be made: the try fails, so that the task is not
+        // claimed again and again by a loop that cannot make its worktree.
+        await failClaimed(pool, name, task, error.message);
+        continue;
+      }
+      pool.errors++;
+      pool.emit({ event: 'worker.error', worker: name, task, code: error instanceof GuildError ? error.code : 'EUNEXPECTED', message: (error as Error)?.message ?? String(error) });
+      return;
+    }
+    try {
+      for (const note of notes) pool.emit({ event: 'run.note', worker: name, task: claimed.task.id, message: note });
+      await commitBoard(pool, name, `guild: ${claimed.task.id} claimed by ${name}`);
+      await runTry(pool, name, claimed);
+    } catch (error) {
+      if (error instanceof HeldError) {
+        // The claim was taken from this worker meanwhile (healed, released by hand): its outcome is
+        // someone else's to record now. Said, and the worker goes on.
+        pool.emit({ event: 'run.note', worker: name, task: claimed.task.id, message: `the claim was lost before the outcome could be recorded: ${error.message}` });
+        pool.busy--;
+        pool.wake();
+        continue;
+      }
+      pool.errors++;
+      pool.emit({ event: 'worker.error', worker: name, task: claimed.task.id, code: error instanceof GuildError ? error.code : 'EUNEXPECTED', message: (error as Error)?.message ?? String(error) });
+      pool.busy--;
+      pool.wake();
+      return;
+    }
+    pool.busy--;
+    pool.wake();
+  }
+}
+
+/** How long an idle --watch worker sleeps without a board change: until the soonest retry time, at most the recheck period. */
+function idleWait(options: RunOptions, nothing: NothingToDoError): number {
+  const recheck = options.idleRecheckMs ?? 30_000;
+  const waiting = nothing.data.waiting as { retry: string }[] | undefined;
+  const soonest = waiting?.length ? Date.parse(waiting[0]!.retry) - Date.now() + 50 : Infinity;
+  return Math.max(100, Math.min(recheck, soonest));
+}
+
+async function runTry(pool: Pool, name: string, claimed: ClaimedWorkspace): Promise<void> {
+  const { guild, options } = pool;
+  const id = claimed.task.id!;
+  const started = pool.now();
+  const board = await loadBoard(guild);
+  const task = board.byId.get(id);
+  const tryNumber = nextTry(guild.repo.commonDir, id, claimed.task.tries + 1);
+  const logPath = runLogPath(guild.repo.commonDir, id, tryNumber);
+  const worktree = claimed.worktree?.path ?? null;
+  const branch = claimed.worktree?.branch ?? claimed.task.branch ?? null;
+  const cwd = worktree ?? guild.repo.mainWorktree;
+  const prompt = renderPrompt(options.promptTemplate, {
+    id,
+    title: claimed.task.title,
+    body: task ? taskBody(board, task) : '',
+    worktree: cwd,
+    branch: branch ?? '(none: the main worktree)',
+    try: tryNumber,
+    needs: task ? describeNeeds(board, task) : '',
+    earlier_tries: describeEarlierTries(guild.logPath, id),
+  });
+  mkdirSync(runsDir(guild.repo.commonDir, id), { recursive: true });
+  const promptFile = join(runsDir(guild.repo.commonDir, id), `${tryNumber}.prompt.md`);
+  writeFileSync(promptFile, prompt);
+  pool.emit({ event: 'task.claimed', worker: name, task: id, title: claimed.task.title, try: tryNumber, worktree, branch, log: logPath });
+
+  // Without a git hook's variables (a runner started from one must not point agents at its repository).
+  const env = cleanEnv({
+    GUILD_TASK: id,
+    GUILD_TASK_TITLE: claimed.task.title,
+    GUILD_PROMPT_FILE: promptFile,
+    GUILD_WORKTREE: cwd,
+    GUILD_BRANCH: branch ?? '',
+    GUILD_AGENT: name,
+    GUILD_TRY: String(tryNumber),
+  });
+  const argv = placeholders(options.argv, { id, title: claimed.task.title, prompt, prompt_file: promptFile, worktree: cwd, branch: branch ?? '' });
+  const agent = startAgent({
+    argv,
+    cwd,
+    env,
+    prompt,
+    logPath,
+    timeoutMs: options.timeoutMs,
+    graceMs: options.graceMs,
+    watchdog: pool.watchdog,
+    onLine: options.onOutput ? (stream, text) => options.onOutput!(name, id, stream, text) : undefined,
+  });
+  pool.running.set(name, agent);
+  // A second Ctrl-C between the claim and the spawn: this agent is stopped too.
+  if (pool.halted) agent.stop();
+  const beat = setInterval(() => {
+    heartbeatTask(guild, name, id).catch((error: Error) => pool.emit({ event: 'run.note', worker: name, task: id, message: `heartbeat failed: ${error.message}` }));
+  }, heartbeatEvery(board.settings.lockTtlMs));
+  let outcome: AgentOutcome;
+  try {
+    outcome = await agent.done;
+  } finally {
+    clearInterval(beat);
+    pool.running.delete(name);
+  }
+  const record = (what: TaskOutcome): void => void pool.records.push({ task: id, worker: name, try: tryNumber, outcome: what, ms: pool.now() - started });
+
+  if (outcome.spawnError !== null) {
+    // Not the task's fault: the try is given back untouched, and this worker stops.
+    await releaseTask(guild, name, id);
+    record('released');
+    pool.emit({ event: 'task.released', worker: name, task: id, try: tryNumber, ms: pool.now() - started });
+    await commitBoard(pool, name, `guild: ${id} released by ${name}`);
+    throw new GuildError('ENOCOMMAND', 2, `the agent could not be started in ${cwd}: ${outcome.spawnError}`, { task: id });
+  }
+  if (outcome.stopped && !outcome.timedOut) {
+    await releaseTask(guild, name, id);
+    record('released');
+    pool.emit({ event: 'task.released', worker: name, task: id, try: tryNumber, ms: pool.now() - started });
+    await commitBoard(pool, name, `guild: ${id} released by ${name}`);
+    return;
+  }
+  let reason: string;
+  if (outcome.exitCode === 0) {
+    try {
+      const { checkWork } = await import('../workspace/check-work.js');
+      const work = await checkWork(guild, name, id, { commitAll: options.commit ? `${id}: ${claimed.task.title}` : undefined });
+      const result = await completeTask(guild, name, id, undefined, work);
+      record('done');
+      pool.emit({ event: 'task.done', worker: name, task: id, try: tryNumber, status: result.status === 'review' ? 'review' : 'done', ms: pool.now() - started, head: work?.head ?? null });
+      await commitBoard(pool, name, `guild: ${id} ${result.status === 'review' ? 'in review' : 'done'} by ${name}`);
+      return;
+    } catch (error) {
+      // The agent said done, but the work is not: verify failed, or --no-commit left work uncommitted.
+      if (!(error instanceof VerifyFailedError || error instanceof DirtyWorktreeError)) throw error;
+      reason = error.message;
+    }
+  } else {
+    const lines = outcome.tail.slice(-REASON_LINES);
+    reason = `${failureOf(outcome, options.timeoutMs)}${lines.length > 0 ? `; its last lines:\n${lines.join('\n')}` : ''}`;
+  }
+  await failTry(pool, name, id, tryNumber, started, reason);
+}
+
+async function failTry(pool: Pool, name: string, id: string, tryNumber: number, started: number, reason: string): Promise<void> {
+  const { commitFailedTry } = await import('../workspace/earlier-tries.js');
+  const saved = await commitFailedTry(pool.guild, name, id, reason);
+  const result = await failTask(pool.guild, name, id, reason, saved);
+  pool.records.push({ task: id, worker: name, try: tryNumber, outcome: 'failed', ms: pool.now() - started });
+  pool.emit({ event: 'task.failed', worker: name, task: id, try: tryNumber, ms: pool.now() - started, reason, poisoned: result.poisoned === true, retry: result.retry ?? null, committed: saved?.committed ?? null });
+  await commitBoard(pool, name, `guild: ${id} failed${result.poisoned ? ' for good' : ''}`);
+}
+
+/** A claim whose worktree could not be made: failed at once, with the reason. */
+async function failClaimed(pool: Pool, name: string, id: string, why: string): Promise<void> {
+  pool.taken++;
+  try {
+    await failTry(pool, name, id, nextTry(pool.guild.repo.commonDir, id, 1), pool.now(), why);
+  } catch (error) {
+    pool.errors++;
+    pool.emit({ event: 'worker.error', worker: name, task: id, code: error instanceof GuildError ? error.code : 'EUNEXPECTED', message: (error as Error).message });
+  }
+}
+
+/** `commit: true`: the board and log are committed after each change of state, as the CLI does after each command. */
+async function commitBoard(pool: Pool, name: string, message: string): Promise<void> {
+  try {
+    const made = await autoCommitIfEnabled(pool.guild, message);
+    if (made && made.commit === null && made.reason !== 'nothing changed') pool.emit({ event: 'run.note', worker: name, task: null, message: `commit: true, but nothing was committed: ${made.reason}` });
+  } catch (error) {
+    pool.emit({ event: 'run.note', worker: name, task: null, message: `commit: true, but the commit failed: ${(error as Error).message}` });
+  }
+}
+
+/**
+ * The try's number: the task's failed tries + 1, or past the last log when a try that did not
+ * count (released, healed) already wrote that number's log, so that no try's log is overwritten.
+ */
+function nextTry(commonDir: string, id: string, fromBoard: number): number {
+  const runs = listRuns(commonDir, id);
+  const last = runs.length > 0 ? runs[runs.length - 1]!.try : 0;
+  const n = Math.max(fromBoard, last + 1);
+  return existsSync(runLogPath(commonDir, id, n)) ? n + 1 : n;
+}
+
+/** Why a try failed, in words, for the reason recorded with task.failed. */
+function failureOf(outcome: AgentOutcome, timeoutMs: number): string {
+  if (outcome.spawnError !== null || outcome.timedOut) return `the agent ${describeEnd(outcome, timeoutMs)}`;
+  if (outcome.signal !== null) return `the agent was killed by signal ${outcome.signal}`;
+  return `the agent exited with status ${outcome.exitCode}`;
+}
+
+/** A heartbeat well inside lock_ttl: four per ttl, between 1 s and 5 min. */
+export function heartbeatEvery(lockTtlMs: number): number {
+  return Math.min(300_000, Math.max(1_000, Math.floor(lockTtlMs / 4)));
+}

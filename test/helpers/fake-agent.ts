@@ -1,0 +1,94 @@
+// Fake agents for the runner's tests: one small node script that behaves as the task's title
+// says (its first word), so that one run exercises many kinds of agent at once. Written into the
+// test's temp dir and run as `node <script> {id}`, the way a real agent CLI is run.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const SCRIPT = String.raw`
+const fs = require('fs');
+const { spawn } = require('child_process');
+const kind = (process.env.GUILD_TASK_TITLE || '').split(' ')[0];
+const state = process.env.FAKE_STATE;
+const id = process.env.GUILD_TASK;
+const note = (name, text) => fs.writeFileSync(require('path').join(state, id + '.' + name), String(text));
+let prompt = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (d) => (prompt += d));
+process.stdin.on('end', () => {
+  note('pid', process.pid);
+  const env = {};
+  for (const k of Object.keys(process.env)) if (k.startsWith('GUILD_')) env[k] = process.env[k];
+  note('seen', JSON.stringify({ argv: process.argv.slice(2), cwd: process.cwd(), env, prompt }));
+  switch (kind) {
+    case 'ok':
+      fs.writeFileSync(id + '.txt', 'work of ' + id + '\n');
+      console.log('did ' + id);
+      return;
+    case 'commits':
+      fs.writeFileSync(id + '.txt', 'work of ' + id + '\n');
+      require('child_process').execFileSync('git', ['add', '-A']);
+      require('child_process').execFileSync('git', ['-c', 'user.name=a', '-c', 'user.email=a@a', 'commit', '-qm', id + ' by the agent']);
+      return;
+    case 'fail':
+      fs.writeFileSync(id + '.half', 'half done\n');
+      console.error('boom: could not do ' + id);
+      process.exit(3);
+    case 'crash':
+      console.log('about to crash');
+      process.kill(process.pid, 'SIGKILL');
+      return;
+    case 'hang':
+      console.log('hanging');
+      setInterval(() => {}, 1000);
+      return;
+    case 'stubborn':
+      process.on('SIGTERM', () => console.log('ignoring SIGTERM'));
+      console.log('hanging, deaf');
+      setInterval(() => {}, 1000);
+      return;
+    case 'parent': {
+      const child = spawn(process.execPath, ['-e', 'process.on("SIGTERM",()=>{});setInterval(()=>{},1000)'], { stdio: 'ignore' });
+      note('child', child.pid);
+      fs.writeFileSync(id + '.txt', 'left a child\n');
+      setTimeout(() => process.exit(0), 100);
+      return;
+    }
+    case 'loud': {
+      const line = 'x'.repeat(100) + '\n';
+      let out = '';
+      for (let i = 0; i < 20000; i++) out += i + ' ' + line;
+      process.stdout.write(out, () => process.exit(0));
+      return;
+    }
+    case 'hold': {
+      // Runs until the test creates FAKE_STATE/go.
+      console.log('holding');
+      const t = setInterval(() => {
+        if (fs.existsSync(require('path').join(state, 'go'))) {
+          clearInterval(t);
+          fs.writeFileSync(id + '.txt', 'held\n');
+        }
+      }, 50);
+      return;
+    }
+    default:
+      fs.writeFileSync(id + '.txt', 'work of ' + id + '\n');
+  }
+});
+`;
+
+export function writeFakeAgent(dir: string): string {
+  const path = join(dir, 'fake-agent.cjs');
+  writeFileSync(path, SCRIPT);
+  return path;
+}
+
+/** True while a process with this pid exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
