@@ -102,8 +102,9 @@ export function buildParser(argv: string[]): Argv {
     .option('agent', { type: 'string', describe: 'the acting agent (default: GUILD_AGENT)' })
     .command('init', 'create the board, .guild/, and the merge drivers for both in .gitattributes and .git/config (idempotent)', (y) =>
       y
-        .option('example', { type: 'boolean', describe: 'seed a small demo board' })
-        .option('prefix', { type: 'string', describe: 'task ID prefix (default T, or GLD with --example)' })
+        .option('example', { type: 'boolean', describe: 'seed a small example board' })
+        .option('demo', { type: 'boolean', describe: 'seed the demo board `guild-fs run` drives to the end (the README quick start)' })
+        .option('prefix', { type: 'string', describe: 'task ID prefix (default T, or GLD with --example or --demo)' })
         .option('ci', { type: 'boolean', describe: 'add .github/workflows/guild-fs.yml, which runs `guild-fs replay --check`' }),
     )
     .command('add [title..]', 'add a task; prints its ID (a title that starts with -: guild-fs add -- "-x title")', (y) =>

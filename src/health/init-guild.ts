@@ -33,8 +33,8 @@ export interface InitResult {
 
 const LEGACY_LOG_LINE = `${LOG_FILE} merge=union`;
 
-export async function initGuild(cwd: string, options: { example?: boolean; prefix?: string; agent: string; templatesDir?: string; ci?: boolean; version?: string }): Promise<InitResult> {
-  const prefix = options.prefix ?? (options.example ? 'GLD' : 'T');
+export async function initGuild(cwd: string, options: { example?: boolean; demo?: boolean; prefix?: string; agent: string; templatesDir?: string; ci?: boolean; version?: string }): Promise<InitResult> {
+  const prefix = options.prefix ?? (options.example || options.demo ? 'GLD' : 'T');
   if (!PREFIX_PATTERN.test(prefix)) throw new UsageError(`--prefix must be 1-16 capital letters or digits starting with a letter, got ${JSON.stringify(prefix)}`);
   const guild = openGuild(cwd);
   const root = guild.repo.mainWorktree;
@@ -45,7 +45,7 @@ export async function initGuild(cwd: string, options: { example?: boolean; prefi
   const boardCreated = !existsSync(guild.boardPath) && !restoreAsideBoard(guild.boardPath);
   let tasks = 0;
   if (boardCreated) {
-    const template = readFileSync(join(options.templatesDir ?? templatesDir(), options.example ? 'ACTIVE_TASKS.example.md' : 'ACTIVE_TASKS.md'), 'utf8');
+    const template = readFileSync(join(options.templatesDir ?? templatesDir(), options.demo ? 'ACTIVE_TASKS.demo.md' : options.example ? 'ACTIVE_TASKS.example.md' : 'ACTIVE_TASKS.md'), 'utf8');
     const text = template.replaceAll('{{prefix}}', prefix);
     const board = await parseBoard('ACTIVE_TASKS.md', text);
     tasks = board.tasks.length;

@@ -113,7 +113,12 @@ export function summarize(records: TaskRecord[], errors: number, ms: number): Ru
   const done = count('done');
   const failed = count('failed');
   const released = count('released');
-  const exitCode = errors > 0 ? 1 : records.length === 0 ? 5 : failed + released > 0 ? 6 : 0;
+  // The exit code judges each task by how its last try ended: a task that failed once and was
+  // then completed by a later try of this run was completed.
+  const last = new Map<string, TaskRecord['outcome']>();
+  for (const record of records) last.set(record.task, record.outcome);
+  const unfinished = [...last.values()].filter((outcome) => outcome !== 'done').length;
+  const exitCode = errors > 0 ? 1 : records.length === 0 ? 5 : unfinished > 0 ? 6 : 0;
   return { done, failed, released, errors, tasks: records, ms, exitCode };
 }
 

@@ -61,12 +61,18 @@ export async function workerLoop(pool: Pool, name: string): Promise<void> {
       pool.taken--;
       pool.busy--;
       if (error instanceof NothingToDoError) {
-        if (!options.watch && pool.busy === 0) {
+        // A task this worker could take that waits for its retry time (a failed try) is work
+        // still to do: the run drives the board to the end, so it waits for it, said once.
+        const retrying = error.data.waiting as { task: string; retry: string }[] | undefined;
+        if (!options.watch && pool.busy === 0 && !retrying?.length) {
           // Nothing left for anyone: the others, waiting, look once more and leave too.
           pool.wake();
           return;
         }
-        await pool.sleep(options.watch ? idleWait(options, error) : null);
+        if (!options.watch && retrying?.length && pool.busy === 0) {
+          pool.emit({ event: 'run.waiting', worker: name, why: `${retrying[0]!.task} is retried at ${retrying[0]!.retry}` });
+        }
+        await pool.sleep(options.watch || retrying?.length ? idleWait(options, error) : null);
         continue;
       }
       pool.wake();
@@ -208,7 +214,8 @@ async function runTry(pool: Pool, name: string, claimed: ClaimedWorkspace): Prom
     }
   } else {
     const lines = outcome.tail.slice(-REASON_LINES);
-    reason = `${failureOf(outcome, options.timeoutMs)}${lines.length > 0 ? `; its last lines:\n${lines.join('\n')}` : ''}`;
+    // The first line says what happened (it becomes the try's commit subject); the output follows.
+    reason = `${failureOf(outcome, options.timeoutMs)}${lines.length > 0 ? `\n\nits last lines:\n${lines.join('\n')}` : ''}`;
   }
   await failTry(pool, name, id, tryNumber, started, reason);
 }

@@ -4,8 +4,8 @@ import { RUN_BY } from '../../workspace/trust.js';
 import { VERSION } from '../../version.js';
 import type { Context } from '../context.js';
 
-export async function run(args: { example?: boolean; prefix?: string; ci?: boolean }, ctx: Context): Promise<InitResult> {
-  return initGuild(ctx.cwd, { example: args.example, prefix: args.prefix, agent: ctx.agentOr('human'), ci: args.ci, version: VERSION ?? undefined });
+export async function run(args: { example?: boolean; demo?: boolean; prefix?: string; ci?: boolean }, ctx: Context): Promise<InitResult> {
+  return initGuild(ctx.cwd, { example: args.example, demo: args.demo, prefix: args.prefix, agent: ctx.agentOr('human'), ci: args.ci, version: VERSION ?? undefined });
 }
 
 export function render(result: InitResult): string {

@@ -126,8 +126,11 @@ function printPlain(event: RunEvent): void {
     case 'task.done':
       return out(`${event.worker}  ${event.task} ${event.status === 'review' ? 'in review' : 'done'} in ${formatDuration(event.ms)}`);
     case 'task.failed': {
-      const first = event.reason.split('\n')[0]!;
-      return out(`${event.worker}  ${event.task} failed in ${formatDuration(event.ms)}: ${first}${event.poisoned ? ' (moved to Failed)' : ''}`);
+      // One line: the reason, and the agent's last line of output rather than the lead-in to them.
+      const [first, ...output] = event.reason.split('\n');
+      const last = output.filter((line) => line.trim() !== '' && line !== 'its last lines:').pop();
+      const why = last ? `${first!}: ${last}` : first!;
+      return out(`${event.worker}  ${event.task} failed in ${formatDuration(event.ms)}: ${why}${event.poisoned ? ' (moved to Failed)' : ''}`);
     }
     case 'task.released':
       return out(`${event.worker}  ${event.task} stopped and released after ${formatDuration(event.ms)}`);
