@@ -5,11 +5,12 @@
 // given back, 5 there was nothing to do, 1 a worker hit an unexpected error.
 import { accessSync, constants, statSync } from 'node:fs';
 import { basename, delimiter, join, resolve } from 'node:path';
-import { formatDuration, requireDuration } from '../../duration.js';
+import { requireDuration } from '../../duration.js';
 import { UsageError } from '../../errors.js';
 import { isAgentName, parseAgentName } from '../../identifiers.js';
 import type { RunEvent, RunSummary } from '../../runner/events.js';
-import { loadBoard } from '../../tasks/guild.js';
+import { eventLines } from '../../runner/event-lines.js';
+import { loadBoard, type Guild } from '../../tasks/guild.js';
 import { requireTrusted } from '../../workspace/trust.js';
 import { capsOption, type Context } from '../context.js';
 
@@ -47,7 +48,9 @@ export async function run(args: RunArgs, ctx: Context): Promise<RunSummary> {
   const { loadPromptTemplate } = await import('../../runner/prompt.js');
   const { runTasks } = await import('../../runner/run-tasks.js');
   const template = loadPromptTemplate(guild.repo.mainWorktree);
-  const print = ctx.json ? (event: RunEvent) => void process.stdout.write(`${JSON.stringify(event)}\n`) : printPlain;
+  // At a terminal, the live view; elsewhere one plain line per event; --json: NDJSON.
+  const live = !ctx.json && process.stdout.isTTY === true && process.env.TERM !== 'dumb' ? new (await import('../../runner/live-view.js')).LiveView({ out: process.stdout, progress: () => boardProgress(guild) }) : null;
+  const print = ctx.json ? (event: RunEvent) => void process.stdout.write(`${JSON.stringify(event)}\n`) : live ? (event: RunEvent) => live.onEvent(event) : printPlain;
   const handle = runTasks(guild, {
     argv,
     agent,
@@ -62,6 +65,7 @@ export async function run(args: RunArgs, ctx: Context): Promise<RunSummary> {
     promptTemplate: template.text,
     promptFrom: template.from,
     onEvent: print,
+    onOutput: live ? (worker, _task, _stream, text) => live.onOutput(worker, text) : undefined,
   });
   // First Ctrl-C: no new claims, running agents finish. Second (or SIGTERM): stop them and give their tasks back.
   let interrupts = 0;
@@ -72,6 +76,7 @@ export async function run(args: RunArgs, ctx: Context): Promise<RunSummary> {
   try {
     return await handle.done;
   } finally {
+    live?.stop();
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onTerminate);
   }
@@ -116,37 +121,12 @@ function last(value: string | string[]): string {
 }
 
 function printPlain(event: RunEvent): void {
-  const out = (line: string): void => void process.stdout.write(`${line}\n`);
-  const err = (line: string): void => void process.stderr.write(`${line}\n`);
-  switch (event.event) {
-    case 'run.started':
-      return out(`run: ${event.workers.length} worker${event.workers.length === 1 ? '' : 's'} (${event.workers.join(', ')}): ${event.argv.join(' ')}`);
-    case 'task.claimed':
-      return out(`${event.worker}  ${event.task} claimed (try ${event.try}): ${event.title}`);
-    case 'task.done':
-      return out(`${event.worker}  ${event.task} ${event.status === 'review' ? 'in review' : 'done'} in ${formatDuration(event.ms)}`);
-    case 'task.failed': {
-      // One line: the reason, and the agent's last line of output rather than the lead-in to them.
-      const [first, ...output] = event.reason.split('\n');
-      const last = output.filter((line) => line.trim() !== '' && line !== 'its last lines:').pop();
-      const why = last ? `${first!}: ${last}` : first!;
-      return out(`${event.worker}  ${event.task} failed in ${formatDuration(event.ms)}: ${why}${event.poisoned ? ' (moved to Failed)' : ''}`);
-    }
-    case 'task.released':
-      return out(`${event.worker}  ${event.task} stopped and released after ${formatDuration(event.ms)}`);
-    case 'run.stopping':
-      return err(event.how === 'finish-running' ? 'run: stopping: no new claims; running agents finish (Ctrl-C again stops them)' : 'run: stopping the running agents and releasing their tasks');
-    case 'run.waiting':
-      return err(`${event.worker}  waiting: ${event.why}`);
-    case 'run.note':
-      return err(`${event.worker ?? 'run'}  ${event.task ? `${event.task}: ` : ''}${event.message}`);
-    case 'worker.error':
-      return err(`${event.worker}  stopped by an error${event.task ? ` on ${event.task}` : ''}: ${event.message}`);
-    case 'run.summary': {
-      if (event.tasks.length === 0) return out(`run: nothing to do (no claimable task)${event.errors ? `; ${event.errors} worker error(s)` : ''}`);
-      out(`run: ${event.done} done, ${event.failed} failed${event.released ? `, ${event.released} released` : ''} in ${formatDuration(event.ms)}`);
-      for (const task of event.tasks) out(`  ${task.task}  ${task.outcome.padEnd(8)} ${formatDuration(task.ms).padStart(6)}  ${task.worker} (try ${task.try})`);
-      return;
-    }
-  }
+  for (const line of eventLines(event)) (line.stream === 'out' ? process.stdout : process.stderr).write(`${line.text}\n`);
+}
+
+/** Done of all tasks outside Backlog, for the live view's bar (the parse cache makes it cheap). */
+async function boardProgress(guild: Guild): Promise<{ done: number; total: number }> {
+  const board = await loadBoard(guild);
+  const counted = board.tasks.filter((task) => task.status !== 'backlog');
+  return { done: counted.filter((task) => task.status === 'done').length, total: counted.length };
 }

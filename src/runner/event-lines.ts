@@ -1,0 +1,47 @@
+// One line of text per run event, as `guild-fs run` prints them: the plain output (one line per
+// event), and the live view, which prints the same lines above the part it redraws.
+import { formatDuration } from '../duration.js';
+import type { RunEvent } from './events.js';
+
+export interface EventLine {
+  text: string;
+  /** stderr for what is about the run rather than a task's outcome. */
+  stream: 'out' | 'err';
+}
+
+export function eventLines(event: RunEvent): EventLine[] {
+  const out = (text: string): EventLine[] => [{ text, stream: 'out' }];
+  const err = (text: string): EventLine[] => [{ text, stream: 'err' }];
+  switch (event.event) {
+    case 'run.started':
+      return out(`run: ${event.workers.length} worker${event.workers.length === 1 ? '' : 's'} (${event.workers.join(', ')}): ${event.argv.join(' ')}`);
+    case 'task.claimed':
+      return out(`${event.worker}  ${event.task} claimed (try ${event.try}): ${event.title}`);
+    case 'task.done':
+      return out(`${event.worker}  ${event.task} ${event.status === 'review' ? 'in review' : 'done'} in ${formatDuration(event.ms)}`);
+    case 'task.failed': {
+      // One line: the reason, and the agent's last line of output rather than the lead-in to them.
+      const [first, ...output] = event.reason.split('\n');
+      const last = output.filter((line) => line.trim() !== '' && line !== 'its last lines:').pop();
+      const why = last ? `${first!}: ${last}` : first!;
+      return out(`${event.worker}  ${event.task} failed in ${formatDuration(event.ms)}: ${why}${event.poisoned ? ' (moved to Failed)' : ''}`);
+    }
+    case 'task.released':
+      return out(`${event.worker}  ${event.task} stopped and released after ${formatDuration(event.ms)}`);
+    case 'run.stopping':
+      return err(event.how === 'finish-running' ? 'run: stopping: no new claims; running agents finish (Ctrl-C again stops them)' : 'run: stopping the running agents and releasing their tasks');
+    case 'run.waiting':
+      return err(`${event.worker}  waiting: ${event.why}`);
+    case 'run.note':
+      return err(`${event.worker ?? 'run'}  ${event.task ? `${event.task}: ` : ''}${event.message}`);
+    case 'worker.error':
+      return err(`${event.worker}  stopped by an error${event.task ? ` on ${event.task}` : ''}: ${event.message}`);
+    case 'run.summary': {
+      if (event.tasks.length === 0) return out(`run: nothing to do (no claimable task)${event.errors ? `; ${event.errors} worker error(s)` : ''}`);
+      return [
+        { text: `run: ${event.done} done, ${event.failed} failed${event.released ? `, ${event.released} released` : ''} in ${formatDuration(event.ms)}`, stream: 'out' },
+        ...event.tasks.map((task): EventLine => ({ text: `  ${task.task}  ${task.outcome.padEnd(8)} ${formatDuration(task.ms).padStart(6)}  ${task.worker} (try ${task.try})`, stream: 'out' })),
+      ];
+    }
+  }
+}

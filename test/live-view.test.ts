@@ -1,0 +1,42 @@
+// The live view `guild-fs run` shows at a terminal (runner/live-view.ts): what it draws, and that
+// the lines it prints above its block are the plain output's own.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LiveView } from '../src/runner/live-view.js';
+import type { RunEvent } from '../src/runner/events.js';
+
+function view(now: { t: number }) {
+  const written: string[] = [];
+  const live = new LiveView({ out: { write: (text) => (written.push(text), true), columns: 100 }, progress: async () => ({ done: 2, total: 5 }), now: () => now.t });
+  return { live, written };
+}
+
+const at = (event: Omit<RunEvent, 'time'>): RunEvent => ({ time: '2026-11-30T00:00:00.000Z', ...event }) as RunEvent;
+
+test('one line per worker (task, elapsed, last output line) under the board progress bar', async () => {
+  const now = { t: 0 };
+  const { live } = view(now);
+  live.onEvent(at({ event: 'run.started', workers: ['a-1', 'a-2'], argv: ['agent'], template: 'shipped' }));
+  await new Promise((resolve) => setImmediate(resolve));
+  live.onEvent(at({ event: 'task.claimed', worker: 'a-1', task: 'T-3', title: 'x', try: 1, worktree: null, branch: null, log: '' }));
+  now.t = 12_000;
+  live.onOutput('a-1', 'running \x1b[31mtests\x1b[0m');
+  live.stop();
+  const block = live.block();
+  assert.match(block[0]!, /^\[#+\.+\] 2\/5 done · 12s$/);
+  assert.equal(block[1], 'a-1  T-3    12s  > running tests');
+  assert.equal(block[2], 'a-2  idle');
+});
+
+test('event lines scroll above the block; the summary leaves no block behind', async () => {
+  const now = { t: 0 };
+  const { live, written } = view(now);
+  live.onEvent(at({ event: 'run.started', workers: ['a-1'], argv: ['agent'], template: 'shipped' }));
+  live.onEvent(at({ event: 'task.failed', worker: 'a-1', task: 'T-3', try: 1, ms: 500, reason: 'the agent exited with status 1\n\nits last lines:\nboom', poisoned: false, retry: null, committed: null }));
+  live.onEvent(at({ event: 'run.summary', done: 0, failed: 1, released: 0, errors: 0, tasks: [{ task: 'T-3', worker: 'a-1', try: 1, outcome: 'failed', ms: 500 }], ms: 600, exitCode: 6 }));
+  const text = written.join('');
+  assert.match(text, /a-1 {2}T-3 failed in 500ms: the agent exited with status 1: boom\n/);
+  assert.match(text, /run: 0 done, 1 failed in 600ms\n {2}T-3 {2}failed/);
+  // After the summary nothing is redrawn: the text ends with the summary's last line.
+  assert.match(text, /\(try 1\)\n$/);
+});
