@@ -11,7 +11,7 @@ function view(now: { t: number }) {
   return { live, written };
 }
 
-const at = (event: Omit<RunEvent, 'time'>): RunEvent => ({ time: '2026-11-30T00:00:00.000Z', ...event }) as RunEvent;
+const at = (event: Record<string, unknown>): RunEvent => ({ time: '2026-11-30T00:00:00.000Z', ...event }) as unknown as RunEvent;
 
 test('one line per worker (task, elapsed, last output line) under the board progress bar', async () => {
   const now = { t: 0 };
