@@ -30,6 +30,7 @@ import { daemonBench } from './daemon.js';
 import { stormBench } from './storm.js';
 import { logHistoryBench } from './log-history.js';
 import { worktreeBench } from './worktrees.js';
+import { runnerBench } from './runner.js';
 import { generateBoard } from './generate-board.js';
 import { fmt, max, median, min, p90, pairedRatios, rotation } from './stats.js';
 
@@ -454,6 +455,8 @@ async function main(): Promise<void> {
   const worktrees = await worktreeBench({ quick, tmpRoot, log, bin });
   // --- Figure 13 (issue 10): the storm, a person saving the board while agents work.
   const storm = await stormBench({ quick, tmpRoot, log });
+  // --- Figure 14 (issue 12): the runner's overhead per task and its memory.
+  const runner = await runnerBench({ quick, tmpRoot, log, bin });
 
   // --- Optional: CPU profiles.
   let profileText = '';
@@ -499,6 +502,7 @@ async function main(): Promise<void> {
     ...daemon.rows,
     ...worktrees.rows,
     ...storm.rows,
+    ...runner.rows,
   ];
   const references: Row[] = [
     { ...processRow('ref. `claim`, 10 tasks, cold (fixed cost)', 'claim10', Number.POSITIVE_INFINITY), target: 'none' },
@@ -543,6 +547,8 @@ ${daemon.method}
 ${worktrees.method}
 
 ${storm.method}
+
+${runner.method}
 
 Nothing here is asserted: \`bench/run.ts\` exits 0 whether or not a target is met. The machine may be shared; read the p90 and paired-ratio columns and the load average before trusting a small difference.`;
 
