@@ -134,7 +134,7 @@ export function buildParser(argv: string[]): Argv {
     .command('release [id]', 'give a claim back unchanged', (y) => taskId(y, false, 'task to release (default: the one whose worktree you are in, or the one you hold)'))
     .command('heartbeat [id]', 'refresh your claim\'s heartbeat', (y) => taskId(y, false, 'task (default: the one whose worktree you are in, or the one you hold)'))
     .command('show <id>', 'a task, its lock and its history', (y) => taskId(y, true, 'task to show'))
-    .command('output <id>', 'what the agent printed in a try of the task (`guild-fs run` records it); --json: NDJSON, one line a line; exit 4 if there is none', (y) =>
+    .command('output <id>', 'what the agent printed in a try of the task (`guild-fs run` records it); --json: NDJSON, one object per line of output; exit 4 if there is none', (y) =>
       taskId(y, true, 'task whose output to print')
         .option('try', { type: 'number', describe: 'which try (default: the latest); `show` lists them' })
         .option('follow', { alias: 'f', type: 'boolean', describe: 'keep printing as the try writes more, until it ends' }),
