@@ -171,4 +171,17 @@ describe('guild-fs output --follow', () => {
     assert.equal(orphan.stdout, 'killed mid-way\n');
     assert.match(orphan.stderr, /try 1 of GLD-1 has no end line and GLD-1 is no longer held: its runner stopped without finishing it/);
   });
+
+  test('a try whose runner was killed (its claim bound to a process that is gone) ends with a note too', async (t) => {
+    const repo = setup(t);
+    writeTry(repo, 'GLD-1', 1, [['out', 'killed with SIGKILL']]);
+    // The runner binds its claims to its own process; this one has exited before the claim.
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    ok(cli(['claim', 'GLD-1', '--no-worktree', '--pid', dead], { cwd: repo.dir, agent: 'runner-1' }), 'claim bound to a gone process');
+    const orphan = follow(repo, ['GLD-1']);
+    t.after(() => orphan.child.kill());
+    assert.equal(await orphan.exited, 0, orphan.stderr);
+    assert.equal(orphan.stdout, 'killed with SIGKILL\n');
+    assert.match(orphan.stderr, new RegExp(`try 1 of GLD-1 has no end line and its claim's process is gone \\(process ${dead} is gone\\)`));
+  });
 });

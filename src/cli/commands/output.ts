@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { ExitCode, GuildError, NoSuchTaskError, UsageError } from '../../errors.js';
 import { parseTaskId } from '../../identifiers.js';
+import { judgeLock } from '../../lock/task-locks.js';
 import { listRuns, parseRunLine, type RunFile } from '../../runner/run-log.js';
 import { loadBoard, type Guild } from '../../tasks/guild.js';
 import type { Context } from '../context.js';
@@ -124,8 +125,9 @@ class RunLogReader {
 /**
  * Prints what the log gains until its end line. Woken by fs.watch on the runs folder, with a
  * modest poll beside it (file systems where fs.watch hears nothing). A try whose runner died
- * (SIGKILL) never gets its end line: once its task is no longer held by anyone, or a later try
- * has begun, and the log has sat unchanged for ABANDONED_MS, following stops with a note.
+ * (SIGKILL) never gets its end line: once its task is no longer held, or held by a process proved
+ * gone (the runner binds its claims to itself), or a later try has begun, and the log has sat
+ * unchanged for ABANDONED_MS, following stops with a note.
  */
 async function follow(guild: Guild, id: string, chosen: RunFile, reader: RunLogReader, notes: string[]): Promise<void> {
   let dirty = false;
@@ -152,10 +154,10 @@ async function follow(guild: Guild, id: string, chosen: RunFile, reader: RunLogR
         continue;
       }
       if (Date.now() - lastGrowth < ABANDONED_MS) continue;
-      const later = listRuns(guild.repo.commonDir, id).some((run) => run.try > chosen.try);
-      if (later || guild.locks.read(id).state === 'free') {
+      const gone = listRuns(guild.repo.commonDir, id).some((run) => run.try > chosen.try) ? 'a later try has begun' : holderGone(guild, id);
+      if (gone !== null) {
         await reader.read();
-        if (reader.ended === null) notes.push(`guild-fs output: try ${chosen.try} of ${id} has no end line and ${later ? 'a later try has begun' : `${id} is no longer held`}: its runner stopped without finishing it`);
+        if (reader.ended === null) notes.push(`guild-fs output: try ${chosen.try} of ${id} has no end line and ${gone}: its runner stopped without finishing it`);
         return;
       }
     }
@@ -163,6 +165,15 @@ async function follow(guild: Guild, id: string, chosen: RunFile, reader: RunLogR
     clearInterval(timer);
     watcher?.close();
   }
+}
+
+/** Why nobody runs the task any more, or null while its claim stands. Judged by process alone: a quiet agent is no sign of a dead runner. */
+function holderGone(guild: Guild, id: string): string | null {
+  const read = guild.locks.read(id);
+  if (read.state === 'free') return `${id} is no longer held`;
+  if (read.state !== 'held') return null;
+  const judged = judgeLock(read.owner, { now: Date.now(), ttlMs: Infinity });
+  return judged.stale ? `its claim's process is gone (${judged.reason})` : null;
 }
 
 /** Everything was printed as it was read. */
