@@ -72,10 +72,12 @@ describe('the profiles the runner starts', () => {
     const all = profilesToRun(settings);
     assert.deepEqual(all, [
       { name: 'claude', command: ['claude', '-p', '{prompt}', '--verbose'], caps: ['frontend', 'docs'], parallel: 2 },
-      { name: 'codex', command: ['codex', 'exec', 'a b'], caps: [], parallel: 1 },
+      { name: 'codex', command: ['codex', 'exec', 'a b'], caps: null, parallel: 1 },
     ]);
     assert.deepEqual(profilesToRun(settings, { profile: 'codex' }).map((p) => p.name), ['codex']);
     assert.deepEqual(workerNames(all[0]!), ['claude-1', 'claude-2']);
+    // caps: [] is said on purpose: only tasks that need no capability (no caps: key is no filter, as without --caps).
+    assert.deepEqual(profilesToRun(await settingsOf(['agents:', '  plain:', '    command: x', '    caps: []']))[0]!.caps, []);
   });
 
   test('an unknown profile name, or none on the board: exit 2 naming what there is', async () => {

@@ -259,7 +259,7 @@ function commandArgv(value: unknown, bad: (what: string) => never): string[] {
  *     agents:
  *       claude:                                   # the name: workers are claude-1..claude-N
  *         command: claude -p --permission-mode acceptEdits
- *         caps: [frontend, docs]                  # or "frontend,docs"; none: any task
+ *         caps: [frontend, docs]                  # or "frontend,docs"; absent: any task, as without --caps
  *         parallel: 2                             # 1..MAX_PARALLEL, default 1
  *
  * A mapping, not a list: the name is the key, so two profiles cannot share one (js-yaml refuses a
@@ -268,7 +268,8 @@ function commandArgv(value: unknown, bad: (what: string) => never): string[] {
 export interface AgentProfile {
   name: string;
   command: string[];
-  caps: string[];
+  /** As --caps: a task is offered only if it needs nothing outside them. null (no caps: key): no filter; []: only tasks that need none. */
+  caps: string[] | null;
   parallel: number;
 }
 
@@ -290,18 +291,18 @@ function readAgentProfiles(raw: Record<string, unknown>, bad: (path: string[], w
   if (!isMap(agents)) return bad(['agents'], 'must map profile names to { command, caps, parallel }');
   return Object.entries(agents).map(([name, value]) => {
     // Workers are named <name>-<n>, and worker names become lock owners, branch parts and paths.
-    if (!isAgentName(name) || !isAgentName(`${name}-${MAX_PARALLEL}`)) bad(['agents', name], 'a profile name is 1-60 of A-Z a-z 0-9 . _ - (its workers are <name>-1, <name>-2, ...)');
+    if (!isAgentName(name) || !isAgentName(`${name}-${MAX_PARALLEL}`)) bad(['agents', name], 'a profile name is 1-61 of A-Z a-z 0-9 . _ - (its workers are <name>-1, <name>-2, ...)');
     if (!isMap(value)) return bad(['agents', name], 'must be a mapping with command (and caps, parallel)');
     for (const key of Object.keys(value)) if (!PROFILE_KEYS.includes(key)) bad(['agents', name, key], `unknown key (a profile has ${PROFILE_KEYS.join(', ')})`);
     if (value.command === undefined || value.command === null) bad(['agents', name], 'names no command (add command: the agent CLI to run, as a string or a list of words)');
     const command = commandArgv(value.command, (what) => bad(['agents', name, 'command'], what));
-    const capsRaw = value.caps ?? [];
+    const capsRaw = value.caps ?? null;
     const capsList = typeof capsRaw === 'string' ? capsRaw.split(',').map((cap) => cap.trim()).filter(Boolean) : capsRaw;
-    if (!Array.isArray(capsList) || !capsList.every((cap) => typeof cap === 'string')) bad(['agents', name, 'caps'], 'must be a list of capability names, or one string of them comma-separated');
-    for (const cap of capsList as string[]) if (!CAP_PATTERN.test(cap)) bad(['agents', name, 'caps'], `${JSON.stringify(cap)} is not a capability name (1-64 of A-Z a-z 0-9 . _ -)`);
+    if (capsList !== null && (!Array.isArray(capsList) || !capsList.every((cap) => typeof cap === 'string'))) bad(['agents', name, 'caps'], 'must be a list of capability names, or one string of them comma-separated');
+    for (const cap of (capsList ?? []) as string[]) if (!CAP_PATTERN.test(cap)) bad(['agents', name, 'caps'], `${JSON.stringify(cap)} is not a capability name (1-64 of A-Z a-z 0-9 . _ -)`);
     const parallel = value.parallel ?? 1;
     if (typeof parallel !== 'number' || !Number.isInteger(parallel) || parallel < 1 || parallel > MAX_PARALLEL) bad(['agents', name, 'parallel'], `must be a whole number from 1 to ${MAX_PARALLEL}, got ${JSON.stringify(parallel)}`);
-    return { name, command, caps: [...new Set(capsList as string[])], parallel: parallel as number };
+    return { name, command, caps: capsList === null ? null : [...new Set(capsList as string[])], parallel: parallel as number };
   });
 }
 
