@@ -262,7 +262,7 @@ describe('show and locks', () => {
     );
     ok(repo, ['claim', 'GLD-2'], { agent: 'a' });
     const result = ok(repo, ['show', 'GLD-2']);
-    assert.deepEqual(Object.keys(result).sort(), ['body', 'history', 'historyTotal', 'lock', 'task', 'warnings']);
+    assert.deepEqual(Object.keys(result).sort(), ['body', 'history', 'historyTotal', 'lock', 'runs', 'task', 'warnings']);
     assert.equal(result.task.id, 'GLD-2');
     assert.equal(result.task.status, 'in-progress');
     assert.equal(result.task.owner, 'a');

@@ -4,7 +4,7 @@
 import { FileError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { splitCommandLine } from '../command-line.js';
-import { PREFIX_PATTERN } from '../identifiers.js';
+import { CAP_PATTERN, PREFIX_PATTERN, isAgentName } from '../identifiers.js';
 import { readableText } from './board-bytes.js';
 import { DEFAULT_HEADINGS, isStatus, normalizeHeading } from './sections.js';
 import { STATUSES, type Settings, type Status } from './types.js';
@@ -141,6 +141,9 @@ function settingsFrom(file: string, raw: Record<string, unknown>, block: string[
     });
   }
   readWorktreeSettings(raw, bad);
+  readAgentProfiles(raw, (path, what) => {
+    throw new FileError('EFRONTMATTER', file, nestedKeyLine(block, path, offset), `front matter ${path.join('.')}: ${what}`);
+  });
   return {
     guild: 1,
     prefix: prefix as string,
@@ -207,19 +210,7 @@ function readWorktreeSettings(raw: Record<string, unknown>, bad: (key: string, w
   };
   const command = (key: string): string[] | null => {
     const value = raw[key];
-    if (value === undefined || value === null) return null;
-    let argv: string[];
-    if (typeof value === 'string') {
-      try {
-        argv = splitCommandLine(value);
-      } catch (error) {
-        return bad(key, (error as Error).message);
-      }
-    } else if (Array.isArray(value) && value.every((part) => typeof part === 'string')) argv = value as string[];
-    else return bad(key, 'must be a command line (a string) or a list of its words');
-    if (argv.length === 0 || argv[0] === '') bad(key, 'names no command');
-    if (argv.some((part) => part.includes('\0'))) bad(key, 'holds a NUL character');
-    return argv;
+    return value === undefined || value === null ? null : commandArgv(value, (what) => bad(key, what));
   };
   let root: string | null = null;
   if (raw.worktree_root !== undefined && raw.worktree_root !== null) {
@@ -241,4 +232,106 @@ function readWorktreeSettings(raw: Record<string, unknown>, bad: (key: string, w
     return parts.filter((part) => part !== '' && part !== '.').join('/');
   });
   return { enabled: flag('worktrees', true), root, copy, setup: command('worktree_setup'), verify: command('verify'), commit: flag('commit', false) };
+}
+
+/**
+ * A command from the front matter as argv: a string split by command-line.ts (never a shell), or
+ * a list of strings taken as the argv itself.
+ */
+function commandArgv(value: unknown, bad: (what: string) => never): string[] {
+  let argv: string[];
+  if (typeof value === 'string') {
+    try {
+      argv = splitCommandLine(value);
+    } catch (error) {
+      return bad((error as Error).message);
+    }
+  } else if (Array.isArray(value) && value.every((part) => typeof part === 'string')) argv = value as string[];
+  else return bad('must be a command line (a string) or a list of its words');
+  if (argv.length === 0 || argv[0] === '') bad('names no command');
+  if (argv.some((part) => part.includes('\0'))) bad('holds a NUL character');
+  return argv;
+}
+
+/**
+ * A worker profile of `agents:` (issue 12): what `guild-fs run` starts when no command is given.
+ *
+ *     agents:
+ *       claude:                                   # the name: workers are claude-1..claude-N
+ *         command: claude -p --permission-mode acceptEdits
+ *         caps: [frontend, docs]                  # or "frontend,docs"; absent: any task, as without --caps
+ *         parallel: 2                             # 1..MAX_PARALLEL, default 1
+ *
+ * A mapping, not a list: the name is the key, so two profiles cannot share one (js-yaml refuses a
+ * duplicated key). The command is a board command: it runs only once trusted (workspace/trust.ts).
+ */
+export interface AgentProfile {
+  name: string;
+  command: string[];
+  /** As --caps: a task is offered only if it needs nothing outside them. null (no caps: key): no filter; []: only tasks that need none. */
+  caps: string[] | null;
+  parallel: number;
+}
+
+/** More workers than this on one machine is a typo, not a plan: each runs an agent CLI of its own. */
+export const MAX_PARALLEL = 64;
+const PROFILE_KEYS = ['command', 'caps', 'parallel'];
+
+/** The board's worker profiles, in the order the front matter names them (none: []). */
+export function agentProfiles(settings: Settings, file = 'ACTIVE_TASKS.md'): AgentProfile[] {
+  return readAgentProfiles(settings.raw, (path, what) => {
+    throw new FileError('EFRONTMATTER', file, undefined, `front matter ${path.join('.')}: ${what}`);
+  });
+}
+
+function readAgentProfiles(raw: Record<string, unknown>, bad: (path: string[], what: string) => never): AgentProfile[] {
+  const agents = raw.agents;
+  if (agents === undefined || agents === null) return [];
+  const isMap = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!isMap(agents)) return bad(['agents'], 'must map profile names to { command, caps, parallel }');
+  return Object.entries(agents).map(([name, value]) => {
+    // Workers are named <name>-<n>, and worker names become lock owners, branch parts and paths.
+    if (!isAgentName(name) || !isAgentName(`${name}-${MAX_PARALLEL}`)) bad(['agents', name], 'a profile name is 1-61 of A-Z a-z 0-9 . _ - (its workers are <name>-1, <name>-2, ...)');
+    if (!isMap(value)) return bad(['agents', name], 'must be a mapping with command (and caps, parallel)');
+    for (const key of Object.keys(value)) if (!PROFILE_KEYS.includes(key)) bad(['agents', name, key], `unknown key (a profile has ${PROFILE_KEYS.join(', ')})`);
+    if (value.command === undefined || value.command === null) bad(['agents', name], 'names no command (add command: the agent CLI to run, as a string or a list of words)');
+    const command = commandArgv(value.command, (what) => bad(['agents', name, 'command'], what));
+    const capsRaw = value.caps ?? null;
+    const capsList = typeof capsRaw === 'string' ? capsRaw.split(',').map((cap) => cap.trim()).filter(Boolean) : capsRaw;
+    if (capsList !== null && (!Array.isArray(capsList) || !capsList.every((cap) => typeof cap === 'string'))) bad(['agents', name, 'caps'], 'must be a list of capability names, or one string of them comma-separated');
+    for (const cap of (capsList ?? []) as string[]) if (!CAP_PATTERN.test(cap)) bad(['agents', name, 'caps'], `${JSON.stringify(cap)} is not a capability name (1-64 of A-Z a-z 0-9 . _ -)`);
+    const parallel = value.parallel ?? 1;
+    if (typeof parallel !== 'number' || !Number.isInteger(parallel) || parallel < 1 || parallel > MAX_PARALLEL) bad(['agents', name, 'parallel'], `must be a whole number from 1 to ${MAX_PARALLEL}, got ${JSON.stringify(parallel)}`);
+    return { name, command, caps: capsList === null ? null : [...new Set(capsList as string[])], parallel: parallel as number };
+  });
+}
+
+/**
+ * The file line of a nested key (`agents` > `claude` > `parallel`): each key looked for after the
+ * line of its parent, deeper indented. Falls back to the deepest key found, then to `offset`.
+ */
+export function nestedKeyLine(block: string[], path: readonly string[], offset = 1): number {
+  let from = 0;
+  let indent = -1;
+  let found = offset;
+  for (const key of path) {
+    const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const pattern = new RegExp(`^([ \\t]*)['"]?${escaped}['"]?[ \\t]*:`);
+    let hit = -1;
+    for (let i = from; i < block.length; i++) {
+      const line = block[i]!;
+      // Past the parent's block (a line indented no deeper than the parent): not there.
+      if (indent >= 0 && line.trim() !== '' && !line.trimStart().startsWith('#') && /^[ \t]*/.exec(line)![0].length <= indent) break;
+      const match = pattern.exec(line);
+      if (match && match[1]!.length > indent) {
+        hit = i;
+        indent = match[1]!.length;
+        break;
+      }
+    }
+    if (hit < 0) break;
+    found = hit + offset + 1;
+    from = hit + 1;
+  }
+  return found;
 }

@@ -33,6 +33,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   release: () => import('./commands/release.js'),
   heartbeat: () => import('./commands/heartbeat.js'),
   show: () => import('./commands/show.js'),
+  output: () => import('./commands/output.js'),
   locks: () => import('./commands/locks.js'),
   heal: () => import('./commands/heal.js'),
   doctor: () => import('./commands/doctor.js'),
@@ -138,6 +139,11 @@ export function buildParser(argv: string[]): Argv {
     .command('release [id]', 'give a claim back unchanged', (y) => taskId(y, false, 'task to release (default: the one whose worktree you are in, or the one you hold)'))
     .command('heartbeat [id]', 'refresh your claim\'s heartbeat', (y) => taskId(y, false, 'task (default: the one whose worktree you are in, or the one you hold)'))
     .command('show <id>', 'a task, its lock and its history', (y) => taskId(y, true, 'task to show'))
+    .command('output <id>', 'what the agent printed in a try of the task (`guild-fs run` records it); --json: NDJSON, one object per line of output; exit 4 if there is none', (y) =>
+      taskId(y, true, 'task whose output to print')
+        .option('try', { type: 'number', describe: 'which try (default: the latest); `show` lists them' })
+        .option('follow', { alias: 'f', type: 'boolean', describe: 'keep printing as the try writes more, until it ends' }),
+    )
     .command('locks', 'the claim locks held now')
     .command('heal', 'break stale locks and requeue their tasks; finish or undo work a crash cut short')
     .command('doctor', 'check board, log, locks, worktrees, the daemon and the merge drivers; exit 6 naming each problem')
@@ -147,7 +153,7 @@ export function buildParser(argv: string[]): Argv {
         .option('dry-run', { type: 'boolean', describe: 'prune: say what would be removed, remove nothing' }),
     )
     .command('conflicts', 'predict merge conflicts between active task branches, and each with the main branch (git merge-tree; no checkout touched); exit 6 if any')
-    .command('trust', 'let this clone run the board\'s verify and worktree_setup as they are now (records their hash in <git-common-dir>/guild/trust.json); until then claim and complete refuse to run them (exit 2)', (y) =>
+    .command('trust', 'let this clone run the board\'s verify, worktree_setup and agents: commands as they are now (records their hash in <git-common-dir>/guild/trust.json); until then claim, complete and run refuse to run them (exit 2)', (y) =>
       y.option('revoke', { type: 'boolean', describe: 'forget what this clone trusted: run none of the board\'s commands until trusted again' }),
     )
     .command('run', 'turn an agent\'s command into workers that drain the board: each claims a task (its worktree), runs CMD there with the prompt on stdin, then completes or fails it (exit 0 all done, 6 some failed, 5 nothing to do)', (y) =>

@@ -24,7 +24,7 @@ import { checkMergeSetup } from './merge-health.js';
 import { boardNotices } from '../tasks/queries.js';
 import { classifyLock } from './classify-lock.js';
 import { checkWorktrees } from './doctor-worktrees.js';
-import { boardCommands, RUN_BY, trustOf, type CommandTrust } from '../workspace/trust.js';
+import { boardCommands, runBy, trustOf, type CommandTrust } from '../workspace/trust.js';
 
 export interface Problem {
   task?: string;
@@ -79,7 +79,7 @@ export async function doctor(guild: Guild, options: { probe?: ProcessProbe } = {
     if (error.code === 'ENOBOARD') boardCheck.fix = 'run `guild-fs init` to make the board';
   }
   for (const command of untrustedCommands(guild, board)) {
-    boardCheck.warnings.push(`${command.key} ${JSON.stringify(command.argv)} is ${command.previous ? 'changed since this clone trusted it' : 'not trusted in this clone'}: ${RUN_BY[command.key]} refuses to run it until \`guild-fs trust\``);
+    boardCheck.warnings.push(`${command.key} ${JSON.stringify(command.argv)} is ${command.previous ? 'changed since this clone trusted it' : 'not trusted in this clone'}: ${runBy(command.key)} refuses to run it until \`guild-fs trust\``);
   }
   checks.push(boardCheck);
   checks.push(await checkLog(guild));

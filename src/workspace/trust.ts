@@ -1,5 +1,5 @@
-// Which of the board's commands this clone runs. `verify` and `worktree_setup` come from a
-// committed file: whoever can push to the board could otherwise make every agent's machine run a
+// Which of the board's commands this clone runs. `verify`, `worktree_setup` and the worker
+// profiles' commands (`agents:`, run by `guild-fs run`) come from a committed file: whoever can push to the board could otherwise make every agent's machine run a
 // program on its next `claim` or `complete`. So, as direnv and mise do, a clone runs them only
 // after a person said so with `guild-fs trust`, which records a hash of each command in
 // <git-common-dir>/guild/trust.json (never committed: each clone decides for itself). A command
@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BOARD_FILE } from '../board/board-file.js';
-import { readFrontMatter, worktreeSettings } from '../board/front-matter.js';
+import { agentProfiles, nestedKeyLine, readFrontMatter, worktreeSettings } from '../board/front-matter.js';
 import type { Board, Settings } from '../board/types.js';
 import { FileError } from '../errors.js';
 import { replaceFile } from '../lock/mkdir-lock.js';
@@ -18,9 +18,18 @@ import type { Guild } from '../tasks/guild.js';
 
 /** The front matter keys whose value is run as a program. */
 export const COMMAND_KEYS = ['verify', 'worktree_setup'] as const;
-export type CommandKey = (typeof COMMAND_KEYS)[number];
+/** Those, and each worker profile's command as `agents.<name>` (its own key: trusting one profile trusts no other). */
+export type CommandKey = (typeof COMMAND_KEYS)[number] | `agents.${string}`;
 /** The command that runs each (and refuses while it is not trusted). */
-export const RUN_BY: Record<CommandKey, string> = { verify: 'complete', worktree_setup: 'claim' };
+export const RUN_BY: Record<(typeof COMMAND_KEYS)[number], string> = { verify: 'complete', worktree_setup: 'claim' };
+
+export function runBy(key: CommandKey): string {
+  return key === 'verify' || key === 'worktree_setup' ? RUN_BY[key] : 'run';
+}
+
+export function profileKey(name: string): CommandKey {
+  return `agents.${name}`;
+}
 
 export interface BoardCommand {
   key: CommandKey;
@@ -35,7 +44,7 @@ interface TrustRecord {
 
 interface TrustFile {
   version: 1;
-  commands: Partial<Record<CommandKey, TrustRecord>>;
+  commands: Partial<Record<string, TrustRecord>>;
 }
 
 export interface CommandTrust extends BoardCommand {
@@ -53,11 +62,12 @@ export function commandHash(key: CommandKey, argv: readonly string[]): string {
   return createHash('sha256').update(JSON.stringify([key, argv])).digest('hex');
 }
 
-/** The board's commands, in COMMAND_KEYS order; absent keys are left out. */
+/** The board's commands, in COMMAND_KEYS order, then the profiles' in the board's order; absent keys are left out. */
 export function boardCommands(settings: Settings): BoardCommand[] {
   const parsed = worktreeSettings(settings);
-  const argv: Record<CommandKey, string[] | null> = { verify: parsed.verify, worktree_setup: parsed.setup };
-  return COMMAND_KEYS.filter((key) => argv[key] !== null).map((key) => ({ key, argv: argv[key]! }));
+  const argv: Record<(typeof COMMAND_KEYS)[number], string[] | null> = { verify: parsed.verify, worktree_setup: parsed.setup };
+  const fixed = COMMAND_KEYS.filter((key) => argv[key] !== null).map((key) => ({ key: key as CommandKey, argv: argv[key]! }));
+  return [...fixed, ...agentProfiles(settings).map((profile) => ({ key: profileKey(profile.name), argv: profile.command }))];
 }
 
 function readTrust(guild: Guild): TrustFile {
@@ -104,14 +114,16 @@ export function requireTrusted(guild: Guild, settings: Settings, text: string, k
   throw new FileError('EUNTRUSTED', BOARD_FILE, keyLine(text, untrusted[0]!.key), what, { commands: untrusted, fix: 'guild-fs trust' });
 }
 
-/** The line of `key:` in the front matter, for the error's file:line. */
+/** The line of `key:` in the front matter (of `command:` under the profile for `agents.<name>`), for the error's file:line. */
 function keyLine(text: string, key: CommandKey): number | undefined {
   const lines = text.split('\n', 400);
   if (!/^(\uFEFF)?---/.test(lines[0] ?? '')) return undefined;
-  for (let i = 1; i < lines.length && !/^---[ \t]*\r?$/.test(lines[i]!); i++) {
-    if (new RegExp(`^${key}\\s*:`).test(lines[i]!)) return i + 1;
-  }
-  return undefined;
+  let end = 1;
+  while (end < lines.length && !/^---[ \t]*\r?$/.test(lines[end]!)) end++;
+  const path = key.startsWith('agents.') ? ['agents', key.slice('agents.'.length), 'command'] : [key];
+  // Line 1 is the opening ---: what nestedKeyLine answers when the key is not there.
+  const line = nestedKeyLine(lines.slice(1, end), path, 1);
+  return line === 1 ? undefined : line;
 }
 
 /**
@@ -234,7 +246,7 @@ export function trustBoard(guild: Guild, board: Pick<Board, 'settings'>, now = g
     const sha256 = commandHash(key, argv);
     next.commands[key] = { argv, sha256, trusted: old?.sha256 === sha256 ? old.trusted : at };
   }
-  const dropped = COMMAND_KEYS.filter((key) => before.commands[key] && !next.commands[key]);
+  const dropped = (Object.keys(before.commands) as CommandKey[]).filter((key) => before.commands[key] && !next.commands[key]);
   const path = trustPath(guild);
   if (commands.length === 0) rmSync(path, { force: true });
   else {
@@ -247,7 +259,7 @@ export function trustBoard(guild: Guild, board: Pick<Board, 'settings'>, now = g
 /** `guild-fs trust --revoke`: this clone runs none of the board's commands until trusted again. */
 export function revokeTrust(guild: Guild): TrustResult {
   const before = readTrust(guild);
-  const dropped = COMMAND_KEYS.filter((key) => before.commands[key]);
+  const dropped = (Object.keys(before.commands) as CommandKey[]).filter((key) => before.commands[key]);
   rmSync(trustPath(guild), { force: true });
   return { file: trustPath(guild), commands: [], dropped, revoked: true };
 }

@@ -1,6 +1,6 @@
 import { ATTRIBUTE_LINES } from '../../merge/gitattributes.js';
 import { initGuild, type InitResult } from '../../health/init-guild.js';
-import { RUN_BY } from '../../workspace/trust.js';
+import { runBy } from '../../workspace/trust.js';
 import { VERSION } from '../../version.js';
 import type { Context } from '../context.js';
 
@@ -16,7 +16,7 @@ export function render(result: InitResult): string {
     result.gitattributes === 'present' ? `.gitattributes already has ${ATTRIBUTE_LINES.join(', ')}` : `${result.gitattributes} the merge lines in .gitattributes: ${ATTRIBUTE_LINES.join(', ')}`,
     ...result.mergeDrivers.filter((driver) => driver.state !== 'present').map((driver) => `${driver.state} merge driver ${driver.name} in .git/config`),
     result.workflow ? `CI: ${result.workflow} runs \`guild-fs replay --check\` on every push` : 'CI: `guild-fs init --ci` adds a GitHub workflow that runs `guild-fs replay --check`',
-    ...(result.untrusted ?? []).map((command) => `not trusted in this clone: ${command.key} ${JSON.stringify(command.argv)}; ${RUN_BY[command.key]} refuses to run it until you read it and run \`guild-fs trust\``),
+    ...(result.untrusted ?? []).map((command) => `not trusted in this clone: ${command.key} ${JSON.stringify(command.argv)}; ${runBy(command.key)} refuses to run it until you read it and run \`guild-fs trust\``),
     result.boardCreated ? 'next: commit ACTIVE_TASKS.md, .guild/ and .gitattributes, then `guild-fs ready`' : '',
   ]
     .filter(Boolean)

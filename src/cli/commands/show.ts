@@ -1,14 +1,21 @@
+import { formatSize } from '../../runner/resources.js';
+import { listRuns, type RunFile } from '../../runner/run-log.js';
 import { parseTaskId } from '../../identifiers.js';
 import { showTask, type ShowResult } from '../../tasks/queries.js';
 import type { Context } from '../context.js';
 
-export async function run(args: { id: string }, ctx: Context): Promise<ShowResult> {
-  const result = await showTask(ctx.guild(), parseTaskId(String(args.id)), ctx.agentIfAny());
+/** The task, and the tries `guild-fs run` recorded output for (read here: runner/ sits above tasks/). */
+export type ShowWithRuns = ShowResult & { runs: RunFile[] };
+
+export async function run(args: { id: string }, ctx: Context): Promise<ShowWithRuns> {
+  const guild = ctx.guild();
+  const id = parseTaskId(String(args.id));
+  const result = await showTask(guild, id, ctx.agentIfAny());
   for (const warning of result.warnings) ctx.notes.push(`warning: ${warning.file}:${warning.line}: ${warning.message}`);
-  return result;
+  return { ...result, runs: listRuns(guild.repo.commonDir, id) };
 }
 
-export function render(result: ShowResult): string {
+export function render(result: ShowWithRuns): string {
   const { task, lock } = result;
   const lines = [
     `${task.id} ${task.title}`,
@@ -25,6 +32,7 @@ export function render(result: ShowResult): string {
     'history:',
     ...(result.historyTotal > result.history.length ? [`  (${result.historyTotal - result.history.length} earlier events not shown: guild-fs log --task ${task.id})`] : []),
     ...(result.history.length ? result.history.map((event) => `  ${event.ts}  ${event.type.padEnd(16)} ${event.agent}`) : ['  (no events)']),
+    ...(result.runs.length ? ['', `runs (guild-fs output ${result.task.id} --try N):`, ...result.runs.map((run) => `  try ${String(run.try).padEnd(3)} ${formatSize(run.bytes).padStart(6)}  ${run.modified}`)] : []),
   ];
   return lines.filter((line, i) => line !== '' || i > 5).join('\n');
 }

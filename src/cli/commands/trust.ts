@@ -14,7 +14,7 @@ export function render(result: TrustResult): string {
     return result.dropped.length === 0 ? 'this clone trusted no command of the board; nothing to revoke' : `revoked: ${result.dropped.join(', ')}; claim and complete run none of the board's commands here until \`guild-fs trust\``;
   }
   const lines: string[] = [];
-  if (result.commands.length === 0) lines.push('the board names no command (verify, worktree_setup): nothing to trust');
+  if (result.commands.length === 0) lines.push('the board names no command (verify, worktree_setup, agents:): nothing to trust');
   for (const command of result.commands) {
     const was = command.was === 'trusted' ? 'already trusted' : command.was === 'changed' ? `changed, was ${JSON.stringify(command.previous)}` : 'new';
     lines.push(`trusted ${command.key}: ${JSON.stringify(command.argv)} (${was})`);
