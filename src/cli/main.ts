@@ -158,7 +158,7 @@ export function buildParser(argv: string[]): Argv {
     )
     .command('run', 'turn an agent\'s command into workers that drain the board: each claims a task (its worktree), runs CMD there with the prompt on stdin, then completes or fails it (exit 0 all done, 6 some failed, 5 nothing to do)', (y) =>
       y
-        .usage('$0 run [options] -- CMD [ARG...]   (ARGs {id} {title} {prompt} {prompt_file} {worktree} {branch} are replaced)')
+        .usage('$0 run [options] -- CMD [ARG...]   (ARGs {id} {title} {prompt} {prompt_file} {worktree} {branch} are replaced)\n$0 run [--profile NAME] [options]   (the board\'s agents: profiles, all or one)')
         .option('parallel', { alias: 'j', type: 'number', describe: 'workers, named <agent>-1..N (default 1; <agent>: --agent, GUILD_AGENT, or CMD\'s name)' })
         .option('caps', capsOption)
         .option('max-tasks', { type: 'number', describe: 'claim at most this many tasks in all' })
@@ -166,6 +166,9 @@ export function buildParser(argv: string[]): Argv {
         .option('kill-after', { type: 'string', describe: 'grace period between SIGTERM and SIGKILL (default 10s)' })
         .option('watch', { type: 'boolean', describe: 'when nothing is claimable, wait for new work instead of ending' })
         .option('commit', { type: 'boolean', default: true, describe: 'commit what an agent that exits 0 left uncommitted (--no-commit: do not; the try then fails if anything is left)' })
+        .option('profile', { type: 'string', describe: 'without CMD: run only this profile of the front matter\'s agents: (default: all of them)' })
+        .option('max-load', { type: 'string', describe: 'start no new claim while the 1-minute load average per core is above this (e.g. 1.5)' })
+        .option('min-free-mem', { type: 'string', describe: 'start no new claim while available memory is below this (e.g. 2G, 512M)' })
         .epilogue('Ctrl-C once: no new claims, running agents finish. Twice: they are stopped and their tasks released. --json: NDJSON events, one a line, the summary last.'),
     )
     .command('stats', 'per agent: claimed, completed, failed, in progress, time from claim to complete; per status: counts', (y) =>

@@ -14,7 +14,7 @@ export function eventLines(event: RunEvent): EventLine[] {
   const err = (text: string): EventLine[] => [{ text, stream: 'err' }];
   switch (event.event) {
     case 'run.started':
-      return out(`run: ${event.workers.length} worker${event.workers.length === 1 ? '' : 's'} (${event.workers.join(', ')}): ${event.argv.join(' ')}`);
+      return out(`run: ${event.workers.length} worker${event.workers.length === 1 ? '' : 's'} (${event.workers.join(', ')}): ${event.argv.length > 0 ? event.argv.join(' ') : "the board's agents: profiles"}`);
     case 'task.claimed':
       return out(`${event.worker}  ${event.task} claimed (try ${event.try}): ${event.title}`);
     case 'task.done':

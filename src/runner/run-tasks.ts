@@ -20,6 +20,11 @@ export interface RunOptions {
   agent: string;
   parallel: number;
   caps?: readonly string[];
+  /**
+   * Each worker's name, command and caps, when they differ (front matter `agents:` profiles);
+   * without it, `parallel` workers `<agent>-1..N` all run `argv` with `caps`.
+   */
+  workers?: WorkerSpec[];
   /** At most this many claims in the whole run. */
   maxTasks?: number;
   /** 0: none. */
@@ -44,6 +49,12 @@ export interface RunOptions {
   now?: () => number;
 }
 
+export interface WorkerSpec {
+  name: string;
+  argv: string[];
+  caps?: readonly string[];
+}
+
 export interface RunHandle {
   done: Promise<RunSummary>;
   /** 'finish': no new claims, running agents finish; 'now': stop them too and release their tasks. */
@@ -55,7 +66,8 @@ export function runTasks(guild: Guild, options: RunOptions): RunHandle {
   const started = now();
   const emit = (body: RunEventBody): void => options.onEvent({ time: new Date(now()).toISOString(), ...body } as RunEvent);
   const watchdog: Watchdog = startWatchdog(options.graceMs);
-  const workers = Array.from({ length: options.parallel }, (_, i) => `${options.agent}-${i + 1}`);
+  const specs: WorkerSpec[] = options.workers ?? Array.from({ length: options.parallel }, (_, i) => ({ name: `${options.agent}-${i + 1}`, argv: options.argv, caps: options.caps }));
+  const workers = specs.map((spec) => spec.name);
   let wakers: (() => void)[] = [];
   const pool: Pool = {
     guild,
@@ -87,7 +99,7 @@ export function runTasks(guild: Guild, options: RunOptions): RunHandle {
   };
   const boardWatcher = options.watch ? watchBoard(guild.boardPath, pool.wake) : null;
   emit({ event: 'run.started', workers, argv: options.argv, template: options.promptFrom });
-  const done = Promise.all(workers.map((name) => workerLoop(pool, name))).then((): RunSummary => {
+  const done = Promise.all(specs.map((spec) => workerLoop(pool, spec))).then((): RunSummary => {
     boardWatcher?.close();
     watchdog.close();
     const summary = summarize(pool.records, pool.errors, now() - started);

@@ -14,7 +14,7 @@ import { claimWorkspace, type ClaimedWorkspace } from '../workspace/claim-worksp
 import { describeEnd, placeholders, startAgent, type AgentOutcome, type RunningAgent } from './agent-process.js';
 import type { RunEventBody, TaskOutcome, TaskRecord } from './events.js';
 import { describeEarlierTries, describeNeeds, renderPrompt, taskBody } from './prompt.js';
-import type { RunOptions } from './run-tasks.js';
+import type { RunOptions, WorkerSpec } from './run-tasks.js';
 import { listRuns, runLogPath, runsDir } from './run-log.js';
 import type { Watchdog } from './watchdog.js';
 
@@ -45,7 +45,8 @@ export interface Pool {
 /** How many lines of the agent's last output go into a failure reason. */
 const REASON_LINES = 10;
 
-export async function workerLoop(pool: Pool, name: string): Promise<void> {
+export async function workerLoop(pool: Pool, spec: WorkerSpec): Promise<void> {
+  const name = spec.name;
   const { options } = pool;
   while (!pool.stopping) {
     if (options.maxTasks !== undefined && pool.taken >= options.maxTasks) return;
@@ -56,7 +57,7 @@ export async function workerLoop(pool: Pool, name: string): Promise<void> {
     const notes: string[] = [];
     let claimed: ClaimedWorkspace;
     try {
-      claimed = await claimWorkspace(pool.guild, { agent: name, caps: options.caps, pid: options.pid }, notes);
+      claimed = await claimWorkspace(pool.guild, { agent: name, caps: spec.caps, pid: options.pid }, notes);
     } catch (error) {
       pool.taken--;
       pool.busy--;
@@ -90,7 +91,7 @@ export async function workerLoop(pool: Pool, name: string): Promise<void> {
     try {
       for (const note of notes) pool.emit({ event: 'run.note', worker: name, task: claimed.task.id, message: note });
       await commitBoard(pool, name, `guild: ${claimed.task.id} claimed by ${name}`);
-      await runTry(pool, name, claimed);
+      await runTry(pool, spec, claimed);
     } catch (error) {
       if (error instanceof HeldError) {
         // The claim was taken from this worker meanwhile (healed, released by hand): its outcome is
@@ -119,7 +120,8 @@ function idleWait(options: RunOptions, nothing: NothingToDoError): number {
   return Math.max(100, Math.min(recheck, soonest));
 }
 
-async function runTry(pool: Pool, name: string, claimed: ClaimedWorkspace): Promise<void> {
+async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): Promise<void> {
+  const name = spec.name;
   const { guild, options } = pool;
   const id = claimed.task.id!;
   const started = pool.now();
@@ -155,7 +157,7 @@ async function runTry(pool: Pool, name: string, claimed: ClaimedWorkspace): Prom
     GUILD_AGENT: name,
     GUILD_TRY: String(tryNumber),
   });
-  const argv = placeholders(options.argv, { id, title: claimed.task.title, prompt, prompt_file: promptFile, worktree: cwd, branch: branch ?? '' });
+  const argv = placeholders(spec.argv, { id, title: claimed.task.title, prompt, prompt_file: promptFile, worktree: cwd, branch: branch ?? '' });
   const agent = startAgent({
     argv,
     cwd,

@@ -9,6 +9,7 @@ import { requireDuration } from '../../duration.js';
 import { UsageError } from '../../errors.js';
 import { isAgentName, parseAgentName } from '../../identifiers.js';
 import type { RunEvent, RunSummary } from '../../runner/events.js';
+import type { WorkerSpec } from '../../runner/run-tasks.js';
 import { eventLines } from '../../runner/event-lines.js';
 import { loadBoard, type Guild } from '../../tasks/guild.js';
 import { requireTrusted } from '../../workspace/trust.js';
@@ -24,38 +25,77 @@ export interface RunArgs {
   killAfter?: string;
   watch?: boolean;
   commit?: boolean;
+  profile?: string;
+  maxLoad?: string;
+  minFreeMem?: string;
   '--'?: (string | number)[];
 }
 
 export async function run(args: RunArgs, ctx: Context): Promise<RunSummary> {
   const argv = (args['--'] ?? []).map(String);
-  if (argv.length === 0 || argv[0] === '') throw new UsageError('run needs the agent\'s command after --: guild-fs run -- CMD [ARG...]');
   if (argv.some((arg) => arg.includes('\0'))) throw new UsageError('the command holds a NUL character');
+  if (argv.length > 0 && argv[0] === '') throw new UsageError('run needs the agent\'s command after --: guild-fs run -- CMD [ARG...]');
+  if (argv.length > 0 && args.profile !== undefined) throw new UsageError('--profile names one of the board\'s agents: profiles; it does not go with a command after --');
   const parallel = wholeNumber(args.parallel ?? 1, '--parallel', 1, 256);
   const maxTasks = args.maxTasks === undefined ? undefined : wholeNumber(args.maxTasks, '--max-tasks', 1, Number.MAX_SAFE_INTEGER);
   const timeoutMs = args.timeout === undefined ? 0 : requireDuration(last(args.timeout), '--timeout');
   const graceMs = args.killAfter === undefined ? 10_000 : requireDuration(last(args.killAfter), '--kill-after');
-  // A command that cannot be found would fail every task on the board, one try after another.
-  if (!findProgram(argv[0]!, ctx.cwd)) throw new UsageError(`run: cannot find the command ${JSON.stringify(argv[0])} (not on PATH, or not executable)`, { command: argv[0] }, 'ENOCOMMAND');
-  const agent = ctx.agentIfAny() ?? agentFromCommand(argv[0]!);
-  parseAgentName(`${agent}-${parallel}`, '--agent (with the worker number after it)');
+  const { parseMaxLoad, parseSize } = await import('../../runner/resources.js');
+  const maxLoad = args.maxLoad === undefined ? null : parseMaxLoad(last(args.maxLoad));
+  const minFreeMem = args.minFreeMem === undefined ? null : parseSize(last(args.minFreeMem));
   const caps = capsOption(args.caps);
   const guild = ctx.guild();
   const board = await loadBoard(guild);
   // The board's commands run in every try (worktree_setup at the claim, verify at the end):
   // refused up front, before anything is claimed, where this clone does not trust them.
   requireTrusted(guild, board.settings, board.text, ['worktree_setup', 'verify'], 'run claimed nothing and started no agent');
+  let agent: string;
+  let workers: WorkerSpec[] | undefined;
+  if (argv.length > 0) {
+    agent = ctx.agentIfAny() ?? agentFromCommand(argv[0]!);
+    parseAgentName(`${agent}-${parallel}`, '--agent (with the worker number after it)');
+  } else {
+    // No command: the front matter's agents: profiles, each its own command, caps and workers.
+    const { profilesToRun, requireProfilesTrusted, workerNames } = await import('../../runner/profiles.js');
+    const profiles = profilesToRun(board.settings, { profile: args.profile });
+    requireProfilesTrusted(guild, board, profiles);
+    agent = profiles.map((profile) => profile.name).join('+');
+    workers = profiles.flatMap((profile) => workerNames(profile).map((name): WorkerSpec => ({ name, argv: profile.command, caps: profile.caps ?? caps })));
+  }
+  // A command that cannot be found would fail every task on the board, one try after another.
+  for (const command of new Set(workers ? workers.map((worker) => worker.argv[0]!) : [argv[0]!])) {
+    if (!findProgram(command, ctx.cwd)) throw new UsageError(`run: cannot find the command ${JSON.stringify(command)} (not on PATH, or not executable)`, { command }, 'ENOCOMMAND');
+  }
   const { loadPromptTemplate } = await import('../../runner/prompt.js');
   const { runTasks } = await import('../../runner/run-tasks.js');
   const template = loadPromptTemplate(guild.repo.mainWorktree);
   // At a terminal, the live view; elsewhere one plain line per event; --json: NDJSON.
   const live = !ctx.json && process.stdout.isTTY === true && process.env.TERM !== 'dumb' ? new (await import('../../runner/live-view.js')).LiveView({ out: process.stdout, progress: () => boardProgress(guild) }) : null;
   const print = ctx.json ? (event: RunEvent) => void process.stdout.write(`${JSON.stringify(event)}\n`) : live ? (event: RunEvent) => live.onEvent(event) : printPlain;
+  // --max-load / --min-free-mem: sampled off the hot path; a claim waits while the machine is over them.
+  let stopping = false;
+  const gate = maxLoad === null && minFreeMem === null ? null : new (await import('../../runner/resources.js')).ResourceGate({ maxLoad, minFreeMem, repoDir: guild.repo.mainWorktree });
+  // The first sample before the first claim (at most 3 s): a limit the machine already breaks holds
+  // back the very first claim too. Later samples come on the gate's own timer, off the claim path.
+  if (gate) await Promise.race([gate.sampleNow(), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
+  let heldBack: string | null = null;
+  const beforeClaim = gate
+    ? async (worker: string): Promise<void> => {
+        for (let verdict = gate.verdict(); !verdict.ok && !stopping; verdict = gate.verdict()) {
+          if (heldBack !== verdict.why) print({ time: new Date().toISOString(), event: 'run.waiting', worker, why: `no new claim: ${verdict.why}` });
+          heldBack = verdict.why;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        heldBack = null;
+      }
+    : undefined;
   const handle = runTasks(guild, {
     argv,
     agent,
     parallel,
     caps,
+    workers,
+    beforeClaim,
     maxTasks,
     timeoutMs,
     graceMs,
@@ -69,14 +109,21 @@ export async function run(args: RunArgs, ctx: Context): Promise<RunSummary> {
   });
   // First Ctrl-C: no new claims, running agents finish. Second (or SIGTERM): stop them and give their tasks back.
   let interrupts = 0;
-  const onInterrupt = (): void => handle.stop(++interrupts === 1 ? 'finish' : 'now');
-  const onTerminate = (): void => handle.stop('now');
+  const onInterrupt = (): void => {
+    stopping = true;
+    handle.stop(++interrupts === 1 ? 'finish' : 'now');
+  };
+  const onTerminate = (): void => {
+    stopping = true;
+    handle.stop('now');
+  };
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onTerminate);
   try {
     return await handle.done;
   } finally {
     live?.stop();
+    gate?.stop();
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onTerminate);
   }
