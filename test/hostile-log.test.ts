@@ -4,25 +4,14 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { appendEvents } from '../src/log/append-event.js';
 import { makeEvent } from '../src/log/event.js';
 import { mergeLogs } from '../src/merge/merge-log.js';
-import { cli } from './helpers/cli.js';
-import { tempRepo, type TempRepo } from './helpers/repo.js';
+import { cli, examplesRemovedAfterEach } from './helpers/cli.js';
+import type { TempRepo } from './helpers/repo.js';
 
-let repos: TempRepo[] = [];
-afterEach(() => {
-  for (const repo of repos) repo.remove();
-  repos = [];
-});
-
-function example(): TempRepo {
-  const repo = tempRepo();
-  repos.push(repo);
-  assert.equal(cli(['init', '--example'], { cwd: repo.dir }).code, 0);
-  return repo;
-}
+const example = examplesRemovedAfterEach();
 
 const logOf = (repo: TempRepo) => join(repo.dir, '.guild', 'audit.jsonl');
 const lineCount = (repo: TempRepo) => readFileSync(logOf(repo), 'utf8').split('\n').length - 1;

@@ -2,22 +2,11 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
-import { cli } from './helpers/cli.js';
+import { describe, test } from 'node:test';
+import { cli, examplesRemovedAfterEach } from './helpers/cli.js';
 import { tempRepo, type TempRepo } from './helpers/repo.js';
 
-let repos: TempRepo[] = [];
-afterEach(() => {
-  for (const repo of repos) repo.remove();
-  repos = [];
-});
-
-function example(): TempRepo {
-  const repo = tempRepo();
-  repos.push(repo);
-  assert.equal(cli(['init', '--example'], { cwd: repo.dir }).code, 0);
-  return repo;
-}
+const example = examplesRemovedAfterEach();
 
 const check = (repo: TempRepo) => cli(['replay', '--check', '--json'], { cwd: repo.dir });
 const logPath = (repo: TempRepo) => join(repo.dir, '.guild', 'audit.jsonl');
@@ -126,7 +115,7 @@ describe('replay --check', () => {
 describe('init --ci', () => {
   test('writes a GitHub workflow that runs replay --check, once', () => {
     const repo = tempRepo();
-    repos.push(repo);
+    example.keep(repo);
     const first = cli(['init', '--ci', '--json'], { cwd: repo.dir });
     assert.equal(first.code, 0);
     const workflow = join(repo.dir, '.github', 'workflows', 'guild-fs.yml');

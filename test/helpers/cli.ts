@@ -2,6 +2,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'node:test';
+import { tempRepo, type TempRepo } from './repo.js';
 
 const STREAMING = new Set(['log', 'events', 'run']);
 
@@ -74,4 +76,26 @@ export function cliAsync(args: string[], options: CliOptions): Promise<CliResult
       }
     });
   });
+}
+
+/**
+ * Repositories with `guild-fs init --example` run in them, each removed after the test that made
+ * it: `const example = examplesRemovedAfterEach();` at the top of a test file, `example()` in a test.
+ */
+export function examplesRemovedAfterEach(): { (): TempRepo; keep(repo: TempRepo): TempRepo } {
+  let repos: TempRepo[] = [];
+  afterEach(() => {
+    for (const repo of repos) repo.remove();
+    repos = [];
+  });
+  const keep = (repo: TempRepo): TempRepo => (repos.push(repo), repo);
+  return Object.assign(
+    (): TempRepo => {
+      const repo = keep(tempRepo());
+      const init = cli(['init', '--example'], { cwd: repo.dir });
+      if (init.code !== 0) throw new Error(`init --example failed: ${init.stderr}`);
+      return repo;
+    },
+    { keep },
+  );
 }

@@ -2,7 +2,7 @@
 // --follow every event appended after them, as it comes: `tail -F` for the log, so tools react
 // without polling the board. Rotated history (.guild/audit/*.jsonl.gz) is `guild-fs log`'s; this
 // reads the live file. A reader that goes away (`| head`) ends it quietly (EPIPE, in main.ts).
-import { watch, type FSWatcher } from 'node:fs';
+import { wakeOnChange } from '../folder-wakeup.js';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
 import { requireDuration } from '../../duration.js';
@@ -58,25 +58,10 @@ export async function run(args: EventsArgs, ctx: Context): Promise<{ events: num
   // Woken by fs.watch on the log's folder (appends, and the rename of a rotation), with a slow
   // poll beside it for file systems where fs.watch hears nothing (network mounts).
   const pollMs = args.poll === undefined ? 1_000 : requireDuration(args.poll, '--poll');
-  // A wake-up while printing is kept in `dirty`, not lost.
-  let dirty = false;
-  let waiting: (() => void) | null = null;
-  const wake = (): void => {
-    dirty = true;
-    waiting?.();
-  };
-  let watcher: FSWatcher | null = null;
-  try {
-    watcher = watch(dirname(guild.logPath), { persistent: true }, wake);
-  } catch {
-    // No .guild/ yet, or no fs.watch here: the poll alone.
-  }
-  const timer = setInterval(wake, pollMs);
+  const wakeup = wakeOnChange(dirname(guild.logPath), pollMs);
   try {
     for (;;) {
-      if (!dirty) await new Promise<void>((resolve) => (waiting = resolve));
-      waiting = null;
-      dirty = false;
+      await wakeup.next();
       for (;;) {
         // A rotation or truncation makes the follower read a whole file again: in bounded steps.
         const polled = follower.poll(POLL_EVENTS);
@@ -85,8 +70,7 @@ export async function run(args: EventsArgs, ctx: Context): Promise<{ events: num
       }
     }
   } finally {
-    clearInterval(timer);
-    watcher?.close();
+    wakeup.close();
     follower.close();
   }
 }

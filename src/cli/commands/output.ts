@@ -3,7 +3,7 @@
 // person: the lines as the agent printed them (stdout and stderr interleaved, as they came), then
 // how the try ended. With --json: NDJSON, one {task, try, time, kind, text} a line (kind out, err
 // or end), like `log` and `events`. --follow keeps printing as the log grows, until its end line.
-import { watch, type FSWatcher } from 'node:fs';
+import { wakeOnChange } from '../folder-wakeup.js';
 import { open } from 'node:fs/promises';
 import { once } from 'node:events';
 import { dirname } from 'node:path';
@@ -130,25 +130,11 @@ class RunLogReader {
  * unchanged for ABANDONED_MS, following stops with a note.
  */
 async function follow(guild: Guild, id: string, chosen: RunFile, reader: RunLogReader, notes: string[]): Promise<void> {
-  let dirty = false;
-  let waiting: (() => void) | null = null;
-  const wake = (): void => {
-    dirty = true;
-    waiting?.();
-  };
-  let watcher: FSWatcher | null = null;
-  try {
-    watcher = watch(dirname(chosen.path), { persistent: true }, wake);
-  } catch {
-    // No fs.watch here: the poll alone.
-  }
-  const timer = setInterval(wake, POLL_MS);
+  const wakeup = wakeOnChange(dirname(chosen.path), POLL_MS);
   let lastGrowth = Date.now();
   try {
     while (reader.ended === null) {
-      if (!dirty) await new Promise<void>((resolve) => (waiting = resolve));
-      waiting = null;
-      dirty = false;
+      await wakeup.next();
       if (await reader.read()) {
         lastGrowth = Date.now();
         continue;
@@ -162,8 +148,7 @@ async function follow(guild: Guild, id: string, chosen: RunFile, reader: RunLogR
       }
     }
   } finally {
-    clearInterval(timer);
-    watcher?.close();
+    wakeup.close();
   }
 }
 
