@@ -107,6 +107,11 @@ export function readableText(text: string): string {
 }
 
 /** Which stand-in a text's bare CRs take (see the header); 'as-is' for a text without any. */
+/** Whether the text holds a CR that is not part of a CR LF: a bare CR, whatever it stands for. */
+export function hasBareCr(text: string): boolean {
+  return BARE_CR_ONE.test(text);
+}
+
 export function lineEndsFor(text: string): LineEnds {
   // Fast: most boards have no CR at all, and a CRLF board has none that is bare.
   if (text.indexOf('\r') < 0) return 'as-is';
@@ -135,6 +140,8 @@ export function lineEndsAt(path: string): LineEnds {
 /** Byte 0xNN decodes to U+DCNN (only 0x80..0xFF: an ASCII byte is always valid UTF-8). */
 const ESCAPE_BASE = 0xdc00;
 const BARE_CR = /\r(?!\n)/g;
+/** BARE_CR without the g flag, for a plain test (no lastIndex to reset). */
+const BARE_CR_ONE = /\r(?!\n)/;
 const BARE_LF = /(?<!\r)\n/g;
 const CRLF = /\r\n/g;
 /** A high surrogate without its low half after it, or a low one without its high half before it. */

@@ -1,5 +1,6 @@
 // Text in, Board out. Structure comes from the fast scanner, or from remark where the scanner
 // declines; task lines, sections and front matter are then read the same way on both paths.
+import { hasBareCr } from './board-bytes.js';
 import { FileError } from '../errors.js';
 import { taskNumber } from '../identifiers.js';
 import { BoardText } from './board-text.js';
@@ -43,7 +44,7 @@ export async function parseBoard(file: string, text: string, options: ParseOptio
     reader,
     // A bare CR that is not a line end (a file with all three kinds of line end; board-bytes.ts)
     // is a byte inside a line to the parser, and the edit model's line arithmetic is checked too.
-    irregular: reader === 'remark' || BARE_CR_INSIDE.test(text),
+    irregular: reader === 'remark' || hasBareCr(text),
   };
 }
 
@@ -260,4 +261,3 @@ function headingOf(sections: Section[], task: Task): string {
   return sections.find((section) => section.line < task.line && section.endLine >= task.line)?.heading ?? task.status;
 }
 
-const BARE_CR_INSIDE = /\r(?!\n)/;

@@ -66,12 +66,6 @@ export function appendEvents(path: string, events: readonly AuditEvent[], option
   }
 }
 
-/**
- * What heal does for a log whose last line is torn (a crash or power loss mid-append): ends that
- * line, as the next exclusive append would, so that the damage stays a torn line readers warn
- * about and skip, and nothing written later is glued to it. The caller holds the board mutex.
- * Returns whether the line needed ending.
- */
 /** Whether the log ends inside a line: a look without the mutex, before deciding to take it. */
 export function logEndsInsideLine(path: string): boolean {
   let fd: number;
@@ -87,6 +81,12 @@ export function logEndsInsideLine(path: string): boolean {
   }
 }
 
+/**
+ * What heal does for a log whose last line is torn (a crash or power loss mid-append): ends that
+ * line, as the next exclusive append would, so that the damage stays a torn line readers warn
+ * about and skip, and nothing written later is glued to it. The caller holds the board mutex.
+ * Returns whether the line needed ending.
+ */
 export function endTornTail(path: string): boolean {
   let fd: number;
   try {

@@ -3,6 +3,7 @@
 // board's progress as a bar (done of all tasks outside Backlog), then one line per worker with its
 // task, how long it has been at it, and the last line its agent printed. Elsewhere (a pipe, CI,
 // --json) the plain lines or NDJSON are printed instead: a redraw would only garble a log.
+import { formatDuration } from '../duration.js';
 import type { RunEvent } from './events.js';
 import { eventLines } from './event-lines.js';
 
@@ -136,9 +137,9 @@ export class LiveView {
   }
 }
 
+/** Whole seconds, as the rest of guild-fs says durations (a running clock has no use for ms). */
 function formatElapsed(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`;
+  return ms < 1_000 ? '0s' : formatDuration(Math.floor(ms / 1_000) * 1_000);
 }
 
 /** An agent's line without the control bytes that would move the cursor under the view. */

@@ -40,7 +40,7 @@ export async function run(args: RunArgs, ctx: Context): Promise<RunSummary> {
   const maxTasks = args.maxTasks === undefined ? undefined : wholeNumber(args.maxTasks, '--max-tasks', 1, Number.MAX_SAFE_INTEGER);
   const timeoutMs = args.timeout === undefined ? 0 : requireDuration(last(args.timeout), '--timeout');
   const graceMs = args.killAfter === undefined ? 10_000 : requireDuration(last(args.killAfter), '--kill-after');
-  const { parseMaxLoad, parseSize } = await import('../../runner/resources.js');
+  const { parseMaxLoad, parseSize, ResourceGate } = await import('../../runner/resources.js');
   const maxLoad = args.maxLoad === undefined ? null : parseMaxLoad(last(args.maxLoad));
   const minFreeMem = args.minFreeMem === undefined ? null : parseSize(last(args.minFreeMem));
   const caps = capsOption(args.caps);
@@ -74,7 +74,7 @@ export async function run(args: RunArgs, ctx: Context): Promise<RunSummary> {
   const print = ctx.json ? (event: RunEvent) => void process.stdout.write(`${JSON.stringify(event)}\n`) : live ? (event: RunEvent) => live.onEvent(event) : printPlain;
   // --max-load / --min-free-mem: sampled off the hot path; a claim waits while the machine is over them.
   let stopping = false;
-  const gate = maxLoad === null && minFreeMem === null ? null : new (await import('../../runner/resources.js')).ResourceGate({ maxLoad, minFreeMem, repoDir: guild.repo.mainWorktree });
+  const gate = maxLoad === null && minFreeMem === null ? null : new ResourceGate({ maxLoad, minFreeMem, repoDir: guild.repo.mainWorktree });
   // The first sample before the first claim (at most 3 s): a limit the machine already breaks holds
   // back the very first claim too. Later samples come on the gate's own timer, off the claim path.
   if (gate) await Promise.race([gate.sampleNow(), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
