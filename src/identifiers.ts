@@ -8,6 +8,8 @@ export const TASK_ID_PATTERN = /^([A-Z][A-Z0-9]{0,15})-([1-9][0-9]{0,8})$/;
 export const AGENT_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 export const BRANCH_PATTERN = /^[A-Za-z0-9._/-]{1,200}$/;
 export const CAP_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+/** A git remote's name as guild-fs accepts it from the board: it reaches git's argv, so never an option, a path or a URL. */
+export const REMOTE_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
 
 export function isTaskId(value: string): boolean {
   return TASK_ID_PATTERN.test(value);

@@ -12,7 +12,7 @@ import { indexById } from './parse-board.js';
 import type { Board, Settings, Section, Task } from './types.js';
 
 /** Bump whenever what a parse produces changes. */
-const CACHE_VERSION = 3;
+const CACHE_VERSION = 4;
 
 interface CacheFile {
   v: number;

@@ -4,7 +4,7 @@
 import { FileError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { splitCommandLine } from '../command-line.js';
-import { CAP_PATTERN, PREFIX_PATTERN, isAgentName } from '../identifiers.js';
+import { CAP_PATTERN, PREFIX_PATTERN, REMOTE_PATTERN, isAgentName } from '../identifiers.js';
 import { readableText } from './board-bytes.js';
 import { DEFAULT_HEADINGS, isStatus, normalizeHeading } from './sections.js';
 import { STATUSES, type Settings, type Status } from './types.js';
@@ -140,6 +140,11 @@ function settingsFrom(file: string, raw: Record<string, unknown>, block: string[
       throw new FileError('EFRONTMATTER', file, sectionKeyLine(block, status, lineOf('sections')), `front matter sections: ${what}`);
     });
   }
+  const remote = raw.remote ?? null;
+  // The name goes into git's argv: a remote's name, never an option or a URL.
+  if (remote !== null && (typeof remote !== 'string' || !REMOTE_PATTERN.test(remote) || remote.includes('..'))) bad('remote', `must name a git remote (like origin), got ${JSON.stringify(remote)}`);
+  const ids = raw.ids ?? 'number';
+  if (ids !== 'number' && ids !== 'hash') bad('ids', `must be number or hash, got ${JSON.stringify(ids)}`);
   readWorktreeSettings(raw, bad);
   readAgentProfiles(raw, (path, what) => {
     throw new FileError('EFRONTMATTER', file, nestedKeyLine(block, path, offset), `front matter ${path.join('.')}: ${what}`);
@@ -151,6 +156,8 @@ function settingsFrom(file: string, raw: Record<string, unknown>, block: string[
     maxTries: maxTries as number,
     retryBaseMs: duration('retry_base', '5m'),
     review: raw.review === true,
+    remote: remote as string | null,
+    ids: ids as 'number' | 'hash',
     headings,
     // As JSON sees it (YAML dates become strings), so a cached board equals a parsed one.
     raw: JSON.parse(JSON.stringify(raw)) as Record<string, unknown>,

@@ -69,6 +69,10 @@ export interface Settings {
   maxTries: number;
   retryBaseMs: number;
   review: boolean;
+  /** The git remote claims and sync go through (`remote: origin`), or null: this clone alone (SPEC section 7). */
+  remote: string | null;
+  /** How new tasks get IDs: the next number, or `hash` (`<PREFIX>-<base36>`, for clones that add tasks offline). */
+  ids: 'number' | 'hash';
   /** Heading text for each status. */
   headings: Record<Status, string>;
   /** The whole front matter, unknown keys included. */
