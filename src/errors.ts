@@ -9,6 +9,8 @@ export const ExitCode = {
   noSuchTask: 4,
   nothingToDo: 5,
   checkFailed: 6,
+  /** The git remote could not be reached; nothing was done (SPEC section 7). */
+  remoteUnreachable: 7,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -113,5 +115,19 @@ export class VerifyFailedError extends GuildError {
 export class BoardChangedError extends GuildError {
   constructor(message: string, data: Record<string, unknown> = {}) {
     super('ECHANGED', ExitCode.unexpected, message, data);
+  }
+}
+
+/** The board's git remote could not be reached (no network, no server, refused): nothing was claimed or changed. Exit 7. */
+export class RemoteUnreachableError extends GuildError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('EREMOTE', ExitCode.remoteUnreachable, message, data);
+  }
+}
+
+/** A command that needs the board's `remote:` on a board without one. Exit 2. */
+export class NoRemoteError extends GuildError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('ENOREMOTE', ExitCode.usage, message, data);
   }
 }
