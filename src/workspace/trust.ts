@@ -6,9 +6,10 @@
 // that changed since, or was never trusted, is refused (exit 2, EUNTRUSTED) with the argv it
 // would have run and how to trust it; nothing runs.
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BOARD_FILE } from '../board/board-file.js';
+import { boardHead, frontMatterEnd } from '../board/board-head.js';
 import { agentProfiles, nestedKeyLine, readFrontMatter, worktreeSettings } from '../board/front-matter.js';
 import type { Board, Settings } from '../board/types.js';
 import { FileError } from '../errors.js';
@@ -183,36 +184,6 @@ function readText(path: string): string | null {
   }
 }
 
-/** The start of the board, enough for its front matter: a board of 10,000 tasks is not read whole for it. */
-function boardHead(path: string): string | null {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const buffer = Buffer.alloc(HEAD_BYTES);
-    const read = readSync(fd, buffer, 0, HEAD_BYTES, 0);
-    const head = buffer.toString('utf8', 0, read);
-    // A front matter opened and not closed within that many bytes (unlikely, but allowed): the whole file.
-    return read === HEAD_BYTES && OPENING.test(head) && frontMatterEnd(head) < 0 ? readFileSync(path, 'utf8') : head;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-const HEAD_BYTES = 64 * 1024;
-
-/** The opening line of a YAML front matter (any other engine is refused when the board is read). */
-const OPENING = /^(\uFEFF)?---[ \t]*(yaml|yml)?[ \t]*\r?\n/i;
-
-/** Where the front matter's closing --- line ends (its offset), or -1 when there is none. */
-function frontMatterEnd(text: string): number {
-  if (!OPENING.test(text)) return -1;
-  const close = /\n---[ \t]*(\r?\n|$)/.exec(text);
-  return close ? close.index + close[0].length : -1;
-}
 
 /**
  * Runs a board command only if this clone trusts it; otherwise says so in `notes` and runs

@@ -1,0 +1,34 @@
+// The front matter without the board: commands that must decide something before they read
+// the board (claim's trust check, whether claims go through a remote) read its first bytes only.
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+
+const HEAD_BYTES = 64 * 1024;
+
+/** The opening line of a YAML front matter (any other engine is refused when the board is read). */
+const OPENING = /^(\uFEFF)?---[ \t]*(yaml|yml)?[ \t]*\r?\n/i;
+
+/** The start of the board, enough for its front matter: a board of 10,000 tasks is not read whole for it. null: no board. */
+export function boardHead(path: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const buffer = Buffer.alloc(HEAD_BYTES);
+    const read = readSync(fd, buffer, 0, HEAD_BYTES, 0);
+    const head = buffer.toString('utf8', 0, read);
+    // A front matter opened and not closed within that many bytes (unlikely, but allowed): the whole file.
+    return read === HEAD_BYTES && OPENING.test(head) && frontMatterEnd(head) < 0 ? readFileSync(path, 'utf8') : head;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Where the front matter's closing --- line ends (its offset), or -1 when there is none. */
+export function frontMatterEnd(text: string): number {
+  if (!OPENING.test(text)) return -1;
+  const close = /\n---[ \t]*(\r?\n|$)/.exec(text);
+  return close ? close.index + close[0].length : -1;
+}
