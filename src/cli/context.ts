@@ -8,6 +8,7 @@ export interface GlobalArgs {
   json?: boolean;
   cwd?: string;
   agent?: string;
+  offline?: boolean;
 }
 
 export interface Context {
@@ -16,6 +17,12 @@ export interface Context {
   /** Notes for people: printed on stderr, never mixed into --json stdout. */
   notes: string[];
   guild(): Guild;
+  /** --offline: a board's remote is not asked (claims are made in this clone alone). */
+  offline: boolean;
+  /** The guild, its claims going through the board's remote if it names one (remote/use-remote.ts). */
+  claimingGuild(): Promise<Guild>;
+  /** The guild, knowing what other clones hold on the board's remote (Guild.elsewhere), if it names one. */
+  seeingGuild(): Promise<Guild>;
   /** The acting agent; a usage error when there is none. */
   agent(): string;
   /** The acting agent, or `fallback` for commands a person may run without one. */
@@ -32,11 +39,27 @@ export function makeContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process.e
     if (env.GUILD_AGENT) return parseAgentName(env.GUILD_AGENT, 'GUILD_AGENT');
     return undefined;
   };
+  const notes: string[] = [];
   return {
     cwd,
     json: Boolean(args.json),
-    notes: [],
+    notes,
     guild: () => (guild ??= openGuild(cwd)),
+    offline: Boolean(args.offline),
+    claimingGuild: async () => {
+      const opened = (guild ??= openGuild(cwd));
+      const { useRemote } = await import('../remote/use-remote.js');
+      const use = await useRemote(opened, { offline: args.offline });
+      if (use.offline) notes.push(`--offline: ${use.remote} was not asked; a claim made now is this clone's alone, and other clones cannot see it`);
+      return opened;
+    },
+    seeingGuild: async () => {
+      const opened = (guild ??= openGuild(cwd));
+      const { seeElsewhere } = await import('../remote/use-remote.js');
+      const seen = await seeElsewhere(opened, { offline: args.offline });
+      if (seen?.offline) notes.push(`--offline: other clones' claims as ${seen.remote} showed them ${seen.listedAt ?? 'never (this clone has not asked it yet)'}`);
+      return opened;
+    },
     agent: () => {
       const agent = named();
       if (agent === undefined) throw new UsageError('this command acts as an agent: pass --agent NAME or set GUILD_AGENT', {}, 'ENOAGENT');
@@ -56,4 +79,11 @@ export function capsOption(value: unknown, env: NodeJS.ProcessEnv = process.env)
   if (typeof value === 'string') return parseCaps(value, '--caps');
   if (env.GUILD_CAPS !== undefined) return parseCaps(env.GUILD_CAPS, 'GUILD_CAPS');
   return undefined;
+}
+
+/** A finish made here whose remote step could not be made: said, not hidden (heal finishes it). */
+export function notePendingRemote(result: { task: { id: string | null }; lock: string }, ctx: Context): void {
+  if (result.lock === 'remote-pending') {
+    ctx.notes.push(`${result.task.id}: the remote could not be reached, so its claim ref stays there for now; its lock here says what is left, and \`guild-fs heal\` (or the daemon) finishes it once the remote answers`);
+  }
 }

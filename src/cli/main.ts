@@ -101,12 +101,14 @@ export function buildParser(argv: string[]): Argv {
     .option('json', { type: 'boolean', describe: 'print one JSON document on stdout: {"ok":true,"result":…} or {"ok":false,"error":…}' })
     .option('cwd', { type: 'string', describe: 'run as if started in this directory' })
     .option('agent', { type: 'string', describe: 'the acting agent (default: GUILD_AGENT)' })
+    .option('offline', { type: 'boolean', describe: 'on a board with remote: do not ask the remote; claims are made in this clone alone, queries answer from what it showed last' })
     .command('init', 'create the board, .guild/, and the merge drivers for both in .gitattributes and .git/config (idempotent)', (y) =>
       y
         .option('example', { type: 'boolean', describe: 'seed a small example board' })
         .option('demo', { type: 'boolean', describe: 'seed the demo board `guild-fs run` drives to the end (the README quick start)' })
         .option('prefix', { type: 'string', describe: 'task ID prefix (default T, or GLD with --example or --demo)' })
-        .option('ci', { type: 'boolean', describe: 'add .github/workflows/guild-fs.yml, which runs `guild-fs replay --check`' }),
+        .option('ci', { type: 'boolean', describe: 'add .github/workflows/guild-fs.yml, which runs `guild-fs replay --check`' })
+        .option('remote', { type: 'string', describe: 'claims and sync go through this git remote (front matter remote: NAME, and ids: hash so clones never give two tasks one ID)' }),
     )
     .command('add [title..]', 'add a task; prints its ID (a title that starts with -: guild-fs add -- "-x title")', (y) =>
       y
@@ -226,7 +228,7 @@ export function buildParser(argv: string[]): Argv {
     .alias('h', 'help')
     .version(VERSION ?? 'dev')
     .wrap(null)
-    .epilogue('Exit codes: 0 done, 1 unexpected failure, 2 bad usage or input, 3 held by someone else, 4 no such task, 5 nothing to do, 6 a check failed.')
+    .epilogue('Exit codes: 0 done, 1 unexpected failure, 2 bad usage or input, 3 held by someone else, 4 no such task, 5 nothing to do, 6 a check failed, 7 the git remote could not be reached (nothing was done).')
     .fail((message, error) => {
       throw error ?? new UsageError(message);
     });

@@ -180,6 +180,10 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
   }
   for (const task of board.tasks) {
     if (task.status !== 'in-progress' || !task.id || locked.has(task.id) || guild.locks.read(task.id).state !== 'free') continue;
+    // Through a remote, a task In Progress with no lock here is another clone's until its claim
+    // ref says otherwise (remote/heal-remote.ts judges that); a host name proves nothing, as
+    // clones share hosts.
+    if (board.settings.remote !== null) continue;
     const claimed = lastEventOf(guild.logPath, task.id, 'task.claimed');
     if (claimed && claimed.host !== probe.host) continue;
     repairs.push({ kind: 'requeue', task: task.id, agent: task.owner, reason: 'In Progress with no lock', requireNoLock: true });

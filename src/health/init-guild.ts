@@ -12,6 +12,7 @@ import { appendEvents, LOG_FILE } from '../log/append-event.js';
 import { makeEvent } from '../log/event.js';
 import { packageRoot } from '../package-root.js';
 import { loadBoard, openGuild, type Guild } from '../tasks/guild.js';
+import { requireGitRemote, setUpRemote, withRemoteSettings, type RemoteSetup } from '../remote/init-remote.js';
 import { boardCommands, trustBoard, trustOf, type BoardCommand } from '../workspace/trust.js';
 import { registerMergeDrivers, type DriverRegistration } from '../git/merge-drivers.js';
 import { ATTRIBUTE_LINES, readAttributes } from '../merge/gitattributes.js';
@@ -27,17 +28,21 @@ export interface InitResult {
   /** The merge drivers for the board and the log in the clone's git config. */
   mergeDrivers: DriverRegistration[];
   tasks: number;
+  /** What `--remote` set up in the front matter. */
+  remote?: RemoteSetup;
   /** The board's commands (verify, worktree_setup) this clone does not trust: an existing board's, which init never trusts for you. */
   untrusted?: BoardCommand[];
 }
 
 const LEGACY_LOG_LINE = `${LOG_FILE} merge=union`;
 
-export async function initGuild(cwd: string, options: { example?: boolean; demo?: boolean; prefix?: string; agent: string; templatesDir?: string; ci?: boolean; version?: string }): Promise<InitResult> {
+export async function initGuild(cwd: string, options: { example?: boolean; demo?: boolean; prefix?: string; agent: string; templatesDir?: string; ci?: boolean; version?: string; remote?: string }): Promise<InitResult> {
   const prefix = options.prefix ?? (options.example || options.demo ? 'GLD' : 'T');
   if (!PREFIX_PATTERN.test(prefix)) throw new UsageError(`--prefix must be 1-16 capital letters or digits starting with a letter, got ${JSON.stringify(prefix)}`);
   const guild = openGuild(cwd);
   const root = guild.repo.mainWorktree;
+  // Checked before anything is made: a typo in the remote's name leaves no half-made guild.
+  if (options.remote !== undefined) await requireGitRemote(root, options.remote);
   mkdirSync(dirname(guild.logPath), { recursive: true });
   mkdirSync(guild.locksDir, { recursive: true });
 
@@ -46,7 +51,8 @@ export async function initGuild(cwd: string, options: { example?: boolean; demo?
   let tasks = 0;
   if (boardCreated) {
     const template = readFileSync(join(options.templatesDir ?? templatesDir(), options.demo ? 'ACTIVE_TASKS.demo.md' : options.example ? 'ACTIVE_TASKS.example.md' : 'ACTIVE_TASKS.md'), 'utf8');
-    const text = template.replaceAll('{{prefix}}', prefix);
+    let text = template.replaceAll('{{prefix}}', prefix);
+    if (options.remote !== undefined) text = withRemoteSettings(text, options.remote).text;
     const board = await parseBoard('ACTIVE_TASKS.md', text);
     tasks = board.tasks.length;
     // The log must explain every task on the board, or the first replay --check would fail.
@@ -57,6 +63,7 @@ export async function initGuild(cwd: string, options: { example?: boolean; demo?
     // matter (a fresh clone's, someone else's): it is never trusted here, only listed.
     if (boardCommands(board.settings).length > 0) trustBoard(guild, board);
   }
+  const remote = options.remote !== undefined && !boardCreated ? await setUpRemote(guild, options.remote) : options.remote !== undefined ? { remote: options.remote, added: ['remote', 'ids'] } : undefined;
   const untrusted = await untrustedOf(guild);
   const logCreated = !existsSync(guild.logPath);
   if (logCreated) writeFileSync(guild.logPath, '');
@@ -69,7 +76,7 @@ export async function initGuild(cwd: string, options: { example?: boolean; demo?
       writeFileSync(workflow, template.replaceAll('{{steps}}', workflowSteps(root, options.version ?? 'latest')));
     }
   }
-  return { workflow, board: guild.boardPath, boardCreated, log: guild.logPath, logCreated: logCreated || boardCreated, gitattributes: ensureAttributes(root), mergeDrivers: await registerMergeDrivers(root), tasks, ...(untrusted.length > 0 ? { untrusted } : {}) };
+  return { workflow, board: guild.boardPath, boardCreated, log: guild.logPath, logCreated: logCreated || boardCreated, gitattributes: ensureAttributes(root), mergeDrivers: await registerMergeDrivers(root), tasks, ...(untrusted.length > 0 ? { untrusted } : {}), ...(remote ? { remote } : {}) };
 }
 
 /** The board's commands this clone does not trust; none when the board cannot be read (init is not the place to judge it). */

@@ -27,6 +27,20 @@ export interface LockOwner extends Holder {
    * and on locks taken before this field existed.
    */
   recorded?: true;
+  /** The claim's ref on the board's remote, when claims go through one (see remote-task-locks.ts). */
+  remote?: RemoteHold;
+}
+
+export interface RemoteHold {
+  /** The git remote's name. */
+  name: string;
+  /** The claim commit this clone pushed last: the lease for its next move or delete. */
+  oid: string;
+  /**
+   * A finish made here whose remote step could not be made (the remote was unreachable): what
+   * is left to do there. Heal does it, and only then removes the lock.
+   */
+  pending?: 'done' | 'free';
 }
 
 /**

@@ -13,8 +13,21 @@ import { removeLockDir, sweepTombstones, withBreaker, type RemoveOutcome } from 
 import { FileError } from '../errors.js';
 import { notALock, readLockOwner, replaceFile, rewriteOwner, tryMkdirLock, type OwnerRead } from './mkdir-lock.js';
 
-export type AcquireResult = { ok: true; owner: LockOwner } | { ok: false; holder: OwnerRead<LockOwner> };
-export type ReleaseResult = 'released' | 'free' | 'not-yours' | 'busy';
+/** A claim this clone lost to another clone: the remote's claim ref for the task was there first. */
+export interface HeldElsewhere {
+  state: 'elsewhere';
+  /** Where, for people: the ref and the remote. */
+  where: string;
+  reason: string;
+}
+export type AcquireResult = { ok: true; owner: LockOwner } | { ok: false; holder: OwnerRead<LockOwner> | HeldElsewhere };
+/**
+ * `remote-pending`: the claim is finished here, but the remote could not be reached to remove its
+ * claim ref; the lock stays, saying what is left to do, and heal finishes it (see RemoteTaskLocks).
+ */
+export type ReleaseResult = 'released' | 'free' | 'not-yours' | 'busy' | 'remote-pending';
+/** How a claim ends: `done` leaves the remote a marker that the task is finished (see RemoteTaskLocks). */
+export type ReleaseHow = 'done' | 'free';
 
 export interface LockRequest {
   agent: string;
@@ -29,10 +42,12 @@ export type Judged = { token: string } | { unreadableForMs: number };
 
 export interface TaskLocks {
   acquire(task: string, request: LockRequest): AcquireResult;
-  /** Removes the lock only if `token` is the one it holds. */
-  release(task: string, token: string): ReleaseResult;
+  /** Removes the lock only if `token` is the one it holds; `how` says whether the task was finished (default free). */
+  release(task: string, token: string, how?: ReleaseHow): ReleaseResult;
   read(task: string): OwnerRead<LockOwner>;
   heartbeat(task: string, token: string, now?: number): LockOwner | null;
+  /** Rewrites the lock's owner record if the lock is still the one with `token`; null when it is not. */
+  update(task: string, token: string, change: (owner: LockOwner) => LockOwner, now?: number): LockOwner | null;
   /** Marks the claim recorded (see LockOwner.recorded); null when the lock is no longer the one with `token`. */
   markRecorded(task: string, token: string, now?: number): LockOwner | null;
   /** Breaks a lock judged stale, only if it still is the lock that was judged. */
@@ -114,6 +129,10 @@ export class MkdirTaskLocks implements TaskLocks {
 
   markRecorded(task: string, token: string, now: number = Date.now()): LockOwner | null {
     return this.rewrite(task, token, now, (owner) => ({ ...owner, recorded: true }));
+  }
+
+  update(task: string, token: string, change: (owner: LockOwner) => LockOwner, now: number = Date.now()): LockOwner | null {
+    return this.rewrite(task, token, now, change);
   }
 
   /** Rewrites owner.json of the lock with `token`, or does nothing and returns null. */

@@ -41,7 +41,7 @@ export async function claimTask(guild: Guild, request: ClaimRequest): Promise<Cl
   if (request.id !== undefined) return claimById(guild, request, request.id);
   let made: { id: string; token: string } | null = null;
   const result = await updateBoard(guild, request.agent, `claim next for ${request.agent}`, (tx) => {
-    const filter = { caps: request.caps, now: tx.now, statusOf: statusLookup(tx) };
+    const filter = { caps: request.caps, now: tx.now, statusOf: statusLookup(tx), elsewhere: guild.elsewhere };
     const tried = new Set<number>();
     for (let task = nextReady(tx.board.tasks, filter); task; task = nextReady(tx.board.tasks, filter, tried)) {
       const acquired = guild.locks.acquire(task.id!, { agent: request.agent, pid: request.pid, now: tx.now, claimEvent: newUlid(tx.now) });
@@ -128,6 +128,7 @@ async function alreadyHeldOrLost(guild: Guild, request: ClaimRequest, id: string
       return { task: viewTask(task), lock: lockView(guild, id, holder.owner), alreadyHeld: true };
     }
   }
+  if (holder.state === 'elsewhere') throw new HeldError(`${id} is held by another clone (${holder.where}): ${holder.reason}`, { task: id, holder: null, elsewhere: holder.where });
   const who =
     holder.state === 'held' ? `${holder.owner.agent} (since ${holder.owner.acquired})` : holder.state === 'unreadable' && holder.damaged ? `a damaged lock (${holder.reason}; heal removes it)` : 'another claimer';
   throw new HeldError(`${id} is held by ${who}`, { task: id, holder: holder.state === 'held' ? holder.owner.agent : null });

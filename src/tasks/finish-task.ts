@@ -7,7 +7,7 @@ import type { Status, Task } from '../board/types.js';
 import type { AuditEvent } from '../log/event.js';
 import { requeue } from './requeue.js';
 import { HeldError, UsageError } from '../errors.js';
-import type { ReleaseResult } from '../lock/task-locks.js';
+import type { ReleaseHow, ReleaseResult } from '../lock/task-locks.js';
 import type { Guild } from './guild.js';
 import { resolveOwnTask } from './claim-task.js';
 import { viewTask, type TaskView } from './task-view.js';
@@ -63,7 +63,9 @@ export async function completeTask(guild: Guild, agent: string, id: string | und
     recordIntent(guild, tx, task, agent, 'complete', change);
     return done(tx, task, { status: to }, false);
   });
-  return { ...result, lock: releaseLockOf(guild, result.task.id!, agent) };
+  // A finished task's claim ref becomes its done marker (remote-task-locks.ts), so that a clone
+  // whose board is behind cannot take it again.
+  return { ...result, lock: releaseLockOf(guild, result.task.id!, agent, result.status === 'done' || result.status === 'review' ? 'done' : 'free') };
 }
 
 export function requireReason(reason: string): void {
@@ -145,13 +147,14 @@ function recordIntent(guild: Guild, tx: Transaction, task: Task, agent: string, 
   });
 }
 
-function releaseLockOf(guild: Guild, id: string, agent: string): FinishResult['lock'] {
+function releaseLockOf(guild: Guild, id: string, agent: string, how: ReleaseHow = 'free'): FinishResult['lock'] {
   const lock = guild.locks.read(id);
   if (lock.state === 'free') return 'free';
   if (lock.state !== 'held' || lock.owner.agent !== agent) return 'not-yours';
-  const released = guild.locks.release(id, lock.owner.token);
+  const released = guild.locks.release(id, lock.owner.token, how);
   // The intent goes after the lock: a crash in between leaves an intent without its lock,
-  // which heal recognises (its token matches no lock) and removes.
-  if (released === 'released') guild.locks.clearIntent(id, lock.owner.token);
+  // which heal recognises (its token matches no lock) and removes. A lock kept only for its
+  // remote step (remote-pending) has nothing left to finish here: its intent goes too.
+  if (released === 'released' || released === 'remote-pending') guild.locks.clearIntent(id, lock.owner.token);
   return released;
 }

@@ -23,8 +23,19 @@ export interface Guild {
   locks: TaskLocks;
   host: string;
   now: () => number;
+  /**
+   * Tasks the board's remote says are claimed, or finished, by another clone (remote/remote-claims.ts
+   * fills it in before a query or a claim when the board has `remote:`). Not offered by ready,
+   * next or claim; shown by list and status.
+   */
+  elsewhere?: ReadonlyMap<string, ElsewhereClaim>;
   /** The front matter of the board this process last read or wrote: what later steps of a command (worktrees, auto-commit) consult without reading the board again. */
   settings?: Settings;
+}
+
+/** A claim another clone holds on the remote, or the marker it left when it finished the task. */
+export interface ElsewhereClaim {
+  state: 'claimed' | 'done';
 }
 
 export function openGuild(cwd: string, options: { now?: () => number } = {}): Guild {

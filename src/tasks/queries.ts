@@ -45,7 +45,14 @@ export interface TaskList {
 export async function listTasks(guild: Guild, filter: { status?: Status; agent?: string } = {}): Promise<TaskList> {
   const board = await loadBoard(guild);
   const tasks = board.tasks.filter((task) => (!filter.status || task.status === filter.status) && (!filter.agent || task.owner === filter.agent));
-  return { tasks: tasks.map(viewTask), notices: boardNotices(board) };
+  return { tasks: tasks.map((task) => viewElsewhere(guild, task)), notices: boardNotices(board) };
+}
+
+/** The task's view, saying when another clone holds it or finished it (a board that has not synced yet). */
+function viewElsewhere(guild: Guild, task: Task): TaskView {
+  const view = viewTask(task);
+  const elsewhere = task.id === null ? undefined : guild.elsewhere?.get(task.id);
+  return elsewhere ? { ...view, elsewhere: elsewhere.state } : view;
 }
 
 export async function readyTasks(guild: Guild, caps?: readonly string[]): Promise<TaskList> {
@@ -81,7 +88,7 @@ export function noClaimableTask(tasks: readonly Task[], filter: ReadyFilter): No
 }
 
 function readyFilter(board: Board, guild: Guild, caps: readonly string[] | undefined): ReadyFilter {
-  return { caps, now: guild.now(), statusOf: (id) => board.byId.get(id)?.status };
+  return { caps, now: guild.now(), statusOf: (id) => board.byId.get(id)?.status, elsewhere: guild.elsewhere };
 }
 
 export interface LockView {

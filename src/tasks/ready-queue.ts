@@ -3,6 +3,7 @@
 // their retry time, or for their needs, are skipped.
 import type { Priority, Status, Task } from '../board/types.js';
 import { needsMet } from './dependency-graph.js';
+import type { ElsewhereClaim } from './guild.js';
 
 const PRIORITY_RANK: Record<Priority, number> = { critical: 0, high: 1, normal: 2, low: 3 };
 
@@ -12,10 +13,13 @@ export interface ReadyFilter {
   now: number;
   /** Status of another task by ID: a task in Ready whose needs are not all Done is not offered. */
   statusOf: (id: string) => Status | undefined;
+  /** Tasks claimed (or finished) in another clone, as the remote says (see Guild.elsewhere): never offered. */
+  elsewhere?: ReadonlyMap<string, ElsewhereClaim>;
 }
 
 export function isClaimable(task: Task, filter: ReadyFilter): boolean {
   if (task.status !== 'ready' || task.id === null || task.checked) return false;
+  if (filter.elsewhere?.has(task.id)) return false;
   if (task.retry !== null && Date.parse(task.retry) > filter.now) return false;
   if (filter.caps) for (const cap of task.caps) if (!filter.caps.includes(cap)) return false;
   // A hand edit can leave a task in Ready before its needs are done; the next write moves it.

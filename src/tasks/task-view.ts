@@ -2,7 +2,10 @@
 import type { Task } from '../board/types.js';
 
 /** A task without what only the editor needs (its box and last line). */
-export type TaskView = Omit<Task, 'checked' | 'endLine'>;
+export type TaskView = Omit<Task, 'checked' | 'endLine'> & {
+  /** Claimed, or finished, in another clone, as the board's remote says (only when the board has `remote:`). */
+  elsewhere?: 'claimed' | 'done';
+};
 
 export function viewTask(task: Task): TaskView {
   return {

@@ -15,9 +15,13 @@ export type ClaimOutput = ClaimedWorkspace;
 
 export async function run(args: ClaimArgs, ctx: Context): Promise<ClaimOutput> {
   if (args.pid !== undefined && (!Number.isInteger(args.pid) || args.pid <= 0)) throw new UsageError(`--pid must be a process id, got ${args.pid}`);
-  const guild = ctx.guild();
   const agent = ctx.agent();
-  return claimWorkspace(guild, { agent, id: optionalTaskId(args.id), caps: capsOption(args.caps), pid: args.pid ?? null, worktree: args.worktree }, ctx.notes);
+  const id = optionalTaskId(args.id);
+  // Claiming the next task skips those other clones hold (one ls-remote); a claim by ID needs no
+  // listing: its create-only push is the answer.
+  const guild = id === undefined ? await ctx.seeingGuild() : ctx.guild();
+  await ctx.claimingGuild();
+  return claimWorkspace(guild, { agent, id, caps: capsOption(args.caps), pid: args.pid ?? null, worktree: args.worktree }, ctx.notes);
 }
 
 export function render(result: ClaimOutput): string {

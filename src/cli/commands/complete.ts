@@ -1,6 +1,6 @@
 import { completeTask, type FinishResult } from '../../tasks/finish-task.js';
 import type { CheckedWork } from '../../workspace/check-work.js';
-import { optionalTaskId, type Context } from '../context.js';
+import { notePendingRemote, optionalTaskId, type Context } from '../context.js';
 import { taskFromWorktree } from './worktree-task.js';
 
 export interface CompleteOutput extends FinishResult {
@@ -9,7 +9,7 @@ export interface CompleteOutput extends FinishResult {
 }
 
 export async function run(args: { id?: string; note?: string; commitAll?: string }, ctx: Context): Promise<CompleteOutput> {
-  const guild = ctx.guild();
+  const guild = await ctx.claimingGuild();
   const agent = ctx.agent();
   const id = optionalTaskId(args.id) ?? (await taskFromWorktree(ctx));
   // A task without a worktree (claimed with --no-worktree) has nothing to check; git is not
@@ -17,6 +17,7 @@ export async function run(args: { id?: string; note?: string; commitAll?: string
   const { checkWork } = await import('../../workspace/check-work.js');
   const work = await checkWork(guild, agent, id, { commitAll: args.commitAll });
   const result = await completeTask(guild, agent, id, args.note, work);
+  notePendingRemote(result, ctx);
   return { ...result, work };
 }
 

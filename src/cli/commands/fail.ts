@@ -1,16 +1,18 @@
 import { UsageError } from '../../errors.js';
 import { failTask, type FinishResult } from '../../tasks/finish-task.js';
-import { optionalTaskId, type Context } from '../context.js';
+import { notePendingRemote, optionalTaskId, type Context } from '../context.js';
 import { taskFromWorktree } from './worktree-task.js';
 
 export async function run(args: { id?: string; reason?: string }, ctx: Context): Promise<FinishResult> {
   if (args.reason === undefined) throw new UsageError('fail needs --reason TEXT: say what went wrong, for whoever tries next');
-  const guild = ctx.guild();
+  const guild = await ctx.claimingGuild();
   const agent = ctx.agent();
   const id = optionalTaskId(args.id) ?? (await taskFromWorktree(ctx));
   // The try's uncommitted work becomes its commit first, so that the next claimer inherits nothing unseen.
   const { commitFailedTry } = await import('../../workspace/earlier-tries.js');
-  return failTask(guild, agent, id, args.reason, await commitFailedTry(guild, agent, id, args.reason));
+  const result = await failTask(guild, agent, id, args.reason, await commitFailedTry(guild, agent, id, args.reason));
+  notePendingRemote(result, ctx);
+  return result;
 }
 
 export function render(result: FinishResult): string {

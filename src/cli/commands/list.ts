@@ -7,7 +7,7 @@ import { table } from '../output.js';
 
 // Here --agent filters by owner; GUILD_AGENT does not, so an agent's shell still lists everything.
 export async function run(args: { status?: Status; agent?: string }, ctx: Context): Promise<TaskList> {
-  const result = await listTasks(ctx.guild(), { status: args.status, agent: args.agent === undefined ? undefined : parseAgentName(args.agent) });
+  const result = await listTasks(await ctx.seeingGuild(), { status: args.status, agent: args.agent === undefined ? undefined : parseAgentName(args.agent) });
   noteNotices(result, ctx);
   return result;
 }

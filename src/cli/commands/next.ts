@@ -3,7 +3,7 @@ import type { TaskView } from '../../tasks/task-view.js';
 import { capsOption, type Context } from '../context.js';
 
 export async function run(args: { caps?: string }, ctx: Context): Promise<{ task: TaskView }> {
-  return { task: await nextTask(ctx.guild(), capsOption(args.caps)) };
+  return { task: await nextTask(await ctx.seeingGuild(), capsOption(args.caps)) };
 }
 
 export function render(result: { task: TaskView }): string {

@@ -3,7 +3,7 @@ import { capsOption, type Context } from '../context.js';
 import { noteNotices, renderTasks } from './list.js';
 
 export async function run(args: { caps?: string }, ctx: Context): Promise<TaskList> {
-  const result = await readyTasks(ctx.guild(), capsOption(args.caps));
+  const result = await readyTasks(await ctx.seeingGuild(), capsOption(args.caps));
   noteNotices(result, ctx);
   return result;
 }

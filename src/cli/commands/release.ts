@@ -1,9 +1,11 @@
 import { releaseTask, type FinishResult } from '../../tasks/finish-task.js';
-import { optionalTaskId, type Context } from '../context.js';
+import { notePendingRemote, optionalTaskId, type Context } from '../context.js';
 import { taskFromWorktree } from './worktree-task.js';
 
 export async function run(args: { id?: string }, ctx: Context): Promise<FinishResult> {
-  return releaseTask(ctx.guild(), ctx.agent(), optionalTaskId(args.id) ?? (await taskFromWorktree(ctx)));
+  const result = await releaseTask(await ctx.claimingGuild(), ctx.agent(), optionalTaskId(args.id) ?? (await taskFromWorktree(ctx)));
+  notePendingRemote(result, ctx);
+  return result;
 }
 
 export function render(result: FinishResult): string {

@@ -44,7 +44,7 @@ export async function run(args: RunArgs, ctx: Context): Promise<RunSummary> {
   const maxLoad = args.maxLoad === undefined ? null : parseMaxLoad(last(args.maxLoad));
   const minFreeMem = args.minFreeMem === undefined ? null : parseSize(last(args.minFreeMem));
   const caps = capsOption(args.caps);
-  const guild = ctx.guild();
+  const guild = await ctx.claimingGuild();
   const board = await loadBoard(guild);
   // The board's commands run in every try (worktree_setup at the claim, verify at the end):
   // refused up front, before anything is claimed, where this clone does not trust them.

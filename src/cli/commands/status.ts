@@ -4,7 +4,7 @@ import type { Context } from '../context.js';
 import { table } from '../output.js';
 
 export async function run(_args: unknown, ctx: Context): Promise<GuildStatus> {
-  const guild = ctx.guild();
+  const guild = await ctx.seeingGuild();
   return guildStatus(guild, {
     // Only when no running daemon has a fresh sample: loading systeminformation is status's cost then.
     sample: async () => {

@@ -1,0 +1,79 @@
+// Moving one ref on the remote with a lease, and listing refs there: the two things claims
+// through a git remote ask of git (SPEC section 7). The server's ref update is atomic and checks
+// the old value the client sends, so of any number of clones pushing a ref "expected absent"
+// exactly one creates it; a lease on a value makes a move or a delete lose to any change made
+// since that value was seen.
+//
+// The push runs synchronously: it is a step of TaskLocks.acquire/release, which callers (claim's
+// transaction among them) expect to be one atomic-looking call. Its cost is the push itself.
+import { spawnSync } from 'node:child_process';
+import { cleanEnv, git } from './git.js';
+
+export type RefPush =
+  | { outcome: 'ok' }
+  /** The lease did not hold (someone else made, moved or removed the ref), or the server refused. */
+  | { outcome: 'rejected'; reason: string }
+  /** The remote could not be reached (no server, no network, no such repository): nothing changed there. */
+  | { outcome: 'unreachable'; reason: string };
+
+/** How long a push or listing may take before the remote is judged unreachable. */
+export const REMOTE_TIMEOUT_MS = 60_000;
+
+const ENV = { LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0', GIT_EDITOR: 'true' };
+
+/**
+ * Sets `ref` on `remote` to `to` (an object id, or null to delete it), only if it is `expect`
+ * there now (an object id, or null: it must not exist). `remote` and `ref` are validated by the
+ * caller: they reach git's argv.
+ */
+export function pushRef(cwd: string, remote: string, ref: string, to: string | null, expect: string | null, timeoutMs = REMOTE_TIMEOUT_MS): RefPush {
+  const args = ['push', '--porcelain', '--no-progress', `--force-with-lease=${ref}:${expect ?? ''}`, remote, `${to ?? ''}:${ref}`];
+  const run = spawnSync('git', args, { cwd, env: cleanEnv(ENV), encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (run.error) {
+    const timedOut = (run.error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
+    return { outcome: 'unreachable', reason: timedOut ? `no answer within ${timeoutMs / 1000} s` : run.error.message };
+  }
+  return judgePush(run.status ?? -1, run.stdout, run.stderr, ref);
+}
+
+/** Reads `git push --porcelain`'s answer for one ref. */
+export function judgePush(code: number, stdout: string, stderr: string, ref: string): RefPush {
+  // Porcelain: "<flag>\t<from>:<to>\t<summary>" per ref; "!" is a rejection, anything else is done.
+  const line = stdout.split('\n').find((text) => text.includes(`:${ref}\t`));
+  if (line !== undefined) {
+    if (!line.startsWith('!')) return { outcome: 'ok' };
+    return { outcome: 'rejected', reason: line.split('\t')[2] ?? 'rejected' };
+  }
+  // No line for the ref: git never got as far as talking about it (no connection, no repository).
+  void code;
+  return { outcome: 'unreachable', reason: gitReason(stderr) };
+}
+
+/** git's own reason: its fatal:/error: lines, hints left out. */
+export function gitReason(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  const fatal = lines.filter((line) => /^(fatal|error|ssh):/.test(line)).map((line) => line.replace(/^(fatal|error): /, ''));
+  return (fatal.length > 0 ? fatal : lines.slice(-1)).join('; ') || 'git gave no reason';
+}
+
+export type RefListing = { outcome: 'ok'; refs: Map<string, string> } | { outcome: 'unreachable'; reason: string };
+
+/** The refs under `prefix` (like refs/guild/claims/) on `remote`, by name: one round trip. */
+export async function listRemoteRefs(cwd: string, remote: string, prefix: string): Promise<RefListing> {
+  let result;
+  try {
+    result = await git(['ls-remote', '--refs', remote, `${prefix}*`], { cwd, readOnly: true, retries: 0, ok: [0, 2, 128] });
+  } catch (error) {
+    return { outcome: 'unreachable', reason: (error as Error).message };
+  }
+  if (result.code !== 0 && result.code !== 2) return { outcome: 'unreachable', reason: gitReason(result.stderr) };
+  const refs = new Map<string, string>();
+  for (const line of result.stdout.split('\n')) {
+    const [oid, name] = line.split('\t');
+    if (oid && name?.startsWith(prefix)) refs.set(name, oid);
+  }
+  return { outcome: 'ok', refs };
+}

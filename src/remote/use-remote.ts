@@ -1,0 +1,63 @@
+// Whether this board's claims go through a git remote, and switching a Guild over to it.
+import { BOARD_FILE } from '../board/board-file.js';
+import { boardHead, frontMatterEnd } from '../board/board-head.js';
+import { NoRemoteError } from '../errors.js';
+import { ClaimRefs } from '../lock/claim-refs.js';
+import { RemoteTaskLocks } from '../lock/remote-task-locks.js';
+import { loadBoard, type Guild } from '../tasks/guild.js';
+import { cloneId } from './clone-id.js';
+import { elsewhereOf, listRemoteClaims, type RemoteClaims } from './remote-claims.js';
+
+/**
+ * The board's `remote:`, or null. A front matter that does not mention the word is answered from
+ * its first bytes (most boards, and every claim on them, pay nothing); one that does is read as
+ * YAML, through the board's parse cache.
+ */
+export async function boardRemote(guild: Guild): Promise<string | null> {
+  if (guild.settings) return guild.settings.remote;
+  const head = boardHead(guild.boardPath);
+  if (head === null) return null;
+  const end = frontMatterEnd(head);
+  if (end < 0 || !/remote|[\\!]/.test(head.slice(0, end))) return null;
+  return (await loadBoard(guild)).settings.remote;
+}
+
+export interface RemoteUse {
+  /** The remote's name, or null: the board has none. */
+  remote: string | null;
+  /** True when the board has one but --offline said not to use it. */
+  offline: boolean;
+}
+
+/**
+ * Makes the guild's claims go through the board's remote (RemoteTaskLocks), unless `offline`.
+ * Called by every front end before a command that takes, moves or gives back a claim.
+ */
+export async function useRemote(guild: Guild, options: { offline?: boolean } = {}): Promise<RemoteUse> {
+  const remote = await boardRemote(guild);
+  if (remote === null) return { remote: null, offline: false };
+  if (options.offline) return { remote, offline: true };
+  if (!(guild.locks instanceof RemoteTaskLocks)) {
+    guild.locks = new RemoteTaskLocks(guild.locks, new ClaimRefs(guild.repo.commonDir, guild.repo.mainWorktree, remote, cloneId(guild)));
+  }
+  return { remote, offline: false };
+}
+
+/** The board's remote, for commands that are nothing without one. */
+export async function requireRemote(guild: Guild): Promise<string> {
+  const remote = await boardRemote(guild);
+  if (remote === null) throw new NoRemoteError(`${BOARD_FILE} names no remote: run \`guild-fs init --remote origin\`, or add \`remote: origin\` to its front matter`);
+  return remote;
+}
+
+/**
+ * Before a query or a claim: what other clones hold, from the remote (or as last seen when
+ * `offline`), put where the queries look (Guild.elsewhere). Null when the board has no remote.
+ */
+export async function seeElsewhere(guild: Guild, options: { offline?: boolean } = {}): Promise<RemoteClaims | null> {
+  const remote = await boardRemote(guild);
+  if (remote === null) return null;
+  const claims = await listRemoteClaims(guild, remote, options);
+  guild.elsewhere = elsewhereOf(claims);
+  return claims;
+}
