@@ -150,8 +150,10 @@ async function commitAndMerge(guild: Guild, theirs: string | null, identity: rea
     const outcome = await mergeRef(cwd, guild.repo.commonDir, theirs, identity);
     if (!outcome.merged) {
       if (outcome.conflicts.length > 0) {
+        // What the drivers said of the conflicts they left (two clones adding a task under one ID).
+        const why = outcome.said.split('\n').filter((line) => line.trim() !== '' && !/^(Auto-merging|CONFLICT|Automatic merge failed|guild-fs: .*conflicts? left marked)/.test(line));
         throw new SyncConflictError(
-          `merging ${theirs} met conflicts the merge drivers cannot settle, in ${outcome.conflicts.join(', ')}; the merge was aborted and everything is as it was${commit ? ` (the board and log committed as ${commit.slice(0, 12)})` : ''}: merge ${theirs} by hand, then sync --remote again`,
+          `merging ${theirs} met conflicts the merge drivers cannot settle, in ${outcome.conflicts.join(', ')}; the merge was aborted and everything is as it was${commit ? ` (the board and log committed as ${commit.slice(0, 12)})` : ''}: merge ${theirs} by hand, then sync --remote again${why.length > 0 ? `\n${why.slice(0, 6).join('\n')}` : ''}`,
           { files: outcome.conflicts, ref: theirs, committed: commit },
         );
       }
