@@ -262,6 +262,21 @@ test('a board naming a remote the clone lacks is exit 2', () => {
   assert.equal(result.json!.error!.code, 'ENOREMOTE');
 });
 
+test('while git is in the middle of a merge in the main worktree, sync --remote refuses and touches nothing', () => {
+  const url = seeded('git');
+  const a = clone(url);
+  must(run(a, ['add', 'pending']), 'add');
+  const head = git(a.dir, 'rev-parse', 'HEAD');
+  writeFileSync(join(a.dir, '.git', 'MERGE_HEAD'), `${head}\n`);
+  const result = run(a, ['sync', '--remote', '--json']);
+  assert.equal(result.code, 1, result.stderr);
+  assert.equal(result.json!.error!.code, 'EBUSY');
+  assert.match(result.json!.error!.message, /MERGE_HEAD/);
+  rmSync(join(a.dir, '.git', 'MERGE_HEAD'));
+  assert.equal(git(a.dir, 'rev-parse', 'HEAD'), head);
+  assert.notEqual(git(a.dir, 'status', '--porcelain'), '', 'the pending board change is still uncommitted');
+});
+
 describe('watch --sync-every', () => {
   test('the daemon pushes a change made in its clone and pulls one pushed from another', async () => {
     const url = seeded('git');
