@@ -131,3 +131,13 @@ export class NoRemoteError extends GuildError {
     super('ENOREMOTE', ExitCode.usage, message, data);
   }
 }
+
+/**
+ * `sync --remote` met a conflict the merge drivers could not settle (a file other than the board
+ * and the log changed on both sides): the merge was aborted and nothing changed. Exit 1.
+ */
+export class SyncConflictError extends GuildError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('ECONFLICT', ExitCode.unexpected, message, data);
+  }
+}

@@ -176,7 +176,9 @@ export function buildParser(argv: string[]): Argv {
     .command('stats', 'per agent: claimed, completed, failed, in progress, time from claim to complete; per status: counts', (y) =>
       y.option('lenient', { type: 'boolean', describe: 'skip malformed lines with a warning' }),
     )
-    .command('sync', 'record hand edits of the board in the log, give IDs to new items, fix placement')
+    .command('sync', 'record hand edits of the board in the log, give IDs to new items, fix placement; --remote: then commit the board and log, merge the remote\'s, push', (y) =>
+      y.option('remote', { type: 'boolean', describe: 'also travel through the front matter\'s remote: commit ACTIVE_TASKS.md and the log, fetch, merge through the merge drivers, push (retrying while other clones push), report tasks In Progress whose claim is gone (exit 7: remote unreachable, nothing done)' }),
+    )
     .command('log [action] [file]', 'the audit log, filtered; --json prints NDJSON, one event a line; `log export FILE`, `log rotate`', (y) =>
       y
         .positional('action', { type: 'string', choices: ['export', 'rotate'], describe: 'export: write the (filtered) log to FILE; rotate: move old events to monthly gzip segments' })
@@ -203,6 +205,7 @@ export function buildParser(argv: string[]): Argv {
         .option('heal-every', { type: 'string', describe: 'break stale locks this often, besides whenever a lock changes (default 30s)' })
         .option('sample-every', { type: 'string', describe: 'sample CPU, memory and disk into <git-common-dir>/guild/daemon.json this often (default 30s)' })
         .option('debounce', { type: 'string', describe: 'quiet time after a save before reacting (default 50ms)' })
+        .option('sync-every', { type: 'string', describe: 'also `sync --remote` this often (e.g. 30s; needs remote: in the front matter); a failure is reported and tried again at the next tick' })
         .epilogue('Progress goes to stderr. With --json, stdout gets one document when the daemon stops: its final report (or the error envelope).'),
     )
     .command('events', 'the live log\'s events (--json: NDJSON, one event a line); --follow keeps printing them as they are appended', (y) =>

@@ -5,6 +5,10 @@
 //   a lock appeared or went, or every --heal-every -> healGuild, as `guild-fs heal`
 //   the earliest `retry:` time on the board      -> reactToBoard again, at that moment
 //   log appended                                 -> counted (the log is for `events --follow`)
+//   every --sync-every (remote: on the board)    -> syncRemote, as `guild-fs sync --remote`: the
+//                                                board and log committed, merged with the
+//                                                remote's, pushed; a failure is reported and
+//                                                the next tick tries again
 //   every --sample-every                         -> the machine sampled, daemon.json rewritten
 // Reactions run one at a time from a queue that merges what piles up, so a burst of saves is
 // one reaction and a stop waits for at most the one under way. A board that does not parse is
@@ -23,6 +27,7 @@ import { acquireDaemonLock, recordDaemonEvent, type DaemonLock } from '../health
 import { writeDaemonReport, type DaemonReport, type MachineSample } from '../health/daemon-status.js';
 import type { Guild } from '../tasks/guild.js';
 import { healGuild } from '../health/heal.js';
+import { syncRemote } from '../remote/sync-remote.js';
 import { reactToBoard } from './react-to-board.js';
 import { conflictsKey, reactToBranches } from './react-to-branches.js';
 import { describeHold, GitHold } from './git-hold.js';
@@ -35,11 +40,13 @@ export interface DaemonOptions {
   sampleEveryMs: number;
   /** Quiet time after the last event before reacting: an editor's save is several events. */
   debounceMs: number;
+  /** `--sync-every`: how often to sync through the remote, or null (never). */
+  syncEveryMs?: number | null;
   /** Human progress lines (stderr). */
   say: (line: string) => void;
 }
 
-type Job = 'board' | 'heal' | 'branches';
+type Job = 'board' | 'heal' | 'sync' | 'branches';
 
 /** setTimeout takes at most 2^31-1 ms; a retry further off is looked at again later. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
@@ -132,11 +139,14 @@ export class Daemon {
         if (this.lastBoardHash !== this.hashBoard()) this.enqueue('board');
       });
       this.every(this.options.sampleEveryMs, () => void this.sample());
+      // Through the queue: never two syncs at once, never one beside a reaction, none while git is busy.
+      if (this.options.syncEveryMs) this.every(this.options.syncEveryMs, () => this.enqueue('sync'));
       await this.sample();
       // What happened while no daemon watched: one pass of each.
       this.enqueue('board');
       this.enqueue('heal');
       this.enqueue('branches');
+      if (this.options.syncEveryMs) this.enqueue('sync');
     } catch (error) {
       await this.stop('failed to start');
       throw error;
@@ -229,9 +239,10 @@ export class Daemon {
     while (this.pending.size > 0 && !this.stopping) {
       // Looked at before every job: a git operation may start between two of them.
       if (!this.mayReact()) return;
-      // Board first: heal judges locks against the board as the board reaction leaves it.
+      // Board first: heal judges locks against the board as the board reaction leaves it, and a
+      // sync commits the board as the reactions leave it.
       // Branches last: a task finished by the board reaction may have a worktree to remove.
-      const job: Job = this.pending.has('board') ? 'board' : this.pending.has('heal') ? 'heal' : 'branches';
+      const job: Job = (['board', 'heal', 'sync', 'branches'] as const).find((name) => this.pending.has(name))!;
       this.pending.delete(job);
       await this.run(job);
     }
@@ -242,6 +253,7 @@ export class Daemon {
     try {
       if (job === 'board') await this.reactToBoard();
       else if (job === 'heal') await this.heal();
+      else if (job === 'sync') await this.syncRemote();
       else await this.reactToBranches();
       this.lastErrorShown = null;
       this.report.lastOk = new Date(this.guild.now()).toISOString();
@@ -253,6 +265,7 @@ export class Daemon {
         this.pending.add('board');
         return;
       }
+      if (job === 'sync') this.syncFailed(error as Error);
       // A board that cannot be read waits for the next save (its bytes are marked seen); any
       // other failure (a mutex not free in time) is tried again at the next heal tick.
       if (job === 'board' && !(error instanceof FileError)) this.lastBoardHash = null;
@@ -301,6 +314,31 @@ export class Daemon {
     this.lastConflicts = key;
     if (reaction.conflicts.length === 0) this.options.say('conflicts: none predicted now');
     for (const c of reaction.conflicts) this.options.say(`conflicts: ${c.a} and ${c.b} would conflict in ${c.files.join(', ')}`);
+  }
+
+  private async syncRemote(): Promise<void> {
+    const synced = await syncRemote(this.guild, this.options.actor, { say: this.options.say });
+    const at = new Date(this.guild.now()).toISOString();
+    const last = this.report.remoteSync;
+    this.report.remoteSync = { everyMs: this.options.syncEveryMs ?? 0, syncs: (last?.syncs ?? 0) + 1, lastAt: at, lastOk: at, lastError: last?.lastError ?? null, head: synced.head };
+    if (!synced.merged && !synced.pushed) return;
+    const what = [synced.merged ? 'merged the remote\'s changes' : null, synced.pushed ? `pushed ${synced.head.slice(0, 12)}` : null].filter(Boolean).join(', ');
+    this.report.lastReaction = { at, what: `sync: ${what}` };
+    this.options.say(`sync: ${synced.remote}/${synced.branch}: ${what}`);
+  }
+
+  /** A failed sync (the remote unreachable, a conflict, a remote that kept moving): kept in the report; the next tick tries again. */
+  private syncFailed(error: Error): void {
+    const at = new Date(this.guild.now()).toISOString();
+    const last = this.report.remoteSync;
+    this.report.remoteSync = {
+      everyMs: this.options.syncEveryMs ?? 0,
+      syncs: (last?.syncs ?? 0) + 1,
+      lastAt: at,
+      lastOk: last?.lastOk ?? null,
+      lastError: { at, code: error instanceof GuildError ? error.code : 'EUNEXPECTED', message: error.message },
+      head: last?.head ?? null,
+    };
   }
 
   private async heal(): Promise<void> {

@@ -51,6 +51,11 @@ export interface DaemonReport {
   worktreesRemoved?: number;
   /** Set while the daemon holds its reactions because the log is behind what guild-fs wrote (git rewound it). */
   waiting?: { since: string; message: string } | null;
+  /**
+   * `watch --sync-every`: the last sync through the remote. lastError stays after a later
+   * success; it is current while lastOk is older than it (or null).
+   */
+  remoteSync?: { everyMs: number; syncs: number; lastAt: string; lastOk: string | null; lastError: { at: string; code: string; message: string } | null; head: string | null } | null;
 }
 
 export function daemonReportPath(guild: Guild): string {

@@ -29,10 +29,14 @@ export async function autoCommit(guild: Guild, message: string): Promise<AutoCom
   return withBoardMutex(guild.mutexPath, 'commit the board and log', () => commitBoardAndLog(guild, message));
 }
 
-async function commitBoardAndLog(guild: Guild, message: string): Promise<AutoCommit> {
+/**
+ * The commit itself; the caller holds the board mutex. `config`: `-c` options put before the
+ * command (an identity for a clone without one, git/commit-identity.ts).
+ */
+export async function commitBoardAndLog(guild: Guild, message: string, config: readonly string[] = []): Promise<AutoCommit> {
   const cwd = guild.repo.mainWorktree;
   const paths = [BOARD_FILE, LOG_FILE];
-  const commit = (): Promise<{ code: number; stdout: string; stderr: string }> => git(['commit', '-q', '--only', '-m', message, '--', ...paths], { cwd, ok: [0, 1] });
+  const commit = (): Promise<{ code: number; stdout: string; stderr: string }> => git([...config, 'commit', '-q', '--only', '-m', message, '--', ...paths], { cwd, ok: [0, 1] });
   let result = await commit();
   if (result.code !== 0 && /did not match any file/.test(result.stderr)) {
     // A path git does not track yet (the first commit of a new log): --only needs it known.
