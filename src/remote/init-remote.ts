@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { writeBoardText } from '../board/board-file.js';
 import { decodeLossless } from '../board/board-bytes.js';
 import { UsageError } from '../errors.js';
-import { git } from '../git/git.js';
+import { requireRemote } from './remote-git.js';
 import { REMOTE_PATTERN } from '../identifiers.js';
 import { withBoardMutex } from '../lock/board-mutex.js';
 import type { Guild } from '../tasks/guild.js';
@@ -20,10 +20,7 @@ export interface RemoteSetup {
 /** Refuses a name that is not a remote of this clone: claims would fail later, one by one. */
 export async function requireGitRemote(cwd: string, remote: string): Promise<void> {
   if (!REMOTE_PATTERN.test(remote) || remote.includes('..')) throw new UsageError(`--remote must name a git remote (like origin), got ${JSON.stringify(remote)}`, { remote }, 'EBADREMOTE');
-  const known = (await git(['remote'], { cwd, readOnly: true })).stdout.split('\n');
-  if (!known.includes(remote)) {
-    throw new UsageError(`this clone has no git remote named ${remote} (it has: ${known.filter(Boolean).join(', ') || 'none'}); add it with \`git remote add ${remote} URL\``, { remote }, 'EBADREMOTE');
-  }
+  await requireRemote(cwd, remote);
 }
 
 /**

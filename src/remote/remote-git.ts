@@ -48,10 +48,10 @@ export async function currentBranch(cwd: string): Promise<string> {
   return stdout.trim();
 }
 
-/** Refuses a board naming a remote this clone does not have. */
+/** Refuses a remote (the board's, or init --remote's) this clone does not have. */
 export async function requireRemote(cwd: string, remote: string): Promise<void> {
   const { code } = await git(['remote', 'get-url', remote], { cwd, readOnly: true, ok: [0, 2, 128] });
-  if (code !== 0) throw new NoRemoteError(`the board's front matter says remote: ${remote}, but this clone has no git remote of that name (git remote add ${remote} URL)`, { remote });
+  if (code !== 0) throw new NoRemoteError(`this clone has no git remote named ${remote}: add it with \`git remote add ${remote} URL\``, { remote });
 }
 
 /** The remote-tracking ref `sync --remote` fetches into. */

@@ -24,6 +24,7 @@ import { withBoardMutex } from '../lock/board-mutex.js';
 import { markLogAsItIs } from '../log/log-mark.js';
 import { boardVersions, loadBoard, type Guild } from '../tasks/guild.js';
 import { commitBoardAndLog } from '../workspace/auto-commit.js';
+import { listRemoteClaims } from './remote-claims.js';
 import { reconcileClaims, type OrphanedTask, type RemoteClaim } from './reconcile-claims.js';
 import { currentBranch, fetchBranch, isAncestorOf, mergeRef, pushBranch, requireRemote, resolveRef, trackingRef } from './remote-git.js';
 
@@ -33,8 +34,8 @@ export interface SyncRemoteOptions {
    * `sync` takes them (syncAsItIs). The daemon's sync leaves that to people (syncBoard only).
    */
   asItIs?: boolean;
-  /** The claim refs on the remote (remote/claim-refs); without it there is no reconciliation. */
-  claims?: () => Promise<ReadonlyMap<string, RemoteClaim>>;
+  /** The remote's claims (default: listed from it, remote-claims.ts); null: not looked at. */
+  claims?: (() => Promise<ReadonlyMap<string, RemoteClaim>>) | null;
   /** Pushes tried before giving up on a remote that keeps moving (default 5). */
   maxAttempts?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -122,8 +123,9 @@ export async function syncRemote(guild: Guild, actor: string, options: SyncRemot
   }
 
   let orphaned: OrphanedTask[] | null = null;
-  if (options.claims) {
-    const claims = await options.claims();
+  const listClaims = options.claims === undefined ? () => remoteClaimMap(guild, remote) : options.claims;
+  if (listClaims) {
+    const claims = await listClaims();
     orphaned = reconcileClaims(await loadBoard(guild), claims, (id) => guild.locks.read(id).state !== 'free');
   }
   return { remote, branch, committed, merged, pushed, attempts, recorded, orphaned, head: await gitLine(['rev-parse', 'HEAD'], { cwd, readOnly: true }) };
@@ -165,4 +167,10 @@ async function commitAndMerge(guild: Guild, theirs: string | null, identity: rea
     boardVersions(guild).record(null, board.text, shapeOf(board.text, board.tasks.length), guild.now());
     return { committed: commit, merged: true };
   });
+}
+
+/** Every claim ref on the remote, this clone's own among them, as reconcileClaims reads them. */
+async function remoteClaimMap(guild: Guild, remote: string): Promise<ReadonlyMap<string, RemoteClaim>> {
+  const listed = await listRemoteClaims(guild, remote);
+  return new Map(listed.claims.map((claim) => [claim.task, { state: claim.state === 'done' ? 'done' : 'claimed' }] as const));
 }

@@ -1,7 +1,5 @@
 // Whether this board's claims go through a git remote, and switching a Guild over to it.
-import { BOARD_FILE } from '../board/board-file.js';
 import { boardHead, frontMatterEnd } from '../board/board-head.js';
-import { NoRemoteError } from '../errors.js';
 import { ClaimRefs } from '../lock/claim-refs.js';
 import { RemoteTaskLocks } from '../lock/remote-task-locks.js';
 import { loadBoard, type Guild } from '../tasks/guild.js';
@@ -43,12 +41,6 @@ export async function useRemote(guild: Guild, options: { offline?: boolean } = {
   return { remote, offline: false };
 }
 
-/** The board's remote, for commands that are nothing without one. */
-export async function requireRemote(guild: Guild): Promise<string> {
-  const remote = await boardRemote(guild);
-  if (remote === null) throw new NoRemoteError(`${BOARD_FILE} names no remote: run \`guild-fs init --remote origin\`, or add \`remote: origin\` to its front matter`);
-  return remote;
-}
 
 /**
  * Before a query or a claim: what other clones hold, from the remote (or as last seen when
