@@ -11,74 +11,23 @@ import { cli, cliAsync, type CliResult } from './helpers/cli.js';
 import { killAllDaemons, startDaemon, waitFor } from './helpers/daemon.js';
 import { boardWith } from './helpers/git-repo.js';
 import { startGitServer, type GitServer } from './helpers/git-server.js';
+import { Clones, IDENTITY, git, must } from './helpers/clones.js';
 import { tempRepo, type TempRepo } from './helpers/repo.js';
 
-const IDENTITY = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...IDENTITY } }).trimEnd();
-}
-
 let server: GitServer;
-let cleanup: string[] = [];
-before(async () => void (server = await startGitServer()));
+let made: Clones;
+before(async () => {
+  server = await startGitServer();
+  made = new Clones(server);
+});
 after(async () => {
   killAllDaemons();
   await server.close();
 });
-afterEach(() => {
-  for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
-  cleanup = [];
-});
+afterEach(() => made.removeAll());
 
-let made = 0;
-
-/** A clone of `url` as a TempRepo, with an identity of its own (as a container's clone would be given). */
-function clone(url: string): TempRepo {
-  const parent = mkdtempSync(join(tmpdir(), 'guild-clone-'));
-  cleanup.push(parent);
-  const dir = join(parent, 'clone');
-  git(parent, 'clone', '-q', url, dir);
-  git(dir, 'config', 'user.name', 't');
-  git(dir, 'config', 'user.email', 't@t');
-  const repo = tempRepoAt(dir);
-  return repo;
-}
-
-function tempRepoAt(dir: string): TempRepo {
-  return {
-    dir,
-    board: join(dir, 'ACTIVE_TASKS.md'),
-    log: join(dir, '.guild', 'audit.jsonl'),
-    read: (file = 'ACTIVE_TASKS.md') => readFileSync(join(dir, file), 'utf8'),
-    write: (text, file = 'ACTIVE_TASKS.md') => writeFileSync(join(dir, file), text),
-    remove: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
-
-/**
- * A bare repository on the server, seeded from a clone holding a board with `remote: origin`
- * (tasks GLD-1..n Ready), `guild-fs init` run and everything pushed. Returns its URL.
- */
-function seeded(transport: 'git' | 'file', tasks = 4): string {
-  const name = `guild-${process.pid}-${made++}.git`;
-  server.bare(name);
-  cleanup.push(join(server.root, name));
-  const url = transport === 'git' ? server.url(name) : server.fileUrl(name);
-  const seed = clone(url);
-  seed.write(boardWith(['remote: origin'], Array.from({ length: tasks }, (_, i) => `- [ ] GLD-${i + 1} task ${i + 1}`)));
-  must(cli(['init'], { cwd: seed.dir }), 'init');
-  must(cli(['sync'], { cwd: seed.dir }), 'sync');
-  git(seed.dir, 'add', '-A');
-  git(seed.dir, 'commit', '-q', '-m', 'seed');
-  git(seed.dir, 'push', '-q', 'origin', 'main');
-  return url;
-}
-
-function must(result: CliResult, what: string): CliResult {
-  assert.equal(result.code, 0, `${what}: exit ${result.code}\n${result.stderr}${result.stdout}`);
-  return result;
-}
+const clone = (url: string): TempRepo => made.clone(url);
+const seeded = (transport: 'git' | 'file', tasks = 4): string => made.seeded(transport, { tasks });
 
 const run = (repo: TempRepo, args: string[], agent?: string): CliResult => cli(args, { cwd: repo.dir, env: IDENTITY, ...(agent ? { agent } : {}) });
 const syncJson = (repo: TempRepo): CliResult => must(run(repo, ['sync', '--remote', '--json']), `sync --remote in ${repo.dir}`);
@@ -150,7 +99,7 @@ test('four clones syncing at once all converge; pushes turned down as non-fast-f
   // A barrier in pre-receive: the first four pushes wait for each other, so all four are based on
   // the same remote commit and three of them must be turned down and retried.
   const arrived = mkdtempSync(join(tmpdir(), 'guild-barrier-'));
-  cleanup.push(arrived);
+  made.track(arrived);
   const hook = join(bare, 'hooks', 'pre-receive');
   mkdirSync(join(bare, 'hooks'), { recursive: true });
   writeFileSync(
@@ -243,7 +192,7 @@ test('the same ID added in two clones is a conflict the board driver reports; th
 
 test('a board without remote: is exit 2 ENOREMOTE, for sync --remote and for watch --sync-every', () => {
   const repo = tempRepo();
-  cleanup.push(repo.dir);
+  made.track(repo.dir);
   must(cli(['init'], { cwd: repo.dir }), 'init');
   for (const args of [['sync', '--remote', '--json'], ['watch', '--sync-every', '1s', '--json']]) {
     const result = cli(args, { cwd: repo.dir });

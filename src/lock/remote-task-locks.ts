@@ -25,6 +25,12 @@ export class RemoteTaskLocks implements TaskLocks {
   constructor(
     readonly inner: TaskLocks,
     readonly refs: ClaimRefs,
+    /**
+     * --offline: the remote is not asked. New claims are this clone's alone (no ref); a claim
+     * that has a ref keeps its lock until a command that may ask the remote finishes its step,
+     * exactly as when the remote cannot be reached.
+     */
+    readonly offline = false,
   ) {}
 
   get remote(): string {
@@ -33,7 +39,7 @@ export class RemoteTaskLocks implements TaskLocks {
 
   acquire(task: string, request: LockRequest): AcquireResult {
     const local = this.inner.acquire(task, request);
-    if (!local.ok) return local;
+    if (!local.ok || this.offline) return local;
     const now = request.now ?? Date.now();
     const owner = local.owner;
     const oid = this.refs.writeClaim(owner, now);
@@ -70,7 +76,7 @@ export class RemoteTaskLocks implements TaskLocks {
     const read = this.inner.read(task);
     if (read.state !== 'held' || read.owner.token !== token) return null;
     const hold = read.owner.remote;
-    if (!hold || hold.pending) return this.inner.heartbeat(task, token, now);
+    if (!hold || hold.pending || this.offline) return this.inner.heartbeat(task, token, now);
     // A new claim commit with the new heartbeat, leased on the last one: an observer judges a
     // claim by how long its ref has not moved, by its own clock.
     const beat = { ...read.owner, heartbeat: new Date(now).toISOString() };
@@ -131,6 +137,7 @@ export class RemoteTaskLocks implements TaskLocks {
 
   /** The remote half of a finish: the done marker, or no ref. A lost lease means it is not ours to touch any more: done either way. */
   private finishRemote(task: string, oid: string, how: ReleaseHow): 'ok' | 'unreachable' {
+    if (this.offline) return 'unreachable';
     const target: ClaimTarget = how === 'done' ? { to: this.refs.writeDone(task), expect: oid } : { to: null, expect: oid };
     return this.refs.push(task, target).outcome === 'unreachable' ? 'unreachable' : 'ok';
   }

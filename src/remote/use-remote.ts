@@ -34,11 +34,12 @@ export interface RemoteUse {
 export async function useRemote(guild: Guild, options: { offline?: boolean } = {}): Promise<RemoteUse> {
   const remote = await boardRemote(guild);
   if (remote === null) return { remote: null, offline: false };
-  if (options.offline) return { remote, offline: true };
+  const offline = Boolean(options.offline);
+  // Offline too: a claim that has a ref must not lose its lock to a step that could not reach it.
   if (!(guild.locks instanceof RemoteTaskLocks)) {
-    guild.locks = new RemoteTaskLocks(guild.locks, new ClaimRefs(guild.repo.commonDir, guild.repo.mainWorktree, remote, cloneId(guild)));
+    guild.locks = new RemoteTaskLocks(guild.locks, new ClaimRefs(guild.repo.commonDir, guild.repo.mainWorktree, remote, cloneId(guild)), offline);
   }
-  return { remote, offline: false };
+  return { remote, offline };
 }
 
 

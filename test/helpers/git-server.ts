@@ -48,6 +48,8 @@ function accepting(port: number): Promise<boolean> {
   });
 }
 
+const DAEMON = join(spawnSync('git', ['--exec-path'], { encoding: 'utf8' }).stdout.trim(), 'git-daemon');
+
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function startGitServer(): Promise<GitServer> {
@@ -56,18 +58,25 @@ export async function startGitServer(): Promise<GitServer> {
   let daemon: ChildProcess | null = null;
 
   const launch = async (): Promise<void> => {
+    if (daemon && daemon.exitCode === null && daemon.signalCode === null) return; // running already
     for (let attempt = 0; attempt < 5; attempt++) {
       port ||= await freePort();
+      // git-daemon itself, not `git daemon`: git runs its dashed programs as a child, and a stop
+      // that killed only that parent would leave the server listening.
       const child = spawn(
-        'git',
-        ['daemon', '--reuseaddr', '--export-all', '--enable=receive-pack', '--informative-errors', `--base-path=${root}`, '--listen=127.0.0.1', `--port=${port}`, root],
-        { stdio: ['ignore', 'ignore', 'pipe'], detached: false },
+        DAEMON,
+        ['--reuseaddr', '--export-all', '--enable=receive-pack', '--informative-errors', `--base-path=${root}`, '--listen=127.0.0.1', `--port=${port}`, root],
+        // Its own process group: the children it forks per connection go with it on stop.
+        { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
       );
       let exited = false;
       child.once('exit', () => void (exited = true));
       child.stderr!.resume();
       for (let i = 0; i < 200 && !exited; i++) {
-        if (await accepting(port)) {
+        // Answering, and by this child: one that lost the port to another listener exits.
+        if ((await accepting(port)) && !exited) {
+          await pause(50);
+          if (exited) break;
           daemon = child;
           return;
         }
@@ -84,10 +93,19 @@ export async function startGitServer(): Promise<GitServer> {
     daemon = null;
     if (!child || child.exitCode !== null) return;
     const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    await Promise.race([gone, pause(2000).then(() => child.kill('SIGKILL'))]);
+    const signal = (name: NodeJS.Signals): void => {
+      try {
+        process.kill(-child.pid!, name);
+      } catch {
+        // The group is gone already.
+      }
+    };
+    signal('SIGTERM');
+    await Promise.race([gone, pause(2000)]);
+    signal('SIGKILL');
     // git daemon forks a child per connection; the listener is what must be gone.
     for (let i = 0; i < 100 && (await accepting(port)); i++) await pause(20);
+    if (await accepting(port)) throw new Error(`git daemon still listening on ${port} after stop`);
   };
 
   await launch();

@@ -1,0 +1,280 @@
+// Claims through the git remote (SPEC section 7, issue 13 items 1-3): real clones of a bare
+// repository served by a real `git daemon` on 127.0.0.1 (and over file://), the built CLI run as
+// real processes. Races run many trials; time is injected by backdating what the observing clone
+// noted (<git-common-dir>/guild/remote/origin.json), never by sleeping.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { cli, cliAsync, type CliResult } from './helpers/cli.js';
+import { Clones, IDENTITY, git, must } from './helpers/clones.js';
+import { startGitServer, type GitServer } from './helpers/git-server.js';
+import type { TempRepo } from './helpers/repo.js';
+
+let server: GitServer;
+let clones: Clones;
+before(async () => {
+  server = await startGitServer();
+  clones = new Clones(server);
+});
+after(async () => {
+  await server.close();
+});
+afterEach(async () => {
+  await server.start().catch(() => {}); // a test that stopped it
+  clones.removeAll();
+});
+
+const run = (repo: TempRepo, args: string[], agent?: string): CliResult => cli(args, { cwd: repo.dir, env: IDENTITY, ...(agent ? { agent } : {}) });
+const runAsync = (repo: TempRepo, args: string[], agent?: string): Promise<CliResult> => cliAsync(args, { cwd: repo.dir, env: IDENTITY, ...(agent ? { agent } : {}) });
+
+/** The claim refs on the bare repository behind `url`, by task. */
+function claimRefs(url: string): Map<string, string> {
+  const bare = join(server.root, url.split('/').pop()!);
+  const refs = new Map<string, string>();
+  const out = git(bare, 'for-each-ref', '--format=%(objectname) %(refname)', 'refs/guild/claims/');
+  for (const line of out.split('\n').filter(Boolean)) {
+    const [oid, ref] = line.split(' ');
+    refs.set(ref!.slice('refs/guild/claims/'.length), oid!);
+  }
+  return refs;
+}
+
+function claimJson(url: string, task: string): Record<string, unknown> {
+  const bare = join(server.root, url.split('/').pop()!);
+  return JSON.parse(git(bare, 'show', `refs/guild/claims/${task}:claim.json`)) as Record<string, unknown>;
+}
+
+function locksOf(repo: TempRepo): string[] {
+  const dir = join(repo.dir, '.git', 'guild', 'locks');
+  return existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.lock')) : [];
+}
+
+/** Moves every claim this clone has noted back by `ms`: its clock says they have not moved for that long. */
+function backdateSeen(repo: TempRepo, ms: number): void {
+  const path = join(repo.dir, '.git', 'guild', 'remote', 'origin.json');
+  const seen = JSON.parse(readFileSync(path, 'utf8')) as { refs: Record<string, { since: string }> };
+  for (const entry of Object.values(seen.refs)) entry.since = new Date(Date.parse(entry.since) - ms).toISOString();
+  writeFileSync(path, JSON.stringify(seen));
+}
+
+describe('six clones racing', () => {
+  for (const transport of ['git', 'file'] as const) {
+    const trials = transport === 'git' ? 30 : 10;
+    test(`${trials} trials of six clones claiming one task: exactly one wins each, the others exit 3 and keep nothing (${transport}://)`, async () => {
+      const url = clones.seeded(transport, { tasks: trials });
+      const racers = Array.from({ length: 6 }, () => clones.clone(url));
+      for (let trial = 1; trial <= trials; trial++) {
+        const id = `GLD-${trial}`;
+        const results = await Promise.all(racers.map((repo, i) => runAsync(repo, ['claim', id, '--no-worktree', '--json'], `agent-${i}`)));
+        const winners = results.flatMap((result, i) => (result.code === 0 ? [i] : []));
+        assert.equal(winners.length, 1, `trial ${trial}: ${results.map((r) => `${r.code} ${r.stderr.trim()}`).join('\n')}`);
+        for (const [i, result] of results.entries()) {
+          if (i === winners[0]) continue;
+          assert.equal(result.code, 3, `trial ${trial}, clone ${i}: ${result.stderr}`);
+          assert.equal(result.json!.error!.code, 'EHELD');
+          assert.ok(!locksOf(racers[i]!).includes(`${id}.lock`), 'a lost claim leaves no lock');
+          assert.doesNotMatch(racers[i]!.read(), new RegExp(`${id} .*owner:`), 'nor a board change');
+        }
+        const ref = claimJson(url, id);
+        assert.equal(ref.agent, `agent-${winners[0]}`);
+        assert.equal(ref.state, 'claimed');
+      }
+    });
+  }
+
+  test('six clones claiming the next task over 20 tasks: every task claimed once, none twice', async () => {
+    const url = clones.seeded('git', { tasks: 20 });
+    const racers = Array.from({ length: 6 }, () => clones.clone(url));
+    const claimed: string[] = [];
+    await Promise.all(
+      racers.map(async (repo, i) => {
+        for (;;) {
+          const result = await runAsync(repo, ['claim', '--no-worktree', '--json'], `agent-${i}`);
+          if (result.code === 5) return;
+          assert.equal(result.code, 0, `clone ${i}: ${result.stderr}`);
+          claimed.push(result.json!.result.task.id);
+        }
+      }),
+    );
+    assert.equal(claimed.length, 20, `claimed: ${claimed.join(' ')}`);
+    assert.equal(new Set(claimed).size, 20, 'no task twice');
+    assert.equal(claimRefs(url).size, 20);
+  });
+});
+
+describe('claims on the remote', () => {
+  test('ready, next and list see another clone\'s claim; a claim of it is exit 3 naming the ref', () => {
+    const url = clones.seeded('git');
+    const a = clones.clone(url);
+    const b = clones.clone(url);
+    must(run(a, ['claim', 'GLD-1', '--no-worktree'], 'alice'), 'claim in a');
+    const ready = must(run(b, ['ready', '--json']), 'ready in b').json!.result.tasks.map((task: { id: string }) => task.id);
+    assert.deepEqual(ready, ['GLD-2', 'GLD-3', 'GLD-4']);
+    assert.equal(must(run(b, ['next', '--json']), 'next').json!.result.task.id, 'GLD-2');
+    const listed = must(run(b, ['list', '--json']), 'list').json!.result.tasks.find((task: { id: string }) => task.id === 'GLD-1');
+    assert.equal(listed.elsewhere, 'claimed');
+    const lost = run(b, ['claim', 'GLD-1', '--no-worktree', '--json'], 'bob');
+    assert.equal(lost.code, 3);
+    assert.match(lost.json!.error!.message, /another clone \(refs\/guild\/claims\/GLD-1 on origin\)/);
+    // claim without an ID skips it.
+    assert.equal(must(run(b, ['claim', '--no-worktree', '--json'], 'bob'), 'claim next').json!.result.task.id, 'GLD-2');
+  });
+
+  test('complete leaves the done marker: a clone whose board is behind cannot take the task again; fail and release free it', () => {
+    const url = clones.seeded('git');
+    const a = clones.clone(url);
+    const b = clones.clone(url);
+    must(run(a, ['claim', 'GLD-1', '--no-worktree'], 'alice'), 'claim 1');
+    must(run(a, ['complete', 'GLD-1'], 'alice'), 'complete 1');
+    assert.equal(claimJson(url, 'GLD-1').state, 'done');
+    assert.equal(locksOf(a).length, 0);
+    const listed = must(run(b, ['list', '--json']), 'list').json!.result.tasks.find((task: { id: string }) => task.id === 'GLD-1');
+    assert.equal(listed.status, 'ready', 'b has not synced');
+    assert.equal(listed.elsewhere, 'done');
+    assert.equal(run(b, ['claim', 'GLD-1', '--no-worktree'], 'bob').code, 3);
+
+    must(run(a, ['claim', 'GLD-2', '--no-worktree'], 'alice'), 'claim 2');
+    must(run(a, ['fail', 'GLD-2', '--reason', 'broke'], 'alice'), 'fail 2');
+    must(run(a, ['claim', 'GLD-3', '--no-worktree'], 'alice'), 'claim 3');
+    must(run(a, ['release', 'GLD-3'], 'alice'), 'release 3');
+    assert.deepEqual([...claimRefs(url).keys()], ['GLD-1']);
+    must(run(b, ['claim', 'GLD-3', '--no-worktree'], 'bob'), 'b takes the released task');
+  });
+
+  test('heartbeat moves the claim ref; the claim commit holds agent, host, clone, acquired, token and the claim event', () => {
+    const url = clones.seeded('git');
+    const a = clones.clone(url);
+    must(run(a, ['claim', 'GLD-1', '--no-worktree'], 'alice'), 'claim');
+    const before = claimRefs(url).get('GLD-1');
+    const record = claimJson(url, 'GLD-1');
+    for (const key of ['agent', 'host', 'clone', 'acquired', 'token', 'claimEvent']) assert.ok(typeof record[key] === 'string' && record[key] !== '', `${key} in ${JSON.stringify(record)}`);
+    const event = readFileSync(a.log, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)).find((e) => e.type === 'task.claimed');
+    assert.equal(record.claimEvent, event.id);
+    must(run(a, ['heartbeat', 'GLD-1'], 'alice'), 'heartbeat');
+    assert.notEqual(claimRefs(url).get('GLD-1'), before);
+  });
+
+  test('the server stopped: claim is exit 7 with nothing claimed anywhere; --offline claims here alone and says so', async () => {
+    const url = clones.seeded('git');
+    const a = clones.clone(url);
+    const board = a.read();
+    const log = readFileSync(a.log, 'utf8');
+    await server.stop();
+    for (const args of [['claim', 'GLD-1', '--no-worktree', '--json'], ['claim', '--no-worktree', '--json'], ['ready', '--json']]) {
+      const result = run(a, args, 'alice');
+      assert.equal(result.code, 7, `${args.join(' ')}: ${result.stderr}`);
+      assert.equal(result.json!.error!.code, 'EREMOTE');
+    }
+    assert.equal(a.read(), board);
+    assert.equal(readFileSync(a.log, 'utf8'), log);
+    assert.deepEqual(locksOf(a), []);
+    const offline = must(run(a, ['claim', 'GLD-1', '--no-worktree', '--offline'], 'alice'), 'offline claim');
+    assert.match(offline.stderr, /--offline: origin was not asked/);
+    await server.start();
+    assert.equal(claimRefs(url).size, 0, 'nothing reached the remote');
+  });
+
+  test('ready --offline answers from what the remote showed last', async () => {
+    const url = clones.seeded('git');
+    const a = clones.clone(url);
+    const b = clones.clone(url);
+    must(run(a, ['claim', 'GLD-1', '--no-worktree'], 'alice'), 'claim');
+    must(run(b, ['ready']), 'ready online');
+    await server.stop();
+    const ready = must(run(b, ['ready', '--offline', '--json']), 'ready offline');
+    assert.deepEqual(ready.json!.result.tasks.map((task: { id: string }) => task.id), ['GLD-2', 'GLD-3', 'GLD-4']);
+    assert.match(ready.stderr, /as origin showed them 20/);
+  });
+
+  test('complete while the server is down: done here, the ref stays; heal finishes it once the server is back', async () => {
+    const url = clones.seeded('git');
+    const a = clones.clone(url);
+    must(run(a, ['claim', 'GLD-1', '--no-worktree'], 'alice'), 'claim');
+    await server.stop();
+    const done = must(run(a, ['complete', 'GLD-1', '--json'], 'alice'), 'complete offline');
+    assert.equal(done.json!.result.lock, 'remote-pending');
+    assert.match(done.stderr, /could not be reached/);
+    assert.deepEqual(locksOf(a), ['GLD-1.lock'], 'the lock stays, saying what is left');
+    const heal = must(run(a, ['heal', '--offline']), 'heal while down');
+    void heal;
+    await server.start();
+    must(run(a, ['heal']), 'heal');
+    assert.deepEqual(locksOf(a), []);
+    assert.equal(claimJson(url, 'GLD-1').state, 'done');
+  });
+});
+
+describe('staleness by the observer\'s clock', () => {
+  test('a clone that dies holding a claim is healed by another after lock_ttl, and the task is taken again', () => {
+    const url = clones.seeded('git', { front: ['lock_ttl: 10m'] });
+    const a = clones.clone(url);
+    const b = clones.clone(url);
+    must(run(a, ['claim', 'GLD-1', '--no-worktree'], 'alice'), 'claim');
+    must(run(a, ['sync', '--remote']), 'a pushes its board');
+    must(run(b, ['sync', '--remote']), 'b sees the claim');
+    // a "dies": nothing of it runs again. b notes the claim now: not stale yet.
+    let heal = must(run(b, ['heal', '--json']), 'heal');
+    assert.deepEqual(heal.json!.result.remote.actions, []);
+    backdateSeen(b, 11 * 60_000);
+    heal = must(run(b, ['heal', '--json']), 'heal later');
+    const actions = heal.json!.result.remote.actions.map((action: { task: string; action: string }) => `${action.task} ${action.action}`);
+    assert.deepEqual(actions.sort(), ['GLD-1 broken', 'GLD-1 requeued']);
+    assert.equal(claimRefs(url).has('GLD-1'), false);
+    const task = must(run(b, ['list', '--json']), 'list').json!.result.tasks.find((t: { id: string }) => t.id === 'GLD-1');
+    assert.equal(task.status, 'ready');
+    assert.equal(task.tries, 1);
+    // The retry time is the requeue's (retry_base): claiming it is the next clone's business once due.
+    assert.equal(must(run(b, ['replay', '--check']), 'replay').code, 0);
+  });
+
+  test('a heartbeat between two looks saves the claim: the healer starts its clock again', () => {
+    const url = clones.seeded('git', { front: ['lock_ttl: 10m'] });
+    const a = clones.clone(url);
+    const b = clones.clone(url);
+    must(run(a, ['claim', 'GLD-1', '--no-worktree'], 'alice'), 'claim');
+    must(run(b, ['heal']), 'b notes the claim');
+    backdateSeen(b, 11 * 60_000);
+    must(run(a, ['heartbeat', 'GLD-1'], 'alice'), 'a is alive');
+    const heal = must(run(b, ['heal', '--json']), 'heal');
+    assert.deepEqual(heal.json!.result.remote.actions, []);
+    assert.equal(claimRefs(url).has('GLD-1'), true);
+  });
+
+  test('two healers of one stale claim: exactly one breaks it', async () => {
+    for (let trial = 0; trial < 5; trial++) {
+      const url = clones.seeded('git', { front: ['lock_ttl: 10m'] });
+      const a = clones.clone(url);
+      const healers = [clones.clone(url), clones.clone(url)];
+      must(run(a, ['claim', 'GLD-1', '--no-worktree'], 'alice'), 'claim');
+      for (const healer of healers) {
+        must(run(healer, ['heal']), 'note');
+        backdateSeen(healer, 11 * 60_000);
+      }
+      const results = await Promise.all(healers.map((healer) => runAsync(healer, ['heal', '--json'])));
+      const broke = results.filter((result) => result.json!.result.remote.actions.some((action: { action: string }) => action.action === 'broken'));
+      assert.equal(broke.length, 1, results.map((r) => r.stdout).join('\n'));
+      clones.removeAll();
+    }
+  });
+});
+
+describe('init --remote', () => {
+  test('adds remote: and ids: hash to an existing board\'s front matter, keeping every other byte; a remote the clone lacks is exit 2', () => {
+    const url = clones.seeded('git');
+    const a = clones.clone(url);
+    const before = a.read().replace('remote: origin\n', '');
+    a.write(before);
+    must(run(a, ['init', '--remote', 'origin']), 'init --remote');
+    const after_ = a.read();
+    assert.match(after_, /^---\nguild: 1\nprefix: GLD\nremote: origin\nids: hash\n---\n/);
+    assert.equal(after_.replace('remote: origin\nids: hash\n', ''), before);
+    must(run(a, ['init', '--remote', 'origin']), 'again');
+    assert.equal(a.read(), after_, 'idempotent');
+    const unknown = run(a, ['init', '--remote', 'upstream', '--json']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.json!.error!.message, /no git remote named upstream/);
+    const bad = run(a, ['init', '--remote', '--upload-pack=x', '--json']);
+    assert.equal(bad.code, 2);
+  });
+});
