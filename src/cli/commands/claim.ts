@@ -17,7 +17,7 @@ export async function run(args: ClaimArgs, ctx: Context): Promise<ClaimOutput> {
   if (args.pid !== undefined && (!Number.isInteger(args.pid) || args.pid <= 0)) throw new UsageError(`--pid must be a process id, got ${args.pid}`);
   const guild = ctx.guild();
   const agent = ctx.agent();
-  return claimWorkspace(guild, { agent, id: optionalTaskId(args.id), caps: capsOption(args.caps), pid: args.pid ?? null, worktree: args.worktree }, ctx.notes);
+  return claimWorkspace(guild, { agent, id: await optionalTaskId(ctx, args.id), caps: capsOption(args.caps), pid: args.pid ?? null, worktree: args.worktree }, ctx.notes);
 }
 
 export function render(result: ClaimOutput): string {
