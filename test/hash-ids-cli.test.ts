@@ -86,7 +86,7 @@ describe('a board with ids: hash', () => {
     assert.doesNotMatch(log, /GLD-K3F9/);
   });
 
-  test('an ambiguous prefix exits 2 with EAMBIGUOUS and the candidates; a prefix of nothing exits 4', () => {
+  test('an ambiguous prefix exits 2 with EAMBIGUOUS and the candidates; a whole ID of nothing exits 4', () => {
     const repo = hashRepo();
     withTasks(repo, ['- [ ] GLD-K3F9 Ours', '- [ ] GLD-K3AB Theirs']);
     const before = repo.read();
@@ -97,7 +97,7 @@ describe('a board with ids: hash', () => {
     const human = cli(['show', 'gld-k'], { cwd: repo.dir });
     assert.equal(human.code, 2);
     assert.match(human.stderr, /ambiguous task ID GLD-K: .*GLD-K3AB, GLD-K3F9/);
-    assert.equal(cli(['show', 'GLD-X'], { cwd: repo.dir }).code, 4);
+    assert.equal(cli(['show', 'GLD-X'], { cwd: repo.dir }).code, 2, 'a prefix of nothing is no ID, as before');
     assert.equal(cli(['show', 'GLD-XXXX'], { cwd: repo.dir }).code, 4);
     assert.equal(cli(['add', 'Waits', '--needs', 'GLD-K3'], { cwd: repo.dir }).code, 2);
     assert.equal(cli(['show', 'GLD-1K'], { cwd: repo.dir }).code, 2, 'digits then letters is no ID');

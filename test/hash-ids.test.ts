@@ -208,12 +208,21 @@ describe('a typed ID resolved against the board', () => {
     assert.equal((errorOf(() => resolveTypedId(b, 'GLD-K3F')).data.candidates as string[]).length, 2);
   });
 
-  test('none: a whole ID is passed on for the command to say so; a shorter prefix is no such task', async () => {
+  test('none: a whole ID is passed on for the command to say there is no such task; a shorter prefix is a bad ID', async () => {
     const b = await board('hash', tasks);
     assert.equal(resolveTypedId(b, 'GLD-XXXX'), 'GLD-XXXX');
     const error = errorOf(() => resolveTypedId(b, 'GLD-X'));
-    assert.equal(error.code, 'ENOTASK');
-    assert.equal(error.exitCode, 4);
+    assert.equal(error.code, 'EBADID');
+    assert.equal(error.exitCode, 2);
+  });
+
+  test('another board\'s prefix is a bad ID (EBADID, exit 2), as a number with it is', async () => {
+    const b = await board('hash', tasks);
+    for (const typed of ['bad-id', 'T-K3F9', 'GLDX-K']) {
+      const error = errorOf(() => resolveTypedId(b, typed));
+      assert.equal(error.code, 'EBADID', typed);
+      assert.equal(error.exitCode, 2);
+    }
   });
 
   test('numeric IDs are exact, never prefixes', async () => {
