@@ -3,8 +3,17 @@
 import { UsageError } from './errors.js';
 
 export const PREFIX_PATTERN = /^[A-Z][A-Z0-9]{0,15}$/;
-/** Any well-formed task ID, whatever the board's prefix. No leading zeros: GLD-07 is not GLD-7. */
-export const TASK_ID_PATTERN = /^([A-Z][A-Z0-9]{0,15})-([1-9][0-9]{0,8})$/;
+/**
+ * Any well-formed task ID, whatever the board's prefix: a number (no leading zeros: GLD-07 is not
+ * GLD-7; nine digits at most) or a hash ID (`ids: hash`), 4 to 12 of A-Z 0-9 starting with a letter,
+ * so that the two shapes never read as each other.
+ */
+export const TASK_ID_PATTERN = /^([A-Z][A-Z0-9]{0,15})-([1-9][0-9]{0,8}|[A-Z][A-Z0-9]{3,11})$/;
+/** The part of a hash ID after the dash. */
+export const HASH_ID_MIN = 4;
+export const HASH_ID_MAX = 12;
+/** What may be typed for a hash ID on the command line: the ID or a prefix of it, at least one character after the dash. */
+const TYPED_HASH_PATTERN = /^([A-Z][A-Z0-9]{0,15})-([A-Z][A-Z0-9]{0,11})$/;
 export const AGENT_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 export const BRANCH_PATTERN = /^[A-Za-z0-9._/-]{1,200}$/;
 export const CAP_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -23,7 +32,7 @@ export function parseTaskId(typed: string, prefix?: string): string {
   const value = typed.toUpperCase();
   const match = TASK_ID_PATTERN.exec(value);
   if (!match) {
-    throw new UsageError(`not a task ID: ${JSON.stringify(typed)} (expected ${prefix ?? 'PREFIX'}-<n>, like ${prefix ?? 'T'}-12)`, { value: typed }, 'EBADID');
+    throw new UsageError(`not a task ID: ${JSON.stringify(typed)} (expected ${prefix ?? 'PREFIX'}-<n>, like ${prefix ?? 'T'}-12, or a hash ID like ${prefix ?? 'T'}-K3F9)`, { value: typed }, 'EBADID');
   }
   if (prefix !== undefined && match[1] !== prefix) {
     throw new UsageError(`not a task ID of this board: ${typed} (this board's IDs look like ${prefix}-<n>)`, { value: typed, prefix }, 'EBADID');
@@ -31,8 +40,28 @@ export function parseTaskId(typed: string, prefix?: string): string {
   return value;
 }
 
+/** The number of a numeric ID; 0 for a hash ID, which has none. */
 export function taskNumber(id: string): number {
-  return Number(id.slice(id.lastIndexOf('-') + 1));
+  const n = Number(id.slice(id.lastIndexOf('-') + 1));
+  return Number.isInteger(n) ? n : 0;
+}
+
+/** A hash ID: a letter after the dash. */
+export function isHashId(id: string): boolean {
+  const dash = id.lastIndexOf('-');
+  const first = id.charCodeAt(dash + 1);
+  return dash > 0 && first >= 65 && first <= 90 && isTaskId(id);
+}
+
+/**
+ * A task ID typed on the command line, where a hash ID may be shortened to a unique prefix of it.
+ * `exact`: the value is a numeric ID, taken as it is without reading the board (a claim by number
+ * stays as fast as it was); otherwise it is a hash ID or a prefix of one, for the board to resolve.
+ */
+export function parseTypedTaskId(typed: string): { value: string; exact: boolean } {
+  const value = typed.toUpperCase();
+  if (TYPED_HASH_PATTERN.test(value)) return { value, exact: false };
+  return { value: parseTaskId(typed), exact: true };
 }
 
 /** Agent names become parts of paths and branch names later: refuse anything that could escape. */

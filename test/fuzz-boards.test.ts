@@ -127,7 +127,7 @@ function makeCase(index: number, seeds: { name: string; bytes: Buffer }[]): Case
   const addArgs = ['add', title];
   if (random.chance(0.3)) addArgs.push('--status', random.pick(['backlog', 'blocked', 'ready']));
   if (random.chance(0.3)) addArgs.push('--body', random.pick(['one line', 'two\nlines', '```\nfenced', '<!-- open']));
-  if (random.chance(0.2)) addArgs.push('--needs', random.pick(['GLD-1', 'T-1', 'GLD-2,GLD-3']));
+  if (random.chance(0.2)) addArgs.push('--needs', random.pick(['GLD-1', 'T-1', 'GLD-2,GLD-3', 'gld-k3', 'GLD-K3F9']));
   if (random.chance(0.2)) addArgs.push('--prio', random.pick(['high', 'low', 'critical']));
   const writer = random.chance(0.5) ? ['claim', '--no-worktree', '--agent', 'fuzz'] : ['sync'];
   const checker = random.pick([['list'], ['ready'], ['next'], ['doctor'], ['replay', '--check']]);
@@ -180,7 +180,7 @@ function lineNumberProblems(name: string, json: any, board: Buffer): { kind: str
   const lines = decodeBoard(board).text.split('\n');
   const lineHas = (line: number, id: string): boolean => {
     const text = lines[line - 1];
-    return text !== undefined && new RegExp(`(^|[^A-Za-z0-9])${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![0-9])`).test(text);
+    return text !== undefined && new RegExp(`(^|[^A-Za-z0-9])${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![0-9${/-[A-Z]/.test(id) ? 'A-Z' : ''}])`).test(text);
   };
   const message: string = json?.error?.message ?? '';
   const where = /ACTIVE_TASKS\.md:(\d+)/.exec(message);

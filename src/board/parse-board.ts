@@ -5,6 +5,7 @@ import { FileError } from '../errors.js';
 import { taskNumber } from '../identifiers.js';
 import { BoardText } from './board-text.js';
 import { readFrontMatter } from './front-matter.js';
+import { hashIdAllocator, type RandomInt } from './hash-ids.js';
 import { scanFrom } from './scan-outline.js';
 import { statusMatcher } from './sections.js';
 import { fieldValues, parseTaskLine, type TaskFieldValues, type TaskLine } from './task-line.js';
@@ -218,15 +219,22 @@ function indexTasks(file: string, tasks: Task[], sections: Section[]): Map<strin
 /** The largest number a task ID can carry: TASK_ID_PATTERN allows nine digits. */
 const LAST_ID_NUMBER = 999_999_999;
 
+/** New task IDs: random ones with `ids: hash` (board/hash-ids.ts), else the next numbers. */
+export function idAllocator(board: Board, random?: RandomInt): () => string {
+  if (board.settings.ids === 'hash') return hashIdAllocator(board, random);
+  return numericIdAllocator(board);
+}
+
 /**
- * New task IDs, numbered above every number the board names, as an ID or in needs (a number once
- * named is never handed out again). A need can name any number, and one typo (needs:GLD-999999999)
- * used PREFIX-1000000000, which does not read back as an ID: every write then failed, on a line of
- * its own new text. So when the numbers above the needs run out, IDs go on above the task IDs,
+ * Numbered above every number the board names, as an ID or in needs (a number once named is never
+ * handed out again). A need can name any number, and one typo (needs:GLD-999999999) used
+ * PREFIX-1000000000, which does not read back as an ID: every write then failed, on a line of its
+ * own new text. So when the numbers above the needs run out, IDs go on above the task IDs,
  * skipping every number a need names; only when the task IDs themselves reach the end is a new ID
- * refused, at the line that holds the largest.
+ * refused, at the line that holds the largest. Hash IDs merged in from a clone with `ids: hash`
+ * carry no number (taskNumber gives 0) and do not move the count.
  */
-export function idAllocator(board: Board): () => string {
+function numericIdAllocator(board: Board): () => string {
   let highest = 0;
   let highestTask = 0;
   let holder: { id: string; line: number } = { id: '', line: 0 };

@@ -10,7 +10,7 @@ import { FIELD_KEYS, PRIORITIES, type FieldKey, type FieldToken, type Priority, 
 // flag: U+2028 and U+2029 are text in Markdown and on the board (lines end only at CR and LF),
 // but a plain . would not match them and the whole line would be refused.
 const FIELD_RUN = `(?:[ \\t]+(\`?)(?:${FIELD_KEYS.join('|')}):[^\\s\`]+\\7)*`;
-const TASK_LINE = new RegExp(`^([ \\t]*(?:[-*+]|\\d{1,9}[.)])[ \\t]+)\\[([ xX])\\]([ \\t]+)(?:([A-Z][A-Z0-9]*-\\d+)(?=[ \\t]|$))?(.*?)(${FIELD_RUN})[ \\t]*$`, 's');
+const TASK_LINE = new RegExp(`^([ \\t]*(?:[-*+]|\\d{1,9}[.)])[ \\t]+)\\[([ xX])\\]([ \\t]+)(?:([A-Z][A-Z0-9]*-(?:\\d+|[A-Z][A-Z0-9]{3,11}))(?=[ \\t]|$))?(.*?)(${FIELD_RUN})[ \\t]*$`, 's');
 
 export interface TaskLine {
   /** Indentation, bullet and the space before the checkbox. */
@@ -35,14 +35,21 @@ export function parseTaskLine(text: string, prefix: string, file: string, line: 
   // command, where a loop over tokens in (cold, unoptimised) JavaScript costs several times more.
   const match = TASK_LINE.exec(text);
   if (!match) throw new FileError('EBOARD', file, line, `expected a task item like "- [ ] ${prefix}-1 title", got ${JSON.stringify(text)}`);
-  const id = match[4] ?? null;
+  let id = match[4] ?? null;
+  let rest = match[5]!;
+  // A word like HTTP-TIMEOUT is a title's, not a hash ID of another board: only the board's own
+  // prefix makes letters after the dash an ID (numbers with a wrong prefix stay an error).
+  if (id !== null && isHashShaped(id) && !id.startsWith(`${prefix}-`)) {
+    rest = id + rest;
+    id = null;
+  }
   if (id !== null) {
     const shape = TASK_ID_PATTERN.exec(id);
     if (!shape || shape[1] !== prefix) {
       throw new FileError('EBADID', file, line, `task ID ${id} is not ${prefix}-<n>: ${idProblem(id, prefix, shape)}`, { id });
     }
   }
-  const title = match[5]!.trim();
+  const title = rest.trim();
   const tail = match[6]!;
   const fields: FieldToken[] = [];
   if (tail !== '') {
@@ -53,7 +60,7 @@ export function parseTaskLine(text: string, prefix: string, file: string, line: 
       fields.push({ key: body.slice(0, colon) as FieldKey, value: body.slice(colon + 1), backticks });
     }
   }
-  const core = id === null ? title : title === '' ? id : `${id}${match[5]!.replace(/[ \t]+$/, '')}`;
+  const core = id === null ? title : title === '' ? id : `${id}${rest.replace(/[ \t]+$/, '')}`;
   return { marker: match[1]!, checked: match[2] !== ' ', checkChar: match[2]!, gap: match[3]!, id, core, title, fields };
 }
 
@@ -132,11 +139,16 @@ export function formatTaskLine(task: TaskLine, change: { checked?: boolean; id?:
   return `${task.marker}[${checkChar}]${task.gap}${core}${core && tail ? ' ' : ''}${tail}`;
 }
 
+function isHashShaped(id: string): boolean {
+  const first = id.charCodeAt(id.indexOf('-') + 1);
+  return first >= 65 && first <= 90;
+}
+
 /** Why an ID on the board is not one of its IDs, said as precisely as the ID allows. */
 function idProblem(id: string, prefix: string, shape: RegExpExecArray | null): string {
   if (shape) return `the board's prefix is ${prefix}, not ${shape[1]}`;
   const number = id.slice(id.lastIndexOf('-') + 1);
   if (/^0[0-9]*$/.test(number)) return 'IDs have no leading zeros';
   if (/^[0-9]{10,}$/.test(number)) return 'the number after the prefix has at most 9 digits';
-  return `the board's prefix is ${prefix}, and the number after it is 1 to 9 digits without leading zeros`;
+  return `the board's prefix is ${prefix}, and after it comes a number of 1 to 9 digits without leading zeros or a hash ID of 4 to 12 letters and digits starting with a letter`;
 }

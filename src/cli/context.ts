@@ -1,8 +1,9 @@
 // What every command gets: where it runs, who is acting, and a lazily opened Guild.
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { parseAgentName, parseCaps, parseTaskId } from '../identifiers.js';
-import { openGuild, type Guild } from '../tasks/guild.js';
+import { parseAgentName, parseCaps, parseTypedTaskId } from '../identifiers.js';
+import { loadBoard, openGuild, type Guild } from '../tasks/guild.js';
+import { resolveTypedId } from '../tasks/typed-id.js';
 
 export interface GlobalArgs {
   json?: boolean;
@@ -70,9 +71,26 @@ export function makeContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process.e
   };
 }
 
-export function optionalTaskId(value: unknown): string | undefined {
+/** A task ID from the command line, or undefined when none was given: see typedTaskIds. */
+export async function optionalTaskId(ctx: Context, value: unknown): Promise<string | undefined> {
   if (value === undefined || value === null || value === '') return undefined;
-  return parseTaskId(String(value));
+  return (await typedTaskIds(ctx, [String(value)]))[0];
+}
+
+export async function typedTaskId(ctx: Context, value: unknown): Promise<string> {
+  return (await typedTaskIds(ctx, [String(value)]))[0]!;
+}
+
+/**
+ * Task IDs as typed, each validated and upper-cased. A numeric ID is taken as it is, without
+ * reading the board: `claim GLD-4` stays as fast as it was. A hash ID or a prefix of one (GLD-K3)
+ * is resolved against the board, read once for all of them (tasks/typed-id.ts).
+ */
+export async function typedTaskIds(ctx: Context, values: readonly string[]): Promise<string[]> {
+  const typed = values.map(parseTypedTaskId);
+  if (typed.every((id) => id.exact)) return typed.map((id) => id.value);
+  const board = await loadBoard(ctx.guild());
+  return typed.map((id) => (id.exact ? id.value : resolveTypedId(board, id.value)));
 }
 
 export function capsOption(value: unknown, env: NodeJS.ProcessEnv = process.env): string[] | undefined {

@@ -29,6 +29,7 @@ export function branchFor(id: string, title: string): string {
 export function taskOfBranch(branch: string): string | null {
   const name = branch.startsWith('refs/heads/') ? branch.slice('refs/heads/'.length) : branch;
   if (!name.startsWith(BRANCH_PREFIX)) return null;
-  const match = /^([A-Z][A-Z0-9]{0,15}-[1-9][0-9]{0,8})(?:-[a-z0-9-]*)?$/.exec(name.slice(BRANCH_PREFIX.length));
+  // The slug is lower case, so a hash ID's capitals (guild/GLD-K3F9-users-table) end where it begins.
+  const match = /^([A-Z][A-Z0-9]{0,15}-(?:[1-9][0-9]{0,8}|[A-Z][A-Z0-9]{3,11}))(?:-[a-z0-9-]*)?$/.exec(name.slice(BRANCH_PREFIX.length));
   return match && TASK_ID_PATTERN.test(match[1]!) ? match[1]! : null;
 }

@@ -3,6 +3,7 @@
 import { dirname, join } from 'node:path';
 import { BOARD_FILE, readBoardFile } from '../board/board-file.js';
 import { BoardVersions } from '../board/board-versions.js';
+import type { RandomInt } from '../board/hash-ids.js';
 import type { Board, Settings } from '../board/types.js';
 import { findRepo, type RepoPaths } from '../git/find-repo.js';
 import { LOG_FILE } from '../log/append-event.js';
@@ -29,6 +30,8 @@ export interface Guild {
    * next or claim; shown by list and status.
    */
   elsewhere?: ReadonlyMap<string, ElsewhereClaim>;
+  /** Where hash IDs (`ids: hash`) get their randomness: crypto's unless a test passes its own. */
+  random?: RandomInt;
   /** The front matter of the board this process last read or wrote: what later steps of a command (worktrees, auto-commit) consult without reading the board again. */
   settings?: Settings;
 }
@@ -38,7 +41,8 @@ export interface ElsewhereClaim {
   state: 'claimed' | 'done';
 }
 
-export function openGuild(cwd: string, options: { now?: () => number } = {}): Guild {
+
+export function openGuild(cwd: string, options: { now?: () => number; random?: RandomInt } = {}): Guild {
   const repo = findRepo(cwd);
   const guildDir = join(repo.commonDir, 'guild');
   const locksDir = join(guildDir, 'locks');
@@ -53,6 +57,7 @@ export function openGuild(cwd: string, options: { now?: () => number } = {}): Gu
     locks: new MkdirTaskLocks(locksDir),
     host: systemProbe.host,
     now: options.now ?? Date.now,
+    random: options.random,
   };
 }
 

@@ -108,7 +108,7 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
   const undo: (() => void)[] = [];
   const beforeCommit: ((events: readonly AuditEvent[]) => void)[] = [];
   const afterCommit: ((written: Board) => void)[] = [];
-  const nextId = idAllocator(board);
+  const nextId = idAllocator(board, guild.random);
   const tx: Transaction = {
     board,
     edit,

@@ -1,8 +1,8 @@
 import type { Priority, Status } from '../../board/types.js';
 import { UsageError } from '../../errors.js';
-import { parseCaps, parseTaskId, splitList } from '../../identifiers.js';
+import { parseCaps, splitList } from '../../identifiers.js';
 import { addTask, type AddResult } from '../../tasks/add-task.js';
-import type { Context } from '../context.js';
+import { typedTaskIds, type Context } from '../context.js';
 
 export interface AddArgs {
   title?: string[] | string;
@@ -23,7 +23,7 @@ export async function run(args: AddArgs, ctx: Context): Promise<AddResult> {
     agent: ctx.agentOr('human'),
     title,
     prio: args.prio,
-    needs: args.needs === undefined ? undefined : splitList(args.needs).map((id) => parseTaskId(id)),
+    needs: args.needs === undefined ? undefined : await typedTaskIds(ctx, splitList(args.needs)),
     caps: args.caps === undefined ? undefined : parseCaps(args.caps),
     body: args.body,
     status: args.status,

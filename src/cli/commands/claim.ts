@@ -16,7 +16,7 @@ export type ClaimOutput = ClaimedWorkspace;
 export async function run(args: ClaimArgs, ctx: Context): Promise<ClaimOutput> {
   if (args.pid !== undefined && (!Number.isInteger(args.pid) || args.pid <= 0)) throw new UsageError(`--pid must be a process id, got ${args.pid}`);
   const agent = ctx.agent();
-  const id = optionalTaskId(args.id);
+  const id = await optionalTaskId(ctx, args.id);
   // Claiming the next task skips those other clones hold (one ls-remote); a claim by ID needs no
   // listing: its create-only push is the answer.
   const guild = id === undefined ? await ctx.seeingGuild() : ctx.guild();

@@ -11,7 +11,7 @@ export interface CompleteOutput extends FinishResult {
 export async function run(args: { id?: string; note?: string; commitAll?: string }, ctx: Context): Promise<CompleteOutput> {
   const guild = await ctx.claimingGuild();
   const agent = ctx.agent();
-  const id = optionalTaskId(args.id) ?? (await taskFromWorktree(ctx));
+  const id = (await optionalTaskId(ctx, args.id)) ?? (await taskFromWorktree(ctx));
   // A task without a worktree (claimed with --no-worktree) has nothing to check; git is not
   // even loaded unless the board names a branch for it.
   const { checkWork } = await import('../../workspace/check-work.js');

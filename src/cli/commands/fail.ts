@@ -7,7 +7,7 @@ export async function run(args: { id?: string; reason?: string }, ctx: Context):
   if (args.reason === undefined) throw new UsageError('fail needs --reason TEXT: say what went wrong, for whoever tries next');
   const guild = await ctx.claimingGuild();
   const agent = ctx.agent();
-  const id = optionalTaskId(args.id) ?? (await taskFromWorktree(ctx));
+  const id = (await optionalTaskId(ctx, args.id)) ?? (await taskFromWorktree(ctx));
   // The try's uncommitted work becomes its commit first, so that the next claimer inherits nothing unseen.
   const { commitFailedTry } = await import('../../workspace/earlier-tries.js');
   const result = await failTask(guild, agent, id, args.reason, await commitFailedTry(guild, agent, id, args.reason));

@@ -3,7 +3,7 @@ import { optionalTaskId, type Context } from '../context.js';
 import { taskFromWorktree } from './worktree-task.js';
 
 export async function run(args: { id?: string }, ctx: Context): Promise<HeartbeatResult> {
-  return heartbeatTask(await ctx.claimingGuild(), ctx.agent(), optionalTaskId(args.id) ?? (await taskFromWorktree(ctx)));
+  return heartbeatTask(await ctx.claimingGuild(), ctx.agent(), (await optionalTaskId(ctx, args.id)) ?? (await taskFromWorktree(ctx)));
 }
 
 export function render(result: HeartbeatResult): string {

@@ -4,11 +4,11 @@ import { createWriteStream, openSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { requireDuration } from '../../duration.js';
 import { UsageError } from '../../errors.js';
-import { parseAgentName, parseTaskId } from '../../identifiers.js';
+import { parseAgentName } from '../../identifiers.js';
 import type { AuditEvent } from '../../log/event.js';
 import { queryLog, type LogFilter } from '../../history/query-log.js';
 import { rotateLog } from '../../history/rotate-log.js';
-import type { Context } from '../context.js';
+import { typedTaskId, type Context } from '../context.js';
 
 export interface LogArgs {
   action?: string;
@@ -30,7 +30,7 @@ export const streams = true;
 
 export async function run(args: LogArgs, ctx: Context): Promise<{ events: number; file?: string }> {
   const filter: LogFilter = {
-    task: args.task === undefined ? undefined : parseTaskId(String(args.task)),
+    task: args.task === undefined ? undefined : await typedTaskId(ctx, args.task),
     agent: args.agent === undefined ? undefined : parseAgentName(args.agent),
     types: args.type === undefined ? undefined : ([] as string[]).concat(args.type).flatMap((type) => type.split(',')),
     since: timeOption(args.since, '--since', ctx),

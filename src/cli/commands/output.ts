@@ -9,11 +9,10 @@ import { once } from 'node:events';
 import { dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { ExitCode, GuildError, NoSuchTaskError, UsageError } from '../../errors.js';
-import { parseTaskId } from '../../identifiers.js';
 import { judgeLock } from '../../lock/task-locks.js';
 import { listRuns, parseRunLine, type RunFile } from '../../runner/run-log.js';
 import { loadBoard, type Guild } from '../../tasks/guild.js';
-import type { Context } from '../context.js';
+import { typedTaskId, type Context } from '../context.js';
 
 export interface OutputArgs {
   id: string;
@@ -38,7 +37,7 @@ const ABANDONED_MS = 2_000;
 
 export async function run(args: OutputArgs, ctx: Context): Promise<OutputResult> {
   const guild = ctx.guild();
-  const id = parseTaskId(String(args.id));
+  const id = await typedTaskId(ctx, args.id);
   if (args.try !== undefined && (!Number.isInteger(args.try) || args.try < 1)) throw new UsageError(`--try must be a try number from 1, got ${JSON.stringify(args.try)}`, { value: args.try });
   const runs = listRuns(guild.repo.commonDir, id);
   if (runs.length === 0) await requireTask(guild, id);

@@ -3,7 +3,7 @@ import { notePendingRemote, optionalTaskId, type Context } from '../context.js';
 import { taskFromWorktree } from './worktree-task.js';
 
 export async function run(args: { id?: string }, ctx: Context): Promise<FinishResult> {
-  const result = await releaseTask(await ctx.claimingGuild(), ctx.agent(), optionalTaskId(args.id) ?? (await taskFromWorktree(ctx)));
+  const result = await releaseTask(await ctx.claimingGuild(), ctx.agent(), (await optionalTaskId(ctx, args.id)) ?? (await taskFromWorktree(ctx)));
   notePendingRemote(result, ctx);
   return result;
 }

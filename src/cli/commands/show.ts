@@ -1,15 +1,14 @@
 import { formatSize } from '../../runner/resources.js';
 import { listRuns, type RunFile } from '../../runner/run-log.js';
-import { parseTaskId } from '../../identifiers.js';
 import { showTask, type ShowResult } from '../../tasks/queries.js';
-import type { Context } from '../context.js';
+import { typedTaskId, type Context } from '../context.js';
 
 /** The task, and the tries `guild-fs run` recorded output for (read here: runner/ sits above tasks/). */
 export type ShowWithRuns = ShowResult & { runs: RunFile[] };
 
 export async function run(args: { id: string }, ctx: Context): Promise<ShowWithRuns> {
   const guild = ctx.guild();
-  const id = parseTaskId(String(args.id));
+  const id = await typedTaskId(ctx, args.id);
   const result = await showTask(guild, id, ctx.agentIfAny());
   for (const warning of result.warnings) ctx.notes.push(`warning: ${warning.file}:${warning.line}: ${warning.message}`);
   return { ...result, runs: listRuns(guild.repo.commonDir, id) };
