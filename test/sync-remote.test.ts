@@ -65,7 +65,7 @@ for (const transport of ['git', 'file'] as const) {
     assert.equal(first.merged, false);
     assert.equal(first.pushed, true);
     assert.equal(first.attempts, 1);
-    assert.equal(first.orphaned, null, 'no claims given: no reconciliation');
+    assert.deepEqual(first.orphaned, [], 'reconciled with the remote claims: nothing orphaned');
     assert.equal(git(a.dir, 'log', '-1', '--format=%s'), 'guild: sync');
 
     const second = syncJson(b).json!.result;
@@ -273,4 +273,39 @@ describe('watch --sync-every', () => {
       assert.equal((await daemon.kill('SIGINT')).code, 0, daemon.stderr());
     }
   });
+});
+
+test('two clones adding tasks offline with ids: hash, then sync --remote in both: distinct IDs, equal boards, replay --check passes in both', () => {
+  const url = made.seeded('git', { front: ['ids: hash'] });
+  const a = clone(url);
+  const b = clone(url);
+  const added = { a: [] as string[], b: [] as string[] };
+  for (let i = 0; i < 5; i++) {
+    added.a.push(must(run(a, ['add', `a's task ${i}`, '--json']), 'add in a').json!.result.id);
+    added.b.push(must(run(b, ['add', `b's task ${i}`, '--json']), 'add in b').json!.result.id);
+  }
+  // A hand-typed item each, given its ID by sync.
+  a.write(a.read().replace('## In Progress', '- [ ] typed in a\n\n## In Progress'));
+  b.write(b.read().replace('## In Progress', '- [ ] typed in b\n\n## In Progress'));
+  syncJson(a);
+  syncJson(b);
+  syncJson(a);
+  assertConverged([a, b]);
+  const ids = must(run(a, ['list', '--json']), 'list').json!.result.tasks.map((task: { id: string }) => task.id);
+  assert.equal(ids.length, 4 + 12);
+  assert.equal(new Set(ids).size, ids.length, `distinct IDs: ${ids.join(' ')}`);
+  for (const id of [...added.a, ...added.b]) assert.match(id, /^GLD-[A-Z][0-9A-Z]{3,}$/);
+});
+
+test('a task In Progress whose claim is gone everywhere is reported by sync --remote, not moved', () => {
+  const url = seeded('git');
+  const a = clone(url);
+  const b = clone(url);
+  must(run(a, ['claim', 'GLD-1', '--no-worktree', '--offline'], 'alice'), 'claim --offline');
+  assert.deepEqual(syncJson(a).json!.result.orphaned, [], 'a holds its lock: not orphaned there');
+  const seen = syncJson(b).json!.result;
+  assert.deepEqual(seen.orphaned.map((task: { id: string }) => task.id), ['GLD-1']);
+  const task = must(run(b, ['list', '--json']), 'list').json!.result.tasks.find((t: { id: string }) => t.id === 'GLD-1');
+  assert.equal(task.status, 'in-progress');
+  assert.equal(task.owner, 'alice');
 });
