@@ -31,6 +31,7 @@ import { stormBench } from './storm.js';
 import { logHistoryBench } from './log-history.js';
 import { worktreeBench } from './worktrees.js';
 import { runnerBench } from './runner.js';
+import { remoteBench } from './remote.js';
 import { generateBoard } from './generate-board.js';
 import { fmt, max, median, min, p90, pairedRatios, rotation } from './stats.js';
 
@@ -457,6 +458,8 @@ async function main(): Promise<void> {
   const storm = await stormBench({ quick, tmpRoot, log });
   // --- Figure 14 (issue 12): the runner's overhead per task and its memory.
   const runner = await runnerBench({ quick, tmpRoot, log, bin });
+  // --- Figure 15 (issue 13): claims and ready through the git remote.
+  const remote = await remoteBench({ quick, tmpRoot, log, bin });
 
   // --- Optional: CPU profiles.
   let profileText = '';
@@ -503,6 +506,7 @@ async function main(): Promise<void> {
     ...worktrees.rows,
     ...storm.rows,
     ...runner.rows,
+    ...remote.rows,
   ];
   const references: Row[] = [
     { ...processRow('ref. `claim`, 10 tasks, cold (fixed cost)', 'claim10', Number.POSITIVE_INFINITY), target: 'none' },
@@ -549,6 +553,8 @@ ${worktrees.method}
 ${storm.method}
 
 ${runner.method}
+
+${remote.method}
 
 Nothing here is asserted: \`bench/run.ts\` exits 0 whether or not a target is met. The machine may be shared; read the p90 and paired-ratio columns and the load average before trusting a small difference.`;
 

@@ -1,0 +1,154 @@
+// Issue 13's figures: claims through the git remote, against a real `git daemon` on 127.0.0.1.
+//   15a. `claim <ID>` with `remote:` vs (a) a bare `git push` of one new ref to the same server
+//        plus (b) the same claim on a board without a remote. Goal: at most 1.3x (a) + (b).
+//   15b. `ready --json` with `remote:` vs a bare `git ls-remote` of the claim refs plus `ready
+//        --json` without a remote. Goal: at most 1.3x the sum.
+// Subject and baselines are interleaved, rotating their order, in the same run.
+// Run alone: `npm run build && tsx bench/remote.ts [--quick]`.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FigureRow } from './crash-safety.js';
+import { median, pairedRatios, rotation } from './stats.js';
+
+export interface RemoteBenchOptions {
+  quick: boolean;
+  tmpRoot: string;
+  log: (message: string) => void;
+  bin: string;
+}
+
+function env(): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GUILD_') && key !== 'NODE_OPTIONS' && key !== 'NODE_V8_COVERAGE') out[key] = value;
+  return { ...out, GUILD_AGENT: 'bench', GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'b@b' };
+}
+
+function sh(cmd: string, args: string[], cwd: string): string {
+  const run = spawnSync(cmd, args, { cwd, env: env(), encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (run.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${run.status}: ${run.stderr}`);
+  return run.stdout;
+}
+
+function timed(cmd: string, args: string[], cwd: string): number {
+  const start = process.hrtime.bigint();
+  sh(cmd, args, cwd);
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startDaemon(root: string): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const daemon = join(spawnSync('git', ['--exec-path'], { encoding: 'utf8' }).stdout.trim(), 'git-daemon');
+  const child = spawn(daemon, ['--reuseaddr', '--export-all', '--enable=receive-pack', `--base-path=${root}`, '--listen=127.0.0.1', `--port=${port}`, root], { stdio: 'ignore', detached: true });
+  for (let i = 0; i < 200; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+    if (up) return { port, child };
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('git daemon did not start');
+}
+
+/** A board of `tasks` Ready tasks (GLD-1..n), with `remote: origin` or without. */
+function board(tasks: number, remote: boolean): string {
+  return ['---', 'guild: 1', 'prefix: GLD', ...(remote ? ['remote: origin'] : []), '---', '# Active Tasks', '', '## Ready', ...Array.from({ length: tasks }, (_, i) => `- [ ] GLD-${i + 1} Task ${i + 1}`), '', '## In Progress', '', '## Done', ''].join('\n');
+}
+
+export async function remoteBench(options: RemoteBenchOptions): Promise<{ rows: FigureRow[]; method: string }> {
+  const samples = options.quick ? 8 : 40;
+  const tasks = samples + 10;
+  const { bin } = options;
+  const base = join(options.tmpRoot, 'remote');
+  rmSync(base, { recursive: true, force: true });
+  const served = join(base, 'served');
+  mkdirSync(served, { recursive: true });
+  sh('git', ['init', '-q', '--bare', '-b', 'main', join(served, 'guild.git')], base);
+  const { port, child } = await startDaemon(served);
+  try {
+    const url = `git://127.0.0.1:${port}/guild.git`;
+    // The clone with the remote: seeded, pushed, every claim against the server.
+    const withRemote = join(base, 'with-remote');
+    sh('git', ['clone', '-q', url, withRemote], base);
+    writeFileSync(join(withRemote, 'ACTIVE_TASKS.md'), board(tasks, true));
+    sh(process.execPath, [bin, 'init'], withRemote);
+    sh('git', ['add', '-A'], withRemote);
+    sh('git', ['commit', '-q', '-m', 'seed'], withRemote);
+    sh('git', ['push', '-q', 'origin', 'main'], withRemote);
+    // The same board without a remote, in a repository of its own.
+    const local = join(base, 'local');
+    sh('git', ['init', '-q', '-b', 'main', local], base);
+    writeFileSync(join(local, 'ACTIVE_TASKS.md'), board(tasks, false));
+    sh(process.execPath, [bin, 'init'], local);
+    sh('git', ['add', '-A'], local);
+    sh('git', ['commit', '-q', '-m', 'seed'], local);
+    // One commit to push as the bare baseline's ref, made once: the push sends it each time, as a claim sends its own.
+    const head = sh('git', ['rev-parse', 'HEAD'], withRemote).trim();
+
+    const claimRemote: number[] = [];
+    const claimLocal: number[] = [];
+    const push: number[] = [];
+    const readyRemote: number[] = [];
+    const readyLocal: number[] = [];
+    const lsRemote: number[] = [];
+    const warmup = 2;
+    options.log(`remote: ${samples} claims with and without a remote, bare pushes, ready and ls-remote, interleaved`);
+    for (let i = 1; i <= samples + warmup; i++) {
+      const id = `GLD-${i}`;
+      const parts: [number[], () => number][] = [
+        [claimRemote, () => timed(process.execPath, [bin, 'claim', id, '--no-worktree'], withRemote)],
+        [claimLocal, () => timed(process.execPath, [bin, 'claim', id, '--no-worktree'], local)],
+        [push, () => timed('git', ['push', '-q', '--force-with-lease=refs/bench/r' + i + ':', 'origin', `${head}:refs/bench/r${i}`], withRemote)],
+        [readyRemote, () => timed(process.execPath, [bin, 'ready', '--json'], withRemote)],
+        [readyLocal, () => timed(process.execPath, [bin, 'ready', '--json'], local)],
+        [lsRemote, () => timed('git', ['ls-remote', '--refs', 'origin', 'refs/guild/claims/*'], withRemote)],
+      ];
+      for (const [into, measure] of rotation(parts, i)) {
+        const ms = measure();
+        if (i > warmup) into.push(ms);
+      }
+    }
+    const sum = (a: number[], b: number[]): number[] => a.map((x, i) => x + b[i]!);
+    const claimBase = sum(push, claimLocal);
+    const readyBase = sum(lsRemote, readyLocal);
+    const rows: FigureRow[] = [
+      { figure: '15a. `claim <ID>` through a remote (git daemon on 127.0.0.1) vs a bare `git push` of one ref + a claim without a remote', unit: 'ms', subject: claimRemote, baseline: claimBase, paired: pairedRatios(claimRemote, claimBase), target: '<= 1.3x', met: median(claimRemote) / median(claimBase) <= 1.3, digits: 1 },
+      { figure: '15b. `ready --json` with a remote vs a bare `git ls-remote` + `ready --json` without a remote', unit: 'ms', subject: readyRemote, baseline: readyBase, paired: pairedRatios(readyRemote, readyBase), target: '<= 1.3x', met: median(readyRemote) / median(readyBase) <= 1.3, digits: 1 },
+    ];
+    const method = `**15. Claims through the git remote.** A real \`git daemon --enable=receive-pack\` on 127.0.0.1 serves a bare repository; a clone of it holds a board of ${tasks} Ready tasks with \`remote: origin\` (seeded and pushed), and a separate repository holds the same board without a remote. Each of ${samples} rounds (after ${warmup} warm-up rounds) measures, in a rotating order: \`claim GLD-<i> --no-worktree\` in the clone (its lock, the create-only push of \`refs/guild/claims/GLD-<i>\`, the log, the board); the same claim in the repository without a remote (b); \`git push --force-with-lease=refs/bench/r<i>: origin <commit>:refs/bench/r<i>\`, a bare push of one new ref to the same server (a); \`ready --json\` in both; and \`git ls-remote --refs origin 'refs/guild/claims/*'\`. Wall time of each process; 15a's baseline is (a) + (b) of the same round, 15b's is ls-remote + ready without a remote of the same round. Medians. Median claim through the remote ${median(claimRemote).toFixed(1)} ms, bare push ${median(push).toFixed(1)} ms, claim without a remote ${median(claimLocal).toFixed(1)} ms.`;
+    return { rows, method };
+  } finally {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // gone
+    }
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const quick = process.argv.includes('--quick');
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const tmpRoot = join(os.tmpdir(), `guild-fs-bench-remote-${process.pid}`);
+  mkdirSync(tmpRoot, { recursive: true });
+  const result = await remoteBench({ quick, tmpRoot, log: (m) => console.error(`[bench] ${m}`), bin: join(root, 'bin', 'guild-fs.js') });
+  for (const row of result.rows) console.log(row.figure, '|', median(row.subject).toFixed(1), 'vs', median(row.baseline).toFixed(1), '=', (median(row.subject) / median(row.baseline)).toFixed(2));
+  rmSync(tmpRoot, { recursive: true, force: true });
+}
