@@ -12,6 +12,7 @@ import type { RunEvent, RunEventBody, RunSummary, TaskRecord } from './events.js
 import type { RunStream } from './run-log.js';
 import { startWatchdog, type Watchdog } from './watchdog.js';
 import { workerLoop, type Pool } from './worker.js';
+import type { RemoteRounds } from './remote-rounds.js';
 
 export interface RunOptions {
   /** CMD and its ARGs, with placeholders. */
@@ -46,6 +47,8 @@ export interface RunOptions {
   beforeClaim?: (worker: string) => Promise<void>;
   /** How often an idle --watch worker looks again without a board change. */
   idleRecheckMs?: number;
+  /** On a board with `remote:`: the board's travel between runners in other clones (remote-rounds.ts). */
+  remote?: RemoteRounds;
   now?: () => number;
 }
 
@@ -99,7 +102,10 @@ export function runTasks(guild: Guild, options: RunOptions): RunHandle {
   };
   const boardWatcher = options.watch ? watchBoard(guild.boardPath, pool.wake) : null;
   emit({ event: 'run.started', workers, argv: options.argv, template: options.promptFrom });
-  const done = Promise.all(specs.map((spec) => workerLoop(pool, spec))).then((): RunSummary => {
+  const done = Promise.all(specs.map((spec) => workerLoop(pool, spec)))
+    // The last outcomes reach the remote even when the run ends without another claim (--max-tasks, a stop).
+    .then(() => options.remote?.refresh())
+    .then((): RunSummary => {
     boardWatcher?.close();
     watchdog.close();
     const summary = summarize(pool.records, pool.errors, now() - started);

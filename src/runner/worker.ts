@@ -36,11 +36,16 @@ export interface Pool {
   errors: number;
   records: TaskRecord[];
   running: Map<string, RunningAgent>;
+  /** Said once: idle because other clones still hold claims (remote-rounds.ts). */
+  waitingOnOthers?: boolean;
   /** Wakes every waiting worker. */
   wake(): void;
   /** Until wake() or `ms` (null: only wake()). */
   sleep(ms: number | null): Promise<void>;
 }
+
+/** How often a runner with nothing to claim looks again while other clones hold claims. */
+const REMOTE_RECHECK_MS = 1_000;
 
 /** How many lines of the agent's last output go into a failure reason. */
 const REASON_LINES = 10;
@@ -51,6 +56,9 @@ export async function workerLoop(pool: Pool, spec: WorkerSpec): Promise<void> {
   while (!pool.stopping) {
     if (options.maxTasks !== undefined && pool.taken >= options.maxTasks) return;
     if (options.beforeClaim) await options.beforeClaim(name);
+    // Through a remote: the board as the other clones left it (their Done may unblock work here),
+    // and what they hold now, before choosing.
+    if (options.remote) await options.remote.refresh();
     if (pool.stopping) return;
     pool.taken++;
     pool.busy++;
@@ -65,6 +73,14 @@ export async function workerLoop(pool: Pool, spec: WorkerSpec): Promise<void> {
         // A task this worker could take that waits for its retry time (a failed try) is work
         // still to do: the run drives the board to the end, so it waits for it, said once.
         const retrying = error.data.waiting as { task: string; retry: string }[] | undefined;
+        // Runners in other clones still hold claims: their outcomes may unblock work here.
+        if (!options.watch && pool.busy === 0 && options.remote?.othersWorking()) {
+          if (!pool.waitingOnOthers) pool.emit({ event: 'run.waiting', worker: name, why: 'other clones still hold claims; their work may unblock more here' });
+          pool.waitingOnOthers = true;
+          await pool.sleep(REMOTE_RECHECK_MS);
+          continue;
+        }
+        pool.waitingOnOthers = false;
         if (!options.watch && pool.busy === 0 && !retrying?.length) {
           // Nothing left for anyone: the others, waiting, look once more and leave too.
           pool.wake();

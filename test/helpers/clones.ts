@@ -38,6 +38,8 @@ export interface SeedOptions {
   tasks?: number;
   /** Front matter lines besides `remote: origin`. */
   front?: string[];
+  /** Task lines after GLD-1..n, as written. */
+  extraTasks?: string[];
 }
 
 export class Clones {
@@ -68,7 +70,7 @@ export class Clones {
     const url = transport === 'git' ? this.server.url(name) : this.server.fileUrl(name);
     const seed = this.clone(url);
     const tasks = options.tasks ?? 4;
-    seed.write(boardWith(['remote: origin', ...(options.front ?? [])], Array.from({ length: tasks }, (_, i) => `- [ ] GLD-${i + 1} task ${i + 1}`)));
+    seed.write(boardWith(['remote: origin', ...(options.front ?? [])], [...Array.from({ length: tasks }, (_, i) => `- [ ] GLD-${i + 1} task ${i + 1}`), ...(options.extraTasks ?? [])]));
     must(cli(['init'], { cwd: seed.dir }), 'init');
     must(cli(['sync'], { cwd: seed.dir }), 'sync');
     git(seed.dir, 'add', '-A');

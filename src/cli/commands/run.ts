@@ -89,7 +89,10 @@ export async function run(args: RunArgs, ctx: Context): Promise<RunSummary> {
         heldBack = null;
       }
     : undefined;
+  // Through a remote: runners in other clones drain the same board (runner/remote-rounds.ts).
+  const remote = board.settings.remote !== null && !ctx.offline ? (await import('../../runner/remote-rounds.js')).remoteRounds(guild, board.settings.remote, agent, (message) => print({ time: new Date().toISOString(), event: 'run.note', worker: null, task: null, message })) : undefined;
   const handle = runTasks(guild, {
+    remote,
     argv,
     agent,
     parallel,
