@@ -5,12 +5,12 @@
 //        --json` without a remote. Goal: at most 1.3x the sum.
 // Subject and baselines are interleaved, rotating their order, in the same run.
 // Run alone: `npm run build && tsx bench/remote.ts [--quick]`.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startGitServer } from '../test/helpers/git-server.js';
 import type { FigureRow } from './crash-safety.js';
 import { median, pairedRatios, rotation } from './stats.js';
 
@@ -39,33 +39,6 @@ function timed(cmd: string, args: string[], cwd: string): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startDaemon(root: string): Promise<{ port: number; child: ChildProcess }> {
-  const port = await freePort();
-  const daemon = join(spawnSync('git', ['--exec-path'], { encoding: 'utf8' }).stdout.trim(), 'git-daemon');
-  const child = spawn(daemon, ['--reuseaddr', '--export-all', '--enable=receive-pack', `--base-path=${root}`, '--listen=127.0.0.1', `--port=${port}`, root], { stdio: 'ignore', detached: true });
-  for (let i = 0; i < 200; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port });
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (up) return { port, child };
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error('git daemon did not start');
-}
-
 /** A board of `tasks` Ready tasks (GLD-1..n), with `remote: origin` or without. */
 function board(tasks: number, remote: boolean): string {
   return ['---', 'guild: 1', 'prefix: GLD', ...(remote ? ['remote: origin'] : []), '---', '# Active Tasks', '', '## Ready', ...Array.from({ length: tasks }, (_, i) => `- [ ] GLD-${i + 1} Task ${i + 1}`), '', '## In Progress', '', '## Done', ''].join('\n');
@@ -77,12 +50,12 @@ export async function remoteBench(options: RemoteBenchOptions): Promise<{ rows: 
   const { bin } = options;
   const base = join(options.tmpRoot, 'remote');
   rmSync(base, { recursive: true, force: true });
-  const served = join(base, 'served');
-  mkdirSync(served, { recursive: true });
-  sh('git', ['init', '-q', '--bare', '-b', 'main', join(served, 'guild.git')], base);
-  const { port, child } = await startDaemon(served);
+  mkdirSync(base, { recursive: true });
+  // The tests' git daemon (test/helpers/git-server.ts): the same server setup, measured here.
+  const server = await startGitServer();
+  server.bare('guild.git');
   try {
-    const url = `git://127.0.0.1:${port}/guild.git`;
+    const url = server.url('guild.git');
     // The clone with the remote: seeded, pushed, every claim against the server.
     const withRemote = join(base, 'with-remote');
     sh('git', ['clone', '-q', url, withRemote], base);
@@ -134,11 +107,7 @@ export async function remoteBench(options: RemoteBenchOptions): Promise<{ rows: 
     const method = `**15. Claims through the git remote.** A real \`git daemon --enable=receive-pack\` on 127.0.0.1 serves a bare repository; a clone of it holds a board of ${tasks} Ready tasks with \`remote: origin\` (seeded and pushed), and a separate repository holds the same board without a remote. Each of ${samples} rounds (after ${warmup} warm-up rounds) measures, in a rotating order: \`claim GLD-<i> --no-worktree\` in the clone (its lock, the create-only push of \`refs/guild/claims/GLD-<i>\`, the log, the board); the same claim in the repository without a remote (b); \`git push --force-with-lease=refs/bench/r<i>: origin <commit>:refs/bench/r<i>\`, a bare push of one new ref to the same server (a); \`ready --json\` in both; and \`git ls-remote --refs origin 'refs/guild/claims/*'\`. Wall time of each process; 15a's baseline is (a) + (b) of the same round, 15b's is ls-remote + ready without a remote of the same round. Medians. Median claim through the remote ${median(claimRemote).toFixed(1)} ms, bare push ${median(push).toFixed(1)} ms, claim without a remote ${median(claimLocal).toFixed(1)} ms.`;
     return { rows, method };
   } finally {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // gone
-    }
+    await server.close();
     rmSync(base, { recursive: true, force: true });
   }
 }

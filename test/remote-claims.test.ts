@@ -9,6 +9,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { cli, cliAsync, type CliResult } from './helpers/cli.js';
 import { Clones, IDENTITY, git, must } from './helpers/clones.js';
 import { startGitServer, type GitServer } from './helpers/git-server.js';
+import { killAllDaemons, startDaemon, waitFor } from './helpers/daemon.js';
 import type { TempRepo } from './helpers/repo.js';
 
 let server: GitServer;
@@ -18,6 +19,7 @@ before(async () => {
   clones = new Clones(server);
 });
 after(async () => {
+  killAllDaemons();
   await server.close();
 });
 afterEach(async () => {
@@ -114,6 +116,9 @@ describe('claims on the remote', () => {
     assert.equal(must(run(b, ['next', '--json']), 'next').json!.result.task.id, 'GLD-2');
     const listed = must(run(b, ['list', '--json']), 'list').json!.result.tasks.find((task: { id: string }) => task.id === 'GLD-1');
     assert.equal(listed.elsewhere, 'claimed');
+    const status = must(run(b, ['status', '--json']), 'status').json!.result;
+    assert.deepEqual(status.elsewhere, { claimed: ['GLD-1'], done: [] });
+    assert.match(must(run(b, ['status']), 'status').stdout, /other clones: hold GLD-1/);
     const lost = run(b, ['claim', 'GLD-1', '--no-worktree', '--json'], 'bob');
     assert.equal(lost.code, 3);
     assert.match(lost.json!.error!.message, /another clone \(refs\/guild\/claims\/GLD-1 on origin\)/);
@@ -173,6 +178,35 @@ describe('claims on the remote', () => {
     assert.match(offline.stderr, /--offline: origin was not asked/);
     await server.start();
     assert.equal(claimRefs(url).size, 0, 'nothing reached the remote');
+  });
+
+  test('the server stopped while six claims are under way: each clone either claimed (lock, board, log, ref) or exit 7 with nothing here', async () => {
+    for (let trial = 0; trial < 4; trial++) {
+      const url = clones.seeded('git', { tasks: 6 });
+      const racers = Array.from({ length: 6 }, () => clones.clone(url));
+      const boards = racers.map((repo) => repo.read());
+      const pending = racers.map((repo, i) => runAsync(repo, ['claim', `GLD-${i + 1}`, '--no-worktree', '--json'], `agent-${i}`));
+      await new Promise((resolve) => setTimeout(resolve, 60 + trial * 60));
+      await server.stop();
+      const results = await Promise.all(pending);
+      await server.start();
+      const refs = claimRefs(url);
+      for (const [i, result] of results.entries()) {
+        const repo = racers[i]!;
+        const id = `GLD-${i + 1}`;
+        if (result.code === 0) {
+          assert.deepEqual(locksOf(repo), [`${id}.lock`]);
+          assert.match(repo.read(), new RegExp(`${id} task ${i + 1} .*owner:agent-${i}`));
+          assert.ok(refs.has(id), `${id} claimed without its ref`);
+        } else {
+          assert.equal(result.code, 7, `${id}: ${result.stderr}`);
+          assert.deepEqual(locksOf(repo), [], `${id}: exit 7 left a lock`);
+          assert.equal(repo.read(), boards[i], `${id}: exit 7 changed the board`);
+          assert.ok(!readFileSync(repo.log, 'utf8').includes('task.claimed'), `${id}: exit 7 logged a claim`);
+        }
+      }
+      clones.removeAll();
+    }
   });
 
   test('ready --offline answers from what the remote showed last', async () => {
@@ -255,6 +289,36 @@ describe('staleness by the observer\'s clock', () => {
       const broke = results.filter((result) => result.json!.result.remote.actions.some((action: { action: string }) => action.action === 'broken'));
       assert.equal(broke.length, 1, results.map((r) => r.stdout).join('\n'));
       clones.removeAll();
+    }
+  });
+});
+
+describe('the daemon through a remote', () => {
+  test('watch heals another clone\'s stale claim by its own clock', async () => {
+    const url = clones.seeded('git', { front: ['lock_ttl: 10m'] });
+    const a = clones.clone(url);
+    const b = clones.clone(url);
+    must(run(a, ['claim', 'GLD-1', '--no-worktree'], 'alice'), 'claim');
+    const seen = join(b.dir, '.git', 'guild', 'remote', 'origin.json');
+    const daemon = await startDaemon(b, ['--heal-every', '200ms']);
+    try {
+      await waitFor('the daemon to note the claim', () => existsSync(seen), 30_000, () => daemon.stderr());
+      // Its clock, moved back: the claim has not moved for 11 minutes as far as b knows. A listing
+      // that rewrites the file meanwhile keeps the older time, or the next try backdates again.
+      await waitFor(
+        'the daemon to break the claim',
+        () => {
+          if (!claimRefs(url).has('GLD-1')) return true;
+          backdateSeen(b, 11 * 60_000);
+          return false;
+        },
+        60_000,
+        () => daemon.stderr(),
+        300,
+      );
+      assert.match(daemon.stderr(), /GLD-1 broken on origin/);
+    } finally {
+      assert.equal((await daemon.kill('SIGINT')).code, 0, daemon.stderr());
     }
   });
 });

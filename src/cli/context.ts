@@ -4,6 +4,7 @@ import { UsageError } from '../errors.js';
 import { parseAgentName, parseCaps, parseTypedTaskId } from '../identifiers.js';
 import { loadBoard, openGuild, type Guild } from '../tasks/guild.js';
 import { resolveTypedId } from '../tasks/typed-id.js';
+import { boardRemote } from '../remote/board-remote.js';
 
 export interface GlobalArgs {
   json?: boolean;
@@ -49,6 +50,7 @@ export function makeContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process.e
     offline: Boolean(args.offline),
     claimingGuild: async () => {
       const opened = (guild ??= openGuild(cwd));
+      if ((await boardRemote(opened)) === null) return opened;
       const { useRemote } = await import('../remote/use-remote.js');
       const use = await useRemote(opened, { offline: args.offline });
       if (use.offline) notes.push(`--offline: ${use.remote} was not asked; a claim made now is this clone's alone, and other clones cannot see it`);
@@ -56,6 +58,7 @@ export function makeContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process.e
     },
     seeingGuild: async () => {
       const opened = (guild ??= openGuild(cwd));
+      if ((await boardRemote(opened)) === null) return opened;
       const { seeElsewhere } = await import('../remote/use-remote.js');
       const seen = await seeElsewhere(opened, { offline: args.offline });
       if (seen?.offline) notes.push(`--offline: other clones' claims as ${seen.remote} showed them ${seen.listedAt ?? 'never (this clone has not asked it yet)'}`);

@@ -21,13 +21,14 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BoardChangedError, FileError, GuildError } from '../errors.js';
+import { BoardChangedError, FileError, GuildError, RemoteUnreachableError } from '../errors.js';
 import { LogFollower } from '../log/follow-log.js';
 import { acquireDaemonLock, recordDaemonEvent, type DaemonLock } from '../health/daemon-lock.js';
 import { writeDaemonReport, type DaemonReport, type MachineSample } from '../health/daemon-status.js';
 import type { Guild } from '../tasks/guild.js';
 import { healGuild } from '../health/heal.js';
 import { syncRemote } from '../remote/sync-remote.js';
+import { healRemoteClaims } from '../remote/heal-remote.js';
 import { reactToBoard } from './react-to-board.js';
 import { conflictsKey, reactToBranches } from './react-to-branches.js';
 import { describeHold, GitHold } from './git-hold.js';
@@ -73,6 +74,9 @@ export class Daemon {
   /** Hash of the board text the last board reaction started from: the same bytes need nothing. */
   private lastBoardHash: string | null = null;
   private lastErrorShown: string | null = null;
+  /** When other clones' claims were last judged (healRemote), and whether the remote answered. */
+  private lastRemoteHeal = Number.NEGATIVE_INFINITY;
+  private remoteUnreachable = false;
   private readonly hold: GitHold;
   private gitBusyTimer: NodeJS.Timeout | null = null;
   /** The git operation last said to be under way, so it is said once. */
@@ -343,11 +347,40 @@ export class Daemon {
 
   private async heal(): Promise<void> {
     const healed = await healGuild(this.guild, { actor: this.options.actor });
+    await this.healRemote();
     this.report.counts.heals++;
     if (healed.actions.length === 0 && !healed.mutexBroken) return;
     this.report.counts.locksHealed += healed.actions.length;
     const what = [...healed.actions.map((action) => `${action.task} ${action.action} (${action.reason})`), ...(healed.mutexBroken ? ['board mutex of a dead writer broken'] : [])].join('; ');
     this.report.lastReaction = { at: new Date(this.guild.now()).toISOString(), what: `heal: ${what}` };
+    this.options.say(`heal: ${what}`);
+  }
+
+  /**
+   * Through a remote: other clones' claims that stopped moving, judged by this clock (one
+   * ls-remote), at most once per --heal-every however often locks change here. An unreachable
+   * remote is said once and tried again at the next turn; it never stops the local heal.
+   */
+  private async healRemote(): Promise<void> {
+    const remote = this.guild.settings?.remote ?? null;
+    const now = this.guild.now();
+    if (remote === null || now - this.lastRemoteHeal < this.options.healEveryMs) return;
+    this.lastRemoteHeal = now;
+    let healed;
+    try {
+      healed = await healRemoteClaims(this.guild, remote, this.options.actor);
+    } catch (error) {
+      if (!(error instanceof RemoteUnreachableError)) throw error;
+      if (!this.remoteUnreachable) this.options.say(`heal: ${error.message}`);
+      this.remoteUnreachable = true;
+      return;
+    }
+    this.remoteUnreachable = false;
+    const acted = healed.actions.filter((action) => action.action !== 'lost-race');
+    if (acted.length === 0) return;
+    this.report.counts.locksHealed += acted.length;
+    const what = acted.map((action) => `${action.task} ${action.action} on ${remote} (${action.reason})`).join('; ');
+    this.report.lastReaction = { at: new Date(now).toISOString(), what: `heal: ${what}` };
     this.options.say(`heal: ${what}`);
   }
 

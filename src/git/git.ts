@@ -36,9 +36,10 @@ export interface GitResult {
  * What git prints when another git process is half-way through something: it holds one of its
  * lock files, or it is making a worktree whose administrative files (.git/worktrees/<name>/
  * commondir, gitdir) are not all written yet, which `git worktree list` run at that moment
- * reads as an error (seen with 8 claims at once).
+ * reads as an error (seen with 8 claims at once), or the `locked` file `worktree add` writes while
+ * it works and removes after (seen by `worktree list` with 4 runner workers claiming at once).
  */
-const LOCK_CONTENTION = /Unable to create '[^']*\.lock': File exists|cannot lock ref|unable to lock|could not lock config file|\.lock': File exists|failed to read [^\n]*worktrees\/[^\n]*\/(commondir|gitdir|HEAD)/i;
+const LOCK_CONTENTION = /Unable to create '[^']*\.lock': File exists|cannot lock ref|unable to lock|could not lock config file|\.lock': File exists|failed to read [^\n]*worktrees\/[^\n]*\/(commondir|gitdir|HEAD|locked)/i;
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

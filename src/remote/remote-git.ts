@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitError, NoRemoteError, RemoteUnreachableError } from '../errors.js';
 import { git, gitLine } from '../git/git.js';
+import { gitReason } from '../git/remote-refs.js';
 
 /** What git (or ssh, or curl under it) says when it never reached the remote. */
 const UNREACHABLE = new RegExp(
@@ -34,12 +35,6 @@ export function isUnreachable(stderr: string): boolean {
   return UNREACHABLE.test(stderr);
 }
 
-/** git's own reason: its fatal:/error: lines, else its last line. */
-function gitSays(stderr: string): string {
-  const lines = stderr.trim().split('\n');
-  const reasons = lines.filter((line) => /^(fatal|error):/.test(line));
-  return (reasons.length > 0 ? reasons : lines.slice(-1)).join(' / ') || 'no message';
-}
 
 /** The branch the main worktree has checked out: the one that travels, under the same name. */
 export async function currentBranch(cwd: string): Promise<string> {
@@ -71,8 +66,8 @@ export async function fetchBranch(cwd: string, remote: string, branch: string): 
     await git(['update-ref', '-d', trackingRef(remote, branch)], { cwd });
     return false;
   }
-  if (isUnreachable(result.stderr)) throw new RemoteUnreachableError(`cannot reach the remote ${remote}: ${gitSays(result.stderr)}; nothing was done`, { remote, branch, stderr: result.stderr.trim() });
-  throw new GitError(`git fetch ${remote} ${branch} failed: ${gitSays(result.stderr)}`, { remote, branch, stderr: result.stderr.trim() });
+  if (isUnreachable(result.stderr)) throw new RemoteUnreachableError(`cannot reach the remote ${remote}: ${gitReason(result.stderr)}; nothing was done`, { remote, branch, stderr: result.stderr.trim() });
+  throw new GitError(`git fetch ${remote} ${branch} failed: ${gitReason(result.stderr)}`, { remote, branch, stderr: result.stderr.trim() });
 }
 
 export type PushOutcome = 'pushed' | 'behind';
@@ -87,9 +82,9 @@ export async function pushBranch(cwd: string, remote: string, branch: string): P
   const said = `${result.stdout}\n${result.stderr}`;
   if (/\[rejected\]|non-fast-forward|fetch first|\(stale info\)/.test(said)) return 'behind';
   if (/\[remote rejected\][^\n]*(cannot lock ref|failed to update ref|failed to lock|incorrect old value)/i.test(said)) return 'behind';
-  if (isUnreachable(result.stderr)) throw new RemoteUnreachableError(`cannot reach the remote ${remote} to push ${branch}: ${gitSays(result.stderr)}; what was merged and committed here stays, and the next sync --remote pushes it`, { remote, branch, stderr: result.stderr.trim() });
+  if (isUnreachable(result.stderr)) throw new RemoteUnreachableError(`cannot reach the remote ${remote} to push ${branch}: ${gitReason(result.stderr)}; what was merged and committed here stays, and the next sync --remote pushes it`, { remote, branch, stderr: result.stderr.trim() });
   const rejected = /\[remote rejected\][^\n]*/.exec(said)?.[0];
-  throw new GitError(`git push ${remote} ${branch} failed: ${rejected ?? gitSays(result.stderr)}`, { remote, branch, stderr: result.stderr.trim() });
+  throw new GitError(`git push ${remote} ${branch} failed: ${rejected ?? gitReason(result.stderr)}`, { remote, branch, stderr: result.stderr.trim() });
 }
 
 /** The commit a ref names, or null when there is no such ref. */

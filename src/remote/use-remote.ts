@@ -1,24 +1,11 @@
 // Whether this board's claims go through a git remote, and switching a Guild over to it.
-import { boardHead, frontMatterEnd } from '../board/board-head.js';
 import { ClaimRefs } from '../lock/claim-refs.js';
 import { RemoteTaskLocks } from '../lock/remote-task-locks.js';
-import { loadBoard, type Guild } from '../tasks/guild.js';
+import type { Guild } from '../tasks/guild.js';
+import { boardRemote } from './board-remote.js';
 import { cloneId } from './clone-id.js';
 import { elsewhereOf, listRemoteClaims, type RemoteClaims } from './remote-claims.js';
 
-/**
- * The board's `remote:`, or null. A front matter that does not mention the word is answered from
- * its first bytes (most boards, and every claim on them, pay nothing); one that does is read as
- * YAML, through the board's parse cache.
- */
-export async function boardRemote(guild: Guild): Promise<string | null> {
-  if (guild.settings) return guild.settings.remote;
-  const head = boardHead(guild.boardPath);
-  if (head === null) return null;
-  const end = frontMatterEnd(head);
-  if (end < 0 || !/remote|[\\!]/.test(head.slice(0, end))) return null;
-  return (await loadBoard(guild)).settings.remote;
-}
 
 export interface RemoteUse {
   /** The remote's name, or null: the board has none. */

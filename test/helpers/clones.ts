@@ -2,14 +2,14 @@
 // every test of the remote (SPEC section 7). Each clone is a TempRepo with a git identity of its
 // own, as a container's clone would be given; all are removed by `removeAll()`.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, type CliResult } from './cli.js';
 import { boardWith } from './git-repo.js';
 import type { GitServer } from './git-server.js';
-import type { TempRepo } from './repo.js';
+import { repoAt, type TempRepo } from './repo.js';
 
 export const IDENTITY = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
 
@@ -22,16 +22,6 @@ export function must(result: CliResult, what: string): CliResult {
   return result;
 }
 
-export function repoAt(dir: string): TempRepo {
-  return {
-    dir,
-    board: join(dir, 'ACTIVE_TASKS.md'),
-    log: join(dir, '.guild', 'audit.jsonl'),
-    read: (file = 'ACTIVE_TASKS.md') => readFileSync(join(dir, file), 'utf8'),
-    write: (text, file = 'ACTIVE_TASKS.md') => writeFileSync(join(dir, file), text),
-    remove: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
 
 export interface SeedOptions {
   /** How many Ready tasks, GLD-1..n (default 4). */

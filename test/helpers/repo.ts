@@ -17,7 +17,14 @@ export interface TempRepo {
 export function tempRepo(board?: string): TempRepo {
   const dir = mkdtempSync(join(tmpdir(), 'guild-fs-test-'));
   execFileSync('git', ['init', '-q', '-b', 'main', dir], { stdio: 'ignore' });
-  const repo: TempRepo = {
+  const repo = repoAt(dir);
+  if (board !== undefined) repo.write(board);
+  return repo;
+}
+
+/** A TempRepo for a repository that is already there (a clone, say). */
+export function repoAt(dir: string): TempRepo {
+  return {
     dir,
     board: join(dir, 'ACTIVE_TASKS.md'),
     log: join(dir, '.guild', 'audit.jsonl'),
@@ -25,8 +32,6 @@ export function tempRepo(board?: string): TempRepo {
     write: (text, file = 'ACTIVE_TASKS.md') => writeFileSync(join(dir, file), text),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
-  if (board !== undefined) repo.write(board);
-  return repo;
 }
 
 export interface LogLine {

@@ -3,9 +3,11 @@ import { guildStatus, type GuildStatus } from '../../health/guild-status.js';
 import type { Context } from '../context.js';
 import { table } from '../output.js';
 
-export async function run(_args: unknown, ctx: Context): Promise<GuildStatus> {
+export type StatusOutput = GuildStatus & { elsewhere?: { claimed: string[]; done: string[] } };
+
+export async function run(_args: unknown, ctx: Context): Promise<StatusOutput> {
   const guild = await ctx.seeingGuild();
-  return guildStatus(guild, {
+  const status: StatusOutput = await guildStatus(guild, {
     // Only when no running daemon has a fresh sample: loading systeminformation is status's cost then.
     sample: async () => {
       try {
@@ -16,11 +18,17 @@ export async function run(_args: unknown, ctx: Context): Promise<GuildStatus> {
       }
     },
   });
+  // Through a remote: what other clones hold, or finished and this board does not show yet.
+  if (guild.elsewhere) {
+    const of = (state: 'claimed' | 'done'): string[] => [...guild.elsewhere!].filter(([, claim]) => claim.state === state).map(([task]) => task).sort();
+    status.elsewhere = { claimed: of('claimed'), done: of('done') };
+  }
+  return status;
 }
 
 const gib = (bytes: number | null): string => (bytes === null ? '?' : `${(bytes / 2 ** 30).toFixed(1)} GiB`);
 
-export function render(status: GuildStatus): string {
+export function render(status: StatusOutput): string {
   const lines: string[] = [];
   const counts = Object.entries(status.board.counts)
     .filter(([, n]) => n > 0)
@@ -40,6 +48,10 @@ export function render(status: GuildStatus): string {
     lines.push(
       table(status.holding.map((h) => [`  ${h.task}`, h.agent ?? '?', h.title ?? '', h.acquired ? `since ${age(h.acquired)}` : '', h.stale ? `STALE: ${h.stale}` : `beat ${age(h.heartbeat)}`])),
     );
+  }
+  if (status.elsewhere) {
+    const { claimed, done } = status.elsewhere;
+    lines.push(`other clones: ${claimed.length ? `hold ${claimed.join(', ')}` : 'hold nothing'}${done.length ? `; finished ${done.length} task(s) (done markers on the remote)` : ''}`);
   }
   const d = status.daemon;
   if (d.running) {

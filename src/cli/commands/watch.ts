@@ -21,7 +21,8 @@ export async function run(args: WatchArgs, ctx: Context): Promise<DaemonReport> 
   const sampleEveryMs = interval(args.sampleEvery ?? '30s', '--sample-every', 100);
   const debounceMs = interval(args.debounce ?? '50ms', '--debounce', 0);
   const syncEveryMs = args.syncEvery === undefined ? null : interval(args.syncEvery, '--sync-every', 1_000);
-  const guild = ctx.guild();
+  // Through a remote, the daemon's heal removes a broken claim's ref with its lock (RemoteTaskLocks).
+  const guild = await ctx.claimingGuild();
   if (syncEveryMs !== null && (await loadBoard(guild)).settings.remote === null) {
     throw new NoRemoteError('--sync-every syncs through the board\'s git remote, and ACTIVE_TASKS.md names none: run `guild-fs init --remote origin`, or add `remote: origin` to its front matter');
   }
