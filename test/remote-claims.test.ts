@@ -230,6 +230,9 @@ describe('claims on the remote', () => {
     assert.equal(done.json!.result.lock, 'remote-pending');
     assert.match(done.stderr, /could not be reached/);
     assert.deepEqual(locksOf(a), ['GLD-1.lock'], 'the lock stays, saying what is left');
+    const doctor = run(a, ['doctor', '--json']);
+    const remoteCheck = (doctor.json!.ok ? doctor.json!.result : doctor.json!.error!.data).checks.find((check: { name: string }) => check.name === 'remote');
+    assert.ok(remoteCheck.warnings.some((warning: string) => /GLD-1: finished here, but its claim ref on origin still waits/.test(warning)), JSON.stringify(remoteCheck));
     const heal = must(run(a, ['heal', '--offline']), 'heal while down');
     void heal;
     await server.start();
@@ -320,6 +323,21 @@ describe('the daemon through a remote', () => {
     } finally {
       assert.equal((await daemon.kill('SIGINT')).code, 0, daemon.stderr());
     }
+  });
+});
+
+describe('doctor through a remote', () => {
+  test('a clone without the remote the board names fails doctor (exit 6) naming it; with it, doctor counts the claims', () => {
+    const url = clones.seeded('git');
+    const a = clones.clone(url);
+    must(run(a, ['claim', 'GLD-1', '--no-worktree'], 'alice'), 'claim');
+    const fine = must(run(a, ['doctor', '--json']), 'doctor');
+    const check = fine.json!.result.checks.find((c: { name: string }) => c.name === 'remote');
+    assert.deepEqual(check.info, ['origin: 1 claim(s) of this clone, 0 of other clones, 0 done marker(s)']);
+    git(a.dir, 'remote', 'rename', 'origin', 'upstream');
+    const broken = run(a, ['doctor', '--json']);
+    assert.equal(broken.code, 6);
+    assert.match(JSON.stringify(broken.json), /no git remote of that name/);
   });
 });
 

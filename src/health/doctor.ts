@@ -32,7 +32,7 @@ export interface Problem {
 }
 
 export interface Check {
-  name: 'board' | 'log' | 'locks' | 'mutex' | 'daemon' | 'worktrees' | 'merge' | 'access';
+  name: 'board' | 'log' | 'locks' | 'mutex' | 'daemon' | 'worktrees' | 'merge' | 'access' | 'remote';
   ok: boolean;
   problems: Problem[];
   warnings: string[];
@@ -55,6 +55,7 @@ const FIXES: Record<Check['name'], string> = {
   worktrees: 'each worktree problem names the command that repairs it',
   merge: 'resolve what the merge problems name',
   access: 'make the paths named writable for the user running guild-fs (or run it as their owner)',
+  remote: 'add the git remote the board names, or change remote: in its front matter',
 };
 
 export interface DoctorResult {
@@ -91,6 +92,11 @@ export async function doctor(guild: Guild, options: { probe?: ProcessProbe } = {
   const merge = await checkMergeSetup(guild, board?.text ?? null);
   checks.push({ name: 'merge', ok: true, problems: merge.problems.map((message) => ({ message })), warnings: merge.warnings, ...(merge.fixes.length > 0 ? { fix: merge.fixes.join('; ') } : {}) });
   checks.push(checkAccess(guild));
+  if (board?.settings.remote) {
+    const { checkRemote } = await import('../remote/check-remote.js');
+    const found = await checkRemote(guild, board.settings.remote);
+    checks.push({ name: 'remote', ok: true, problems: found.problems.map((message) => ({ message })), warnings: found.warnings, info: found.info });
+  }
   for (const check of checks) {
     check.ok = check.problems.length === 0;
     if (!check.ok) check.fix ??= FIXES[check.name];
