@@ -186,6 +186,27 @@ describe('run: stopping', () => {
     assert.deepEqual(released.sort(), [...claimed].sort());
   });
 
+  test('second SIGINT while a verify runs: the verify and what it started are stopped, and the task released', async (t) => {
+    const scripts = mkdtempSync(join(tmpdir(), 'guild-fs-verify-'));
+    t.after(() => rmSync(scripts, { recursive: true, force: true }));
+    const pids = join(scripts, 'pids');
+    const verify = join(scripts, 'slow-verify.js');
+    // A verify like `npm test`: a process that starts another, both running long.
+    writeFileSync(verify, `const child = require('child_process').spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });\nrequire('fs').writeFileSync(${JSON.stringify(pids)}, process.pid + ' ' + child.pid);\nsetTimeout(() => {}, 60000);\n`);
+    const f = fixture(t, [`verify: '${process.execPath} ${verify}'`], ['- [ ] ok one']);
+    assert.equal(cli(['trust'], { cwd: f.repo.dir }).code, 0);
+    const run = background(f, []);
+    await eventually(() => existsSync(pids) && readFileSync(pids, 'utf8').includes(' '), 'verify started');
+    run.child.kill('SIGINT');
+    await run.until((events) => count(events, 'run.stopping') === 1);
+    run.child.kill('SIGINT');
+    assert.equal(await run.exit, 6);
+    assert.equal(count(run.events, 'task.released'), 1);
+    assert.equal(count(run.events, 'task.failed'), 0, 'a stopped verify is no failure of the try');
+    for (const pid of readFileSync(pids, 'utf8').split(' ').map(Number)) await eventually(() => !alive(pid), `verify process ${pid} stopped`);
+    assert.deepEqual(Object.values(statuses(f)), ['ready']);
+  });
+
   test('a runner killed with SIGKILL: its agents die with it, and heal requeues its tasks', async (t) => {
     const f = fixture(t, [], ['- [ ] stubborn one', '- [ ] hang two']);
     const run = background(f, ['-j', '2', '--kill-after', '300ms']);

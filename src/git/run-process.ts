@@ -20,6 +20,13 @@ export interface ProcessOptions {
   /** The whole environment of the process (not added to this one's). */
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /**
+   * Stops the process when aborted: it then runs in a process group of its own, and the whole
+   * group gets SIGTERM, then SIGKILL after `graceMs` (a verify's `npm test` and everything it
+   * started, not only npm).
+   */
+  signal?: AbortSignal;
+  graceMs?: number;
 }
 
 /**
@@ -27,7 +34,8 @@ export interface ProcessOptions {
  * (which may come from the board) is ever interpreted as shell syntax.
  */
 export async function runProcess(file: string, args: readonly string[], options: ProcessOptions): Promise<ProcessResult> {
-  const result = await execa(file, args, {
+  const subprocess = execa(file, args, {
+    detached: options.signal !== undefined,
     cwd: options.cwd,
     env: options.env,
     extendEnv: options.env === undefined,
@@ -40,6 +48,21 @@ export async function runProcess(file: string, args: readonly string[], options:
     all: true,
     encoding: 'utf8',
   });
+  const group = (signal: NodeJS.Signals): void => {
+    try {
+      if (subprocess.pid !== undefined) process.kill(-subprocess.pid, signal);
+    } catch {
+      // The group is gone already.
+    }
+  };
+  const stop = (): void => {
+    group('SIGTERM');
+    setTimeout(() => group('SIGKILL'), options.graceMs ?? 5_000).unref();
+  };
+  if (options.signal?.aborted) stop();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  const result = await subprocess;
+  options.signal?.removeEventListener('abort', stop);
   const spawnError = result.exitCode === undefined && result.signal === undefined && !result.timedOut ? (result.originalMessage ?? result.shortMessage ?? 'could not start') : null;
   return {
     exitCode: result.exitCode ?? null,

@@ -80,6 +80,7 @@ export function runTasks(guild: Guild, options: RunOptions): RunHandle {
     now,
     stopping: false,
     halted: false,
+    halt: new AbortController(),
     busy: 0,
     taken: 0,
     errors: 0,
@@ -117,6 +118,7 @@ export function runTasks(guild: Guild, options: RunOptions): RunHandle {
     stop: (how) => {
       if (how === 'now') {
         pool.halted = true;
+        pool.halt.abort();
         for (const agent of pool.running.values()) agent.stop();
       }
       if (!pool.stopping || how === 'now') emit({ event: 'run.stopping', how: how === 'now' ? 'stop-agents' : 'finish-running' });

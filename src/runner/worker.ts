@@ -29,6 +29,8 @@ export interface Pool {
   stopping: boolean;
   /** Running agents are being stopped (a second Ctrl-C). */
   halted: boolean;
+  /** Aborted with `halted`: stops a verify under way too. */
+  halt: AbortController;
   /** Workers claiming or running a task: while any is, an idle one waits rather than leaves. */
   busy: number;
   /** Claims started, for --max-tasks. */
@@ -219,7 +221,7 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
   if (outcome.exitCode === 0) {
     try {
       const { checkWork } = await import('../workspace/check-work.js');
-      const work = await checkWork(guild, name, id, { commitAll: options.commit ? `${id}: ${claimed.task.title}` : undefined });
+      const work = await checkWork(guild, name, id, { commitAll: options.commit ? `${id}: ${claimed.task.title}` : undefined, signal: pool.halt.signal });
       const result = await completeTask(guild, name, id, undefined, work);
       record('done');
       pool.emit({ event: 'task.done', worker: name, task: id, try: tryNumber, status: result.status === 'review' ? 'review' : 'done', ms: pool.now() - started, head: work?.head ?? null });
@@ -228,6 +230,15 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
     } catch (error) {
       // The agent said done, but the work is not: verify failed, or --no-commit left work uncommitted.
       if (!(error instanceof VerifyFailedError || error instanceof DirtyWorktreeError)) throw error;
+      if (pool.halted) {
+        // Its verify was stopped by a second Ctrl-C: not the try's failure, so the task goes back
+        // as any stopped agent's does.
+        await releaseTask(guild, name, id);
+        record('released');
+        pool.emit({ event: 'task.released', worker: name, task: id, try: tryNumber, ms: pool.now() - started });
+        await commitBoard(pool, name, `guild: ${id} released by ${name}`);
+        return;
+      }
       reason = error.message;
     }
   } else {

@@ -13,12 +13,12 @@ export interface CommandRun {
   ms: number;
 }
 
-export async function runBoardCommand(argv: readonly string[], cwd: string, now: () => number = Date.now): Promise<CommandRun> {
+export async function runBoardCommand(argv: readonly string[], cwd: string, now: () => number = Date.now, signal?: AbortSignal): Promise<CommandRun> {
   const { runProcess } = await import('../git/run-process.js');
   const started = now();
   // Without the variables of a git hook that may have started guild-fs: `npm test` in the
   // worktree must see the worktree's repository, not the hook's.
-  const result = await runProcess(argv[0]!, argv.slice(1), { cwd, env: cleanEnv() });
+  const result = await runProcess(argv[0]!, argv.slice(1), { cwd, env: cleanEnv(), signal });
   const output = result.spawnError ?? result.all;
   const tail = output.trimEnd().split('\n').slice(-20).join('\n');
   return { argv: [...argv], ok: result.exitCode === 0, exitCode: result.exitCode, signal: result.signal, tail, ms: now() - started };

@@ -23,7 +23,7 @@ export interface CheckedWork {
   verify: CommandRun | null;
 }
 
-export async function checkWork(guild: Guild, agent: string, id: string | undefined, options: { commitAll?: string }): Promise<CheckedWork | null> {
+export async function checkWork(guild: Guild, agent: string, id: string | undefined, options: { commitAll?: string; signal?: AbortSignal }): Promise<CheckedWork | null> {
   const board = await loadBoard(guild);
   const task = resolveOwnTask(board, agent, id);
   // Only the holder's in-progress task is checked; every other case is completeTask's to judge
@@ -54,7 +54,8 @@ export async function checkWork(guild: Guild, agent: string, id: string | undefi
   }
   let verify: CommandRun | null = null;
   if (settings.verify) {
-    verify = await runBoardCommand(settings.verify, path);
+    // `signal`: the runner's second Ctrl-C stops a verify under way with the agents.
+    verify = await runBoardCommand(settings.verify, path, undefined, options.signal);
     if (!verify.ok) {
       throw new VerifyFailedError(`verify (${settings.verify.join(' ')}) failed in ${path} with ${verify.exitCode === null ? `signal ${verify.signal}` : `exit ${verify.exitCode}`}; ${task.id} stays In Progress:\n${verify.tail}`, {
         task: task.id,
