@@ -119,6 +119,8 @@ describe('claims on the remote', () => {
     const status = must(run(b, ['status', '--json']), 'status').json!.result;
     assert.deepEqual(status.elsewhere, { claimed: ['GLD-1'], done: [] });
     assert.match(must(run(b, ['status']), 'status').stdout, /other clones: hold GLD-1/);
+    assert.equal(must(run(b, ['show', 'GLD-1', '--json']), 'show').json!.result.task.elsewhere, 'claimed');
+    assert.match(must(run(b, ['show', 'GLD-1']), 'show').stdout, /on the remote: claimed by another clone/);
     const lost = run(b, ['claim', 'GLD-1', '--no-worktree', '--json'], 'bob');
     assert.equal(lost.code, 3);
     assert.match(lost.json!.error!.message, /another clone \(refs\/guild\/claims\/GLD-1 on origin\)/);

@@ -7,25 +7,33 @@ import { typedTaskId, type Context } from '../context.js';
 export type ShowWithRuns = ShowResult & { runs: RunFile[] };
 
 export async function run(args: { id: string }, ctx: Context): Promise<ShowWithRuns> {
-  const guild = ctx.guild();
   const id = await typedTaskId(ctx, args.id);
+  // Through a remote: whether another clone holds the task, or finished it (the board may not show it yet).
+  const guild = await ctx.seeingGuild();
   const result = await showTask(guild, id, ctx.agentIfAny());
+  const elsewhere = guild.elsewhere?.get(id);
+  if (elsewhere) result.task = { ...result.task, elsewhere: elsewhere.state };
   for (const warning of result.warnings) ctx.notes.push(`warning: ${warning.file}:${warning.line}: ${warning.message}`);
   return { ...result, runs: listRuns(guild.repo.commonDir, id) };
 }
 
 export function render(result: ShowWithRuns): string {
   const { task, lock } = result;
-  const lines = [
+  // The task's own lines (those with nothing to say left out), then its body, history and runs.
+  const head = [
     `${task.id} ${task.title}`,
     `  status: ${task.status}   prio: ${task.prio}   line: ${task.line}`,
     task.owner ? `  owner: ${task.owner}` : '',
+    task.elsewhere ? `  on the remote: ${task.elsewhere === 'done' ? 'finished in another clone (its done marker)' : 'claimed by another clone'}` : '',
     task.needs.length ? `  needs: ${task.needs.join(', ')}` : '',
     task.caps.length ? `  caps: ${task.caps.join(', ')}` : '',
     task.tries ? `  tries: ${task.tries}${task.retry ? `, retry after ${task.retry}` : ''}` : '',
     lock?.state === 'unreadable'
       ? `  lock: ${lock.damaged ? 'DAMAGED' : 'unreadable'}: ${lock.reason}`
       : lock ? `  lock: ${lock.agent ?? '?'} since ${lock.acquired ?? '?'}, heartbeat ${lock.heartbeat ?? '?'}${lock.stale ? ` (stale: ${lock.reason})` : ''}` : '  lock: none',
+  ].filter((line) => line !== '');
+  const lines = [
+    ...head,
     ...(result.body.length ? ['', ...result.body] : []),
     '',
     'history:',
@@ -33,5 +41,5 @@ export function render(result: ShowWithRuns): string {
     ...(result.history.length ? result.history.map((event) => `  ${event.ts}  ${event.type.padEnd(16)} ${event.agent}`) : ['  (no events)']),
     ...(result.runs.length ? ['', `runs (guild-fs output ${result.task.id} --try N):`, ...result.runs.map((run) => `  try ${String(run.try).padEnd(3)} ${formatSize(run.bytes).padStart(6)}  ${run.modified}`)] : []),
   ];
-  return lines.filter((line, i) => line !== '' || i > 5).join('\n');
+  return lines.join('\n');
 }
