@@ -46,11 +46,15 @@ export function taskNumber(id: string): number {
   return Number.isInteger(n) ? n : 0;
 }
 
+/** An ID of a hash ID's shape: a capital letter right after the dash (never a numeric ID's digit). */
+export function isHashShaped(id: string): boolean {
+  const first = id.charCodeAt(id.lastIndexOf('-') + 1);
+  return first >= 65 && first <= 90;
+}
+
 /** A hash ID: a letter after the dash. */
 export function isHashId(id: string): boolean {
-  const dash = id.lastIndexOf('-');
-  const first = id.charCodeAt(dash + 1);
-  return dash > 0 && first >= 65 && first <= 90 && isTaskId(id);
+  return id.lastIndexOf('-') > 0 && isHashShaped(id) && isTaskId(id);
 }
 
 /**

@@ -106,12 +106,12 @@ export function readableText(text: string): string {
   return isWellFormed(text) ? text : text.replace(LONE_SURROGATE, '\ufffd');
 }
 
-/** Which stand-in a text's bare CRs take (see the header); 'as-is' for a text without any. */
 /** Whether the text holds a CR that is not part of a CR LF: a bare CR, whatever it stands for. */
 export function hasBareCr(text: string): boolean {
   return BARE_CR_ONE.test(text);
 }
 
+/** Which stand-in a text's bare CRs take (see the header); 'as-is' for a text without any. */
 export function lineEndsFor(text: string): LineEnds {
   // Fast: most boards have no CR at all, and a CRLF board has none that is bare.
   if (text.indexOf('\r') < 0) return 'as-is';

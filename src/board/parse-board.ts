@@ -268,4 +268,3 @@ function numericIdAllocator(board: Board): () => string {
 function headingOf(sections: Section[], task: Task): string {
   return sections.find((section) => section.line < task.line && section.endLine >= task.line)?.heading ?? task.status;
 }
-

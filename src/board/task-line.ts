@@ -2,7 +2,7 @@
 // Read into parts that can be written back so that only what changed changes: the marker,
 // the spacing, the title and the order and backtick style of the fields all survive.
 import { FileError } from '../errors.js';
-import { CAP_PATTERN, TASK_ID_PATTERN, isAgentName, isBranchName } from '../identifiers.js';
+import { CAP_PATTERN, TASK_ID_PATTERN, isAgentName, isBranchName, isHashShaped } from '../identifiers.js';
 import { FIELD_KEYS, PRIORITIES, type FieldKey, type FieldToken, type Priority, type Task } from './types.js';
 
 // marker, box, gap, ID (anything shaped like one: a wrong prefix is an error, not a title),
@@ -137,11 +137,6 @@ export function formatTaskLine(task: TaskLine, change: { checked?: boolean; id?:
   }
   const tail = fields.map((field) => (field.backticks ? `\`${field.key}:${field.value}\`` : `${field.key}:${field.value}`)).join(' ');
   return `${task.marker}[${checkChar}]${task.gap}${core}${core && tail ? ' ' : ''}${tail}`;
-}
-
-function isHashShaped(id: string): boolean {
-  const first = id.charCodeAt(id.indexOf('-') + 1);
-  return first >= 65 && first <= 90;
 }
 
 /** Why an ID on the board is not one of its IDs, said as precisely as the ID allows. */

@@ -41,7 +41,6 @@ export interface ElsewhereClaim {
   state: 'claimed' | 'done';
 }
 
-
 export function openGuild(cwd: string, options: { now?: () => number; random?: RandomInt } = {}): Guild {
   const repo = findRepo(cwd);
   const guildDir = join(repo.commonDir, 'guild');
