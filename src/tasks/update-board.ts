@@ -144,14 +144,16 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
       for (const step of afterCommit) step(next);
       return { done: true, result };
     }
-    if (next !== board && board.irregular) {
+    const readBack = next !== board && board.irregular === true;
+    if (readBack) {
       // The edit model knows the Markdown the scanner reads; around what only remark reads (lazy
       // lines, setext headings, quotes) an edit could read back differently, and a task written
       // where it does not read back is lost. Such boards are parsed again, and the write refused.
       const differs = await readBackDifference(next);
       if (differs) throw new FileError('EBOARDEDIT', BOARD_FILE, differs.id === null ? undefined : board.byId.get(differs.id)?.line, `this change would not read back as written: the board's Markdown near this task is irregular (lazy continuation lines, setext headings or block quotes beside tasks); nothing was written. Tidy that part of the board (blank lines around headings and quotes, "## " headings), then try again`);
     }
-    if (process.env.GUILD_VERIFY_CACHE === '1') await verifyAgainstParse(next);
+    // The same fresh parse the read-back above made: not made twice.
+    if (!readBack && process.env.GUILD_VERIFY_CACHE === '1') await verifyAgainstParse(next);
   } catch (error) {
     giveBack();
     throw error;
