@@ -42,6 +42,10 @@ export function makeContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process.e
     return undefined;
   };
   const notes: string[] = [];
+  // The board's remote, looked up once per command: claim asks both for the claims other clones
+  // hold and for claims through the remote.
+  let remote: Promise<string | null> | undefined;
+  const boardRemoteOnce = (opened: Guild): Promise<string | null> => (remote ??= boardRemote(opened));
   return {
     cwd,
     json: Boolean(args.json),
@@ -50,18 +54,20 @@ export function makeContext(args: GlobalArgs, env: NodeJS.ProcessEnv = process.e
     offline: Boolean(args.offline),
     claimingGuild: async () => {
       const opened = (guild ??= openGuild(cwd));
-      if ((await boardRemote(opened)) === null) return opened;
+      const name = await boardRemoteOnce(opened);
+      if (name === null) return opened;
       const { useRemote } = await import('../remote/use-remote.js');
-      const use = await useRemote(opened, { offline: args.offline });
-      if (use.offline) notes.push(`--offline: ${use.remote} was not asked; a claim made now is this clone's alone, and other clones cannot see it`);
+      useRemote(opened, name, { offline: args.offline });
+      if (args.offline) notes.push(`--offline: ${name} was not asked; a claim made now is this clone's alone, and other clones cannot see it`);
       return opened;
     },
     seeingGuild: async () => {
       const opened = (guild ??= openGuild(cwd));
-      if ((await boardRemote(opened)) === null) return opened;
+      const name = await boardRemoteOnce(opened);
+      if (name === null) return opened;
       const { seeElsewhere } = await import('../remote/use-remote.js');
-      const seen = await seeElsewhere(opened, { offline: args.offline });
-      if (seen?.offline) notes.push(`--offline: other clones' claims as ${seen.remote} showed them ${seen.listedAt ?? 'never (this clone has not asked it yet)'}`);
+      const seen = await seeElsewhere(opened, name, { offline: args.offline });
+      if (seen.offline) notes.push(`--offline: other clones' claims as ${name} showed them ${seen.listedAt ?? 'never (this clone has not asked it yet)'}`);
       return opened;
     },
     agent: () => {

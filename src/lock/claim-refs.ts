@@ -1,6 +1,6 @@
 // A task's claim ref on the remote, refs/guild/claims/<ID>: what it holds and how it moves.
 import { TASK_ID_PATTERN } from '../identifiers.js';
-import { doneMarkerId, objectFormat, writeClaimCommit, writeDoneMarker, type ObjectFormat } from '../git/claim-objects.js';
+import { writeClaimCommit, writeDoneMarker } from '../git/claim-objects.js';
 import { pushRef, type RefPush } from '../git/remote-refs.js';
 import type { LockOwner } from './lock-owner.js';
 
@@ -19,8 +19,6 @@ export interface ClaimTarget {
 }
 
 export class ClaimRefs {
-  private format: ObjectFormat | undefined;
-
   constructor(
     /** The clone's git common dir: where the claim commits are written. */
     readonly commonDir: string,
@@ -41,12 +39,6 @@ export class ClaimRefs {
 
   writeDone(task: string): string {
     return writeDoneMarker(this.commonDir, task);
-  }
-
-  /** The done marker's id for `task`, without writing it. */
-  doneId(task: string): string {
-    this.format ??= objectFormat(this.commonDir);
-    return doneMarkerId(this.format, task);
   }
 
   push(task: string, target: ClaimTarget): RefPush {

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { RemoteUnreachableError } from '../errors.js';
 import { TASK_ID_PATTERN } from '../identifiers.js';
 import { listRemoteRefs } from '../git/remote-refs.js';
-import { CLAIMS_PREFIX, ClaimRefs } from '../lock/claim-refs.js';
+import { doneMarkerId, objectFormat } from '../git/claim-objects.js';
+import { CLAIMS_PREFIX } from '../lock/claim-refs.js';
 import { replaceFile } from '../lock/mkdir-lock.js';
 import type { ElsewhereClaim, Guild } from '../tasks/guild.js';
-import { cloneId } from './clone-id.js';
 
 export interface RemoteClaim {
   task: string;
@@ -83,14 +83,14 @@ export async function listRemoteClaims(guild: Guild, remote: string, options: { 
       // Only the record of when refs were first seen: the next listing notes them again (later, never earlier).
     }
   }
-  const refs = new ClaimRefs(guild.repo.commonDir, guild.repo.mainWorktree, remote, cloneId(guild));
+  const format = objectFormat(guild.repo.commonDir);
   const mine = new Map<string, string>();
   for (const { task, read } of guild.locks.list()) if (read.state === 'held' && read.owner.remote) mine.set(task, read.owner.remote.oid);
   const claims: RemoteClaim[] = Object.entries(seen.refs).map(([task, { oid, since }]) => ({
     task,
     oid,
     since,
-    state: oid === refs.doneId(task) ? 'done' : mine.get(task) === oid ? 'mine' : 'claimed',
+    state: oid === doneMarkerId(format, task) ? 'done' : mine.get(task) === oid ? 'mine' : 'claimed',
   }));
   return { remote, offline: Boolean(options.offline), listedAt: seen.listedAt || null, claims };
 }

@@ -7,8 +7,8 @@
 // arrives while one runs waits for it rather than starting another), and a runner with nothing to
 // claim stays while other clones still hold claims, since their outcomes may unblock more work.
 import type { Guild } from '../tasks/guild.js';
-import { listRemoteClaims, elsewhereOf } from '../remote/remote-claims.js';
 import { syncRemote } from '../remote/sync-remote.js';
+import { seeElsewhere } from '../remote/use-remote.js';
 
 export interface RemoteRounds {
   /** Syncs (or waits for the sync under way) and refreshes what other clones hold. */
@@ -29,8 +29,7 @@ export function remoteRounds(guild: Guild, remote: string, actor: string, say: (
       say(`sync --remote failed: ${(error as Error).message}`);
     }
     try {
-      const claims = await listRemoteClaims(guild, remote);
-      guild.elsewhere = elsewhereOf(claims);
+      const claims = await seeElsewhere(guild, remote);
       others = claims.claims.some((claim) => claim.state === 'claimed');
     } catch (error) {
       say(`could not list ${remote}'s claims: ${(error as Error).message}`);
