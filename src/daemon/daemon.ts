@@ -269,7 +269,7 @@ export class Daemon {
         this.pending.add('board');
         return;
       }
-      if (job === 'sync') this.syncFailed(error as Error);
+      if (job === 'sync') this.recordSync({ error: error as Error });
       // A board that cannot be read waits for the next save (its bytes are marked seen); any
       // other failure (a mutex not free in time) is tried again at the next heal tick.
       if (job === 'board' && !(error instanceof FileError)) this.lastBoardHash = null;
@@ -321,28 +321,32 @@ export class Daemon {
   }
 
   private async syncRemote(): Promise<void> {
-    const synced = await syncRemote(this.guild, this.options.actor, { say: this.options.say });
-    const at = new Date(this.guild.now()).toISOString();
-    const last = this.report.remoteSync;
-    this.report.remoteSync = { everyMs: this.options.syncEveryMs ?? 0, syncs: (last?.syncs ?? 0) + 1, lastAt: at, lastOk: at, lastError: last?.lastError ?? null, head: synced.head };
+    // No reconciliation with the remote's claims: its report (orphaned tasks) is for a person's `sync --remote`.
+    const synced = await syncRemote(this.guild, this.options.actor, { say: this.options.say, claims: null });
+    const at = this.recordSync({ head: synced.head });
     if (!synced.merged && !synced.pushed) return;
     const what = [synced.merged ? 'merged the remote\'s changes' : null, synced.pushed ? `pushed ${synced.head.slice(0, 12)}` : null].filter(Boolean).join(', ');
     this.report.lastReaction = { at, what: `sync: ${what}` };
     this.options.say(`sync: ${synced.remote}/${synced.branch}: ${what}`);
   }
 
-  /** A failed sync (the remote unreachable, a conflict, a remote that kept moving): kept in the report; the next tick tries again. */
-  private syncFailed(error: Error): void {
+  /**
+   * A sync in the report, done (`head`) or failed (the remote unreachable, a conflict, a remote
+   * that kept moving: the next tick tries again). Returns its time.
+   */
+  private recordSync(outcome: { head: string } | { error: Error }): string {
     const at = new Date(this.guild.now()).toISOString();
     const last = this.report.remoteSync;
+    const error = 'error' in outcome ? outcome.error : null;
     this.report.remoteSync = {
       everyMs: this.options.syncEveryMs ?? 0,
       syncs: (last?.syncs ?? 0) + 1,
       lastAt: at,
-      lastOk: last?.lastOk ?? null,
-      lastError: { at, code: error instanceof GuildError ? error.code : 'EUNEXPECTED', message: error.message },
-      head: last?.head ?? null,
+      lastOk: error ? (last?.lastOk ?? null) : at,
+      lastError: error ? { at, code: error instanceof GuildError ? error.code : 'EUNEXPECTED', message: error.message } : (last?.lastError ?? null),
+      head: 'head' in outcome ? outcome.head : (last?.head ?? null),
     };
+    return at;
   }
 
   private async heal(): Promise<void> {

@@ -33,11 +33,11 @@ export function pushRef(cwd: string, remote: string, ref: string, to: string | n
     const timedOut = (run.error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
     return { outcome: 'unreachable', reason: timedOut ? `no answer within ${timeoutMs / 1000} s` : run.error.message };
   }
-  return judgePush(run.status ?? -1, run.stdout, run.stderr, ref);
+  return judgePush(run.stdout, run.stderr, ref);
 }
 
 /** Reads `git push --porcelain`'s answer for one ref. */
-export function judgePush(code: number, stdout: string, stderr: string, ref: string): RefPush {
+export function judgePush(stdout: string, stderr: string, ref: string): RefPush {
   // Porcelain: "<flag>\t<from>:<to>\t<summary>" per ref; "!" is a rejection, anything else is done.
   const line = stdout.split('\n').find((text) => text.includes(`:${ref}\t`));
   if (line !== undefined) {
@@ -45,7 +45,6 @@ export function judgePush(code: number, stdout: string, stderr: string, ref: str
     return { outcome: 'rejected', reason: line.split('\t')[2] ?? 'rejected' };
   }
   // No line for the ref: git never got as far as talking about it (no connection, no repository).
-  void code;
   return { outcome: 'unreachable', reason: gitReason(stderr) };
 }
 

@@ -42,13 +42,13 @@ export async function healRemoteClaims(guild: Guild, remote: string, actor: stri
     else result.actions.push({ task: claim.task, action: 'lost-race', reason: pushed.outcome === 'rejected' ? 'the claim moved (a heartbeat) or another healer took it first' : pushed.reason });
   }
   for (const { task, reason } of broken) result.actions.push({ task, action: 'broken', reason });
-  const requeue_ = broken.filter(({ task }) => {
+  const toRequeue = broken.filter(({ task }) => {
     const onBoard = board.byId.get(task);
     return onBoard?.status === 'in-progress' && guild.locks.read(task).state === 'free';
   });
-  if (requeue_.length > 0) {
-    await updateBoard(guild, actor, `heal ${requeue_.length} claim${requeue_.length === 1 ? '' : 's'} of other clones`, (tx) => {
-      for (const { task, reason } of requeue_) {
+  if (toRequeue.length > 0) {
+    await updateBoard(guild, actor, `heal ${toRequeue.length} claim${toRequeue.length === 1 ? '' : 's'} of other clones`, (tx) => {
+      for (const { task, reason } of toRequeue) {
         const onBoard = tx.board.byId.get(task);
         if (onBoard?.status !== 'in-progress' || guild.locks.read(task).state !== 'free') continue;
         const requeued = requeue(tx, onBoard, { type: 'lock.healed', data: { reason, holder: onBoard.owner, remote } });

@@ -192,7 +192,7 @@ export async function showTask(guild: Guild, id: string, viewer?: string): Promi
     if (owner) read = { state: 'held', owner };
   }
   const lock = lockView(guild, id, read, { now: guild.now(), ttlMs: board.settings.lockTtlMs });
-  return { task: viewTask(task), body: bodyOf(board, task), lock, history: history.events, historyTotal: history.total, warnings };
+  return { task: viewElsewhere(guild, task), body: bodyOf(board, task), lock, history: history.events, historyTotal: history.total, warnings };
 }
 
 function bodyOf(board: Board, task: Task): string[] {

@@ -11,8 +11,6 @@ export async function run(args: { id: string }, ctx: Context): Promise<ShowWithR
   // Through a remote: whether another clone holds the task, or finished it (the board may not show it yet).
   const guild = await ctx.seeingGuild();
   const result = await showTask(guild, id, ctx.agentIfAny());
-  const elsewhere = guild.elsewhere?.get(id);
-  if (elsewhere) result.task = { ...result.task, elsewhere: elsewhere.state };
   for (const warning of result.warnings) ctx.notes.push(`warning: ${warning.file}:${warning.line}: ${warning.message}`);
   return { ...result, runs: listRuns(guild.repo.commonDir, id) };
 }
