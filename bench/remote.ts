@@ -11,6 +11,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGitServer } from '../test/helpers/git-server.js';
+import { benchEnv, sh as shWith, timed as timedWith } from './child-process.js';
 import type { FigureRow } from './crash-safety.js';
 import { median, pairedRatios, rotation } from './stats.js';
 
@@ -21,23 +22,9 @@ export interface RemoteBenchOptions {
   bin: string;
 }
 
-function env(): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GUILD_') && key !== 'NODE_OPTIONS' && key !== 'NODE_V8_COVERAGE') out[key] = value;
-  return { ...out, GUILD_AGENT: 'bench', GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'b@b' };
-}
-
-function sh(cmd: string, args: string[], cwd: string): string {
-  const run = spawnSync(cmd, args, { cwd, env: env(), encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (run.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${run.status}: ${run.stderr}`);
-  return run.stdout;
-}
-
-function timed(cmd: string, args: string[], cwd: string): number {
-  const start = process.hrtime.bigint();
-  sh(cmd, args, cwd);
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
+const ENV = benchEnv({ GUILD_AGENT: 'bench' });
+const sh = (cmd: string, args: string[], cwd: string, ok?: number[]): string => shWith(cmd, args, cwd, ENV, ok);
+const timed = (cmd: string, args: string[], cwd: string, ok?: number[]): number => timedWith(cmd, args, cwd, ENV, ok);
 
 /** A board of `tasks` Ready tasks (GLD-1..n), with `remote: origin` or without. */
 function board(tasks: number, remote: boolean): string {

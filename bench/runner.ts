@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchEnv, sh as shWith, timed as timedWith } from './child-process.js';
 import type { FigureRow } from './crash-safety.js';
 import { fmt, median, pairedRatios } from './stats.js';
 
@@ -22,17 +23,8 @@ export interface RunnerBenchOptions {
 
 const TIME_BIN = '/usr/bin/time';
 
-function env(): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GUILD_') && key !== 'NODE_OPTIONS' && key !== 'NODE_V8_COVERAGE') out[key] = value;
-  return { ...out, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'b@b' };
-}
-
-function sh(cmd: string, args: string[], cwd: string): string {
-  const run = spawnSync(cmd, args, { cwd, env: env(), encoding: 'utf8', maxBuffer: 256 << 20 });
-  if (run.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${run.status}: ${run.stderr}`);
-  return run.stdout;
-}
+const ENV = benchEnv();
+const sh = (cmd: string, args: string[], cwd: string, ok?: number[]): string => shWith(cmd, args, cwd, ENV, ok);
 
 /** A committed repository of 20 small files and a board of `tasks` Ready tasks, drivers registered. */
 function makeRepo(dir: string, tasks: number, bin: string): void {
@@ -91,7 +83,7 @@ export async function runnerBench(options: RunnerBenchOptions): Promise<{ rows: 
   if (existsSync(TIME_BIN)) {
     makeRepo(dir, tasks, bin);
     const timeFile = join(options.tmpRoot, 'runner-rss.txt');
-    spawnSync(TIME_BIN, ['-o', timeFile, '-f', '%M', process.execPath, bin, 'run', '-j', '8', '--agent', 'bench', '--', truePath], { cwd: dir, env: env(), stdio: 'ignore' });
+    spawnSync(TIME_BIN, ['-o', timeFile, '-f', '%M', process.execPath, bin, 'run', '-j', '8', '--agent', 'bench', '--', truePath], { cwd: dir, env: ENV, stdio: 'ignore' });
     rssMiB = Number(readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)) / 1024;
   }
   rmSync(dir, { recursive: true, force: true });

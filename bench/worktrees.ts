@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchEnv, sh as shWith, timed as timedWith } from './child-process.js';
 import type { FigureRow } from './crash-safety.js';
 import { fmt, median, pairedRatios, rotation } from './stats.js';
 
@@ -20,25 +21,11 @@ export interface WorktreeBenchOptions {
 }
 
 const AGENT = 'bench';
+
+const ENV = benchEnv({ GUILD_AGENT: AGENT });
+const sh = (cmd: string, args: string[], cwd: string, ok?: number[]): string => shWith(cmd, args, cwd, ENV, ok);
+const timed = (cmd: string, args: string[], cwd: string, ok?: number[]): number => timedWith(cmd, args, cwd, ENV, ok);
 const BRANCHES = 20;
-
-function env(): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GUILD_') && key !== 'NODE_OPTIONS' && key !== 'NODE_V8_COVERAGE') out[key] = value;
-  return { ...out, GUILD_AGENT: AGENT, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'b@b' };
-}
-
-function sh(cmd: string, args: string[], cwd: string, ok: number[] = [0]): string {
-  const run = spawnSync(cmd, args, { cwd, env: env(), encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (!ok.includes(run.status ?? -1)) throw new Error(`${cmd} ${args.join(' ')} exited ${run.status}: ${run.stderr}`);
-  return run.stdout;
-}
-
-function timed(cmd: string, args: string[], cwd: string, ok: number[] = [0]): number {
-  const start = process.hrtime.bigint();
-  sh(cmd, args, cwd, ok);
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
 
 /** A committed repository of `files` files of ~2 KB in directories of 30, and a 10-task board. */
 function makeRepo(dir: string, files: number): { board: string } {
@@ -136,7 +123,7 @@ function conflictsFigure(options: WorktreeBenchOptions, files: number, samples: 
       let ms: number;
       if (which === 'conflicts') {
         const start = process.hrtime.bigint();
-        const run = spawnSync(process.execPath, [options.bin, 'conflicts', '--json'], { cwd: dir, env: env(), encoding: 'utf8' });
+        const run = spawnSync(process.execPath, [options.bin, 'conflicts', '--json'], { cwd: dir, env: ENV, encoding: 'utf8' });
         ms = Number(process.hrtime.bigint() - start) / 1e6;
         if (run.status !== 6) throw new Error(`conflicts exited ${run.status}: ${run.stderr}`);
         found = (JSON.parse(run.stdout) as { error: { data: { conflicts: unknown[] } } }).error.data.conflicts.length;

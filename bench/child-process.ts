@@ -1,0 +1,24 @@
+// What the benchmarks' child processes run with: this process's environment minus anything that
+// would change what node does at start (NODE_OPTIONS, coverage) or what guild-fs does (GUILD_*),
+// and a git identity, so that commits work on a machine without one.
+import { spawnSync } from 'node:child_process';
+
+export function benchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GUILD_') && key !== 'NODE_OPTIONS' && key !== 'NODE_V8_COVERAGE') out[key] = value;
+  return { ...out, ...extra, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'b@b' };
+}
+
+/** Runs a command to its end; its stdout, or an error naming its exit and stderr when that is not in `ok`. */
+export function sh(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, ok: number[] = [0]): string {
+  const run = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', maxBuffer: 256 << 20 });
+  if (!ok.includes(run.status ?? -1)) throw new Error(`${cmd} ${args.join(' ')} exited ${run.status}: ${run.stderr}`);
+  return run.stdout;
+}
+
+/** sh's wall time in ms. */
+export function timed(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, ok: number[] = [0]): number {
+  const start = process.hrtime.bigint();
+  sh(cmd, args, cwd, env, ok);
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
