@@ -10,13 +10,14 @@ import { join } from 'node:path';
 
 // Modules split into bundles of their own: source path suffix -> file in dist/.
 // run-process holds execa (the board's verify/worktree_setup commands); chokidar and
-// systeminformation are loaded only by `watch` (and `status`): a claim with --no-worktree, ready
-// and list never parse any of them.
+// systeminformation are loaded only by `watch` (and `status`), the MCP SDK only by `mcp`: a claim
+// with --no-worktree, ready and list never parse any of them.
 const lazy = {
   'board/remark-outline.js': 'remark-outline.cjs',
   'git/run-process.js': 'run-process.cjs',
   'daemon/watch-paths.js': 'watch-paths.cjs',
   'daemon/sample-machine.js': 'sample-machine.cjs',
+  'mcp/mcp-sdk.js': 'mcp-sdk.cjs',
 };
 
 // In the CLI bundle, `import('./remark-outline.js')` becomes a stub that requires the separate
@@ -75,6 +76,7 @@ try {
       'run-process': 'src/git/run-process.ts',
       'watch-paths': 'src/daemon/watch-paths.ts',
       'sample-machine': 'src/daemon/sample-machine.ts',
+      'mcp-sdk': 'src/mcp/mcp-sdk.ts',
     },
     outdir: staging,
     outExtension: { '.js': '.cjs' },

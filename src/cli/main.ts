@@ -48,6 +48,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   conflicts: () => import('./commands/conflicts.js'),
   trust: () => import('./commands/trust.js'),
   run: () => import('./commands/run.js'),
+  mcp: () => import('./commands/mcp.js'),
   'merge-driver': () => import('./commands/merge-driver.js'),
 };
 
@@ -172,6 +173,9 @@ export function buildParser(argv: string[]): Argv {
         .option('max-load', { type: 'string', describe: 'start no new claim while the 1-minute load average per core is above this (e.g. 1.5)' })
         .option('min-free-mem', { type: 'string', describe: 'start no new claim while available memory is below this (e.g. 2G, 512M)' })
         .epilogue('Ctrl-C once: no new claims, running agents finish. Twice: they are stopped and their tasks released. --json: NDJSON events, one a line, the summary last.'),
+    )
+    .command('mcp', 'serve guild-fs to agent hosts over MCP on stdio (tools: ready, claim, show, complete, fail, release, add, log); the agent is GUILD_AGENT, or each tool\'s agent argument; claims are bound to the server\'s process', (y) =>
+      y.epilogue('Add it to a host, e.g. Claude Code: claude mcp add guild-fs --env GUILD_AGENT=claude -- npx guild-fs mcp. stdout carries only protocol messages; notes go to stderr. It ends when the host closes its stdin.'),
     )
     .command('stats', 'per agent: claimed, completed, failed, in progress, time from claim to complete; per status: counts', (y) =>
       y.option('lenient', { type: 'boolean', describe: 'skip malformed lines with a warning' }),

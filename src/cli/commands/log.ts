@@ -29,19 +29,7 @@ export interface LogArgs {
 export const streams = true;
 
 export async function run(args: LogArgs, ctx: Context): Promise<{ events: number; file?: string }> {
-  const filter: LogFilter = {
-    task: args.task === undefined ? undefined : await typedTaskId(ctx, args.task),
-    agent: args.agent === undefined ? undefined : parseAgentName(args.agent),
-    types: args.type === undefined ? undefined : ([] as string[]).concat(args.type).flatMap((type) => type.split(',')),
-    since: timeOption(args.since, '--since', ctx),
-    until: timeOption(args.until, '--until', ctx),
-    errors: args.errors,
-    lenient: args.lenient,
-  };
-  if (args.limit !== undefined) {
-    if (!Number.isInteger(args.limit) || args.limit < 1) throw new UsageError(`--limit must be a whole number of at least 1, got ${args.limit}`);
-    filter.limit = args.limit;
-  }
+  const filter = await logFilter(args, ctx);
   const warn = (warning: { file: string; line: number; message: string }): void => void ctx.notes.push(`warning: ${warning.file}:${warning.line}: ${warning.message}`);
   if (args.action === 'export') return exportLog(args, filter, ctx, warn);
   if (args.action === 'rotate') return rotate(args, ctx);
@@ -73,6 +61,24 @@ export async function run(args: LogArgs, ctx: Context): Promise<{ events: number
   );
   flush();
   return { events };
+}
+
+/** The filter the options ask for (shared with the MCP server's log tool). */
+export async function logFilter(args: LogArgs, ctx: Context): Promise<LogFilter> {
+  const filter: LogFilter = {
+    task: args.task === undefined ? undefined : await typedTaskId(ctx, args.task),
+    agent: args.agent === undefined ? undefined : parseAgentName(args.agent),
+    types: args.type === undefined ? undefined : ([] as string[]).concat(args.type).flatMap((type) => type.split(',')),
+    since: timeOption(args.since, '--since', ctx),
+    until: timeOption(args.until, '--until', ctx),
+    errors: args.errors,
+    lenient: args.lenient,
+  };
+  if (args.limit !== undefined) {
+    if (!Number.isInteger(args.limit) || args.limit < 1) throw new UsageError(`--limit must be a whole number of at least 1, got ${args.limit}`);
+    filter.limit = args.limit;
+  }
+  return filter;
 }
 
 export function render(): string {
