@@ -32,6 +32,7 @@ import { logHistoryBench } from './log-history.js';
 import { worktreeBench } from './worktrees.js';
 import { runnerBench } from './runner.js';
 import { remoteBench } from './remote.js';
+import { mcpBench } from './mcp.js';
 import { generateBoard } from './generate-board.js';
 import { fmt, max, median, min, p90, pairedRatios, rotation } from './stats.js';
 
@@ -460,6 +461,8 @@ async function main(): Promise<void> {
   const runner = await runnerBench({ quick, tmpRoot, log, bin });
   // --- Figure 15 (issue 13): claims and ready through the git remote.
   const remote = await remoteBench({ quick, tmpRoot, log, bin });
+  // --- Figure 16 (issue 14): the MCP server.
+  const mcp = await mcpBench({ quick, tmpRoot, log, bin });
 
   // --- Optional: CPU profiles.
   let profileText = '';
@@ -507,6 +510,7 @@ async function main(): Promise<void> {
     ...storm.rows,
     ...runner.rows,
     ...remote.rows,
+    ...mcp.rows,
   ];
   const references: Row[] = [
     { ...processRow('ref. `claim`, 10 tasks, cold (fixed cost)', 'claim10', Number.POSITIVE_INFINITY), target: 'none' },
@@ -555,6 +559,8 @@ ${storm.method}
 ${runner.method}
 
 ${remote.method}
+
+${mcp.method}
 
 Nothing here is asserted: \`bench/run.ts\` exits 0 whether or not a target is met. The machine may be shared; read the p90 and paired-ratio columns and the load average before trusting a small difference.`;
 
