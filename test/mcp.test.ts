@@ -134,6 +134,11 @@ describe('guild-fs mcp', { concurrency: false }, () => {
     assert.equal(noAgent.data.error.code, 'ENOAGENT');
     assert.equal((await anonymous.call('ready')).isError, false);
     assert.equal(placeOf(repo, 'GLD-5')?.line.includes('owner:cli-agent'), true, 'nothing changed the held task');
+
+    // `guild-fs mcp --agent NAME` names the agent of calls that name none.
+    const named = await connectMcp(repo.dir, { args: ['--agent', 'named-host'] });
+    t.after(() => named.close());
+    assert.equal((await named.call('claim', { id: 'GLD-3', worktree: false })).data.task.owner, 'named-host');
   });
 
   test('claim races between two MCP servers and a CLI claim: exactly one wins each time', async (t) => {

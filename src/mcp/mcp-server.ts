@@ -11,6 +11,9 @@ export interface ServeOptions {
   env?: NodeJS.ProcessEnv;
   stdin?: Readable;
   stdout?: Writable;
+  /** `--agent`: the agent of calls that name none (GUILD_AGENT otherwise). */
+  agent?: string;
+  offline?: boolean;
   /** Where notes for people go (stderr). */
   log?: (line: string) => void;
 }
@@ -40,7 +43,7 @@ export async function serveMcp(options: ServeOptions): Promise<ServeResult> {
     let answered = (): void => {};
     const done = new Promise<void>((resolve) => (answered = resolve));
     unanswered.set(extra.requestId, { done, answered });
-    const result = await callTool(request.params.name, request.params.arguments, { cwd: options.cwd, env, pid: process.pid });
+    const result = await callTool(request.params.name, request.params.arguments, { cwd: options.cwd, env, pid: process.pid, agent: options.agent, offline: options.offline });
     if (result.isError && env.GUILD_DEBUG) log(`guild-fs mcp: ${request.params.name}: ${result.content[0]?.text}`);
     if (!result.isError) keepClaims(keeper, request.params.name, result.structuredContent);
     return result;
