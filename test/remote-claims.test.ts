@@ -3,7 +3,7 @@
 // real processes. Races run many trials; time is injected by backdating what the observing clone
 // noted (<git-common-dir>/guild/remote/origin.json), never by sleeping.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { cli, cliAsync, type CliResult } from './helpers/cli.js';
@@ -241,6 +241,24 @@ describe('claims on the remote', () => {
     must(run(a, ['heal']), 'heal');
     assert.deepEqual(locksOf(a), []);
     assert.equal(claimJson(url, 'GLD-1').state, 'done');
+  });
+
+  test('a lock left behind on a completed task: heal ends its claim ref at the done marker, as complete would have', () => {
+    const url = clones.seeded('git');
+    const a = clones.clone(url);
+    must(run(a, ['claim', 'GLD-1', '--no-worktree'], 'alice'), 'claim');
+    const claimed = claimRefs(url).get('GLD-1')!;
+    const lock = join(a.dir, '.git', 'guild', 'locks', 'GLD-1.lock');
+    const backup = join(a.dir, '.git', 'guild', 'GLD-1.lock.kept');
+    cpSync(lock, backup, { recursive: true });
+    must(run(a, ['complete', 'GLD-1'], 'alice'), 'complete');
+    // The complete "died" after its board write: its lock is still there, and the ref still the claim's.
+    cpSync(backup, lock, { recursive: true });
+    git(a.dir, 'push', '-q', '-f', 'origin', `${claimed}:refs/guild/claims/GLD-1`);
+    const heal = must(run(a, ['heal', '--json']), 'heal');
+    assert.ok(JSON.stringify(heal.json!.result).includes('removed-leftover'), JSON.stringify(heal.json!.result));
+    assert.deepEqual(locksOf(a), []);
+    assert.equal(claimJson(url, 'GLD-1').state, 'done', 'the done marker, so a clone whose board is behind cannot take it again');
   });
 });
 

@@ -153,7 +153,7 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
         const claimLogged = owner.claimEvent !== null && findEventIds(guild.logPath, [owner.claimEvent]).size > 0;
         if (claimLogged && onBoard?.status === 'ready' && onBoard.owner === null) {
           repairs.push({ kind: 'finish-claim', task, agent: owner.agent });
-        } else if (busy(task, guild.locks.breakStale(task, { token: owner.token }, now))) {
+        } else if (busy(task, guild.locks.breakStale(task, { token: owner.token, finished: onBoard?.status === 'done' || onBoard?.status === 'review' }, now))) {
           if (claimLogged) note(task, 'removed-leftover', 'the task has moved on; a lock was left behind', owner.agent);
           else repairs.push({ kind: 'undo-claim', task, agent: owner.agent });
         }
@@ -201,7 +201,7 @@ export async function healGuild(guild: Guild, options: HealOptions): Promise<Hea
   }
   // Case 2 ends like any finish: the lock goes last, after the board.
   for (const repair of repairs) {
-    if (repair.kind === 'finish-intent') busy(repair.owner.task, guild.locks.breakStale(repair.owner.task, { token: repair.owner.token }, guild.now()));
+    if (repair.kind === 'finish-intent') busy(repair.owner.task, guild.locks.breakStale(repair.owner.task, { token: repair.owner.token, finished: repair.intent.op === 'complete' }, guild.now()));
   }
   result.swept = [...guild.locks.sweep(guild.now()), ...sweepBoardTemps(guild)];
   return result;

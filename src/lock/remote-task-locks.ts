@@ -106,7 +106,8 @@ export class RemoteTaskLocks implements TaskLocks {
     const read = this.inner.read(task);
     if (read.state === 'held' && 'token' in judged && read.owner.token === judged.token && read.owner.remote) {
       const hold = read.owner.remote;
-      if (this.finishRemote(task, hold.oid, hold.pending ?? 'free') === 'unreachable') return 'busy';
+      const finished = 'finished' in judged && judged.finished === true;
+      if (this.finishRemote(task, hold.oid, hold.pending ?? (finished ? 'done' : 'free')) === 'unreachable') return 'busy';
     }
     return this.inner.breakStale(task, judged, now);
   }

@@ -38,7 +38,11 @@ export interface LockRequest {
 }
 
 /** Which lock a healer judged stale: the very one (same token), or one never finished (no owner.json) for this long. */
-export type Judged = { token: string } | { unreadableForMs: number };
+/**
+ * Which lock heal may break: the one with `token` (`finished`: its task was completed, so a
+ * remote claim ends at the done marker, as complete would have left it), or one unreadable for long.
+ */
+export type Judged = { token: string; finished?: boolean } | { unreadableForMs: number };
 
 export interface TaskLocks {
   acquire(task: string, request: LockRequest): AcquireResult;
