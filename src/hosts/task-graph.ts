@@ -1,0 +1,92 @@
+// The dependency graph as data: which tasks to show, the needs: edges between them, the cycles
+// and the needs that name no task. Drawing it (Mermaid, DOT) is graph-text.ts's.
+import type { Status, Task } from '../board/types.js';
+import { cycleKey, findCycles } from '../tasks/dependency-graph.js';
+
+export interface GraphNode {
+  /** The task's ID; for a need that names no task, the ID it names. */
+  id: string;
+  title: string;
+  status: Status | 'unknown';
+  /** Not asked for (another status), shown because a task that was asked for needs it. */
+  context?: true;
+}
+
+/** `from` is the needed task, `to` the task that needs it: the order work flows in. */
+export interface GraphEdge {
+  from: string;
+  to: string;
+  /** `from` names no task on the board: the need blocks `to` for ever. */
+  unknown?: true;
+}
+
+export interface TaskGraph {
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  /** The board's dependency cycles, each once, the first ID repeated at the end. */
+  cycles: string[][];
+  unknownNeeds: { task: string; need: string }[];
+}
+
+export interface GraphFilter {
+  /** Only tasks with this status (and what they need). */
+  status?: Status;
+  /** Done tasks too; without it and without `status`, the open work: everything not Done. */
+  all?: boolean;
+}
+
+export function taskGraph(tasks: readonly Task[], filter: GraphFilter = {}): TaskGraph {
+  const byId = new Map<string, Task>();
+  // A hand-typed item has no ID yet (the next write gives it one): nothing can need it, and it
+  // has no name a graph could use, so it waits for that write.
+  const named = tasks.filter((task): task is Task & { id: string } => task.id !== null);
+  for (const task of named) byId.set(task.id, task);
+  const wanted = (task: Task): boolean => (filter.status ? task.status === filter.status : filter.all || task.status !== 'done');
+  const selected = new Set(named.filter(wanted).map((task) => task.id));
+  // The tasks a selected task needs are drawn too, with their own status, even when the filter
+  // left them out (a Done need of open work, an In Progress need of a Blocked task): an edge
+  // without its other end would say less than the board does, and why a task waits is the
+  // question the graph answers. One level only: what those need in turn was not asked for.
+  const shown = new Set(selected);
+  for (const id of selected) for (const need of byId.get(id)!.needs) if (byId.has(need)) shown.add(need);
+
+  const nodes: GraphNode[] = [];
+  for (const task of named) {
+    if (!shown.has(task.id)) continue;
+    nodes.push(selected.has(task.id) ? { id: task.id, title: task.title, status: task.status } : { id: task.id, title: task.title, status: task.status, context: true });
+  }
+  const edges: GraphEdge[] = [];
+  const unknownNeeds: { task: string; need: string }[] = [];
+  const unknownShown = new Set<string>();
+  for (const task of named) {
+    if (!selected.has(task.id)) continue;
+    for (const need of task.needs) {
+      if (byId.has(need)) {
+        edges.push({ from: need, to: task.id });
+        continue;
+      }
+      edges.push({ from: need, to: task.id, unknown: true });
+      unknownNeeds.push({ task: task.id, need });
+      if (!unknownShown.has(need)) {
+        unknownShown.add(need);
+        nodes.push({ id: need, title: 'not on the board', status: 'unknown' });
+      }
+    }
+  }
+  return { nodes, edges, cycles: boardCycles(named), unknownNeeds };
+}
+
+/** Cycles are a fact of the board, whatever part of it is drawn: each is reported once. */
+function boardCycles(tasks: readonly (Task & { id: string })[]): string[][] {
+  const needs = new Map<string, readonly string[]>();
+  for (const task of tasks) needs.set(task.id, task.needs);
+  const seen = new Set<string>();
+  const cycles: string[][] = [];
+  for (const cycle of findCycles(needs)) {
+    const key = cycleKey(cycle);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    cycles.push(cycle);
+  }
+  return cycles;
+}
