@@ -50,8 +50,10 @@ export function replaceMarkedSection(text: string, name: string, body: string, f
     const spaced = /(^|\n)\r?\n$/.test(ended) ? ended : ended + eol;
     return { text: `${spaced}${markedSection(name, body, eol)}${eol}`, changed: true };
   }
-  // lines[start] keeps its own end ('\r' stays in the line); only the lines between are replaced.
-  const inner = bodyLines(body).map((line) => line + eol);
+  // lines[start] keeps its own end ('\r' stays in the line); only the lines between are replaced,
+  // with the start marker's line end (a file of mixed ends: the one the section has).
+  const sectionEol = lines[start]!.endsWith('\r') ? '\r\n' : '\n';
+  const inner = bodyLines(body).map((line) => line + sectionEol);
   const before = lines.slice(0, start + 1).join('\n') + '\n';
   const old = lines.slice(start + 1, end!).map((line) => `${line}\n`).join('');
   const after = lines.slice(end!).join('\n');
