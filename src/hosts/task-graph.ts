@@ -23,7 +23,7 @@ export interface GraphEdge {
 export interface TaskGraph {
   nodes: GraphNode[];
   edges: GraphEdge[];
-  /** The board's dependency cycles, each once, the first ID repeated at the end. */
+  /** The dependency cycles among the shown tasks, each once, the first ID repeated at the end. */
   cycles: string[][];
   unknownNeeds: { task: string; need: string }[];
 }
@@ -73,10 +73,13 @@ export function taskGraph(tasks: readonly Task[], filter: GraphFilter = {}): Tas
       }
     }
   }
-  return { nodes, edges, cycles: boardCycles(named), unknownNeeds };
+  // A cycle is reported when all its edges are drawn, i.e. every task on it was asked for:
+  // `--status ready` is not about a loop among Blocked tasks.
+  const cycles = boardCycles(named).filter((cycle) => cycle.every((id) => selected.has(id)));
+  return { nodes, edges, cycles, unknownNeeds };
 }
 
-/** Cycles are a fact of the board, whatever part of it is drawn: each is reported once. */
+/** The board's cycles, each once (findCycles may meet one from several starts). */
 function boardCycles(tasks: readonly (Task & { id: string })[]): string[][] {
   const needs = new Map<string, readonly string[]>();
   for (const task of tasks) needs.set(task.id, task.needs);
