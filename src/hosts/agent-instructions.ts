@@ -6,7 +6,7 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../package-root.js';
-import { markedSection, writeMarkedSection, type SectionWrite } from './marked-section.js';
+import { markedSection, planMarkedSection, writePlannedSection, type SectionWrite } from './marked-section.js';
 
 export const PRIME_SECTION = 'agent-instructions';
 
@@ -29,11 +29,20 @@ export function printedInstructions(templatesDir?: string): string {
 /** Writes the instructions into AGENTS.md (made when missing) and CLAUDE.md (only when present) at `root`. */
 export async function primeRepository(root: string, options: { templatesDir?: string } = {}): Promise<PrimeResult> {
   const body = agentInstructions(options.templatesDir);
-  const files: SectionWrite[] = [await writeMarkedSection(join(root, 'AGENTS.md'), PRIME_SECTION, body, { root, create: true })];
+  const plans = [planMarkedSection(join(root, 'AGENTS.md'), PRIME_SECTION, body, { root, create: true })];
   const skipped: string[] = [];
   // A dangling CLAUDE.md symlink is there (lstat), and is refused by the writer rather than skipped.
-  if (exists(join(root, 'CLAUDE.md'))) files.push(await writeMarkedSection(join(root, 'CLAUDE.md'), PRIME_SECTION, body, { root, create: false }));
+  if (exists(join(root, 'CLAUDE.md'))) plans.push(planMarkedSection(join(root, 'CLAUDE.md'), PRIME_SECTION, body, { root, create: false }));
   else skipped.push('CLAUDE.md');
+  // Both checked before either is written: a refused CLAUDE.md leaves AGENTS.md as it was too.
+  // CLAUDE.md is often a link to AGENTS.md: one file, written once.
+  const files: SectionWrite[] = [];
+  const written = new Set<string>();
+  for (const plan of plans) {
+    if (written.has(plan.target)) files.push({ ...plan.result, state: 'unchanged' });
+    else files.push(await writePlannedSection(plan));
+    written.add(plan.target);
+  }
   return { files, skipped };
 }
 

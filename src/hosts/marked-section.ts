@@ -62,21 +62,38 @@ export function replaceMarkedSection(text: string, name: string, body: string, f
   return { text: before + now + after, changed: true };
 }
 
+/** A write worked out and checked, not made yet: see planMarkedSection. */
+export interface PlannedSection {
+  target: string;
+  result: SectionWrite;
+  text: string;
+}
+
 /**
- * Writes the section into `path`, which must lie inside `root` (the repository's worktree). With
- * `create`, a missing file is made holding only the section. Atomic: a reader sees the old file
- * or the new one.
+ * Works out the write of the section into `path`, which must lie inside `root` (the repository's
+ * worktree), refusing what writeMarkedSection would refuse. With `create`, a missing file is made
+ * holding only the section. Lets a caller check several files before it writes any.
  */
-export async function writeMarkedSection(path: string, name: string, body: string, options: { root: string; create: boolean }): Promise<SectionWrite> {
+export function planMarkedSection(path: string, name: string, body: string, options: { root: string; create: boolean }): PlannedSection {
   const { target, display, exists } = safeTarget(path, options.root);
   if (!exists && !options.create) throw new FileError('ENOFILE', display, undefined, 'no such file');
   const before = exists ? decodeLossless(readFileSync(target)) : '';
   const next = replaceMarkedSection(before, name, body, display);
-  if (!next.changed) return { file: display, state: 'unchanged' };
+  return { target, text: next.text, result: { file: display, state: !next.changed ? 'unchanged' : exists ? 'updated' : 'created' } };
+}
+
+/** Makes a planned write; nothing at all when the file already holds it. Atomic: a reader sees the old file or the new one. */
+export async function writePlannedSection(plan: PlannedSection): Promise<SectionWrite> {
+  if (plan.result.state === 'unchanged') return plan.result;
   const { default: writeFileAtomic } = await import('write-file-atomic');
   // The real path, never the link: write-file-atomic would follow it too, but what was checked is what is written.
-  writeFileAtomic.sync(target, encodeLossless(next.text), { fsync: true });
-  return { file: display, state: exists ? 'updated' : 'created' };
+  writeFileAtomic.sync(plan.target, encodeLossless(plan.text), { fsync: true });
+  return plan.result;
+}
+
+/** planMarkedSection, then writePlannedSection. */
+export async function writeMarkedSection(path: string, name: string, body: string, options: { root: string; create: boolean }): Promise<SectionWrite> {
+  return writePlannedSection(planMarkedSection(path, name, body, options));
 }
 
 /**
