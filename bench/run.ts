@@ -32,6 +32,7 @@ import { logHistoryBench } from './log-history.js';
 import { worktreeBench } from './worktrees.js';
 import { runnerBench } from './runner.js';
 import { remoteBench } from './remote.js';
+import { graphBench } from './graph.js';
 import { generateBoard } from './generate-board.js';
 import { fmt, max, median, min, p90, pairedRatios, rotation } from './stats.js';
 
@@ -460,6 +461,7 @@ async function main(): Promise<void> {
   const runner = await runnerBench({ quick, tmpRoot, log, bin });
   // --- Figure 15 (issue 13): claims and ready through the git remote.
   const remote = await remoteBench({ quick, tmpRoot, log, bin });
+  const graph = await graphBench({ quick, tmpRoot, log, bin }); // Figure 16 (issue 14): graph vs ready.
 
   // --- Optional: CPU profiles.
   let profileText = '';
@@ -507,6 +509,7 @@ async function main(): Promise<void> {
     ...storm.rows,
     ...runner.rows,
     ...remote.rows,
+    ...graph.rows,
   ];
   const references: Row[] = [
     { ...processRow('ref. `claim`, 10 tasks, cold (fixed cost)', 'claim10', Number.POSITIVE_INFINITY), target: 'none' },
@@ -555,6 +558,8 @@ ${storm.method}
 ${runner.method}
 
 ${remote.method}
+
+${graph.method}
 
 Nothing here is asserted: \`bench/run.ts\` exits 0 whether or not a target is met. The machine may be shared; read the p90 and paired-ratio columns and the load average before trusting a small difference.`;
 

@@ -24,7 +24,7 @@ export async function drawGraph(guild: Guild, options: GraphFilter & { format: '
     throw new UsageError(`--into takes a Markdown file (.md or .markdown), got ${JSON.stringify(options.into)}`, { file: options.into });
   }
   const board = await loadBoard(guild);
-  const graph = taskGraph(board.tasks, options);
+  const graph = taskGraph(board.tasks, options, board.byId);
   const text = options.format === 'dot' ? dotGraph(graph) : mermaidGraph(graph);
   const drawn: DrawnGraph = { format: options.format, ...graph, text };
   if (options.into !== undefined) {

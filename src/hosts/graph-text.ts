@@ -20,16 +20,17 @@ const KINDS = Object.keys(COLOURS) as Kind[];
 
 export function mermaidGraph(graph: TaskGraph): string {
   const lines = ['flowchart TD'];
-  for (const node of graph.nodes) lines.push(`  ${mermaidId(node)}["${mermaidLabel(label(node))}"]`);
+  const byKind = new Map<Kind, string[]>();
+  for (const node of graph.nodes) {
+    const id = mermaidId(node);
+    lines.push(`  ${id}["${mermaidLabel(label(node))}"]`);
+    const ids = byKind.get(node.status);
+    if (ids) ids.push(id);
+    else byKind.set(node.status, [id]);
+  }
   for (const edge of graph.edges) lines.push(edge.unknown ? `  ${unknownId(edge.from)} -.-> ${taskId(edge.to)}` : `  ${taskId(edge.from)} --> ${taskId(edge.to)}`);
   // A cycle is drawn as its edges, like any other; the comment says it for whoever reads the source.
   for (const cycle of graph.cycles) lines.push(`  %% cycle: ${cycle.join(' needs ')}`);
-  const byKind = new Map<Kind, string[]>();
-  for (const node of graph.nodes) {
-    const ids = byKind.get(node.status) ?? [];
-    if (ids.length === 0) byKind.set(node.status, ids);
-    ids.push(mermaidId(node));
-  }
   for (const kind of KINDS) {
     const ids = byKind.get(kind);
     if (!ids) continue;
@@ -96,10 +97,13 @@ const MERMAID_ENTITIES: Record<string, string> = {
   '\\': '#92;',
 };
 
+const MERMAID_SPECIAL = /["#&<>[\]{}`%|\\]/g;
+
 export function mermaidLabel(text: string): string {
-  let out = '';
-  for (const char of printable(text)) out += MERMAID_ENTITIES[char] ?? char;
-  return out;
+  const clean = printable(text);
+  // Most titles hold nothing to escape: no new string for them.
+  MERMAID_SPECIAL.lastIndex = 0;
+  return MERMAID_SPECIAL.test(clean) ? clean.replace(MERMAID_SPECIAL, (char) => MERMAID_ENTITIES[char]!) : clean;
 }
 
 function dotId(id: string, unknown: boolean): string {
@@ -117,5 +121,7 @@ export function dotString(text: string): string {
  */
 function printable(text: string): string {
   // The u flag makes a valid surrogate pair (an emoji) one character, so only lone halves match.
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]|\p{Surrogate}/gu, '');
+  return UNPRINTABLE.test(text) ? text.replace(UNPRINTABLE_ALL, '') : text;
 }
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]|\p{Surrogate}/u;
+const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, 'gu');
