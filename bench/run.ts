@@ -32,6 +32,7 @@ import { logHistoryBench } from './log-history.js';
 import { worktreeBench } from './worktrees.js';
 import { runnerBench } from './runner.js';
 import { remoteBench } from './remote.js';
+import { mcpBench } from './mcp.js';
 import { graphBench } from './graph.js';
 import { generateBoard } from './generate-board.js';
 import { fmt, max, median, min, p90, pairedRatios, rotation } from './stats.js';
@@ -461,7 +462,9 @@ async function main(): Promise<void> {
   const runner = await runnerBench({ quick, tmpRoot, log, bin });
   // --- Figure 15 (issue 13): claims and ready through the git remote.
   const remote = await remoteBench({ quick, tmpRoot, log, bin });
-  const graph = await graphBench({ quick, tmpRoot, log, bin }); // Figure 16 (issue 14): graph vs ready.
+  // --- Figure 16 (issue 14): the MCP server.
+  const mcp = await mcpBench({ quick, tmpRoot, log, bin });
+  const graph = await graphBench({ quick, tmpRoot, log, bin }); // Figure 17 (issue 14): graph vs ready.
 
   // --- Optional: CPU profiles.
   let profileText = '';
@@ -509,6 +512,7 @@ async function main(): Promise<void> {
     ...storm.rows,
     ...runner.rows,
     ...remote.rows,
+    ...mcp.rows,
     ...graph.rows,
   ];
   const references: Row[] = [
@@ -558,6 +562,8 @@ ${storm.method}
 ${runner.method}
 
 ${remote.method}
+
+${mcp.method}
 
 ${graph.method}
 

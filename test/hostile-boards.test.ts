@@ -120,6 +120,24 @@ describe('a task is never written where it does not read back (item 5)', () => {
     });
   });
 
+  test('a task whose body leaves a code fence open is moved only where it reads back (fuzz seed 99, case 167)', () => {
+    // An unindented line ends GLD-1 and its fence; moved under In Progress, the stray "  ```" that
+    // follows there would close GLD-1's fence instead, and GLD-2 and the rest would come out of code.
+    const trap = `${HEAD}## Ready\n- [ ] GLD-1 one\n  \`\`\`sh\n  code\n<!-->\n  ## Done\n  - [ ] GLD-3 in done\n  \`\`\`\n- [ ] GLD-2 in code\n\n## In Progress\n\n## Done\n  \`\`\`\n`;
+    withRepo(trap, (repo) => {
+      const message = assertRefused(run(repo, ['claim', 'GLD-1', '--no-worktree', '--agent', 'a']), 'EBOARDEDIT', 7);
+      assert.match(message, /code fence/);
+      assert.equal(repo.read(), trap);
+    });
+    // The usual case, a body whose fence the next task ends, is claimed as before.
+    const usual = `${HEAD}## Ready\n- [ ] GLD-1 one\n  \`\`\`sh\n  code\n- [ ] GLD-2 two\n\n## In Progress\n\n## Done\n`;
+    withRepo(usual, (repo) => {
+      assert.equal(run(repo, ['claim', 'GLD-1', '--no-worktree', '--agent', 'a']).code, 0);
+      dropCache(repo);
+      assert.deepEqual(listed(repo).map((task) => [task.id, task.status]), [['GLD-2', 'ready'], ['GLD-1', 'in-progress']]);
+    });
+  });
+
   test('a sections map that gives one status another\'s heading is refused at its key', () => {
     withRepo('---\nprefix: GLD\nsections:\n  backlog: Later\n  ready: Done\n---\n## Done\n\n- [ ] GLD-1 x\n', (repo) => {
       const message = assertRefused(run(repo, ['list']), 'EFRONTMATTER', 5);

@@ -134,6 +134,11 @@ describe('guild-fs mcp', { concurrency: false }, () => {
     assert.equal(noAgent.data.error.code, 'ENOAGENT');
     assert.equal((await anonymous.call('ready')).isError, false);
     assert.equal(placeOf(repo, 'GLD-5')?.line.includes('owner:cli-agent'), true, 'nothing changed the held task');
+
+    // `guild-fs mcp --agent NAME` names the agent of calls that name none.
+    const named = await connectMcp(repo.dir, { args: ['--agent', 'named-host'] });
+    t.after(() => named.close());
+    assert.equal((await named.call('claim', { id: 'GLD-3', worktree: false })).data.task.owner, 'named-host');
   });
 
   test('claim races between two MCP servers and a CLI claim: exactly one wins each time', async (t) => {
@@ -171,6 +176,27 @@ describe('guild-fs mcp', { concurrency: false }, () => {
     assert.equal(placeOf(repo, 'GLD-5')?.section, 'Ready');
     assert.equal(eventsOf(repo, 'lock.healed', 'GLD-5').length, 1);
     assert.equal(existsSync(lockDir(repo, 'GLD-5')), false);
+  });
+
+  test('a live server keeps its claims fresh past lock_ttl; finished through it, they are let go', async (t) => {
+    const repo = repoFor(t);
+    repo.write(repo.read().replace('lock_ttl: 1h', 'lock_ttl: 4s'));
+    assert.match(repo.read(), /lock_ttl: 4s/);
+    const mcp = await session(t, repo, 'keeper');
+    const claimed = await mcp.call('claim', { id: 'GLD-5', worktree: false });
+    assert.equal(claimed.isError, false, claimed.text);
+    const acquired = ownerJson(repo, 'GLD-5').heartbeat as string;
+    // Past lock_ttl: without heartbeats heal would break the lock (its holder's pid is alive, but silent).
+    await waitFor('two heartbeats', () => Date.parse(ownerJson(repo, 'GLD-5').heartbeat) >= Date.parse(acquired) + 2_000, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    const heal = cli(['heal', '--json'], { cwd: repo.dir });
+    assert.equal(heal.code, 0, heal.stderr);
+    assert.equal(placeOf(repo, 'GLD-5')?.section, 'In Progress', 'the claim is kept');
+    assert.equal(eventsOf(repo, 'lock.healed', 'GLD-5').length, 0);
+    const completed = await mcp.call('complete', { id: 'GLD-5' });
+    assert.equal(completed.isError, false, completed.text);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    assert.doesNotMatch(mcp.stderr(), /heartbeat of GLD-5 failed/, 'no heartbeat for a finished task');
   });
 
   test('stdout holds protocol messages only; a host that closes stdin at once still gets its answer', async (t) => {

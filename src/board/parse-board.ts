@@ -24,7 +24,7 @@ export async function parseBoard(file: string, text: string, options: ParseOptio
   // A byte-order mark is kept in the file but is not Markdown.
   const markdownLines = frontMatter.endLine === 0 && lines[0]?.startsWith('\uFEFF') ? [lines[0].slice(1), ...lines.slice(1)] : lines;
 
-  const { outline, reader } = await readOutline(file, markdownLines, firstLine, options);
+  const { outline, reader, bodyFenceLeftOpen } = await readOutline(file, markdownLines, firstLine, options);
 
   const settings = frontMatter.settings;
   const sections = sectionsOf(outline, lines.length, statusMatcher(settings.headings));
@@ -45,7 +45,7 @@ export async function parseBoard(file: string, text: string, options: ParseOptio
     reader,
     // A bare CR that is not a line end (a file with all three kinds of line end; board-bytes.ts)
     // is a byte inside a line to the parser, and the edit model's line arithmetic is checked too.
-    irregular: reader === 'remark' || hasBareCr(text),
+    irregular: reader === 'remark' || bodyFenceLeftOpen || hasBareCr(text),
   };
 }
 
@@ -54,18 +54,20 @@ export async function parseBoard(file: string, text: string, options: ParseOptio
  * stretch alone and the scanner goes on after it. A whole-board remark parse of a 50,000-task
  * board costs seconds and a gigabyte, on every cache miss, for one block quote.
  */
-async function readOutline(file: string, lines: string[], firstLine: number, options: ParseOptions): Promise<{ outline: BoardOutline; reader: Board['reader'] }> {
+async function readOutline(file: string, lines: string[], firstLine: number, options: ParseOptions): Promise<{ outline: BoardOutline; reader: Board['reader']; bodyFenceLeftOpen: boolean }> {
   const check = (from: number, to: number): void => refuseDeepNesting(file, lines, from, to);
   if (options.reader === 'remark') {
     check(firstLine, lines.length);
     const { remarkOutline } = await import('./remark-outline.js');
-    return { outline: remarkOutline(lines, firstLine), reader: 'remark' };
+    return { outline: remarkOutline(lines, firstLine), reader: 'remark', bodyFenceLeftOpen: false };
   }
   const outline: BoardOutline = { headings: [], items: [] };
   let reader: Board['reader'] = 'scanner';
   let remarkLines = 0;
+  let bodyFenceLeftOpen = false;
   for (let from: number | null = firstLine; from !== null; ) {
     const scan = scanFrom(lines, from);
+    bodyFenceLeftOpen ||= scan.bodyFenceLeftOpen;
     outline.headings.push(...scan.outline.headings);
     outline.items.push(...scan.outline.items);
     if (scan.restart === null) break;
@@ -79,7 +81,7 @@ async function readOutline(file: string, lines: string[], firstLine: number, opt
   }
   // For tests and for whoever wonders where a slow read went (see test/hostile-boards.test.ts).
   if (reader === 'remark' && process.env.GUILD_DEBUG_PARSE === '1') process.stderr.write(`guild-fs debug: remark read ${remarkLines} of ${lines.length} lines\n`);
-  return { outline, reader };
+  return { outline, reader, bodyFenceLeftOpen };
 }
 
 /**

@@ -36,6 +36,8 @@ interface OpenItem {
   blankSeen: boolean;
   /** The paragraph that holds the checkbox may still be open: no blank line since the item began. */
   firstParagraph: boolean;
+  /** A code fence opened in the item's body and not closed yet. */
+  fence: { char: string; length: number } | null;
 }
 
 export function scanOutline(lines: string[], firstLine: number): BoardOutline | null {
@@ -50,6 +52,12 @@ export interface ScanResult {
   restart: number | null;
   /** The line the scanner could not read (the last line when a fence or comment is never closed). */
   declined: number;
+  /**
+   * An item's body opened a code fence the item's end closed. The reading is right, but the task
+   * moved elsewhere takes its open fence along, and what follows it there may close the fence
+   * instead (and turn the lines after into tasks): edits of such a board are read back.
+   */
+  bodyFenceLeftOpen: boolean;
 }
 
 /**
@@ -67,14 +75,17 @@ export function scanFrom(lines: string[], from: number): ScanResult {
   // The last line where a top-level block began with no fence, comment or item open: remark,
   // started there, reads the rest exactly as it would reading from the top.
   let restart = from;
+  let bodyFenceLeftOpen = false;
   const decline = (line: number): ScanResult => ({
     outline: { headings: headings.filter((h) => h.line < restart), items: items.filter((i) => i.line < restart) },
     restart,
     declined: line,
+    bodyFenceLeftOpen,
   });
 
   const closeItem = (): void => {
     if (item && item.checked !== null) items.push({ line: item.line, endLine: item.endLine, checked: item.checked });
+    if (item?.fence && item.checked !== null) bodyFenceLeftOpen = true;
     item = null;
   };
 
@@ -117,6 +128,7 @@ export function scanFrom(lines: string[], from: number): ScanResult {
         }
         item.endLine = lineNo;
         item.blankSeen = false;
+        trackBodyFence(item, text.slice(item.contentColumn));
         continue;
       }
       // Not indented enough to belong to the item. Right after its text, a line that starts no
@@ -175,6 +187,7 @@ export function scanFrom(lines: string[], from: number): ScanResult {
         checked: checkbox ? checkbox[1] !== ' ' : null,
         blankSeen: false,
         firstParagraph: true,
+        fence: null,
       };
       paragraph = false;
       continue;
@@ -190,7 +203,17 @@ export function scanFrom(lines: string[], from: number): ScanResult {
     return decline(lines.length);
   }
   closeItem();
-  return { outline: { headings, items }, restart: null, declined: 0 };
+  return { outline: { headings, items }, restart: null, declined: 0, bodyFenceLeftOpen };
+}
+
+/** Fences in an item's body, relative to its content column; only whether one is left open matters. */
+function trackBodyFence(item: OpenItem, rest: string): void {
+  if (item.fence) {
+    if (closesFence(rest, item.fence)) item.fence = null;
+    return;
+  }
+  const open = FENCE_OPEN.exec(rest);
+  if (open && !(open[2]![0] === '`' && open[3]!.includes('`'))) item.fence = { char: open[2]![0]!, length: open[2]!.length };
 }
 
 function isBlank(text: string): boolean {

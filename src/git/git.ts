@@ -22,6 +22,12 @@ export interface GitOptions {
   ok?: readonly number[];
   /** How many times to retry on lock contention (default 8, about 5 s in all). */
   retries?: number;
+  /**
+   * A command that talks to a remote: killed past this, and answered as git answers a remote it
+   * cannot reach (exit 128, a `fatal: ... timed out` line), so that every caller's judgement of
+   * an unreachable remote covers a silent one too.
+   */
+  timeoutMs?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
 }
@@ -63,9 +69,14 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return env;
 }
 
-function runGit(args: readonly string[], cwd: string, env: Record<string, string>): Promise<Ran> {
+function runGit(args: readonly string[], cwd: string, env: Record<string, string>, timeoutMs?: number): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = execFile('git', args, { cwd, env: cleanEnv(env), encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, windowsHide: true }, (error, stdout, stderr) => {
+    const options = { cwd, env: cleanEnv(env), encoding: 'utf8' as const, maxBuffer: 256 * 1024 * 1024, windowsHide: true, timeout: timeoutMs ?? 0, killSignal: 'SIGKILL' as const };
+    const child = execFile('git', args, options, (error, stdout, stderr) => {
+      if (error && (error as { killed?: boolean }).killed && timeoutMs !== undefined) {
+        resolve({ code: 128, stdout, stderr: `${stderr}fatal: timed out after ${timeoutMs / 1000} s with no answer\n`, spawnError: null });
+        return;
+      }
       const code = error ? (typeof (error as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? ((error as unknown as { code: number }).code) : -1) : 0;
       const spawnError = error && typeof (error as NodeJS.ErrnoException).code === 'string' ? error.message : null;
       resolve({ code, stdout, stderr, spawnError });
@@ -89,7 +100,7 @@ export async function git(args: readonly string[], options: GitOptions): Promise
   const random = options.random ?? Math.random;
   const ok = options.ok ?? [0];
   for (let attempt = 0; ; attempt++) {
-    const result = await runGit(args, options.cwd, env);
+    const result = await runGit(args, options.cwd, env, options.timeoutMs);
     if (result.spawnError !== null) throw new GitError(`could not run git: ${result.spawnError}`, { args: [...args] });
     const code = result.code;
     if (ok.includes(code)) return { code, stdout: result.stdout, stderr: result.stderr };

@@ -7,6 +7,7 @@
 // The push runs synchronously: it is a step of TaskLocks.acquire/release, which callers (claim's
 // transaction among them) expect to be one atomic-looking call. Its cost is the push itself.
 import { spawnSync } from 'node:child_process';
+import { parseDuration } from '../duration.js';
 import { cleanEnv, git } from './git.js';
 
 export type RefPush =
@@ -16,8 +17,14 @@ export type RefPush =
   /** The remote could not be reached (no server, no network, no such repository): nothing changed there. */
   | { outcome: 'unreachable'; reason: string };
 
-/** How long a push or listing may take before the remote is judged unreachable. */
-export const REMOTE_TIMEOUT_MS = 60_000;
+/**
+ * How long a push, fetch or listing may take before the remote is judged unreachable: 60 s, or
+ * GUILD_REMOTE_TIMEOUT (a duration: 90s, 5m) for a slow link, or a test's silent server.
+ */
+export function remoteTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const given = env.GUILD_REMOTE_TIMEOUT === undefined ? null : parseDuration(env.GUILD_REMOTE_TIMEOUT);
+  return given !== null && given > 0 ? given : 60_000;
+}
 
 const ENV = { LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0', GIT_EDITOR: 'true' };
 
@@ -26,7 +33,7 @@ const ENV = { LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0', GIT_EDITOR: 'true' };
  * there now (an object id, or null: it must not exist). `remote` and `ref` are validated by the
  * caller: they reach git's argv.
  */
-export function pushRef(cwd: string, remote: string, ref: string, to: string | null, expect: string | null, timeoutMs = REMOTE_TIMEOUT_MS): RefPush {
+export function pushRef(cwd: string, remote: string, ref: string, to: string | null, expect: string | null, timeoutMs = remoteTimeoutMs()): RefPush {
   const args = ['push', '--porcelain', '--no-progress', `--force-with-lease=${ref}:${expect ?? ''}`, remote, `${to ?? ''}:${ref}`];
   const run = spawnSync('git', args, { cwd, env: cleanEnv(ENV), encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
   if (run.error) {
@@ -64,7 +71,7 @@ export type RefListing = { outcome: 'ok'; refs: Map<string, string> } | { outcom
 export async function listRemoteRefs(cwd: string, remote: string, prefix: string): Promise<RefListing> {
   let result;
   try {
-    result = await git(['ls-remote', '--refs', remote, `${prefix}*`], { cwd, readOnly: true, retries: 0, ok: [0, 2, 128] });
+    result = await git(['ls-remote', '--refs', remote, `${prefix}*`], { cwd, readOnly: true, retries: 0, ok: [0, 2, 128], timeoutMs: remoteTimeoutMs() });
   } catch (error) {
     return { outcome: 'unreachable', reason: (error as Error).message };
   }

@@ -21,6 +21,10 @@ export interface CallOptions {
   env: NodeJS.ProcessEnv;
   /** Claims are bound to this process (the server's): a host that dies leaves claims stale on proof. */
   pid: number;
+  /** `guild-fs mcp --agent NAME`: the agent when a call names none (before GUILD_AGENT). */
+  agent?: string;
+  /** `guild-fs mcp --offline`: no call asks the board's remote. */
+  offline?: boolean;
 }
 
 type Args = Record<string, unknown>;
@@ -47,8 +51,8 @@ export async function callTool(name: string, input: unknown, options: CallOption
     const tool = TOOLS.find((candidate) => candidate.name === name);
     if (!tool) throw new UsageError(`no tool named ${JSON.stringify(name)} (tools: ${TOOLS.map((t) => t.name).join(', ')})`, {}, 'ENOTOOL');
     const args = checkArguments(tool, input);
-    const agent = typeof args.agent === 'string' ? parseAgentName(args.agent, 'the agent argument') : undefined;
-    ctx = makeContext({ cwd: options.cwd, json: true, agent }, options.env);
+    const agent = typeof args.agent === 'string' ? parseAgentName(args.agent, 'the agent argument') : options.agent;
+    ctx = makeContext({ cwd: options.cwd, json: true, agent, offline: options.offline }, options.env);
     const { data, text } = tool.name === 'log' ? await logEvents(args, ctx) : await runCommand(tool.name, args, ctx, options);
     return { content: [{ type: 'text', text: withNotes(text, ctx.notes) }], structuredContent: plain(data) };
   } catch (error) {

@@ -3,6 +3,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { VERSION } from '../version.js';
 import { callTool } from './call-tool.js';
+import { ClaimKeeper } from './keep-claims.js';
 import { TOOLS } from './tool-list.js';
 
 export interface ServeOptions {
@@ -10,6 +11,9 @@ export interface ServeOptions {
   env?: NodeJS.ProcessEnv;
   stdin?: Readable;
   stdout?: Writable;
+  /** `--agent`: the agent of calls that name none (GUILD_AGENT otherwise). */
+  agent?: string;
+  offline?: boolean;
   /** Where notes for people go (stderr). */
   log?: (line: string) => void;
 }
@@ -26,6 +30,8 @@ export async function serveMcp(options: ServeOptions): Promise<ServeResult> {
   const { Server, StdioServerTransport, CallToolRequestSchema, ListToolsRequestSchema } = await import('./mcp-sdk.js');
   const stdin = options.stdin ?? process.stdin;
   const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const env = options.env ?? process.env;
+  const keeper = new ClaimKeeper(options.cwd, env, log);
   const server = new Server({ name: 'guild-fs', version: VERSION ?? 'dev' }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
   // Tool calls whose answer is not out yet, by request id: settled when the transport has sent it.
   const unanswered = new Map<string | number, { done: Promise<void>; answered: () => void }>();
@@ -37,8 +43,9 @@ export async function serveMcp(options: ServeOptions): Promise<ServeResult> {
     let answered = (): void => {};
     const done = new Promise<void>((resolve) => (answered = resolve));
     unanswered.set(extra.requestId, { done, answered });
-    const result = await callTool(request.params.name, request.params.arguments, { cwd: options.cwd, env: options.env ?? process.env, pid: process.pid });
-    if (result.isError && (options.env ?? process.env).GUILD_DEBUG) log(`guild-fs mcp: ${request.params.name}: ${result.content[0]?.text}`);
+    const result = await callTool(request.params.name, request.params.arguments, { cwd: options.cwd, env, pid: process.pid, agent: options.agent, offline: options.offline });
+    if (result.isError && env.GUILD_DEBUG) log(`guild-fs mcp: ${request.params.name}: ${result.content[0]?.text}`);
+    if (!result.isError) keepClaims(keeper, request.params.name, result.structuredContent);
     return result;
   });
   server.onerror = (error) => log(`guild-fs mcp: ${error.message}`);
@@ -67,6 +74,15 @@ export async function serveMcp(options: ServeOptions): Promise<ServeResult> {
   // A host that closes stdin right after a call still gets its answer, and a claim is never cut
   // off between its lock and its board write (that would be left for heal).
   await Promise.all([...unanswered.values()].map((call) => call.done));
+  keeper.stop();
   await server.close();
   return { calls };
+}
+
+/** A claim made through this server is kept fresh until it is finished through it (or elsewhere). */
+function keepClaims(keeper: ClaimKeeper, tool: string, data: Record<string, unknown> | undefined): void {
+  const task = data?.task as { id?: string; owner?: string | null } | undefined;
+  if (!task?.id) return;
+  if (tool === 'claim' && task.owner) keeper.hold(task.id, task.owner);
+  if (tool === 'complete' || tool === 'fail' || tool === 'release') keeper.drop(task.id);
 }

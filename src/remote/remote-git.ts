@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitError, NoRemoteError, RemoteUnreachableError } from '../errors.js';
 import { git, gitLine } from '../git/git.js';
-import { gitReason } from '../git/remote-refs.js';
+import { gitReason, remoteTimeoutMs } from '../git/remote-refs.js';
 
 /** What git (or ssh, or curl under it) says when it never reached the remote. */
 const UNREACHABLE = new RegExp(
@@ -59,7 +59,7 @@ export const trackingRef = (remote: string, branch: string): string => `refs/rem
  */
 export async function fetchBranch(cwd: string, remote: string, branch: string): Promise<boolean> {
   const args = ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', remote, `+refs/heads/${branch}:${trackingRef(remote, branch)}`];
-  const result = await git(args, { cwd, ok: [0, 1, 128] });
+  const result = await git(args, { cwd, ok: [0, 1, 128], timeoutMs: remoteTimeoutMs() });
   if (result.code === 0) return true;
   if (/couldn't find remote ref/i.test(result.stderr)) {
     // Gone from the remote: a stale tracking ref would make the merge bring back what was deleted.
@@ -77,7 +77,7 @@ export type PushOutcome = 'pushed' | 'behind';
  * or the server's ref lock taken by another clone's push): fetch, merge and try again.
  */
 export async function pushBranch(cwd: string, remote: string, branch: string): Promise<PushOutcome> {
-  const result = await git(['push', '--porcelain', remote, `HEAD:refs/heads/${branch}`], { cwd, ok: [0, 1, 128] });
+  const result = await git(['push', '--porcelain', remote, `HEAD:refs/heads/${branch}`], { cwd, ok: [0, 1, 128], timeoutMs: remoteTimeoutMs() });
   if (result.code === 0) return 'pushed';
   const said = `${result.stdout}\n${result.stderr}`;
   if (/\[rejected\]|non-fast-forward|fetch first|\(stale info\)/.test(said)) return 'behind';

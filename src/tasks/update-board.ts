@@ -147,10 +147,10 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
     const readBack = next !== board && board.irregular === true;
     if (readBack) {
       // The edit model knows the Markdown the scanner reads; around what only remark reads (lazy
-      // lines, setext headings, quotes) an edit could read back differently, and a task written
+      // lines, setext headings, quotes) or a task carrying an open fence, an edit could read back differently, and a task written
       // where it does not read back is lost. Such boards are parsed again, and the write refused.
       const differs = await readBackDifference(next);
-      if (differs) throw new FileError('EBOARDEDIT', BOARD_FILE, differs.id === null ? undefined : board.byId.get(differs.id)?.line, `this change would not read back as written: the board's Markdown near this task is irregular (lazy continuation lines, setext headings or block quotes beside tasks); nothing was written. Tidy that part of the board (blank lines around headings and quotes, "## " headings), then try again`);
+      if (differs) throw new FileError('EBOARDEDIT', BOARD_FILE, differs.id === null ? undefined : board.byId.get(differs.id)?.line, `this change would not read back as written: the board's Markdown near this task is irregular (lazy continuation lines, setext headings or block quotes beside tasks, or a code fence in a task's body left open); nothing was written. Tidy that part of the board (blank lines around headings and quotes, "## " headings, a closing line for every code fence), then try again`);
     }
     // The same fresh parse the read-back above made: not made twice.
     if (!readBack && process.env.GUILD_VERIFY_CACHE === '1') await verifyAgainstParse(next);

@@ -13,12 +13,12 @@ export interface McpSession {
   close(): Promise<void>;
 }
 
-export async function connectMcp(cwd: string, options: { agent?: string; env?: Record<string, string> } = {}): Promise<McpSession> {
+export async function connectMcp(cwd: string, options: { agent?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<McpSession> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) if (value !== undefined && key !== 'GUILD_AGENT' && key !== 'GUILD_CAPS') env[key] = value;
   if (options.agent !== undefined) env.GUILD_AGENT = options.agent;
   Object.assign(env, { GUILD_VERIFY_CACHE: '1' }, options.env);
-  const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd, env, stderr: 'pipe' });
+  const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp', ...(options.args ?? [])], cwd, env, stderr: 'pipe' });
   let stderr = '';
   transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const client = new Client({ name: 'guild-fs-test', version: '1.0.0' });

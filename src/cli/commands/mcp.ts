@@ -9,9 +9,10 @@ export const streams = true;
 
 export async function run(_args: Record<string, never>, ctx: Context): Promise<{ calls: number }> {
   await loadBoard(ctx.guild());
-  ctx.agentIfAny(); // a GUILD_AGENT that does not validate is said now, not at the first claim
+  // --agent (or GUILD_AGENT) checked now: a bad name is said at start, not at the first claim.
+  const agent = ctx.agentIfAny();
   const { serveMcp } = await import('../../mcp/mcp-server.js');
-  return serveMcp({ cwd: ctx.cwd });
+  return serveMcp({ cwd: ctx.cwd, agent, offline: ctx.offline });
 }
 
 export function render(): string {
