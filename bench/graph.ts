@@ -1,5 +1,5 @@
 // Issue 14's figure: `guild-fs graph`.
-//   16. `graph --mermaid` on a 10,000-task board vs `ready --json` on the same board: both read
+//   17. `graph --mermaid` on a 10,000-task board vs `ready --json` on the same board: both read
 //       the board the same way (the parse cache, else the fast scanner); the graph's own work
 //       (needs, cycles, escaping every title) must cost little on top. Goal: at most 1.2x.
 // The two are interleaved, rotating their order, in the same run; each pair is one paired ratio.
@@ -48,9 +48,9 @@ export async function graphBench(options: GraphBenchOptions): Promise<{ rows: Fi
       }
     }
     const rows: FigureRow[] = [
-      { figure: '16. `graph --mermaid`, 10,000 tasks, vs `ready --json` on the same board', unit: 'ms', subject: graph, baseline: ready, paired: pairedRatios(graph, ready), target: `<= ${TARGET}x`, met: median(graph) / median(ready) <= TARGET, digits: 1 },
+      { figure: '17. `graph --mermaid`, 10,000 tasks, vs `ready --json` on the same board', unit: 'ms', subject: graph, baseline: ready, paired: pairedRatios(graph, ready), target: `<= ${TARGET}x`, met: median(graph) / median(ready) <= TARGET, digits: 1 },
     ];
-    const method = `**16. The dependency graph.** A board of ${TASKS.toLocaleString('en')} tasks from \`bench/generate-board.ts\` (its usual mix of sections, needs and bodies), after \`init\`. Each of ${samples} rounds (after ${warmup} warm-up rounds, which leave the parse cache warm for both) runs \`graph --mermaid\` (the open work: every task not Done and what it needs, its needs: edges, cycles, each title escaped, the Mermaid text on stdout) and \`ready --json\`, in a rotating order. Wall time of each process; medians, and the median of the ratios of each round's pair.`;
+    const method = `**17. The dependency graph.** A board of ${TASKS.toLocaleString('en')} tasks from \`bench/generate-board.ts\` (its usual mix of sections, needs and bodies), after \`init\`. Each of ${samples} rounds (after ${warmup} warm-up rounds, which leave the parse cache warm for both) runs \`graph --mermaid\` (the open work: every task not Done and what it needs, its needs: edges, cycles, each title escaped, the Mermaid text on stdout) and \`ready --json\`, in a rotating order. Wall time of each process; medians, and the median of the ratios of each round's pair.`;
     return { rows, method };
   } finally {
     rmSync(dir, { recursive: true, force: true });
