@@ -60,9 +60,10 @@ function label(node: GraphNode): string {
 
 /**
  * Task IDs are `PREFIX-n` or `PREFIX-HASH` (identifiers.ts): capitals, digits and one dash. With
- * the dash as `_` they are Mermaid identifiers, still distinct from each other, and never a
- * keyword (`end` is lower case and has no `_`). A need that names no task gets its own prefix, so
- * it is a node of its own even when the ID is a task's in another view.
+ * the dash as `_` they are Mermaid identifiers, still distinct from each other, and never read as
+ * a keyword: the flowchart lexer's keywords (`end`, `style`, `class`, `v`...) are lower case and
+ * matched case-sensitively, and a task ID starts with a capital. A need that names no task gets
+ * the prefix `unknown_` (no keyword starts with `u`), so it is a node apart from the tasks.
  */
 function taskId(id: string): string {
   return id.replace(/[^A-Za-z0-9]/g, '_');
