@@ -33,6 +33,7 @@ import { worktreeBench } from './worktrees.js';
 import { runnerBench } from './runner.js';
 import { remoteBench } from './remote.js';
 import { mcpBench } from './mcp.js';
+import { graphBench } from './graph.js';
 import { generateBoard } from './generate-board.js';
 import { fmt, max, median, min, p90, pairedRatios, rotation } from './stats.js';
 
@@ -463,6 +464,7 @@ async function main(): Promise<void> {
   const remote = await remoteBench({ quick, tmpRoot, log, bin });
   // --- Figure 16 (issue 14): the MCP server.
   const mcp = await mcpBench({ quick, tmpRoot, log, bin });
+  const graph = await graphBench({ quick, tmpRoot, log, bin }); // Figure 17 (issue 14): graph vs ready.
 
   // --- Optional: CPU profiles.
   let profileText = '';
@@ -511,6 +513,7 @@ async function main(): Promise<void> {
     ...runner.rows,
     ...remote.rows,
     ...mcp.rows,
+    ...graph.rows,
   ];
   const references: Row[] = [
     { ...processRow('ref. `claim`, 10 tasks, cold (fixed cost)', 'claim10', Number.POSITIVE_INFINITY), target: 'none' },
@@ -561,6 +564,8 @@ ${runner.method}
 ${remote.method}
 
 ${mcp.method}
+
+${graph.method}
 
 Nothing here is asserted: \`bench/run.ts\` exits 0 whether or not a target is met. The machine may be shared; read the p90 and paired-ratio columns and the load average before trusting a small difference.`;
 

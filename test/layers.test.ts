@@ -22,6 +22,7 @@ const LAYER: Record<string, number> = {
   workspace: 3,
   health: 3,
   remote: 3,
+  hosts: 3,
   runner: 4,
   daemon: 4,
   cli: 5,

@@ -49,6 +49,8 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   trust: () => import('./commands/trust.js'),
   run: () => import('./commands/run.js'),
   mcp: () => import('./commands/mcp.js'),
+  prime: () => import('./commands/prime.js'),
+  graph: () => import('./commands/graph.js'),
   'merge-driver': () => import('./commands/merge-driver.js'),
 };
 
@@ -176,6 +178,21 @@ export function buildParser(argv: string[]): Argv {
     )
     .command('mcp', 'serve guild-fs to agent hosts over MCP on stdio (tools: ready, claim, show, complete, fail, release, add, log); the agent is GUILD_AGENT, or each tool\'s agent argument; claims are bound to the server\'s process', (y) =>
       y.epilogue('Add it to a host, e.g. Claude Code: claude mcp add guild-fs --env GUILD_AGENT=claude -- npx guild-fs mcp. stdout carries only protocol messages; notes go to stderr. It ends when the host closes its stdin.'),
+    )
+    .command('prime', 'write how to take, report and finish work here (CLI and MCP) between markers into AGENTS.md (made when missing) and CLAUDE.md (when present); idempotent, text outside the markers untouched', (y) =>
+      y.option('print', { type: 'boolean', describe: 'print the section instead; write nothing' }),
+    )
+    .command('graph', 'the dependency graph (needs:) with each task\'s status, as Mermaid (default) or DOT; open work by default', (y) =>
+      y
+        .option('mermaid', { type: 'boolean', describe: 'Mermaid flowchart, renders on GitHub as it is (the default)' })
+        .option('dot', { type: 'boolean', describe: 'Graphviz DOT (e.g. | dot -Tsvg > graph.svg)' })
+        .option('status', { choices: STATUSES, describe: 'only tasks with this status, and the tasks they need' })
+        .option('all', { type: 'boolean', describe: 'Done tasks too (default: everything not Done, and the tasks it needs)' })
+        .option('into', { type: 'string', describe: 'write the Mermaid graph into this Markdown file, between <!-- guild-fs:graph:start --> and end markers (appended the first time; idempotent)' })
+        .conflicts('mermaid', 'dot')
+        .conflicts('status', 'all')
+        .conflicts('into', 'dot')
+        .epilogue('--json: nodes, edges (from the needed task to the one that needs it), cycles, unknown needs, and the text. Cycles and needs on unknown IDs are drawn as they are (an unknown ID as a dashed node) and named on stderr.'),
     )
     .command('stats', 'per agent: claimed, completed, failed, in progress, time from claim to complete; per status: counts', (y) =>
       y.option('lenient', { type: 'boolean', describe: 'skip malformed lines with a warning' }),
