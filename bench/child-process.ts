@@ -22,3 +22,12 @@ export function timed(cmd: string, args: string[], cwd: string, env: NodeJS.Proc
   sh(cmd, args, cwd, env, ok);
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
+
+/** What every figure's bench takes from bench/run.ts (or its own standalone entry). */
+export interface BenchOptions {
+  quick: boolean;
+  tmpRoot: string;
+  log: (message: string) => void;
+  /** bin/guild-fs.js, run with this node. */
+  bin: string;
+}

@@ -8,23 +8,17 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchEnv, sh as shWith, timed as timedWith } from './child-process.js';
+import { benchEnv, sh as shWith, timed as timedWith, type BenchOptions } from './child-process.js';
 import type { FigureRow } from './crash-safety.js';
 import { generateBoard } from './generate-board.js';
 import { median, pairedRatios, printStandalone, rotation } from './stats.js';
 
-export interface GraphBenchOptions {
-  quick: boolean;
-  tmpRoot: string;
-  log: (message: string) => void;
-  bin: string;
-}
 
 const ENV = benchEnv({ GUILD_AGENT: 'bench' });
 const TASKS = 10_000;
 const TARGET = 1.2;
 
-export async function graphBench(options: GraphBenchOptions): Promise<{ rows: FigureRow[]; method: string }> {
+export async function graphBench(options: BenchOptions): Promise<{ rows: FigureRow[]; method: string }> {
   const samples = options.quick ? 8 : 30;
   const warmup = 2;
   const dir = join(options.tmpRoot, 'graph');

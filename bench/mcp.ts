@@ -11,22 +11,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { benchEnv, sh as shWith, timed as timedWith } from './child-process.js';
+import { benchEnv, sh as shWith, timed as timedWith, type BenchOptions } from './child-process.js';
 import type { FigureRow } from './crash-safety.js';
 import { median, pairedRatios } from './stats.js';
 
-export interface McpBenchOptions {
-  quick: boolean;
-  tmpRoot: string;
-  log: (message: string) => void;
-  bin: string;
-}
 
 const ENV = benchEnv({ GUILD_AGENT: 'bench' });
 const sh = (cmd: string, args: string[], cwd: string): string => shWith(cmd, args, cwd, ENV);
 const timed = (cmd: string, args: string[], cwd: string, ok?: number[]): number => timedWith(cmd, args, cwd, ENV, ok);
 
-export async function mcpBench(options: McpBenchOptions): Promise<{ rows: FigureRow[]; method: string }> {
+export async function mcpBench(options: BenchOptions): Promise<{ rows: FigureRow[]; method: string }> {
   const samples = options.quick ? 8 : 40;
   const tasks = 2 * samples + 4;
   const dir = join(options.tmpRoot, 'mcp');

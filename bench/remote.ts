@@ -11,16 +11,10 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGitServer } from '../test/helpers/git-server.js';
-import { benchEnv, sh as shWith, timed as timedWith } from './child-process.js';
+import { benchEnv, sh as shWith, timed as timedWith, type BenchOptions } from './child-process.js';
 import type { FigureRow } from './crash-safety.js';
 import { median, pairedRatios, rotation } from './stats.js';
 
-export interface RemoteBenchOptions {
-  quick: boolean;
-  tmpRoot: string;
-  log: (message: string) => void;
-  bin: string;
-}
 
 const ENV = benchEnv({ GUILD_AGENT: 'bench' });
 const sh = (cmd: string, args: string[], cwd: string, ok?: number[]): string => shWith(cmd, args, cwd, ENV, ok);
@@ -31,7 +25,7 @@ function board(tasks: number, remote: boolean): string {
   return ['---', 'guild: 1', 'prefix: GLD', ...(remote ? ['remote: origin'] : []), '---', '# Active Tasks', '', '## Ready', ...Array.from({ length: tasks }, (_, i) => `- [ ] GLD-${i + 1} Task ${i + 1}`), '', '## In Progress', '', '## Done', ''].join('\n');
 }
 
-export async function remoteBench(options: RemoteBenchOptions): Promise<{ rows: FigureRow[]; method: string }> {
+export async function remoteBench(options: BenchOptions): Promise<{ rows: FigureRow[]; method: string }> {
   const samples = options.quick ? 8 : 40;
   const tasks = samples + 10;
   const { bin } = options;
