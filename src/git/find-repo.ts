@@ -59,3 +59,22 @@ export function currentBranch(repo: RepoPaths): string | null {
     return null;
   }
 }
+
+/**
+ * True when `path` is a worktree git has registered for this clone, read as `git worktree list`
+ * reads it: its .git file names an administrative folder <commonDir>/worktrees/<name> whose
+ * gitdir file names that .git file back. False on anything else, including paths that are the
+ * same only through a symlink: a caller then asks git (the answer is only a shortcut).
+ */
+export function isLinkedWorktreeOf(path: string, commonDir: string): boolean {
+  try {
+    const dotGit = join(resolve(path), '.git');
+    const match = /^gitdir:\s*(.+?)\s*$/m.exec(readFileSync(dotGit, 'utf8'));
+    if (!match) return false;
+    const admin = resolve(path, match[1]!);
+    if (dirname(admin) !== join(resolve(commonDir), 'worktrees')) return false;
+    return resolve(admin, readFileSync(join(admin, 'gitdir'), 'utf8').trim()) === dotGit;
+  } catch {
+    return false;
+  }
+}

@@ -119,6 +119,46 @@ export async function worktreeStatus(worktree: string): Promise<StatusEntry[]> {
   return entries;
 }
 
+export interface WorktreeState {
+  /** As worktreeStatus gives them. */
+  changes: StatusEntry[];
+  /** HEAD's commit; null before the first commit. */
+  head: string | null;
+  /** The branch checked out, short name; null when detached. */
+  branch: string | null;
+}
+
+/**
+ * worktreeStatus with HEAD's commit and branch, in the one git process (`status --branch`, format
+ * v2): for a caller that would otherwise ask `rev-parse HEAD` and `worktree list` too.
+ */
+export async function worktreeState(worktree: string): Promise<WorktreeState> {
+  const { stdout } = await git(['status', '--porcelain=v2', '--branch', '-z', '--untracked-files=all'], { cwd: worktree, readOnly: true });
+  const state: WorktreeState = { changes: [], head: null, branch: null };
+  const fields = stdout.split('\0');
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i]!;
+    const kind = field[0];
+    if (field.startsWith('# branch.oid ')) {
+      const oid = field.slice('# branch.oid '.length);
+      state.head = oid === '(initial)' ? null : oid;
+    } else if (field.startsWith('# branch.head ')) {
+      const name = field.slice('# branch.head '.length);
+      state.branch = name === '(detached)' ? null : name;
+    } else if (kind === '?') state.changes.push({ code: '??', path: field.slice(2) });
+    else if (kind === '1' || kind === '2' || kind === 'u') {
+      // The path follows a fixed number of space-separated fields (8, 9 for a rename or copy, 10 unmerged).
+      const before = kind === '1' ? 8 : kind === '2' ? 9 : 10;
+      let at = -1;
+      for (let n = 0; n < before; n++) at = field.indexOf(' ', at + 1);
+      // v1's letters: v2 writes an unchanged side as '.', v1 as ' '.
+      state.changes.push({ code: field.slice(2, 4).replace(/\./g, ' '), path: field.slice(at + 1) });
+      if (kind === '2') i++; // a rename's source path follows
+    }
+  }
+  return state;
+}
+
 /** Commits ahead of and behind `base`. */
 export async function aheadBehind(cwd: string, base: string, branch: string): Promise<{ ahead: number; behind: number }> {
   const line = await gitLine(['rev-list', '--left-right', '--count', `${base}...${branch}`], { cwd, readOnly: true });

@@ -221,7 +221,7 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
   if (outcome.exitCode === 0) {
     try {
       const { checkWork } = await import('../workspace/check-work.js');
-      const work = await checkWork(guild, name, id, { commitAll: options.commit ? `${id}: ${claimed.task.title}` : undefined, signal: pool.halt.signal });
+      const work = await checkWork(guild, name, id, { commitAll: options.commit ? `${id}: ${claimed.task.title}` : undefined, signal: pool.halt.signal, worktree: claimed.worktree?.path });
       const result = await completeTask(guild, name, id, undefined, work);
       record('done');
       pool.emit({ event: 'task.done', worker: name, task: id, try: tryNumber, status: result.status === 'review' ? 'review' : 'done', ms: pool.now() - started, head: work?.head ?? null });

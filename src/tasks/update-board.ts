@@ -161,7 +161,7 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
 
   let prepared: PreparedWrite | null = null;
   try {
-    prepared = next.text !== read.text ? prepareBoardWrite(guild.boardPath, next.text, options.commit) : null;
+    prepared = next.text !== read.text ? await prepareBoardWrite(guild.boardPath, next.text, options.commit) : null;
     // As late as possible before anything is logged: is the board still the one this write read?
     // (Log-only writes too: nothing is logged from a board that changed under the reader.)
     const unchanged = prepared ? prepared.unchangedSince(read.text) : stillReads(guild.boardPath, read.text);
@@ -223,7 +223,7 @@ async function mergeLateSave(guild: Guild, base: string, ours: Board, theirs: st
     const written = async (): Promise<Board> => merged ?? (await parseOrNull(ours.file, text)) ?? ours;
     if (!merged) options.say?.(`${BOARD_FILE} was saved while guild-fs wrote it, and the two could not be merged cleanly: the save was kept; run \`guild-fs sync\` to record it`);
     if (text === expected) return written();
-    const prepared = prepareBoardWrite(guild.boardPath, text);
+    const prepared = await prepareBoardWrite(guild.boardPath, text);
     // Looked at through a kept handle first, so that the commit itself is one stat (board-file.ts).
     prepared.unchangedSince(expected);
     const committed = prepared.commit(expected, { aside: true });
