@@ -32,7 +32,7 @@ export async function primeRepository(root: string, options: { templatesDir?: st
   const plans = [planMarkedSection(join(root, 'AGENTS.md'), PRIME_SECTION, body, { root, create: true })];
   const skipped: string[] = [];
   // A dangling CLAUDE.md symlink is there (lstat), and is refused by the writer rather than skipped.
-  if (exists(join(root, 'CLAUDE.md'))) plans.push(planMarkedSection(join(root, 'CLAUDE.md'), PRIME_SECTION, body, { root, create: false }));
+  if (lstatSync(join(root, 'CLAUDE.md'), { throwIfNoEntry: false })) plans.push(planMarkedSection(join(root, 'CLAUDE.md'), PRIME_SECTION, body, { root, create: false }));
   else skipped.push('CLAUDE.md');
   // Both checked before either is written: a refused CLAUDE.md leaves AGENTS.md as it was too.
   // CLAUDE.md is often a link to AGENTS.md: one file, written once.
@@ -44,13 +44,4 @@ export async function primeRepository(root: string, options: { templatesDir?: st
     written.add(plan.target);
   }
   return { files, skipped };
-}
-
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -296,17 +296,8 @@ function copyInto(main: string, worktree: string, paths: readonly string[], note
  * 200 worktrees).
  */
 function worktreeAt(entries: readonly WorktreeEntry[], path: string): WorktreeEntry | undefined {
-  if (!lexists(path)) return entries.find((entry) => resolve(entry.path) === resolve(path));
+  if (!lstatSync(path, { throwIfNoEntry: false })) return entries.find((entry) => resolve(entry.path) === resolve(path));
   return entries.find((entry) => samePath(entry.path, path));
-}
-
-function lexists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function samePath(a: string, b: string): boolean {
