@@ -3,7 +3,7 @@
 // real processes. Races run many trials; time is injected by backdating what the observing clone
 // noted (<git-common-dir>/guild/remote/origin.json), never by sleeping.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { cli, cliAsync, type CliResult } from './helpers/cli.js';
@@ -241,6 +241,34 @@ describe('claims on the remote', () => {
     must(run(a, ['heal']), 'heal');
     assert.deepEqual(locksOf(a), []);
     assert.equal(claimJson(url, 'GLD-1').state, 'done');
+  });
+
+  test('a claim push that got no answer but landed: exit 7, and the ref left is this clone\'s to remove, not another clone\'s claim', async () => {
+    const url = clones.seeded('git');
+    const a = clones.clone(url);
+    // The server updates the ref, then its post-receive hook keeps the connection past the client's timeout.
+    const hook = join(server.root, url.split('/').pop()!, 'hooks', 'post-receive');
+    writeFileSync(hook, '#!/bin/sh\nsleep 4\n', { mode: 0o755 });
+    const slow = { ...IDENTITY, GUILD_REMOTE_TIMEOUT: '1s' };
+    for (const task of ['GLD-1', 'GLD-2']) {
+      const lost = cli(['claim', task, '--no-worktree', '--json'], { cwd: a.dir, agent: 'alice', env: slow });
+      assert.equal(lost.code, 7, lost.stdout + lost.stderr);
+      assert.equal(claimRefs(url).has(task), true, `the push of ${task} landed all the same`);
+    }
+    rmSync(hook);
+    assert.deepEqual(locksOf(a), [], 'nothing claimed here');
+    // Not another clone's claim: still offered here.
+    const ready = must(run(a, ['ready', '--json']), 'ready').json!.result.tasks.map((task: { id: string }) => task.id);
+    assert.ok(ready.includes('GLD-1') && ready.includes('GLD-2'), ready.join(' '));
+    // Claimed again: the abandoned ref is removed with a lease on its id, and the claim is made.
+    must(run(a, ['claim', 'GLD-1', '--no-worktree'], 'alice'), 'claim again');
+    assert.equal(claimJson(url, 'GLD-1').agent, 'alice');
+    assert.equal(claimJson(url, 'GLD-1').state, 'claimed');
+    // heal removes the other at once (not after lock_ttl).
+    const heal = must(run(a, ['heal', '--json']), 'heal');
+    assert.deepEqual(heal.json!.result.remote.actions.map((action: { task: string; action: string }) => `${action.task} ${action.action}`), ['GLD-2 abandoned-removed']);
+    assert.equal(claimRefs(url).has('GLD-2'), false);
+    assert.equal(existsSync(join(a.dir, '.git', 'guild', 'remote', 'abandoned', 'origin', 'GLD-2')), false, 'the note is gone with the ref');
   });
 
   test('a lock left behind on a completed task: heal ends its claim ref at the done marker, as complete would have', () => {

@@ -13,6 +13,7 @@
 // task Ready, and a removed ref would let it claim and do the work a second time. The marker keeps
 // the create-only push failing for finished tasks; `sync --remote` removes markers of tasks a
 // person moved back to Ready.
+import { abandonedClaim, forgetAbandoned, noteAbandoned } from './abandoned-claims.js';
 import { ClaimRefs, claimRef, type ClaimTarget } from './claim-refs.js';
 import type { LockOwner } from './lock-owner.js';
 import type { OwnerRead } from './mkdir-lock.js';
@@ -47,10 +48,15 @@ export class RemoteTaskLocks implements TaskLocks {
     // says which ref is its own, and heal removes both.
     const marked = this.inner.update(task, owner.token, (current) => ({ ...current, remote: { name: this.remote, oid } }), now);
     if (!marked) return { ok: false, holder: this.inner.read(task) as OwnerRead<LockOwner> };
-    const pushed = this.refs.push(task, { to: oid, expect: null });
+    let pushed = this.refs.push(task, { to: oid, expect: null });
+    // Taken: perhaps by this clone's own earlier claim whose push never answered. Removed with a
+    // lease on its id (nobody else's commit has it), the create is tried once more.
+    if (pushed.outcome === 'rejected' && this.removeAbandoned(task) === 'removed') pushed = this.refs.push(task, { to: oid, expect: null });
     if (pushed.outcome === 'ok') return { ok: true, owner: marked };
     this.inner.release(task, owner.token);
     if (pushed.outcome === 'rejected') return { ok: false, holder: { state: 'elsewhere', where: this.where(task), reason: pushed.reason } };
+    // No answer: the push may have landed all the same. Noted, so that it is not taken for another clone's claim.
+    noteAbandoned(this.refs.commonDir, this.remote, task, oid);
     throw new RemoteUnreachableError(`could not reach the remote ${this.remote} to claim ${task} (${pushed.reason}); nothing was claimed. Try again, or claim --offline to claim in this clone alone`, {
       task,
       remote: this.remote,
@@ -134,6 +140,17 @@ export class RemoteTaskLocks implements TaskLocks {
 
   clearIntent(task: string, token: string): void {
     this.inner.clearIntent(task, token);
+  }
+
+  /** Removes this clone's abandoned claim ref of the task (abandoned-claims.ts), if one was noted. */
+  removeAbandoned(task: string): 'removed' | 'none' | 'unreachable' {
+    const abandoned = abandonedClaim(this.refs.commonDir, this.remote, task);
+    if (abandoned === null) return 'none';
+    const removed = this.refs.push(task, { to: null, expect: abandoned });
+    if (removed.outcome === 'unreachable') return 'unreachable';
+    // Rejected: the ref is not at that id (never landed, or already gone): nothing of ours to remove.
+    forgetAbandoned(this.refs.commonDir, this.remote, task);
+    return removed.outcome === 'ok' ? 'removed' : 'none';
   }
 
   /** The remote half of a finish: the done marker, or no ref. A lost lease means it is not ours to touch any more: done either way. */

@@ -28,6 +28,9 @@ export async function checkRemote(guild: Guild, remote: string): Promise<RemoteF
     const claims = await listRemoteClaims(guild, remote);
     const count = (state: string): number => claims.claims.filter((claim) => claim.state === state).length;
     found.info.push(`${remote}: ${count('mine')} claim(s) of this clone, ${count('claimed')} of other clones, ${count('done')} done marker(s)`);
+    for (const claim of claims.claims) {
+      if (claim.state === 'abandoned') found.warnings.push(`${claim.task}: a claim of this clone whose push got no answer (exit 7) landed on ${remote} after all: \`guild-fs heal\` removes it`);
+    }
   } catch (error) {
     if (!(error instanceof RemoteUnreachableError)) throw error;
     found.warnings.push(error.message);

@@ -5,6 +5,7 @@
 // board shows the task In Progress with no lock here, the task is requeued as heal requeues any
 // stale claim (lock.healed): the next `sync --remote` carries that to the other clones.
 import { pushRef } from '../git/remote-refs.js';
+import { abandonedClaims, forgetAbandoned } from '../lock/abandoned-claims.js';
 import { claimRef } from '../lock/claim-refs.js';
 import { loadBoard, type Guild } from '../tasks/guild.js';
 import { requeue } from '../tasks/requeue.js';
@@ -13,7 +14,7 @@ import { listRemoteClaims } from './remote-claims.js';
 
 export interface RemoteHealAction {
   task: string;
-  action: 'broken' | 'lost-race' | 'requeued' | 'poisoned';
+  action: 'broken' | 'lost-race' | 'requeued' | 'poisoned' | 'abandoned-removed';
   reason: string;
 }
 
@@ -32,6 +33,13 @@ export async function healRemoteClaims(guild: Guild, remote: string, actor: stri
   const result: RemoteHealResult = { remote, claims: 0, actions: [] };
   const broken: { task: string; reason: string }[] = [];
   for (const claim of listed.claims) {
+    if (claim.state === 'abandoned') {
+      // This clone's own claim whose push never answered but landed: nobody's, removed at once.
+      const pushed = pushRef(guild.repo.mainWorktree, remote, claimRef(claim.task), null, claim.oid);
+      if (pushed.outcome !== 'unreachable') forgetAbandoned(guild.repo.commonDir, remote, claim.task);
+      if (pushed.outcome === 'ok') result.actions.push({ task: claim.task, action: 'abandoned-removed', reason: `a claim ref of this clone's whose push got no answer (exit 7), left on ${remote}` });
+      continue;
+    }
     if (claim.state !== 'claimed') continue;
     result.claims++;
     const age = now - Date.parse(claim.since);
@@ -42,6 +50,9 @@ export async function healRemoteClaims(guild: Guild, remote: string, actor: stri
     else result.actions.push({ task: claim.task, action: 'lost-race', reason: pushed.outcome === 'rejected' ? 'the claim moved (a heartbeat) or another healer took it first' : pushed.reason });
   }
   for (const { task, reason } of broken) result.actions.push({ task, action: 'broken', reason });
+  // Notes of abandoned claims whose ref did not land, or is gone: nothing left to remove.
+  const listedAt = new Map(listed.claims.map((claim) => [claim.task, claim.oid]));
+  for (const [task, oid] of abandonedClaims(guild.repo.commonDir, remote)) if (listedAt.get(task) !== oid) forgetAbandoned(guild.repo.commonDir, remote, task);
   const toRequeue = broken.filter(({ task }) => {
     const onBoard = board.byId.get(task);
     return onBoard?.status === 'in-progress' && guild.locks.read(task).state === 'free';

@@ -12,6 +12,7 @@ import { RemoteUnreachableError } from '../errors.js';
 import { TASK_ID_PATTERN } from '../identifiers.js';
 import { listRemoteRefs } from '../git/remote-refs.js';
 import { doneMarkerId, objectFormat } from '../git/claim-objects.js';
+import { abandonedClaims } from '../lock/abandoned-claims.js';
 import { CLAIMS_PREFIX } from '../lock/claim-refs.js';
 import { replaceFile } from '../lock/mkdir-lock.js';
 import type { ElsewhereClaim, Guild } from '../tasks/guild.js';
@@ -20,8 +21,11 @@ export interface RemoteClaim {
   task: string;
   /** The claim commit the ref points at. */
   oid: string;
-  /** mine: this clone's own claim (its lock names this commit); claimed: another clone's; done: the task's done marker. */
-  state: 'mine' | 'claimed' | 'done';
+  /**
+   * mine: this clone's own claim (its lock names this commit); claimed: another clone's; done: the
+   * task's done marker; abandoned: this clone's own claim whose push never answered (heal removes it).
+   */
+  state: 'mine' | 'claimed' | 'done' | 'abandoned';
   /** When this clone first saw the ref at this value, by its own clock. */
   since: string;
 }
@@ -86,11 +90,12 @@ export async function listRemoteClaims(guild: Guild, remote: string, options: { 
   const format = objectFormat(guild.repo.commonDir);
   const mine = new Map<string, string>();
   for (const { task, read } of guild.locks.list()) if (read.state === 'held' && read.owner.remote) mine.set(task, read.owner.remote.oid);
+  const abandoned = abandonedClaims(guild.repo.commonDir, remote);
   const claims: RemoteClaim[] = Object.entries(seen.refs).map(([task, { oid, since }]) => ({
     task,
     oid,
     since,
-    state: oid === doneMarkerId(format, task) ? 'done' : mine.get(task) === oid ? 'mine' : 'claimed',
+    state: oid === doneMarkerId(format, task) ? 'done' : mine.get(task) === oid ? 'mine' : abandoned.get(task) === oid ? 'abandoned' : 'claimed',
   }));
   return { remote, offline: Boolean(options.offline), listedAt: seen.listedAt || null, claims };
 }
@@ -98,6 +103,6 @@ export async function listRemoteClaims(guild: Guild, remote: string, options: { 
 /** The claims other clones hold (or finished), by task: what Guild.elsewhere holds. */
 export function elsewhereOf(claims: RemoteClaims): Map<string, ElsewhereClaim> {
   const elsewhere = new Map<string, ElsewhereClaim>();
-  for (const claim of claims.claims) if (claim.state !== 'mine') elsewhere.set(claim.task, { state: claim.state });
+  for (const claim of claims.claims) if (claim.state === 'claimed' || claim.state === 'done') elsewhere.set(claim.task, { state: claim.state });
   return elsewhere;
 }
