@@ -1,6 +1,7 @@
 // The front matter without the board: commands that must decide something before they read
 // the board (claim's trust check, whether claims go through a remote) read its first bytes only.
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFileSync, readSync } from 'node:fs';
+import { withFileOpen } from '../open-for-reading.js';
 
 const HEAD_BYTES = 64 * 1024;
 
@@ -9,21 +10,13 @@ const OPENING = /^(\uFEFF)?---[ \t]*(yaml|yml)?[ \t]*\r?\n/i;
 
 /** The start of the board, enough for its front matter: a board of 10,000 tasks is not read whole for it. null: no board. */
 export function boardHead(path: string): string | null {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return null;
-  }
-  try {
+  return withFileOpen(path, null, (fd) => {
     const buffer = Buffer.alloc(HEAD_BYTES);
     const read = readSync(fd, buffer, 0, HEAD_BYTES, 0);
     const head = buffer.toString('utf8', 0, read);
     // A front matter opened and not closed within that many bytes (unlikely, but allowed): the whole file.
     return read === HEAD_BYTES && OPENING.test(head) && frontMatterEnd(head) < 0 ? readFileSync(path, 'utf8') : head;
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
 /** Where the front matter's closing --- line ends (its offset), or -1 when there is none. */

@@ -4,6 +4,7 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UsageError } from '../errors.js';
+import { withFileOpen } from '../open-for-reading.js';
 import type { AuditEvent } from './event.js';
 import { MAX_EVENT_BYTES, MAX_EVENT_TEXT } from './log-lines.js';
 import { writeLogMark } from './log-mark.js';
@@ -68,17 +69,7 @@ export function appendEvents(path: string, events: readonly AuditEvent[], option
 
 /** Whether the log ends inside a line: a look without the mutex, before deciding to take it. */
 export function logEndsInsideLine(path: string): boolean {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return false;
-  }
-  try {
-    return endsInsideLine(fd);
-  } finally {
-    closeSync(fd);
-  }
+  return withFileOpen(path, false, endsInsideLine);
 }
 
 /**

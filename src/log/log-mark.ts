@@ -4,8 +4,9 @@
 // the log no longer holds the marked event, and the daemon knows to wait rather than react to a
 // board and log that git will bring back. A CLI write writes a new mark: that is how a person who
 // went back on purpose says so.
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { fstatSync, mkdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { withFileOpen } from '../open-for-reading.js';
 import { scanBackwards, scanSegmentsBackwards } from './find-events.js';
 
 export const LOG_MARK_FILE = 'log-mark.json';
@@ -109,13 +110,7 @@ export function logAtMark(logPath: string, markPath: string): boolean {
 
 /** The line whose newline is the last byte before `size`, or null (no such line, no file). */
 function lineEndingAt(path: string, size: number): string | null {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return null;
-  }
-  try {
+  return withFileOpen(path, null, (fd) => {
     if (size < 1 || fstatSync(fd).size < size) return null;
     // One event line is a few hundred bytes; an event longer than this misses the fast path only.
     const length = Math.min(size, 1 << 14);
@@ -124,9 +119,7 @@ function lineEndingAt(path: string, size: number): string | null {
     if (read !== length || buffer[length - 1] !== 0x0a) return null;
     const start = buffer.lastIndexOf(0x0a, length - 2) + 1;
     return buffer.toString('utf8', start, length - 1);
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
 /**
