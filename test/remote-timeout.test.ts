@@ -48,7 +48,7 @@ test('a silent remote: claim, ready and sync --remote give up after GUILD_REMOTE
     const result = cli([...args, '--json'], { cwd: repo.dir, agent: 'a', env });
     assert.equal(result.code, 7, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
     assert.equal(result.json?.error?.code, 'EREMOTE');
-    assert.match(result.json!.error!.message, /timed out after 1 s|no answer within 1 s/);
+    assert.match(result.json!.error!.message, /timed out after 1 s with no answer/);
   }
   assert.equal(repo.read(), board, 'the board is as it was');
   assert.equal(existsSync(join(repo.dir, '.git', 'guild', 'locks', 'GLD-1.lock')), false, 'no lock left');

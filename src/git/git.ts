@@ -74,7 +74,7 @@ function runGit(args: readonly string[], cwd: string, env: Record<string, string
     const options = { cwd, env: cleanEnv(env), encoding: 'utf8' as const, maxBuffer: 256 * 1024 * 1024, windowsHide: true, timeout: timeoutMs ?? 0, killSignal: 'SIGKILL' as const };
     const child = execFile('git', args, options, (error, stdout, stderr) => {
       if (error && (error as { killed?: boolean }).killed && timeoutMs !== undefined) {
-        resolve({ code: 128, stdout, stderr: `${stderr}fatal: timed out after ${timeoutMs / 1000} s with no answer\n`, spawnError: null });
+        resolve({ code: 128, stdout, stderr: `${stderr}fatal: ${timedOutReason(timeoutMs)}\n`, spawnError: null });
         return;
       }
       const code = error ? (typeof (error as NodeJS.ErrnoException & { code?: unknown }).code === 'number' ? ((error as unknown as { code: number }).code) : -1) : 0;
@@ -86,14 +86,16 @@ function runGit(args: readonly string[], cwd: string, env: Record<string, string
   });
 }
 
+/** Every git guild-fs runs: messages in English (they are read), and never a prompt for a password or an editor (it runs unattended). */
+export const UNATTENDED_GIT: Readonly<Record<string, string>> = { LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0', GIT_EDITOR: 'true' };
+
+/** What a remote call that outlived its timeout answers: git's own words for a remote it cannot reach. */
+export function timedOutReason(timeoutMs: number): string {
+  return `timed out after ${timeoutMs / 1000} s with no answer`;
+}
+
 export async function git(args: readonly string[], options: GitOptions): Promise<GitResult> {
-  const env: Record<string, string> = {
-    // Messages in English: the lock-contention check reads them.
-    LC_ALL: 'C',
-    // Never wait for a password or an editor: guild-fs runs unattended.
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_EDITOR: 'true',
-  };
+  const env: Record<string, string> = { ...UNATTENDED_GIT };
   if (options.readOnly) env.GIT_OPTIONAL_LOCKS = '0';
   const retries = options.retries ?? 8;
   const sleep = options.sleep ?? defaultSleep;

@@ -8,7 +8,7 @@
 // transaction among them) expect to be one atomic-looking call. Its cost is the push itself.
 import { spawnSync } from 'node:child_process';
 import { parseDuration } from '../duration.js';
-import { cleanEnv, git } from './git.js';
+import { cleanEnv, git, timedOutReason, UNATTENDED_GIT } from './git.js';
 
 export type RefPush =
   | { outcome: 'ok' }
@@ -26,8 +26,6 @@ export function remoteTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   return given !== null && given > 0 ? given : 60_000;
 }
 
-const ENV = { LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0', GIT_EDITOR: 'true' };
-
 /**
  * Sets `ref` on `remote` to `to` (an object id, or null to delete it), only if it is `expect`
  * there now (an object id, or null: it must not exist). `remote` and `ref` are validated by the
@@ -35,10 +33,10 @@ const ENV = { LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0', GIT_EDITOR: 'true' };
  */
 export function pushRef(cwd: string, remote: string, ref: string, to: string | null, expect: string | null, timeoutMs = remoteTimeoutMs()): RefPush {
   const args = ['push', '--porcelain', '--no-progress', `--force-with-lease=${ref}:${expect ?? ''}`, remote, `${to ?? ''}:${ref}`];
-  const run = spawnSync('git', args, { cwd, env: cleanEnv(ENV), encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = spawnSync('git', args, { cwd, env: cleanEnv(UNATTENDED_GIT), encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
   if (run.error) {
     const timedOut = (run.error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
-    return { outcome: 'unreachable', reason: timedOut ? `no answer within ${timeoutMs / 1000} s` : run.error.message };
+    return { outcome: 'unreachable', reason: timedOut ? timedOutReason(timeoutMs) : run.error.message };
   }
   return judgePush(run.stdout, run.stderr, ref);
 }
