@@ -32,7 +32,7 @@ const runAsync = (repo: TempRepo, args: string[], agent?: string): Promise<CliRe
 
 /** The claim refs on the bare repository behind `url`, by task. */
 function claimRefs(url: string): Map<string, string> {
-  const bare = join(server.root, url.split('/').pop()!);
+  const bare = server.pathOf(url);
   const refs = new Map<string, string>();
   const out = git(bare, 'for-each-ref', '--format=%(objectname) %(refname)', 'refs/guild/claims/');
   for (const line of out.split('\n').filter(Boolean)) {
@@ -43,7 +43,7 @@ function claimRefs(url: string): Map<string, string> {
 }
 
 function claimJson(url: string, task: string): Record<string, unknown> {
-  const bare = join(server.root, url.split('/').pop()!);
+  const bare = server.pathOf(url);
   return JSON.parse(git(bare, 'show', `refs/guild/claims/${task}:claim.json`)) as Record<string, unknown>;
 }
 
@@ -247,7 +247,7 @@ describe('claims on the remote', () => {
     const url = clones.seeded('git');
     const a = clones.clone(url);
     // The server updates the ref, then its post-receive hook keeps the connection past the client's timeout.
-    const hook = join(server.root, url.split('/').pop()!, 'hooks', 'post-receive');
+    const hook = join(server.pathOf(url), 'hooks', 'post-receive');
     writeFileSync(hook, '#!/bin/sh\nsleep 4\n', { mode: 0o755 });
     const slow = { ...IDENTITY, GUILD_REMOTE_TIMEOUT: '1s' };
     for (const task of ['GLD-1', 'GLD-2']) {

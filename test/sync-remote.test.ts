@@ -95,7 +95,7 @@ for (const transport of ['git', 'file'] as const) {
 
 test('four clones syncing at once all converge; pushes turned down as non-fast-forward are retried', async () => {
   const url = seeded('git');
-  const bare = join(server.root, url.split('/').pop()!);
+  const bare = server.pathOf(url);
   // A barrier in pre-receive: the first pushes wait for each other (5 s at most: pushes that do not
   // all arrive together must not cost the suite minutes), so they are based on the same remote
   // commit and all but one must be turned down and retried.

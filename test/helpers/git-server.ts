@@ -18,6 +18,8 @@ export interface GitServer {
   fileUrl(name: string): string;
   /** Makes an empty bare repository `name` (main as its default branch). */
   bare(name: string): string;
+  /** The folder of the bare repository a url() or fileUrl() names. */
+  pathOf(url: string): string;
   /** Stops the daemon (a clone's next push or fetch finds nothing listening). */
   stop(): Promise<void>;
   /** Starts it again on the same port (after stop). */
@@ -122,6 +124,7 @@ export async function startGitServer(): Promise<GitServer> {
       if (made.status !== 0) throw new Error(`git init --bare failed: ${made.stderr}`);
       return path;
     },
+    pathOf: (url) => join(root, url.split('/').pop()!),
     stop,
     start: launch,
     async close() {
