@@ -5,13 +5,12 @@
 // The two are interleaved, rotating their order, in the same run; each pair is one paired ratio.
 // Run alone: `npm run build && npx tsx bench/graph.ts [--quick]`.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { benchEnv, sh as shWith, timed as timedWith, type BenchOptions } from './child-process.js';
 import type { FigureRow } from './crash-safety.js';
 import { generateBoard } from './generate-board.js';
-import { median, pairedRatios, printStandalone, rotation } from './stats.js';
+import { median, pairedRatios, rotation } from './stats.js';
+import { isMain, runStandalone } from './standalone.js';
 
 
 const ENV = benchEnv({ GUILD_AGENT: 'bench' });
@@ -51,14 +50,4 @@ export async function graphBench(options: BenchOptions): Promise<{ rows: FigureR
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const tmpRoot = join(os.tmpdir(), `guild-fs-bench-graph-${process.pid}`);
-  mkdirSync(tmpRoot, { recursive: true });
-  try {
-    const result = await graphBench({ quick: process.argv.includes('--quick'), tmpRoot, log: (m) => console.error(`[bench] ${m}`), bin: join(root, 'bin', 'guild-fs.js') });
-    printStandalone(result.rows, result.method);
-  } finally {
-    rmSync(tmpRoot, { recursive: true, force: true });
-  }
-}
+if (isMain(import.meta.url)) await runStandalone('graph', graphBench);

@@ -5,15 +5,14 @@
 //        round trip) against a `guild-fs claim` process, both without a worktree, interleaved in
 //        the same run. Goal: at most 0.3x.
 // Run alone: `npm run build && tsx bench/mcp.ts [--quick]`.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { benchEnv, sh as shWith, timed as timedWith, type BenchOptions } from './child-process.js';
 import type { FigureRow } from './crash-safety.js';
 import { median, pairedRatios } from './stats.js';
+import { isMain, runStandalone } from './standalone.js';
 
 
 const ENV = benchEnv({ GUILD_AGENT: 'bench' });
@@ -76,11 +75,4 @@ export async function mcpBench(options: BenchOptions): Promise<{ rows: FigureRow
   return { rows, method };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const quick = process.argv.includes('--quick');
-  const tmpRoot = mkdtempSync(join(os.tmpdir(), 'guild-fs-bench-mcp-'));
-  const bin = join(fileURLToPath(new URL('..', import.meta.url)), 'bin', 'guild-fs.js');
-  const { rows } = await mcpBench({ quick, tmpRoot, log: (message) => console.error(`[bench] ${message}`), bin });
-  rmSync(tmpRoot, { recursive: true, force: true });
-  for (const row of rows) console.log(row.figure, row.subject.length > 0 ? median(row.subject).toFixed(1) : '-', row.baseline.length > 0 ? `${median(row.baseline).toFixed(1)} ratio ${(median(row.subject) / median(row.baseline)).toFixed(2)}` : '');
-}
+if (isMain(import.meta.url)) await runStandalone('mcp', mcpBench);

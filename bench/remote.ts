@@ -5,15 +5,13 @@
 //        --json` without a remote. Goal: at most 1.3x the sum.
 // Subject and baselines are interleaved, rotating their order, in the same run.
 // Run alone: `npm run build && tsx bench/remote.ts [--quick]`.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startGitServer } from '../test/helpers/git-server.js';
 import { benchEnv, sh as shWith, timed as timedWith, type BenchOptions } from './child-process.js';
 import type { FigureRow } from './crash-safety.js';
 import { median, pairedRatios, rotation } from './stats.js';
+import { isMain, runStandalone } from './standalone.js';
 
 
 const ENV = benchEnv({ GUILD_AGENT: 'bench' });
@@ -93,12 +91,4 @@ export async function remoteBench(options: BenchOptions): Promise<{ rows: Figure
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const quick = process.argv.includes('--quick');
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const tmpRoot = join(os.tmpdir(), `guild-fs-bench-remote-${process.pid}`);
-  mkdirSync(tmpRoot, { recursive: true });
-  const result = await remoteBench({ quick, tmpRoot, log: (m) => console.error(`[bench] ${m}`), bin: join(root, 'bin', 'guild-fs.js') });
-  for (const row of result.rows) console.log(row.figure, '|', median(row.subject).toFixed(1), 'vs', median(row.baseline).toFixed(1), '=', (median(row.subject) / median(row.baseline)).toFixed(2));
-  rmSync(tmpRoot, { recursive: true, force: true });
-}
+if (isMain(import.meta.url)) await runStandalone('remote', remoteBench);

@@ -9,17 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { benchEnv, sh as shWith, timed as timedWith } from './child-process.js';
+import { benchEnv, sh as shWith, type BenchOptions } from './child-process.js';
 import type { FigureRow } from './crash-safety.js';
 import { fmt, median, pairedRatios } from './stats.js';
-
-export interface RunnerBenchOptions {
-  quick: boolean;
-  tmpRoot: string;
-  log: (message: string) => void;
-  bin: string;
-}
+import { isMain, runStandalone } from './standalone.js';
 
 const TIME_BIN = '/usr/bin/time';
 
@@ -52,7 +45,7 @@ function doneCount(dir: string, bin: string): number {
   return tasks.filter((task) => task.status === 'done').length;
 }
 
-export async function runnerBench(options: RunnerBenchOptions): Promise<{ rows: FigureRow[]; method: string }> {
+export async function runnerBench(options: BenchOptions): Promise<{ rows: FigureRow[]; method: string }> {
   const tasks = options.quick ? 20 : 200;
   const rounds = options.quick ? 1 : 2;
   const { bin } = options;
@@ -100,12 +93,4 @@ export async function runnerBench(options: RunnerBenchOptions): Promise<{ rows: 
   return { rows, method };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const quick = process.argv.includes('--quick');
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const tmpRoot = join(os.tmpdir(), `guild-fs-bench-runner-${process.pid}`);
-  mkdirSync(tmpRoot, { recursive: true });
-  const result = await runnerBench({ quick, tmpRoot, log: (m) => console.error(`[bench] ${m}`), bin: join(root, 'bin', 'guild-fs.js') });
-  for (const row of result.rows) console.log(row.figure, row.subject.map((x) => x.toFixed(1)).join(','), '|', row.baseline.map((x) => x.toFixed(1)).join(','));
-  rmSync(tmpRoot, { recursive: true, force: true });
-}
+if (isMain(import.meta.url)) await runStandalone('runner', runnerBench);

@@ -8,13 +8,13 @@
 // The harness is the test suite's (test/helpers/storm.ts); the bench runs it longer, with 8
 // agents, and without GUILD_VERIFY_CACHE. Runs inside `npm run bench`, or alone:
 // `npx tsx bench/storm.ts [--quick]` (after a build).
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { formatStormReport, runStorm, type SaveStyle, type StormReport } from '../test/helpers/storm.js';
 import type { FigureRow } from './crash-safety.js';
-import { fmt, median, printStandalone } from './stats.js';
+import { fmt } from './stats.js';
+import { isMain, runStandalone } from './standalone.js';
 
 export interface StormBenchOptions {
   quick: boolean;
@@ -105,15 +105,4 @@ export async function stormBench(options: StormBenchOptions): Promise<{ rows: Fi
 }
 
 // Alone: `npx tsx bench/storm.ts [--quick]`.
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const quick = process.argv.includes('--quick');
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  if (!existsSync(join(root, 'dist', 'cli.cjs'))) throw new Error('build first: npm run build');
-  const tmpRoot = mkdtempSync(join(os.tmpdir(), 'guild-fs-bench-storm-'));
-  try {
-    const { rows, method } = await stormBench({ quick, tmpRoot, log: (message) => void process.stderr.write(`[bench] ${message}\n`) });
-    printStandalone(rows, method);
-  } finally {
-    rmSync(tmpRoot, { recursive: true, force: true });
-  }
-}
+if (isMain(import.meta.url)) await runStandalone('storm', stormBench);

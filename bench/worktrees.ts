@@ -5,20 +5,13 @@
 //       `git merge-tree --write-tree` calls made by a shell loop.
 // Run alone: `npm run build && tsx bench/worktrees.ts [--quick]`.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { benchEnv, sh as shWith, timed as timedWith } from './child-process.js';
+import { benchEnv, sh as shWith, timed as timedWith, type BenchOptions } from './child-process.js';
 import type { FigureRow } from './crash-safety.js';
 import { fmt, median, pairedRatios, rotation } from './stats.js';
-
-export interface WorktreeBenchOptions {
-  quick: boolean;
-  tmpRoot: string;
-  log: (message: string) => void;
-  bin: string;
-}
+import { isMain, runStandalone } from './standalone.js';
 
 const AGENT = 'bench';
 
@@ -55,7 +48,7 @@ function resetClaim(dir: string, board: string, baselinePath: string): void {
   writeFileSync(join(dir, '.guild', 'audit.jsonl'), '');
 }
 
-function claimFigure(options: WorktreeBenchOptions, label: string, files: number, samples: number): { row: FigureRow } {
+function claimFigure(options: BenchOptions, label: string, files: number, samples: number): { row: FigureRow } {
   const dir = join(options.tmpRoot, `worktree-claim-${files}`);
   const { board } = makeRepo(dir, files);
   const baselinePath = join(dir, '.git', 'bench-worktree');
@@ -87,7 +80,7 @@ function claimFigure(options: WorktreeBenchOptions, label: string, files: number
 }
 
 /** 20 branches off main, each changing its own file; branches 1-6 also change line 1 of one shared file, each its own way. */
-function conflictRepo(options: WorktreeBenchOptions, files: number): { dir: string; branches: string[] } {
+function conflictRepo(options: BenchOptions, files: number): { dir: string; branches: string[] } {
   const dir = join(options.tmpRoot, 'worktree-conflicts');
   makeRepo(dir, files);
   const shared = join(dir, 'src', 'pkg0', 'file0.ts');
@@ -109,7 +102,7 @@ function conflictRepo(options: WorktreeBenchOptions, files: number): { dir: stri
   return { dir, branches };
 }
 
-function conflictsFigure(options: WorktreeBenchOptions, files: number, samples: number): { row: FigureRow; perPair: FigureRow; pairs: number; found: number } {
+function conflictsFigure(options: BenchOptions, files: number, samples: number): { row: FigureRow; perPair: FigureRow; pairs: number; found: number } {
   const { dir, branches } = conflictRepo(options, files);
   const pairs: [string, string][] = branches.map((b) => ['main', b]);
   for (let i = 0; i < branches.length; i++) for (let j = i + 1; j < branches.length; j++) pairs.push([branches[i]!, branches[j]!]);
@@ -143,7 +136,7 @@ function conflictsFigure(options: WorktreeBenchOptions, files: number, samples: 
   };
 }
 
-export async function worktreeBench(options: WorktreeBenchOptions): Promise<{ rows: FigureRow[]; method: string }> {
+export async function worktreeBench(options: BenchOptions): Promise<{ rows: FigureRow[]; method: string }> {
   const samples = options.quick ? 5 : 15;
   const big = 3_000;
   const small = 20;
@@ -159,16 +152,4 @@ export async function worktreeBench(options: WorktreeBenchOptions): Promise<{ ro
 }
 
 // Standalone: tsx bench/worktrees.ts [--quick]
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const tmpRoot = mkdtempSync(join(os.tmpdir(), 'guild-fs-bench-wt-'));
-  const bin = join(fileURLToPath(new URL('..', import.meta.url)), 'bin', 'guild-fs.js');
-  try {
-    const result = await worktreeBench({ quick: process.argv.includes('--quick'), tmpRoot, bin, log: (m) => void process.stderr.write(`[bench] ${m}\n`) });
-    for (const row of result.rows) {
-      console.log(`${row.figure}: subject median ${fmt(median(row.subject), row.digits)} ${row.unit}, baseline median ${fmt(median(row.baseline), row.digits)} ${row.unit}, ratio ${fmt(median(row.subject) / median(row.baseline), 2)}x, target ${row.target}`);
-    }
-    console.log(`\n${result.method}`);
-  } finally {
-    rmSync(tmpRoot, { recursive: true, force: true });
-  }
-}
+if (isMain(import.meta.url)) await runStandalone('wt', worktreeBench);
