@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Task } from '../src/board/types.js';
-import { reconcileClaims, type RemoteClaim } from '../src/remote/reconcile-claims.js';
+import { reconcileClaims } from '../src/remote/reconcile-claims.js';
+
+type RemoteClaim = { state: 'claimed' | 'done' };
 
 function task(id: string | null, status: Task['status'], owner: string | null = null): Task {
   return { id, title: `task ${id}`, status, checked: false, prio: 'normal', needs: [], caps: [], owner, branch: null, tries: 0, retry: null, line: 1, endLine: 1 };

@@ -5,8 +5,9 @@
 // this clone held) and a person decide.
 import type { Board } from '../board/types.js';
 
-export interface RemoteClaim {
-  state: 'claimed' | 'done';
+/** The tasks with a claim ref on the remote, in any state (a Set, or the listing's Map). */
+export interface ClaimedOnRemote {
+  has(id: string): boolean;
 }
 
 export interface OrphanedTask {
@@ -20,7 +21,7 @@ export interface OrphanedTask {
  * order. A claim ref in any state counts: a 'done' one means the claimant finished and the board
  * has not caught up yet, not that the task is orphaned.
  */
-export function reconcileClaims(board: Pick<Board, 'tasks'>, remoteClaims: ReadonlyMap<string, RemoteClaim>, heldHere: (id: string) => boolean): OrphanedTask[] {
+export function reconcileClaims(board: Pick<Board, 'tasks'>, remoteClaims: ClaimedOnRemote, heldHere: (id: string) => boolean): OrphanedTask[] {
   const orphaned: OrphanedTask[] = [];
   for (const task of board.tasks) {
     if (task.status !== 'in-progress' || task.id === null) continue;

@@ -25,7 +25,7 @@ import { markLogAsItIs } from '../log/log-mark.js';
 import { boardVersions, loadBoard, type Guild } from '../tasks/guild.js';
 import { commitBoardAndLog } from '../workspace/auto-commit.js';
 import { listRemoteClaims } from './remote-claims.js';
-import { reconcileClaims, type OrphanedTask, type RemoteClaim } from './reconcile-claims.js';
+import { reconcileClaims, type ClaimedOnRemote, type OrphanedTask } from './reconcile-claims.js';
 import { currentBranch, fetchBranch, isAncestorOf, mergeRef, pushBranch, requireRemote, resolveRef, trackingRef } from './remote-git.js';
 
 export interface SyncRemoteOptions {
@@ -35,7 +35,7 @@ export interface SyncRemoteOptions {
    */
   asItIs?: boolean;
   /** The remote's claims (default: listed from it, remote-claims.ts); null: not looked at. */
-  claims?: (() => Promise<ReadonlyMap<string, RemoteClaim>>) | null;
+  claims?: (() => Promise<ClaimedOnRemote>) | null;
   /** Pushes tried before giving up on a remote that keeps moving (default 5). */
   maxAttempts?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -123,7 +123,7 @@ export async function syncRemote(guild: Guild, actor: string, options: SyncRemot
   }
 
   let orphaned: OrphanedTask[] | null = null;
-  const listClaims = options.claims === undefined ? () => remoteClaimMap(guild, remote) : options.claims;
+  const listClaims = options.claims === undefined ? () => remoteClaimTasks(guild, remote) : options.claims;
   if (listClaims) {
     const claims = await listClaims();
     orphaned = reconcileClaims(await loadBoard(guild), claims, (id) => guild.locks.read(id).state !== 'free');
@@ -169,8 +169,7 @@ async function commitAndMerge(guild: Guild, theirs: string | null, identity: rea
   });
 }
 
-/** Every claim ref on the remote, this clone's own among them, as reconcileClaims reads them. */
-async function remoteClaimMap(guild: Guild, remote: string): Promise<ReadonlyMap<string, RemoteClaim>> {
-  const listed = await listRemoteClaims(guild, remote);
-  return new Map(listed.claims.map((claim) => [claim.task, { state: claim.state === 'done' ? 'done' : 'claimed' }] as const));
+/** The tasks with a claim ref on the remote in any state, this clone's own among them. */
+async function remoteClaimTasks(guild: Guild, remote: string): Promise<ClaimedOnRemote> {
+  return new Set((await listRemoteClaims(guild, remote)).claims.map((claim) => claim.task));
 }
