@@ -3,6 +3,7 @@
 // and `list` never pay for parsing it. It must not import guild-fs's error classes: a second
 // bundle would have copies of them, and the CLI's `instanceof GuildError` would not know them.
 import { execa } from 'execa';
+import { signalGroup } from './process-group.js';
 
 export interface ProcessResult {
   exitCode: number | null;
@@ -48,16 +49,9 @@ export async function runProcess(file: string, args: readonly string[], options:
     all: true,
     encoding: 'utf8',
   });
-  const group = (signal: NodeJS.Signals): void => {
-    try {
-      if (subprocess.pid !== undefined) process.kill(-subprocess.pid, signal);
-    } catch {
-      // The group is gone already.
-    }
-  };
   const stop = (): void => {
-    group('SIGTERM');
-    setTimeout(() => group('SIGKILL'), options.graceMs ?? 5_000).unref();
+    signalGroup(subprocess.pid, 'SIGTERM');
+    setTimeout(() => signalGroup(subprocess.pid, 'SIGKILL'), options.graceMs ?? 5_000).unref();
   };
   if (options.signal?.aborted) stop();
   options.signal?.addEventListener('abort', stop, { once: true });

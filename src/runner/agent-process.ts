@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { signalGroup } from '../git/process-group.js';
 import { formatRunLine, type RunStream } from './run-log.js';
 import type { Watchdog } from './watchdog.js';
 
@@ -74,17 +75,9 @@ export function startAgent(input: AgentInput): RunningAgent {
   let timedOut = false;
   let stopped = false;
   let killTimer: NodeJS.Timeout | undefined;
-  const signalGroup = (signal: NodeJS.Signals): void => {
-    if (pgid === undefined) return;
-    try {
-      process.kill(-pgid, signal);
-    } catch {
-      // ESRCH: the group is gone already.
-    }
-  };
   const terminate = (): void => {
-    signalGroup('SIGTERM');
-    killTimer ??= setTimeout(() => signalGroup('SIGKILL'), input.graceMs);
+    signalGroup(pgid, 'SIGTERM');
+    killTimer ??= setTimeout(() => signalGroup(pgid, 'SIGKILL'), input.graceMs);
   };
   const timer = input.timeoutMs > 0 ? setTimeout(() => ((timedOut = true), terminate()), input.timeoutMs) : undefined;
 
@@ -142,14 +135,14 @@ export function startAgent(input: AgentInput): RunningAgent {
       finished = true;
       // The agent is gone; a child it left behind in its group (a server, a sleep) holds its
       // pipes open and would keep the try from ending: the group goes with it.
-      signalGroup('SIGTERM');
-      const leftovers = setTimeout(() => signalGroup('SIGKILL'), input.graceMs);
+      signalGroup(pgid, 'SIGTERM');
+      const leftovers = setTimeout(() => signalGroup(pgid, 'SIGKILL'), input.graceMs);
       void Promise.all([out, err]).then(() => {
         clearTimeout(leftovers);
         if (timer) clearTimeout(timer);
         if (killTimer) clearTimeout(killTimer);
         // Anything still in the group after its pipes closed (it ignored SIGTERM and closed them).
-        signalGroup('SIGKILL');
+        signalGroup(pgid, 'SIGKILL');
         if (pgid !== undefined) input.watchdog?.unwatch(pgid);
         const outcome: AgentOutcome = { exitCode, signal, timedOut, stopped, spawnError, tail: [...tail], ms: Date.now() - started };
         write('end', describeEnd(outcome, input.timeoutMs));
