@@ -30,7 +30,7 @@ test('the main worktree head read from `worktree list` is mainHead: on a branch,
   assert.deepEqual(await mainHead(openGuild(unborn.dir)), { ref: 'refs/heads/main', commit: null });
 });
 
-test('worktreeState lists the changes worktreeStatus lists, with the head and branch', async (t) => {
+test('worktreeState lists the changes with v1\'s status letters, with the head and branch', async (t) => {
   const repo = committedRepo(boardWith([], []), { 'a.txt': 'a\n', 'b.txt': 'b\n', 'c d.txt': 'c\n' });
   t.after(() => repo.remove());
   writeFileSync(join(repo.dir, 'a.txt'), 'changed\n');
@@ -42,7 +42,13 @@ test('worktreeState lists the changes worktreeStatus lists, with the head and br
   writeFileSync(join(repo.dir, 'new dir', 'x y.txt'), 'x\n');
   const state = await worktreeState(repo.dir);
   const byPath = (a: { path: string }, b: { path: string }): number => a.path.localeCompare(b.path);
-  assert.deepEqual([...state.changes].sort(byPath), [...(await worktreeStatus(repo.dir))].sort(byPath));
+  assert.deepEqual([...state.changes].sort(byPath), [
+    { code: ' M', path: 'a.txt' },
+    { code: 'R ', path: 'b moved.txt' },
+    { code: 'MM', path: 'c d.txt' },
+    { code: '??', path: 'new dir/x y.txt' },
+  ]);
+  assert.deepEqual(await worktreeStatus(repo.dir), state.changes);
   assert.equal(state.changes.length, 4);
   assert.equal(state.head, git(repo.dir, 'rev-parse', 'HEAD'));
   assert.equal(state.branch, 'main');

@@ -106,21 +106,11 @@ export interface StatusEntry {
 
 /** Uncommitted changes, untracked files included; ignored files are not work in progress. */
 export async function worktreeStatus(worktree: string): Promise<StatusEntry[]> {
-  const { stdout } = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all'], { cwd: worktree, readOnly: true });
-  const entries: StatusEntry[] = [];
-  const fields = stdout.split('\0');
-  for (let i = 0; i < fields.length; i++) {
-    const field = fields[i]!;
-    if (field.length < 4) continue;
-    const code = field.slice(0, 2);
-    entries.push({ code, path: field.slice(3) });
-    if (code[0] === 'R' || code[0] === 'C') i++; // a rename's source path follows
-  }
-  return entries;
+  return (await worktreeState(worktree)).changes;
 }
 
 export interface WorktreeState {
-  /** As worktreeStatus gives them. */
+  /** Uncommitted changes, untracked files included (ignored files are not work in progress). */
   changes: StatusEntry[];
   /** HEAD's commit; null before the first commit. */
   head: string | null;
@@ -129,8 +119,8 @@ export interface WorktreeState {
 }
 
 /**
- * worktreeStatus with HEAD's commit and branch, in the one git process (`status --branch`, format
- * v2): for a caller that would otherwise ask `rev-parse HEAD` and `worktree list` too.
+ * The worktree's changes with HEAD's commit and branch, in the one git process (`status --branch`,
+ * format v2): for a caller that would otherwise ask `rev-parse HEAD` and `worktree list` too.
  */
 export async function worktreeState(worktree: string): Promise<WorktreeState> {
   const { stdout } = await git(['status', '--porcelain=v2', '--branch', '-z', '--untracked-files=all'], { cwd: worktree, readOnly: true });
