@@ -6,7 +6,7 @@ import { withFileOpen } from '../open-for-reading.js';
 const HEAD_BYTES = 64 * 1024;
 
 /** The opening line of a YAML front matter (any other engine is refused when the board is read). */
-const OPENING = /^(\uFEFF)?---[ \t]*(yaml|yml)?[ \t]*\r?\n/i;
+export const FRONT_MATTER_OPENING = /^(\uFEFF)?---[ \t]*(yaml|yml)?[ \t]*\r?\n/i;
 
 /** The start of the board, enough for its front matter: a board of 10,000 tasks is not read whole for it. null: no board. */
 export function boardHead(path: string): string | null {
@@ -15,13 +15,13 @@ export function boardHead(path: string): string | null {
     const read = readSync(fd, buffer, 0, HEAD_BYTES, 0);
     const head = buffer.toString('utf8', 0, read);
     // A front matter opened and not closed within that many bytes (unlikely, but allowed): the whole file.
-    return read === HEAD_BYTES && OPENING.test(head) && frontMatterEnd(head) < 0 ? readFileSync(path, 'utf8') : head;
+    return read === HEAD_BYTES && FRONT_MATTER_OPENING.test(head) && frontMatterEnd(head) < 0 ? readFileSync(path, 'utf8') : head;
   });
 }
 
 /** Where the front matter's closing --- line ends (its offset), or -1 when there is none. */
 export function frontMatterEnd(text: string): number {
-  if (!OPENING.test(text)) return -1;
+  if (!FRONT_MATTER_OPENING.test(text)) return -1;
   const close = /\n---[ \t]*(\r?\n|$)/.exec(text);
   return close ? close.index + close[0].length : -1;
 }

@@ -2,6 +2,7 @@
 // that git remote) and `ids: hash` (clones that add tasks offline never give two tasks one ID).
 import { readFileSync } from 'node:fs';
 import { writeBoardText } from '../board/board-file.js';
+import { FRONT_MATTER_OPENING } from '../board/board-head.js';
 import { decodeLossless } from '../board/board-bytes.js';
 import { UsageError } from '../errors.js';
 import { requireRemote } from './remote-git.js';
@@ -30,8 +31,7 @@ export async function requireGitRemote(cwd: string, remote: string): Promise<voi
 export function withRemoteSettings(text: string, remote: string): { text: string; added: string[]; kept?: string } {
   const eol = /\r\n/.test(text.slice(0, 4096)) ? '\r\n' : '\n';
   const lines = text.split(/(?<=\n)/);
-  const opening = /^(\uFEFF)?---[ \t]*(yaml|yml)?[ \t]*\r?\n$/i;
-  if (!opening.test(lines[0] ?? '')) {
+  if (!FRONT_MATTER_OPENING.test(text)) {
     return { text: `---${eol}remote: ${remote}${eol}ids: hash${eol}---${eol}${text}`, added: ['remote', 'ids'] };
   }
   const close = lines.findIndex((line, i) => i > 0 && /^---[ \t]*\r?\n?$/.test(line));
