@@ -34,6 +34,7 @@ import { runnerBench } from './runner.js';
 import { remoteBench } from './remote.js';
 import { mcpBench } from './mcp.js';
 import { graphBench } from './graph.js';
+import { staleSaveBench } from './stale-save.js';
 import { generateBoard } from './generate-board.js';
 import { fmt, max, median, min, p90, pairedRatios, rotation } from './stats.js';
 
@@ -465,6 +466,8 @@ async function main(): Promise<void> {
   // --- Figure 16 (issue 14): the MCP server.
   const mcp = await mcpBench({ quick, tmpRoot, log, bin });
   const graph = await graphBench({ quick, tmpRoot, log, bin }); // Figure 17 (issue 14): graph vs ready.
+  // --- Figure 18 (issue 20): a save from a buffer opened before 1,000 tool writes.
+  const staleSave = await staleSaveBench({ quick, tmpRoot, log, bin });
 
   // --- Optional: CPU profiles.
   let profileText = '';
@@ -514,6 +517,7 @@ async function main(): Promise<void> {
     ...remote.rows,
     ...mcp.rows,
     ...graph.rows,
+    ...staleSave.rows,
   ];
   const references: Row[] = [
     { ...processRow('ref. `claim`, 10 tasks, cold (fixed cost)', 'claim10', Number.POSITIVE_INFINITY), target: 'none' },
@@ -566,6 +570,8 @@ ${remote.method}
 ${mcp.method}
 
 ${graph.method}
+
+${staleSave.method}
 
 Nothing here is asserted: \`bench/run.ts\` exits 0 whether or not a target is met. The machine may be shared; read the p90 and paired-ratio columns and the load average before trusting a small difference.`;
 

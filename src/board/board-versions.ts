@@ -1,98 +1,146 @@
-// The last boards guild-fs read and wrote, kept in <git-common-dir>/guild/versions/ (never
-// committed), so that a save made from a stale buffer can be told from an edit and merged.
+// Every board guild-fs read and wrote for the last day, kept in <git-common-dir>/guild/versions/
+// (never committed), so that a save made from a stale buffer can be told from an edit and merged
+// against the very version the person started from.
 //
-// A person opens the board, agents claim and add, the person saves: the saved text is the old
-// board plus their edit. Taken as it stands it would undo every claim and drop every task added
-// meanwhile. With the versions kept, the base of that save is the kept version closest to it
-// (the person's edit is small against it), the tools' side is the latest version, and the two
+// A person opens the board, agents claim, complete and add, the person saves: the saved text is
+// the old board plus their edit. Taken as it stands it would undo every claim and completion and
+// drop every task added meanwhile. With the versions kept, the base of that save is the version
+// closest to it (the person's edit is small against the version they loaded; every other version
+// also differs by the tools' changes since), the tools' side is the latest version, and the two
 // merge three ways. Both the boards writes started from and the boards they wrote are kept: an
-// editor's buffer is as often a board a person saved (which a tool then read) as one a tool
-// wrote.
+// editor's buffer is as often a board a person saved (which a tool then read) as one a tool wrote.
+//
+// How long: a person may keep a buffer open for a day, and a run writes the board several times a
+// task, so a fixed number of versions is not enough (16 were: a 9-task run went past them, and the
+// save was then merged against the wrong base and reopened five Done tasks). Versions are kept
+// for KEEP_MS as chains (version-chain.ts): a whole board, then each next version as the hunks
+// from the one before, which for a tool's write is a line or two. Finding the base reads the
+// chains once, counting lines as it goes (DistanceScan): the cost is the boards kept whole plus
+// the hunks, not the number of versions times the board's size.
 //
 // Only writers holding the board mutex record versions, so the folder has one writer at a time;
 // readers only look at `latest.json`, which is replaced atomically.
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeLossless, encodeLossless } from './board-bytes.js';
+import { randomBytes } from 'node:crypto';
 import { contentKey } from './board-cache.js';
+import { diffLines } from './line-diff.js';
 import type { BoardShape } from './steady-read.js';
+import { DistanceScan, patchLine, readChain, snapshotLine, textAt, type ChainEntry } from './version-chain.js';
 
-/** How many versions are kept: enough for an editor left open across a busy minute of agents. */
-export const KEPT_VERSIONS = 16;
-
-export interface KeptVersion {
-  key: string;
-  /** When it was recorded (ms since the epoch): newest first in listings. */
-  at: number;
-  path: string;
-}
+/** How long versions are kept: as long as a person may keep an editor open on the board. */
+export const KEEP_MS = 24 * 60 * 60 * 1000;
+/** Kept versions never take more than this much disk; the oldest chains go first. */
+export const MAX_BYTES = 64 * 1024 * 1024;
+/** A version that differs from the last in more lines than this is kept whole. */
+const MAX_HUNK_LINES = 2_000;
+/** A chain whose hunks outgrow its whole board (or 256 KiB) starts a new chain. */
+const MIN_CHAIN_BYTES = 256 * 1024;
 
 interface Latest {
   key: string;
   shape: BoardShape;
+  /** The chain the latest version is the last entry of, and that chain's size after it. */
+  chain?: string;
+  size?: number;
+  /** How long the chain's first, whole board is (in JSON). */
+  snapshot?: number;
 }
 
-const NAME = /^(\d{13,16})-(\d{4})-([0-9a-f]{40})\.md$/;
+/** What a save is closest to among the kept versions. */
+export interface BaseSearch {
+  /** The version the save most likely started from. */
+  base: string;
+  /** The last version guild-fs wrote: the tools' side. */
+  latest: string;
+  /** The save is closest to the latest version: an edit of what the tools last wrote. */
+  baseIsLatest: boolean;
+  /**
+   * The base found is the oldest version kept, and older ones were let go: the save may have
+   * started from a board no longer kept, so the base is only a guess.
+   */
+  beyondKept: boolean;
+  /** Lines added plus removed between the save and its base. */
+  distance: number;
+}
+
+const CHAIN = /^chain-(\d{13})-([0-9a-f]{8})\.jsonl$/;
+const OLD_VERSION = /^\d{13,16}-\d{4}-[0-9a-f]{40}\.md$/;
+const PRUNED = 'pruned';
 
 export class BoardVersions {
+  /** The latest version's text, once this instance has had it in hand (a search, a record). */
+  private latestText: { key: string; text: string } | null = null;
+
   constructor(readonly dir: string) {}
 
-  /** Kept versions, newest first. */
-  list(): KeptVersion[] {
-    let names: string[];
+  /** The kept chains' file names, oldest first. */
+  chains(): string[] {
     try {
-      names = readdirSync(this.dir);
+      return readdirSync(this.dir).filter((name) => CHAIN.test(name)).sort();
     } catch {
       return [];
     }
-    const kept: (KeptVersion & { seq: number })[] = [];
-    for (const name of names) {
-      const match = NAME.exec(name);
-      if (match) kept.push({ at: Number(match[1]), seq: Number(match[2]), key: match[3]!, path: join(this.dir, name) });
-    }
-    return kept.sort((a, b) => b.at - a.at || b.seq - a.seq);
   }
 
-  read(version: KeptVersion): string | null {
-    try {
-      // Stored as the text's own bytes (escaped bytes back to themselves, line ends as in the
-      // text): a Latin-1 byte in a version must not come back from a merge as U+FFFD.
-      return decodeLossless(readFileSync(version.path));
-    } catch {
-      return null;
-    }
+  /** Bytes the kept versions take on disk. */
+  bytes(): number {
+    let total = 0;
+    for (const name of this.chains()) total += statSync(join(this.dir, name), { throwIfNoEntry: false })?.size ?? 0;
+    return total;
+  }
+
+  /**
+   * The version `text` most likely started from, and the latest one; null when nothing is kept
+   * (or what is kept is damaged: no version can be vouched for).
+   */
+  findBase(text: string): BaseSearch | null {
+    const names = this.chains();
+    if (names.length === 0) return null;
+    const scan = new DistanceScan(text);
+    let best: { distance: number; chain: number; index: number; entries: ChainEntry[] } | null = null;
+    let last: ChainEntry[] = [];
+    names.forEach((name, chain) => {
+      const entries = readChain(join(this.dir, name));
+      if (entries.length === 0) return;
+      last = entries;
+      // `<=`: of equally close versions the newest, which leaves the least to merge.
+      scan.scan(entries, (index, distance) => {
+        if (best === null || distance <= best.distance) best = { distance, chain, index, entries };
+      });
+    });
+    const found = best as { distance: number; chain: number; index: number; entries: ChainEntry[] } | null;
+    if (found === null) return null;
+    const latestKey = last[last.length - 1]!.key;
+    const latest = textAt(last);
+    const base = found.entries === last && found.index === last.length - 1 ? latest : textAt(found.entries, found.index);
+    // Hunks applied in the wrong place would make a version no one wrote: each text is checked.
+    if (contentKey(latest) !== latestKey || contentKey(base) !== found.entries[found.index]!.key) return null;
+    this.latestText = { key: latestKey, text: latest };
+    return {
+      base,
+      latest,
+      baseIsLatest: base === latest,
+      beyondKept: found.chain === 0 && found.index === 0 && this.pruned(),
+      distance: found.distance,
+    };
   }
 
   /**
    * Records that a write started from `read` and left `written` (whose shape the steady reader
-   * compares against). A version already kept is moved to the front rather than stored twice.
+   * compares against). `keys` are content keys the caller has already computed.
    */
   record(read: string | null, written: string, shape: BoardShape, now: number, keys: { read?: string; written?: string } = {}): void {
     try {
       mkdirSync(this.dir, { recursive: true });
-      const kept = this.list();
-      // Never older than the newest kept: a fake clock in tests, or a clock set back, keeps the order.
-      now = Math.max(now, (kept[0]?.at ?? 0) + 1);
-      let seq = 0;
-      // Keys the caller has already computed are not computed again (a hash of the whole board each).
+      let latest = this.latest();
       const texts = read !== null && read !== written ? [{ text: read, key: keys.read }, { text: written, key: keys.written }] : [{ text: written, key: keys.written }];
       for (const { text, key: known } of texts) {
         const key = known ?? contentKey(text);
-        const name = `${String(now).padStart(13, '0')}-${String(seq++).padStart(4, '0')}-${key}.md`;
-        const target = join(this.dir, name);
-        const existing = kept.find((version) => version.key === key);
-        if (existing) {
-          renameSync(existing.path, target);
-          kept.splice(kept.indexOf(existing), 1);
-        } else {
-          // No fsync: a version lost to a power cut only makes one merge base less exact.
-          writeFileSync(`${target}.tmp`, encodeLossless(text));
-          renameSync(`${target}.tmp`, target);
-        }
+        latest = this.append(latest, text, key, now);
+        this.latestText = { key, text };
       }
-      for (const old of kept.slice(Math.max(0, KEPT_VERSIONS - seq))) rmSync(old.path, { force: true });
-      const latest: Latest = { key: keys.written ?? contentKey(written), shape };
-      writeFileSync(join(this.dir, 'latest.json.tmp'), JSON.stringify(latest));
+      writeFileSync(join(this.dir, 'latest.json.tmp'), JSON.stringify({ ...latest!, shape }));
       renameSync(join(this.dir, 'latest.json.tmp'), join(this.dir, 'latest.json'));
     } catch {
       // Versions are a help for merging stale saves, never a reason for a write to fail.
@@ -111,6 +159,71 @@ export class BoardVersions {
     return typeof key === 'string' ? key : null;
   }
 
+  /** Appends one version after `latest`: as hunks when the chain is sound and they are small, else whole in a new chain. */
+  private append(latest: Latest | null, text: string, key: string, now: number): Latest {
+    if (latest?.key === key && this.chainIntact(latest)) return latest;
+    const chain = latest && this.chainIntact(latest) ? latest.chain! : null;
+    const previous = chain ? this.previousText(latest!, chain) : null;
+    const hunks = previous === null ? null : diffLines(previous.split('\n'), text.split('\n'), MAX_HUNK_LINES);
+    if (chain && hunks && latest!.size! - latest!.snapshot! <= Math.max(MIN_CHAIN_BYTES, latest!.snapshot!)) {
+      const line = patchLine(now, key, latest!.key, hunks);
+      appendFileSync(join(this.dir, chain), line);
+      return { ...latest!, key, size: latest!.size! + Buffer.byteLength(line) };
+    }
+    // Named by time, and never before the chain it follows (a clock set back keeps the order).
+    const after = latest?.chain ? Number(CHAIN.exec(latest.chain)?.[1] ?? 0) + 1 : 0;
+    const stamp = Math.min(Math.max(now, after), 9_999_999_999_999);
+    const name = `chain-${String(stamp).padStart(13, '0')}-${randomBytes(4).toString('hex')}.jsonl`;
+    const line = snapshotLine(now, key, text);
+    // Whole, then renamed in: a chain never starts torn.
+    writeFileSync(join(this.dir, `${name}.tmp`), line);
+    renameSync(join(this.dir, `${name}.tmp`), join(this.dir, name));
+    const size = Buffer.byteLength(line);
+    this.prune(name, now);
+    return { key, shape: latest?.shape ?? { length: 0, frontMatter: false, finalEol: false, tasks: 0 }, chain: name, size, snapshot: size };
+  }
+
+  /** The chain named as the latest is exactly as its last append left it (no crash between append and index, no torn line). */
+  private chainIntact(latest: Latest): boolean {
+    if (typeof latest.chain !== 'string' || !CHAIN.test(latest.chain) || typeof latest.size !== 'number' || typeof latest.snapshot !== 'number') return false;
+    return statSync(join(this.dir, latest.chain), { throwIfNoEntry: false })?.size === latest.size;
+  }
+
+  private previousText(latest: Latest, chain: string): string | null {
+    if (this.latestText?.key === latest.key) return this.latestText.text;
+    const entries = readChain(join(this.dir, chain));
+    if (entries.length === 0 || entries[entries.length - 1]!.key !== latest.key) return null;
+    const text = textAt(entries);
+    return contentKey(text) === latest.key ? text : null;
+  }
+
+  /** Lets go of chains older than a day, and of the oldest while all take more than MAX_BYTES; never the one just started. */
+  private prune(current: string, now: number): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    // The fixed-count versions of earlier releases: replaced by the chains.
+    for (const name of names) if (OLD_VERSION.test(name)) rmSync(join(this.dir, name), { force: true });
+    const chains = names.filter((name) => CHAIN.test(name) && name !== current).sort();
+    const sizes = chains.map((name) => statSync(join(this.dir, name), { throwIfNoEntry: false }));
+    let total = sizes.reduce((sum, stat) => sum + (stat?.size ?? 0), 0);
+    chains.forEach((name, i) => {
+      const stat = sizes[i];
+      if (stat && now - stat.mtimeMs <= KEEP_MS && total <= MAX_BYTES) return;
+      rmSync(join(this.dir, name), { force: true });
+      total -= stat?.size ?? 0;
+      writeFileSync(join(this.dir, PRUNED), '');
+    });
+  }
+
+  /** Versions older than the oldest kept were let go at some point. */
+  private pruned(): boolean {
+    return statSync(join(this.dir, PRUNED), { throwIfNoEntry: false }) !== undefined;
+  }
+
   private latest(): Latest | null {
     try {
       return JSON.parse(readFileSync(join(this.dir, 'latest.json'), 'utf8')) as Latest;
@@ -118,37 +231,4 @@ export class BoardVersions {
       return null;
     }
   }
-}
-
-/**
- * The kept version a saved text most likely started from: the fewest lines added and removed
- * between them, the newer one on a tie. Line multisets, not a diff: cheap, and an editor's save
- * differs from its buffer's origin by the person's edit alone.
- */
-export function closestVersion(text: string, versions: readonly { text: string }[]): number {
-  const counts = new Map<string, number>();
-  let total = 0;
-  for (const line of text.split('\n')) {
-    counts.set(line, (counts.get(line) ?? 0) + 1);
-    total++;
-  }
-  let best = -1;
-  let bestDistance = Infinity;
-  versions.forEach((version, index) => {
-    const used = new Map<string, number>();
-    let common = 0;
-    let lines = 0;
-    for (const line of version.text.split('\n')) {
-      lines++;
-      const seen = used.get(line) ?? 0;
-      if (seen < (counts.get(line) ?? 0)) common++;
-      used.set(line, seen + 1);
-    }
-    const distance = total - common + (lines - common);
-    if (distance < bestDistance) {
-      bestDistance = distance;
-      best = index;
-    }
-  });
-  return best;
 }

@@ -3,7 +3,7 @@
 // It changes nothing (exit 6 when anything is wrong); each failing check says what repairs it,
 // `heal` for lock problems, a person for the rest.
 import { accessSync, constants, existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Board } from '../board/types.js';
 import { GuildError } from '../errors.js';
 import { findEventIds, lastEventOf } from '../log/find-events.js';
@@ -18,7 +18,8 @@ import { heartbeatAhead } from '../lock/task-locks.js';
 import { formatDuration } from '../duration.js';
 import type { FinishIntent } from '../tasks/finish-task.js';
 import { currentDaemonError, daemonState } from './daemon-status.js';
-import { loadBoard, type Guild } from '../tasks/guild.js';
+import { boardVersions, loadBoard, type Guild } from '../tasks/guild.js';
+import { unplacedDir, unplacedSaves } from '../tasks/stale-save.js';
 import { UNFINISHED_LOCK_GRACE_MS } from './heal.js';
 import { checkMergeSetup } from './merge-health.js';
 import { boardNotices } from '../tasks/queries.js';
@@ -81,6 +82,9 @@ export async function doctor(guild: Guild, options: { probe?: ProcessProbe } = {
   }
   for (const command of untrustedCommands(guild, board)) {
     boardCheck.warnings.push(`${command.key} ${JSON.stringify(command.argv)} is ${command.previous ? 'changed since this clone trusted it' : 'not trusted in this clone'}: ${runBy(command.key)} refuses to run it until \`guild-fs trust\``);
+  }
+  for (const name of unplacedSaves(boardVersions(guild))) {
+    boardCheck.warnings.push(`a save of ACTIVE_TASKS.md could not be placed on the board (its buffer was older than every version kept, or it did not merge): it is kept whole in ${join(unplacedDir(boardVersions(guild)), name)}; copy what was meant from it, then delete the file`);
   }
   checks.push(boardCheck);
   checks.push(await checkLog(guild));

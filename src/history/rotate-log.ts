@@ -4,14 +4,14 @@
 // Order: segments first (appended as new gzip members, fsynced), then the live file is replaced
 // atomically by what stays. A crash in between leaves events in both places, which readers
 // drop as duplicates; it never loses one. The log mark (log/log-mark.ts) is moved to where the
-// last kept event now ends, or removed when none is kept, so the daemon does not take the
+// last kept event now ends (the empty mark when none is kept), so the daemon does not take the
 // shorter file for one git rewound.
 import { once } from 'node:events';
 import { closeSync, createReadStream, createWriteStream, fsyncSync, mkdirSync, openSync, renameSync, rmSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createGzip, type Gzip } from 'node:zlib';
 import { withBoardMutex } from '../lock/board-mutex.js';
-import { removeLogMark, writeLogMark, type LogMark } from '../log/log-mark.js';
+import { EMPTY_LOG_MARK, writeLogMark, type LogMark } from '../log/log-mark.js';
 import { FileError } from '../errors.js';
 import { LOG_FILE } from '../log/append-event.js';
 import { LineSplitter } from '../log/log-lines.js';
@@ -83,8 +83,8 @@ export async function rotateLog(guild: Guild, before: number): Promise<RotateRes
     syncFile(temp);
     if (result.moved > 0) {
       renameSync(temp, guild.logPath);
-      if (mark) writeLogMark(guild.logMarkPath, mark);
-      else removeLogMark(guild.logMarkPath);
+      // Every event moved out: the log is as guild-fs left it, empty (a stale save is still merged).
+      writeLogMark(guild.logMarkPath, mark ?? EMPTY_LOG_MARK);
     } else {
       rmSync(temp, { force: true });
     }

@@ -23,6 +23,9 @@ export interface LogMark {
  * events are in the log already, and a caller between log and board must go on to the board. A
  * mark that failed to move still names an event the log holds, so it never reads as "behind".
  */
+/** The mark of a log guild-fs left empty (a rotate that moved every event out): nothing to be behind. */
+export const EMPTY_LOG_MARK: LogMark = { size: 0, id: '' };
+
 export function writeLogMark(markPath: string, mark: LogMark): void {
   const temp = `${markPath}.${process.pid}.tmp`;
   try {
@@ -67,7 +70,7 @@ export interface MarkVerdict {
  */
 export function logBehindMark(logPath: string, markPath: string): MarkVerdict {
   const mark = readLogMark(markPath);
-  if (mark === null) return { behind: false };
+  if (mark === null || mark.size === 0) return { behind: false };
   const needle = `"id":"${mark.id}"`;
   if (lineEndingAt(logPath, mark.size)?.includes(needle)) return { behind: false };
   let end: number | null = null;
@@ -105,6 +108,7 @@ export function logAtMark(logPath: string, markPath: string): boolean {
   } catch {
     return false;
   }
+  if (mark.size === 0) return true;
   return lineEndingAt(logPath, mark.size)?.includes(`"id":"${mark.id}"`) ?? false;
 }
 

@@ -2,19 +2,28 @@
 //
 // A person opens the board, agents claim and add tasks, the person saves: the file now holds
 // the board as it was when they opened it plus their edit. Taken as the truth, it would undo the
-// claims (heal would then requeue live work) and drop the new tasks (sync would log them
-// cancelled). So the next write that reads such a save merges three ways, through the same
-// task-by-task merge as the merge driver: base = the kept version the save started from (the
-// closest one, see board-versions.ts), ours = the latest board guild-fs wrote, theirs = the save.
-// Only what the person changed on top of what they saw counts as their edit; every tool change
-// since survives beside it. Where both changed the same field of a task, the tools' side wins:
-// it is backed by an event in the log and, for a claim, by a lock.
+// claims (heal would then requeue live work), reopen finished tasks (a runner would do them
+// again) and drop the new tasks (sync would log them cancelled). So the next write that reads
+// such a save merges three ways, through the same task-by-task merge as the merge driver: base =
+// the kept version the save started from (board-versions.ts keeps a day of them and finds the
+// closest), ours = the latest board guild-fs wrote, theirs = the save. Only what the person
+// changed on top of what they saw counts as their edit; every tool change since survives beside
+// it. Where both changed the same field of a task, the tools' side wins: it is backed by an event
+// in the log and, for a claim, by a lock.
+//
+// Where the base cannot be found (the buffer is older than every version kept, or the save
+// shares too little with any of them to say which it came from), nothing is guessed: the tools'
+// board stays, the person's save is kept whole beside it (<git-common-dir>/guild/unplaced/), and
+// both the write and `doctor` say so. A save that does not merge cleanly is kept the same way.
 //
 // When git itself moved the board (a stash and its pop, a checkout, a merge), the log moved with
 // it, and that is no stale save: an editor never touches the log. So a save is merged only while
 // the log is exactly as guild-fs's last append left it; otherwise the board is taken as it is.
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { encodeLossless } from '../board/board-bytes.js';
 import { contentKey } from '../board/board-cache.js';
-import { closestVersion, type BoardVersions } from '../board/board-versions.js';
+import type { BoardVersions } from '../board/board-versions.js';
 import { parseBoard } from '../board/parse-board.js';
 import type { Board } from '../board/types.js';
 import { GuildError } from '../errors.js';
@@ -25,37 +34,71 @@ export interface StaleSaveOptions {
   logAsLeft: () => boolean;
   /** Where to say what was merged (stderr in the CLI). */
   say?: (line: string) => void;
+  /** Now, for the name of a save kept aside. */
+  now: number;
 }
 
-/** Two versions of the tools' side to merge a person's save against. */
+/** The board to write instead of a save from a stale buffer. */
 export interface SaveMerge {
-  base: string;
   board: Board;
+  /** Where the person's save was kept when it could not be placed on the board. */
+  unplaced?: string;
 }
 
 /** The board merged with the tools' changes when `read` is a save from a stale buffer; null when it is not one. */
 export async function mergeStaleSave(read: Board, versions: BoardVersions, options: StaleSaveOptions): Promise<SaveMerge | null> {
-  const kept = versions.list();
+  const latestKey = versions.latestKey();
   // The reader hashed the text already (Board.key): no second hash of the whole board per write.
-  if (kept.length === 0 || kept[0]!.key === (read.key ?? contentKey(read.text))) return null;
-  const texts: { text: string }[] = [];
-  for (const version of kept) {
-    const text = versions.read(version);
-    if (text !== null) texts.push({ text });
-  }
-  if (texts.length < 2 || contentKey(texts[0]!.text) !== kept[0]!.key) return null;
-  const closest = closestVersion(read.text, texts);
-  // Closest to the latest: an edit made on top of what the tools last wrote, taken as it is.
-  if (closest <= 0) return null;
+  if (latestKey === null || latestKey === (read.key ?? contentKey(read.text))) return null;
   if (!options.logAsLeft()) return null;
-  const merged = await mergeSave(read.file, texts[closest]!.text, texts[0]!.text, read.text);
-  if (merged === null) {
-    options.say?.(`${read.file} was saved from an older version and could not be merged with the changes made since without a conflict; taken as saved (run \`guild-fs sync\` to record it)`);
-    return null;
+  const found = versions.findBase(read.text);
+  // Closest to the latest: an edit made on top of what the tools last wrote, taken as it is.
+  if (found === null || found.baseIsLatest) return null;
+  const lines = read.text.split('\n').length;
+  if (found.beyondKept || found.distance * 2 > lines) {
+    const why = found.beyondKept ? 'from a buffer older than every version guild-fs keeps (a day)' : 'from a board that shares less than half its lines with any version guild-fs kept';
+    return keepAside(read, found.latest, versions, options, `was saved ${why}: which changes are yours cannot be told`);
   }
+  const merged = await mergeSave(read.file, found.base, found.latest, read.text);
+  if (merged === null) return keepAside(read, found.latest, versions, options, 'was saved from an older version and could not be merged with the changes made since without a conflict');
   if (merged.text === read.text) return null;
   options.say?.(`${read.file} was saved from an older version; merged with the changes guild-fs made since`);
-  return { base: texts[closest]!.text, board: merged };
+  return { board: merged };
+}
+
+/** The tools' latest board stays; the person's save is kept whole in unplaced/, and said. */
+async function keepAside(read: Board, latest: string, versions: BoardVersions, options: StaleSaveOptions, why: string): Promise<SaveMerge | null> {
+  let board: Board;
+  try {
+    board = await parseBoard(read.file, latest);
+  } catch {
+    // The latest version no longer reads (another guild-fs's settings?): the save is all there is.
+    return null;
+  }
+  const path = keepUnplaced(unplacedDir(versions), read.text, options.now);
+  options.say?.(`${read.file} ${why}; every change guild-fs made was kept, and your save was kept whole in ${path}: copy what you meant to change from it (\`guild-fs doctor\` lists such saves)`);
+  return { board, unplaced: path };
+}
+
+/** <git-common-dir>/guild/unplaced/: saves that could not be placed on the board. */
+export function unplacedDir(versions: BoardVersions): string {
+  return join(dirname(versions.dir), 'unplaced');
+}
+
+function keepUnplaced(dir: string, text: string, now: number): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${new Date(now).toISOString().replace(/[:.]/g, '-')}-${contentKey(text).slice(0, 8)}.md`);
+  writeFileSync(path, encodeLossless(text));
+  return path;
+}
+
+/** The saves kept in unplaced/, oldest first (file names only). */
+export function unplacedSaves(versions: BoardVersions): string[] {
+  try {
+    return readdirSync(unplacedDir(versions)).filter((name) => name.endsWith('.md')).sort();
+  } catch {
+    return [];
+  }
 }
 
 /**

@@ -98,7 +98,7 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
   // A miss is not stored: the board this write leaves behind is what the next reader wants.
   const read = await loadBoard(guild, { storeOnMiss: false });
   const versions = boardVersions(guild);
-  const stale = await mergeStaleSave(read, versions, { logAsLeft: () => logAsLeft(guild), say: options.say });
+  const stale = await mergeStaleSave(read, versions, { logAsLeft: () => logAsLeft(guild), say: options.say, now: guild.now() });
   const board = stale?.board ?? read;
   const now = guild.now();
   const edit = new BoardEdit(board);
