@@ -23,15 +23,17 @@ process.stdin.on('end', () => {
   // checkout git says that is in, and the branch checked out there.
   const gitOut = (args) => { try { return require('child_process').execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return null; } };
   fs.appendFileSync(require('path').join(state, 'where.jsonl'), JSON.stringify({ task: id, agent: process.env.GUILD_AGENT, cwd: process.cwd(), toplevel: gitOut(['rev-parse', '--show-toplevel']), branch: gitOut(['symbolic-ref', '--short', '-q', 'HEAD']) }) + '\n');
-  switch (kind) {
+  // FAKE_DELAY_MS: an agent that takes a while, as real ones do (the storms need runs that last).
+  setTimeout(() => { switch (kind) {
     case 'ok':
       fs.writeFileSync(id + '.txt', 'work of ' + id + '\n');
       console.log('did ' + id);
       return;
     case 'commits':
+      // --allow-empty: a later try (after a killed one) finds its file committed already.
       fs.writeFileSync(id + '.txt', 'work of ' + id + '\n');
       require('child_process').execFileSync('git', ['add', '-A']);
-      require('child_process').execFileSync('git', ['-c', 'user.name=a', '-c', 'user.email=a@a', 'commit', '-qm', id + ' by the agent']);
+      require('child_process').execFileSync('git', ['-c', 'user.name=a', '-c', 'user.email=a@a', 'commit', '--allow-empty', '-qm', id + ' by the agent']);
       return;
     case 'fail':
       fs.writeFileSync(id + '.half', 'half done\n');
@@ -77,7 +79,7 @@ process.stdin.on('end', () => {
     }
     default:
       fs.writeFileSync(id + '.txt', 'work of ' + id + '\n');
-  }
+  } }, Number(process.env.FAKE_DELAY_MS || 0));
 });
 `;
 
