@@ -237,10 +237,14 @@ function judge(repo: StormRepo, state: string, start: string, options: RunnerSto
     if (foreign.length > 0) mainCommits.push(`${commit.slice(0, 10)}: ${foreign.join(', ')}`);
   }
   const completions: Record<string, number> = {};
+  const history = new Map<string, string[]>();
   for (const line of readFileSync(repo.log, 'utf8').split('\n')) {
-    if (!line.includes('"task.completed"')) continue;
-    const event = JSON.parse(line) as { type: string; task: string };
+    if (line.trim() === '') continue;
+    const event = JSON.parse(line) as { type: string; task?: string; agent: string; data?: { by?: string; status?: string; from?: { status?: string } } };
+    if (!event.task) continue;
     if (event.type === 'task.completed') completions[event.task] = (completions[event.task] ?? 0) + 1;
+    const how = event.type === 'task.edited' ? `${event.data?.from?.status}->${event.data?.status}` : '';
+    history.set(event.task, [...(history.get(event.task) ?? []), `${event.type}${how ? ` ${how}` : ''} (${event.data?.by ?? event.agent})`]);
   }
   const board = readFileSync(repo.board, 'utf8');
   const done = [...board.matchAll(/^- \[x\] (GLD-\d+) /gm)].map((m) => m[1]!);
@@ -256,7 +260,8 @@ function judge(repo: StormRepo, state: string, start: string, options: RunnerSto
     outside,
     mainCommits,
     completions,
-    twice: Object.entries(completions).filter(([, n]) => n > 1).map(([id, n]) => `${id} x${n}`),
+    // With the events of the task, so that a report says how the second completion came about.
+    twice: Object.entries(completions).filter(([, n]) => n > 1).map(([id, n]) => `${id} x${n}: ${history.get(id)!.join(', ')}`),
     doneWithoutWork,
     doneTasks: done.length,
     leftAlive: pids.filter((pid) => alive(pid)),
