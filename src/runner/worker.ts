@@ -104,6 +104,7 @@ export async function workerLoop(pool: Pool, spec: WorkerSpec): Promise<void> {
       if (task !== null && error instanceof GuildError && typeof error.data.reason === 'string') {
         // Claimed, but no agent may start on it (no worktree to be had, the claim lost): the claim
         // was given back with the reason (claim-workspace.ts), and no try is counted.
+        if (error.data.released === true) await commitBoard(pool, name, `guild: ${task} released by ${name}`);
         if (refusedAgain(pool, name, task, error)) continue;
         return;
       }
