@@ -28,6 +28,7 @@ import { summarizeProfile } from './cpu-profile.js';
 import { crashSafetyBench, type FigureRow } from './crash-safety.js';
 import { daemonBench } from './daemon.js';
 import { stormBench } from './storm.js';
+import { runnerStormBench } from './storm-runner.js';
 import { logHistoryBench } from './log-history.js';
 import { worktreeBench } from './worktrees.js';
 import { runnerBench } from './runner.js';
@@ -468,6 +469,8 @@ async function main(): Promise<void> {
   const graph = await graphBench({ quick, tmpRoot, log, bin }); // Figure 17 (issue 14): graph vs ready.
   // --- Figure 18 (issue 20): a save from a buffer opened before 1,000 tool writes.
   const staleSave = await staleSaveBench({ quick, tmpRoot, log, bin });
+  // --- Figure 19 (issue 20): the storm with the real runner.
+  const runnerStorm = await runnerStormBench({ quick, tmpRoot, log });
 
   // --- Optional: CPU profiles.
   let profileText = '';
@@ -518,6 +521,7 @@ async function main(): Promise<void> {
     ...mcp.rows,
     ...graph.rows,
     ...staleSave.rows,
+    ...runnerStorm.rows,
   ];
   const references: Row[] = [
     { ...processRow('ref. `claim`, 10 tasks, cold (fixed cost)', 'claim10', Number.POSITIVE_INFINITY), target: 'none' },
@@ -572,6 +576,8 @@ ${mcp.method}
 ${graph.method}
 
 ${staleSave.method}
+
+${runnerStorm.method}
 
 Nothing here is asserted: \`bench/run.ts\` exits 0 whether or not a target is met. The machine may be shared; read the p90 and paired-ratio columns and the load average before trusting a small difference.`;
 

@@ -27,6 +27,7 @@ export function eventLines(event: RunEvent): EventLine[] {
       return out(`${event.worker}  ${event.task} failed in ${formatDuration(event.ms)}: ${why}${event.poisoned ? ' (moved to Failed)' : ''}`);
     }
     case 'task.released':
+      if (event.reason !== undefined) return err(`${event.worker}  ${event.task} released, no agent started: ${event.reason}`);
       return out(`${event.worker}  ${event.task} stopped and released after ${formatDuration(event.ms)}`);
     case 'run.stopping':
       return err(event.how === 'finish-running' ? 'run: stopping: no new claims; running agents finish (Ctrl-C again stops them)' : 'run: stopping the running agents and releasing their tasks');

@@ -13,7 +13,7 @@ export type RunEvent = Base &
     | { event: 'task.claimed'; worker: string; task: string; title: string; try: number; worktree: string | null; branch: string | null; log: string }
     | { event: 'task.done'; worker: string; task: string; try: number; status: 'done' | 'review'; ms: number; head: string | null }
     | { event: 'task.failed'; worker: string; task: string; try: number; ms: number; reason: string; poisoned: boolean; retry: string | null; committed: string | null }
-    | { event: 'task.released'; worker: string; task: string; try: number; ms: number }
+    | { event: 'task.released'; worker: string; task: string; try: number; ms: number; reason?: string }
     | { event: 'run.waiting'; worker: string; why: string }
     | { event: 'run.stopping'; how: 'finish-running' | 'stop-agents' }
     | { event: 'run.note'; worker: string | null; task: string | null; message: string }

@@ -33,6 +33,12 @@ export interface RunOptions {
   /** Between SIGTERM and SIGKILL, for timeouts, stops and an agent's leftover children. */
   graceMs: number;
   watch: boolean;
+  /**
+   * Agents run in their task's worktree (true), or in the main checkout (false: the board said
+   * `worktrees: false` when the run started). Decided once for the whole run: no later read of a
+   * board a person is saving switches it.
+   */
+  worktrees: boolean;
   /** Commit what an agent left uncommitted after exit 0 (false: --no-commit). */
   commit: boolean;
   /** The process the claims are bound to (the runner's). */
@@ -85,6 +91,7 @@ export function runTasks(guild: Guild, options: RunOptions): RunHandle {
     taken: 0,
     errors: 0,
     records: [] as TaskRecord[],
+    refused: new Map(),
     running: new Map(),
     wake: () => {
       const waiting = wakers;

@@ -4,13 +4,13 @@
 // on the branch) -> the next task. A try stopped by the runner (a second Ctrl-C) is released.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DirtyWorktreeError, GuildError, HeldError, NothingToDoError, VerifyFailedError } from '../errors.js';
+import { DirtyWorktreeError, GitError, GuildError, HeldError, NothingToDoError, VerifyFailedError } from '../errors.js';
 import { cleanEnv } from '../git/git.js';
 import { heartbeatTask } from '../tasks/claim-task.js';
-import { completeTask, failTask, releaseTask } from '../tasks/finish-task.js';
+import { completeTask, failTask, releaseTask, releaseUnstarted, type HeldClaim } from '../tasks/finish-task.js';
 import { loadBoard, type Guild } from '../tasks/guild.js';
 import { autoCommitIfEnabled } from '../workspace/auto-commit.js';
-import { claimWorkspace, type ClaimedWorkspace } from '../workspace/claim-workspace.js';
+import { claimWorkspace, notTheTasksWorktree, type ClaimedWorkspace } from '../workspace/claim-workspace.js';
 import { describeEnd, placeholders, startAgent, type AgentOutcome, type RunningAgent } from './agent-process.js';
 import type { RunEventBody, TaskOutcome, TaskRecord } from './events.js';
 import { describeEarlierTries, describeNeeds, renderPrompt, taskBody } from './prompt.js';
@@ -38,6 +38,8 @@ export interface Pool {
   errors: number;
   records: TaskRecord[];
   running: Map<string, RunningAgent>;
+  /** Claims given back because no agent could start on them (no worktree, claim lost), by task. */
+  refused: Map<string, number>;
   /** Said once: idle because other clones still hold claims (remote-rounds.ts). */
   waitingOnOthers?: boolean;
   /** Wakes every waiting worker. */
@@ -48,6 +50,9 @@ export interface Pool {
 
 /** How often a runner with nothing to claim looks again while other clones hold claims. */
 const REMOTE_RECHECK_MS = 1_000;
+
+/** A task refused this often in one run (its worktree cannot be had) stops the worker that meets it again, rather than loop on it. */
+const MAX_REFUSALS = 3;
 
 /** How many lines of the agent's last output go into a failure reason. */
 const REASON_LINES = 10;
@@ -67,7 +72,7 @@ export async function workerLoop(pool: Pool, spec: WorkerSpec): Promise<void> {
     const notes: string[] = [];
     let claimed: ClaimedWorkspace;
     try {
-      claimed = await claimWorkspace(pool.guild, { agent: name, caps: spec.caps, pid: options.pid }, notes);
+      claimed = await claimWorkspace(pool.guild, { agent: name, caps: spec.caps, pid: options.pid, worktree: options.worktrees }, notes);
     } catch (error) {
       pool.taken--;
       pool.busy--;
@@ -96,11 +101,12 @@ export async function workerLoop(pool: Pool, spec: WorkerSpec): Promise<void> {
       }
       pool.wake();
       const task = error instanceof GuildError && typeof error.data.task === 'string' ? error.data.task : null;
-      if (task !== null && error instanceof GuildError && !(error instanceof NothingToDoError)) {
-        // Claimed, but its worktree could not be made: the try fails, so that the task is not
-        // claimed again and again by a loop that cannot make its worktree.
-        await failClaimed(pool, name, task, error.message);
-        continue;
+      if (task !== null && error instanceof GuildError && typeof error.data.reason === 'string') {
+        // Claimed, but no agent may start on it (no worktree to be had, the claim lost): the claim
+        // was given back with the reason (claim-workspace.ts), and no try is counted.
+        if (error.data.released === true) await commitBoard(pool, name, `guild: ${task} released by ${name}`);
+        if (refusedAgain(pool, name, task, error)) continue;
+        return;
       }
       pool.errors++;
       pool.emit({ event: 'worker.error', worker: name, task, code: error instanceof GuildError ? error.code : 'EUNEXPECTED', message: (error as Error)?.message ?? String(error) });
@@ -130,6 +136,23 @@ export async function workerLoop(pool: Pool, spec: WorkerSpec): Promise<void> {
   }
 }
 
+/**
+ * A claim given back before its try: said, with the reason. True when the worker goes on; false
+ * (a worker.error, so the run exits 1) once the same task was refused MAX_REFUSALS times in this
+ * run: a worktree that cannot be made now will not be made by claiming it again at once.
+ */
+function refusedAgain(pool: Pool, name: string, task: string, error: GuildError): boolean {
+  const times = (pool.refused.get(task) ?? 0) + 1;
+  pool.refused.set(task, times);
+  const reason = error.data.reason as string;
+  if (error.data.released === true) pool.emit({ event: 'task.released', worker: name, task, try: 0, ms: 0, reason });
+  else pool.emit({ event: 'run.note', worker: name, task, message: `no agent started: ${error.message}` });
+  if (times < MAX_REFUSALS) return true;
+  pool.errors++;
+  pool.emit({ event: 'worker.error', worker: name, task, code: error.code, message: `${task} was refused ${times} times in this run; stopping: ${error.message}` });
+  return false;
+}
+
 /** How long an idle --watch worker sleeps without a board change: until the soonest retry time, at most the recheck period. */
 function idleWait(options: RunOptions, nothing: NothingToDoError): number {
   const recheck = options.idleRecheckMs ?? 30_000;
@@ -148,8 +171,9 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
   const tryNumber = nextTry(guild.repo.commonDir, id, claimed.task.tries + 1);
   const logPath = runLogPath(guild.repo.commonDir, id, tryNumber);
   const worktree = claimed.worktree?.path ?? null;
-  const branch = claimed.worktree?.branch ?? claimed.task.branch ?? null;
-  const cwd = worktree ?? guild.repo.mainWorktree;
+  const branch = claimed.worktree?.branch ?? null;
+  const cwd = agentDirectory(pool, claimed);
+  const claim = { token: claimed.lock.token };
   const prompt = renderPrompt(options.promptTemplate, {
     id,
     title: claimed.task.title,
@@ -176,6 +200,9 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
     GUILD_TRY: String(tryNumber),
   });
   const argv = placeholders(spec.argv, { id, title: claimed.task.title, prompt, prompt_file: promptFile, worktree: cwd, branch: branch ?? '' });
+  // The last look before the spawn: the worktree still the task's, the lock still this claim's
+  // (a heal or a hand release since the claim gives the task to someone else).
+  if (!(await stillStartable(pool, name, claimed))) return;
   const agent = startAgent({
     argv,
     cwd,
@@ -204,14 +231,14 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
 
   if (outcome.spawnError !== null) {
     // Not the task's fault: the try is given back untouched, and this worker stops.
-    await releaseTask(guild, name, id);
+    await releaseTask(guild, name, id, { claim });
     record('released');
     pool.emit({ event: 'task.released', worker: name, task: id, try: tryNumber, ms: pool.now() - started });
     await commitBoard(pool, name, `guild: ${id} released by ${name}`);
     throw new GuildError('ENOCOMMAND', 2, `the agent could not be started in ${cwd}: ${outcome.spawnError}`, { task: id });
   }
   if (outcome.stopped && !outcome.timedOut) {
-    await releaseTask(guild, name, id);
+    await releaseTask(guild, name, id, { claim });
     record('released');
     pool.emit({ event: 'task.released', worker: name, task: id, try: tryNumber, ms: pool.now() - started });
     await commitBoard(pool, name, `guild: ${id} released by ${name}`);
@@ -221,19 +248,22 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
   if (outcome.exitCode === 0) {
     try {
       const { checkWork } = await import('../workspace/check-work.js');
-      const work = await checkWork(guild, name, id, { commitAll: options.commit ? `${id}: ${claimed.task.title}` : undefined, signal: pool.halt.signal, worktree: claimed.worktree?.path });
-      const result = await completeTask(guild, name, id, undefined, work);
+      // In the worktree the claim made, whatever the board shows now: what the agent left is
+      // committed there before anything is recorded.
+      const claimedAt = claimed.worktree ? { path: claimed.worktree.path, branch: claimed.worktree.branch } : undefined;
+      const work = await checkWork(guild, name, id, { commitAll: options.commit ? `${id}: ${claimed.task.title}` : undefined, signal: pool.halt.signal, claimed: claimedAt });
+      const result = await completeTask(guild, name, id, { work, claim });
       record('done');
       pool.emit({ event: 'task.done', worker: name, task: id, try: tryNumber, status: result.status === 'review' ? 'review' : 'done', ms: pool.now() - started, head: work?.head ?? null });
       await commitBoard(pool, name, `guild: ${id} ${result.status === 'review' ? 'in review' : 'done'} by ${name}`);
       return;
     } catch (error) {
       // The agent said done, but the work is not: verify failed, or --no-commit left work uncommitted.
-      if (!(error instanceof VerifyFailedError || error instanceof DirtyWorktreeError)) throw error;
+      if (!(error instanceof VerifyFailedError || error instanceof DirtyWorktreeError || (error instanceof GitError && error.data.task === id))) throw error;
       if (pool.halted) {
         // Its verify was stopped by a second Ctrl-C: not the try's failure, so the task goes back
         // as any stopped agent's does.
-        await releaseTask(guild, name, id);
+        await releaseTask(guild, name, id, { claim });
         record('released');
         pool.emit({ event: 'task.released', worker: name, task: id, try: tryNumber, ms: pool.now() - started });
         await commitBoard(pool, name, `guild: ${id} released by ${name}`);
@@ -246,27 +276,45 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
     // The first line says what happened (it becomes the try's commit subject); the output follows.
     reason = `${failureOf(outcome, options.timeoutMs)}${lines.length > 0 ? `\n\nits last lines:\n${lines.join('\n')}` : ''}`;
   }
-  await failTry(pool, name, id, tryNumber, started, reason);
+  await failTry(pool, name, { id, tryNumber, started, reason, claim });
 }
 
-async function failTry(pool: Pool, name: string, id: string, tryNumber: number, started: number, reason: string): Promise<void> {
+async function failTry(pool: Pool, name: string, one: { id: string; tryNumber: number; started: number; reason: string; claim: HeldClaim }): Promise<void> {
+  const { id, tryNumber, started, reason } = one;
   const { commitFailedTry } = await import('../workspace/earlier-tries.js');
   const saved = await commitFailedTry(pool.guild, name, id, reason);
-  const result = await failTask(pool.guild, name, id, reason, saved);
+  // With the claim's token: a try whose claim was lost (its task completed or taken since) is
+  // never failed by this runner.
+  const result = await failTask(pool.guild, name, id, reason, saved, one.claim);
   pool.records.push({ task: id, worker: name, try: tryNumber, outcome: 'failed', ms: pool.now() - started });
   pool.emit({ event: 'task.failed', worker: name, task: id, try: tryNumber, ms: pool.now() - started, reason, poisoned: result.poisoned === true, retry: result.retry ?? null, committed: saved?.committed ?? null });
   await commitBoard(pool, name, `guild: ${id} failed${result.poisoned ? ' for good' : ''}`);
 }
 
-/** A claim whose worktree could not be made: failed at once, with the reason. */
-async function failClaimed(pool: Pool, name: string, id: string, why: string): Promise<void> {
-  pool.taken++;
-  try {
-    await failTry(pool, name, id, nextTry(pool.guild.repo.commonDir, id, 1), pool.now(), why);
-  } catch (error) {
-    pool.errors++;
-    pool.emit({ event: 'worker.error', worker: name, task: id, code: error instanceof GuildError ? error.code : 'EUNEXPECTED', message: (error as Error).message });
-  }
+/**
+ * Where the agent runs: its task's worktree when the run has worktrees on (claimWorkspace gave
+ * one, or refused the claim), the main checkout only when the run started with `worktrees: false`.
+ * No fallback from one to the other.
+ */
+function agentDirectory(pool: Pool, claimed: ClaimedWorkspace): string {
+  if (!pool.options.worktrees) return pool.guild.repo.mainWorktree;
+  if (claimed.worktree === null) throw new GuildError('EWORKTREE', 1, `${claimed.task.id}: claimed without a worktree in a run with worktrees on; no agent started`, { task: claimed.task.id });
+  return claimed.worktree.path;
+}
+
+/** Just before the spawn: false (and the claim given back with the reason, when it is still this one's) when no agent may start. */
+async function stillStartable(pool: Pool, name: string, claimed: ClaimedWorkspace): Promise<boolean> {
+  const id = claimed.task.id!;
+  const token = claimed.lock.token;
+  const lock = pool.guild.locks.read(id);
+  let problem: string | null = lock.state === 'held' && lock.owner.token === token ? null : `the claim of ${id} was lost before its agent started`;
+  if (problem === null && claimed.worktree) problem = notTheTasksWorktree(pool.guild, claimed.worktree, token);
+  if (problem === null) return true;
+  const { released } = await releaseUnstarted(pool.guild, name, id, { reason: problem, claim: { token } });
+  if (released) pool.emit({ event: 'task.released', worker: name, task: id, try: 0, ms: 0, reason: problem });
+  else pool.emit({ event: 'run.note', worker: name, task: id, message: `no agent started: ${problem}` });
+  await commitBoard(pool, name, `guild: ${id} released by ${name}`);
+  return false;
 }
 
 /** `commit: true`: the board and log are committed after each change of state, as the CLI does after each command. */

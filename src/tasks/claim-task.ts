@@ -32,7 +32,8 @@ export interface ClaimRequest {
 
 export interface ClaimResult {
   task: TaskView;
-  lock: { path: string; acquired: string; pid: number | null };
+  /** `token`: the lock's own, which a runner checks before it starts a try and when it finishes one. */
+  lock: { path: string; acquired: string; pid: number | null; token: string };
   /** True when the agent already held this task: claiming twice is not an error. */
   alreadyHeld: boolean;
 }
@@ -114,7 +115,7 @@ function recordClaim(guild: Guild, tx: Transaction, task: Task, request: ClaimRe
 }
 
 function lockView(guild: Guild, id: string, owner: LockOwner): ClaimResult['lock'] {
-  return { path: guild.locks.where(id), acquired: owner.acquired, pid: owner.pid };
+  return { path: guild.locks.where(id), acquired: owner.acquired, pid: owner.pid, token: owner.token };
 }
 
 /** The lock is taken. If it is this agent's own claim, say so; otherwise the claim is lost. */

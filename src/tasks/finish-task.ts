@@ -47,7 +47,23 @@ export interface CompletedWork {
   head: string;
 }
 
-export async function completeTask(guild: Guild, agent: string, id: string | undefined, note?: string, work?: CompletedWork | null): Promise<FinishResult> {
+/**
+ * The claim a finishing process holds: its lock's token. A runner names it, so that a finish
+ * whose claim was lost meanwhile (healed, released by hand, taken by another) records nothing.
+ */
+export interface HeldClaim {
+  token: string;
+}
+
+export interface CompleteRequest {
+  note?: string;
+  work?: CompletedWork | null;
+  /** Complete only while the lock is still this claim's (the runner); without it, any lock of the agent's, or none, will do (the CLI). */
+  claim?: HeldClaim;
+}
+
+export async function completeTask(guild: Guild, agent: string, id: string | undefined, request: CompleteRequest = {}): Promise<FinishResult> {
+  const { note, work, claim } = request;
   const result = await updateBoard(guild, agent, `complete ${id ?? ''} for ${agent}`, (tx) => {
     const task = resolveOwnTask(tx.board, agent, id);
     if ((task.status === 'done' || task.status === 'review') && task.owner === agent) {
@@ -55,6 +71,9 @@ export async function completeTask(guild: Guild, agent: string, id: string | und
       // task out of Review: that is the reviewer's call (tick the box, or move the line).
       return done(tx, task, { status: task.status }, true);
     }
+    // Checked under the board mutex, where heal breaks locks too: a claim lost before this point
+    // (its task perhaps completed by whoever took it next) gets no second task.completed.
+    if (claim) requireClaim(guild, tx.idOf(task), agent, claim);
     requireOwned(tx, task, agent, ['in-progress']);
     const to: Status = tx.board.settings.review ? 'review' : 'done';
     const change: TaskChange = { status: to, checked: to === 'done' };
@@ -77,11 +96,13 @@ export function requireReason(reason: string): void {
  * (workspace/earlier-tries.ts commitFailedTry, before the mutex: a commit runs the user's hooks),
  * recorded with task.failed so that the next claimer inherits nothing unseen.
  */
-export async function failTask(guild: Guild, agent: string, id: string | undefined, reason: string, work: LeftWork | null = null): Promise<FinishResult> {
+export async function failTask(guild: Guild, agent: string, id: string | undefined, reason: string, work: LeftWork | null = null, claim?: HeldClaim): Promise<FinishResult> {
   requireReason(reason);
   const saved = work ? { branch: work.branch, head: work.head, ...(work.committed ? { committed: work.committed } : {}), ...(work.notCommitted ? { uncommitted: work.files, notCommitted: work.notCommitted } : {}) } : {};
   const result = await updateBoard(guild, agent, `fail ${id ?? ''} for ${agent}`, (tx) => {
     const task = resolveOwnTask(tx.board, agent, id);
+    // A runner fails only a try it still holds: never a task completed (or taken) since.
+    if (claim) requireClaim(guild, tx.idOf(task), agent, claim);
     requireOwned(tx, task, agent, ['in-progress']);
     const requeued = requeue(tx, task, { type: 'task.failed', data: { reason, ...saved } });
     recordIntent(guild, tx, task, agent, 'fail', requeued.change);
@@ -92,17 +113,59 @@ export async function failTask(guild: Guild, agent: string, id: string | undefin
   return { ...result, saved: work, lock: releaseLockOf(guild, result.task.id!, agent) };
 }
 
-export async function releaseTask(guild: Guild, agent: string, id: string | undefined): Promise<FinishResult> {
+export interface ReleaseRequest {
+  /** Why the claim is given back, recorded with task.released (a try that could not start). */
+  reason?: string;
+  /** Release only while the lock is still this claim's (the runner). */
+  claim?: HeldClaim;
+}
+
+export async function releaseTask(guild: Guild, agent: string, id: string | undefined, request: ReleaseRequest = {}): Promise<FinishResult> {
   const result = await updateBoard(guild, agent, `release ${id ?? ''} for ${agent}`, (tx) => {
     const task = resolveOwnTask(tx.board, agent, id);
+    if (request.claim) requireClaim(guild, tx.idOf(task), agent, request.claim);
     requireOwned(tx, task, agent, ['in-progress']);
     const change: TaskChange = { status: 'ready', fields: { owner: null } };
     tx.edit.update(task, change);
-    tx.emit('task.released', tx.idOf(task), {});
+    tx.emit('task.released', tx.idOf(task), request.reason ? { reason: request.reason } : {});
     recordIntent(guild, tx, task, agent, 'release', change);
     return done(tx, task, { status: 'ready', owner: null }, false);
   });
   return { ...result, lock: releaseLockOf(guild, result.task.id!, agent) };
+}
+
+/** The lock is still the one this claim took (same token): otherwise the claim was lost. */
+function requireClaim(guild: Guild, id: string, agent: string, claim: HeldClaim): void {
+  const lock = guild.locks.read(id);
+  if (lock.state === 'held' && lock.owner.token === claim.token) return;
+  const now = lock.state === 'held' ? `held by ${lock.owner.agent} under another claim` : lock.state === 'free' ? 'unlocked' : `locked in a way guild-fs cannot read (${lock.state})`;
+  throw new HeldError(`${id}: ${agent}'s claim was lost (healed or released meanwhile; the task is ${now}); nothing recorded`, { task: id, holder: lock.state === 'held' ? lock.owner.agent : null, lost: true });
+}
+
+/**
+ * A claim whose try never started (its worktree could not be had): given back with the reason.
+ * The board may show the claim or not (a person's save from an older buffer may have dropped it
+ * for a moment); while the lock is this claim's, its task.claimed is in the log and the
+ * task.released closes it, so replay and the board agree on Ready either way.
+ */
+export async function releaseUnstarted(guild: Guild, agent: string, id: string, request: { reason: string; claim: HeldClaim }): Promise<{ released: boolean }> {
+  const released = await updateBoard(guild, agent, `give back ${id} for ${agent}`, (tx) => {
+    const lock = guild.locks.read(id);
+    if (lock.state !== 'held' || lock.owner.token !== request.claim.token) return false;
+    const task = tx.board.byId.get(id);
+    if (task && task.status === 'in-progress' && task.owner === agent) {
+      const change: TaskChange = { status: 'ready', fields: { owner: null } };
+      tx.edit.update(task, change);
+      recordIntent(guild, tx, task, agent, 'release', change);
+    }
+    tx.emit('task.released', id, { reason: request.reason, started: false });
+    return true;
+  });
+  if (released) {
+    const freed = guild.locks.release(id, request.claim.token);
+    if (freed === 'released' || freed === 'remote-pending') guild.locks.clearIntent(id, request.claim.token);
+  }
+  return { released };
 }
 
 function requireOwned(tx: Transaction, task: Task, agent: string, allowed: Status[]): Status {

@@ -3,7 +3,10 @@
 // unless --commit-all commits it first; then the board's `verify` command must pass there. Both
 // run before the board mutex is taken: they may take minutes, and the mutex is everyone's.
 // `verify` runs only where this clone trusts it (trust.ts).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { worktreeSettings } from '../board/front-matter.js';
+import type { Board, Task } from '../board/types.js';
 import { DirtyWorktreeError, GitError, VerifyFailedError } from '../errors.js';
 import { gitLine } from '../git/git.js';
 import { isLinkedWorktreeOf } from '../git/find-repo.js';
@@ -12,7 +15,7 @@ import { runBoardCommand, type CommandRun } from './board-command.js';
 import { resolveOwnTask } from '../tasks/claim-task.js';
 import { loadBoard, type Guild } from '../tasks/guild.js';
 import { requireTrusted } from './trust.js';
-import { worktreeOfTask } from './workspace.js';
+import { worktreeOfTask, worktreeRoot } from './workspace.js';
 
 export interface CheckedWork {
   branch: string;
@@ -32,24 +35,52 @@ export interface CheckWorkOptions {
    * so that a worktree still there on the task's branch needs no `git worktree list`.
    */
   worktree?: string;
+  /**
+   * The worktree and branch the caller's claim made and handed its agent (the runner). The work
+   * is then checked there whatever the board shows for a moment (a person's older buffer saved
+   * over it may lack the claim or its branch), and a worktree no longer there on that branch is
+   * an error, never "nothing to check": a task does not go Done with its work left uncommitted.
+   */
+  claimed?: { path: string; branch: string };
 }
 
 export async function checkWork(guild: Guild, agent: string, id: string | undefined, options: CheckWorkOptions): Promise<CheckedWork | null> {
   const board = await loadBoard(guild);
   const task = resolveOwnTask(board, agent, id);
-  // Only the holder's in-progress task is checked; every other case is completeTask's to judge
-  // (a second complete, another agent's task), and nothing is committed or run for it.
-  if (task.status !== 'in-progress' || task.owner !== agent) return null;
-  // No branch on the board: claimed without a worktree, and nothing to check (or spawn git for).
-  if (task.branch === null) return null;
-  const settings = worktreeSettings(board.settings);
-  const known = options.worktree === undefined ? null : await stateAt(options.worktree, guild.repo.commonDir, task.branch);
+  if (options.claimed) return checkClaimed(guild, board, task, { ...options, claimed: options.claimed });
+  // Only the holder's task is checked; every other case is completeTask's to judge (a second
+  // complete, another agent's task), and nothing is committed or run for it. The holder is the
+  // board's in-progress owner, or the lock's agent: a person's save from an older buffer may show
+  // the task without its claim for a moment, and completeTask may read the board after it.
+  const lock = guild.locks.read(task.id!);
+  const held = (task.status === 'in-progress' && task.owner === agent) || (lock.state === 'held' && lock.owner.agent === agent);
+  if (!held) return null;
+  // No branch on the board: claimed without a worktree, and nothing to check (or spawn git for),
+  // unless the task's worktree is where claims make it (the branch missing from a momentary board).
+  if (task.branch === null && !existsSync(join(worktreeRoot(guild, worktreeSettings(board.settings)), task.id!))) return null;
+  const known = options.worktree === undefined || task.branch === null ? null : await stateAt(options.worktree, guild.repo.commonDir, task.branch);
   const entry = known ? { path: options.worktree!, branch: `refs/heads/${known.branch}` } : worktreeOfTask(await listWorktrees(guild.repo.mainWorktree), task);
   if (!entry || ('prunable' in entry && entry.prunable) || entry.branch === null) return null;
+  return checkAt(guild, board, task, { path: entry.path, branch: entry.branch.replace(/^refs\/heads\//, ''), known }, options);
+}
+
+/** The runner's complete: in the worktree its claim made, on that branch, or an error. */
+async function checkClaimed(guild: Guild, board: Board, task: Task, options: CheckWorkOptions & { claimed: { path: string; branch: string } }): Promise<CheckedWork> {
+  const { path, branch } = options.claimed;
+  const known = await stateAt(path, guild.repo.commonDir, branch);
+  if (!known) {
+    throw new GitError(`${task.id}'s worktree ${path} is no longer a worktree of this clone with ${branch} checked out; its work cannot be checked, so ${task.id} is not completed`, { task: task.id, path, branch });
+  }
+  return checkAt(guild, board, task, { path, branch, known }, options);
+}
+
+/** Commits what was left (with commitAll), runs verify, and reads the head: the work at `where`. */
+async function checkAt(guild: Guild, board: Board, task: Task, where: { path: string; branch: string; known: (WorktreeState & { branch: string }) | null }, options: CheckWorkOptions): Promise<CheckedWork> {
+  const settings = worktreeSettings(board.settings);
+  const { path, known } = where;
   // Before anything is committed or run: a verify this clone has not trusted refuses the whole
   // complete (exit 2), so that a board someone pushed never runs a program here unasked.
   if (settings.verify) requireTrusted(guild, board.settings, board.text, ['verify'], 'complete ran nothing and recorded nothing');
-  const path = entry.path;
   let committed: string | null = null;
   const dirty = known?.changes ?? (await worktreeStatus(path));
   if (dirty.length > 0) {
@@ -81,7 +112,7 @@ export async function checkWork(guild: Guild, agent: string, id: string | undefi
   }
   // Nothing committed and nothing run since the status: the head it read is the head now.
   const head = committed === null && verify === null && known?.head ? known.head : await gitLine(['rev-parse', 'HEAD'], { cwd: path, readOnly: true });
-  return { branch: entry.branch.replace(/^refs\/heads\//, ''), head, path, committed, verify };
+  return { branch: where.branch, head, path, committed, verify };
 }
 
 /**

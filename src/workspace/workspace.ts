@@ -49,7 +49,8 @@ export interface Workspace {
   history: BranchHistory | null;
 }
 
-export type WorkspaceOutcome = { workspace: Workspace; skipped: null } | { workspace: null; skipped: string };
+/** `noCommit`: skipped because the repository has no commit yet (the one skip a person's claim may stand without). */
+export type WorkspaceOutcome = { workspace: Workspace; skipped: null } | { workspace: null; skipped: string; noCommit?: boolean };
 
 /** Where worktrees go: worktree_root (relative to the main worktree) or <git-common-dir>/guild/worktrees. */
 export function worktreeRoot(guild: Guild, settings: WorktreeSettings): string {
@@ -87,18 +88,30 @@ export function worktreeOfTask(entries: readonly WorktreeEntry[], task: Pick<Tas
   return mine.find((entry) => entry.branch === `refs/heads/${task.branch}`) ?? mine[0];
 }
 
-/** `fresh`: the agent has just claimed the task (not a second claim of its own): a branch it gets from earlier tries is handed on. */
-export async function ensureWorkspace(guild: Guild, agent: string, id: string, notes: string[], options: { fresh?: boolean } = {}): Promise<WorkspaceOutcome> {
+export interface EnsureOptions {
+  /** The agent has just claimed the task (not a second claim of its own): a branch it gets from earlier tries is handed on. */
+  fresh?: boolean;
+  /** The claim's lock token: who holds the task is the lock's to say, not one read of the board. */
+  token: string;
+}
+
+/**
+ * Whether worktrees are on is the caller's to decide, once (claim-workspace.ts): a board read
+ * here that says otherwise for a moment (a person's older buffer saved over it) must not send an
+ * agent to the main checkout. For the same reason the holder is the lock's token, not the board.
+ */
+export async function ensureWorkspace(guild: Guild, agent: string, id: string, notes: string[], options: EnsureOptions): Promise<WorkspaceOutcome> {
   if (!isTaskId(id)) throw new Error(`not a task ID: ${id}`);
   const board = await loadBoard(guild);
   const task = board.byId.get(id);
   const settings = worktreeSettings(board.settings);
-  if (!settings.enabled) return { workspace: null, skipped: 'worktrees: false in the front matter' };
-  if (!task || task.status !== 'in-progress' || task.owner !== agent) return { workspace: null, skipped: `${id} is not held by ${agent}` };
+  const lock = guild.locks.read(id);
+  if (lock.state !== 'held' || lock.owner.token !== options.token) return { workspace: null, skipped: `${agent}'s claim of ${id} was lost (its lock is ${lock.state === 'held' ? `${lock.owner.agent}'s, under another claim` : lock.state})` };
+  if (!task) return { workspace: null, skipped: `${id} is not on the board as it reads now` };
   const main = guild.repo.mainWorktree;
   let entries = await listWorktrees(main);
   const head = mainHeadOf(entries) ?? (await mainHead(guild));
-  if (head.commit === null) return { workspace: null, skipped: 'the repository has no commit yet: commit once, then `guild-fs claim ' + id + '` again makes the worktree' };
+  if (head.commit === null) return { workspace: null, skipped: 'the repository has no commit yet: commit once, then `guild-fs claim ' + id + '` again makes the worktree', noCommit: true };
 
   const branch = await chooseBranch(main, task);
   // Read before anything is made: the needs' branches as the board has them now.

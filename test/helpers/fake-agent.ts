@@ -1,7 +1,7 @@
 // Fake agents for the runner's tests: one small node script that behaves as the task's title
 // says (its first word), so that one run exercises many kinds of agent at once. Written into the
 // test's temp dir and run as `node <script> {id}`, the way a real agent CLI is run.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const SCRIPT = String.raw`
@@ -19,15 +19,21 @@ process.stdin.on('end', () => {
   const env = {};
   for (const k of Object.keys(process.env)) if (k.startsWith('GUILD_')) env[k] = process.env[k];
   note('seen', JSON.stringify({ argv: process.argv.slice(2), cwd: process.cwd(), env, prompt }));
-  switch (kind) {
+  // Where it ran, one line per start, in FAKE_STATE (outside the repository): its directory, the
+  // checkout git says that is in, and the branch checked out there.
+  const gitOut = (args) => { try { return require('child_process').execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return null; } };
+  fs.appendFileSync(require('path').join(state, 'where.jsonl'), JSON.stringify({ task: id, agent: process.env.GUILD_AGENT, cwd: process.cwd(), toplevel: gitOut(['rev-parse', '--show-toplevel']), branch: gitOut(['symbolic-ref', '--short', '-q', 'HEAD']) }) + '\n');
+  // FAKE_DELAY_MS: an agent that takes a while, as real ones do (the storms need runs that last).
+  setTimeout(() => { switch (kind) {
     case 'ok':
       fs.writeFileSync(id + '.txt', 'work of ' + id + '\n');
       console.log('did ' + id);
       return;
     case 'commits':
+      // --allow-empty: a later try (after a killed one) finds its file committed already.
       fs.writeFileSync(id + '.txt', 'work of ' + id + '\n');
       require('child_process').execFileSync('git', ['add', '-A']);
-      require('child_process').execFileSync('git', ['-c', 'user.name=a', '-c', 'user.email=a@a', 'commit', '-qm', id + ' by the agent']);
+      require('child_process').execFileSync('git', ['-c', 'user.name=a', '-c', 'user.email=a@a', 'commit', '--allow-empty', '-qm', id + ' by the agent']);
       return;
     case 'fail':
       fs.writeFileSync(id + '.half', 'half done\n');
@@ -73,7 +79,7 @@ process.stdin.on('end', () => {
     }
     default:
       fs.writeFileSync(id + '.txt', 'work of ' + id + '\n');
-  }
+  } }, Number(process.env.FAKE_DELAY_MS || 0));
 });
 `;
 
@@ -81,6 +87,21 @@ export function writeFakeAgent(dir: string): string {
   const path = join(dir, 'fake-agent.cjs');
   writeFileSync(path, SCRIPT);
   return path;
+}
+
+/** Where one start of a fake agent ran (FAKE_STATE/where.jsonl). */
+export interface AgentPlace {
+  task: string;
+  agent: string;
+  cwd: string;
+  toplevel: string | null;
+  branch: string | null;
+}
+
+export function agentPlaces(state: string): AgentPlace[] {
+  const path = join(state, 'where.jsonl');
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as AgentPlace);
 }
 
 /** True while a process with this pid exists. */

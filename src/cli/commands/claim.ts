@@ -21,7 +21,9 @@ export async function run(args: ClaimArgs, ctx: Context): Promise<ClaimOutput> {
   // listing: its create-only push is the answer.
   const guild = id === undefined ? await ctx.seeingGuild() : ctx.guild();
   await ctx.claimingGuild();
-  return claimWorkspace(guild, { agent, id, caps: capsOption(args.caps), pid: args.pid ?? null, worktree: args.worktree }, ctx.notes);
+  // --worktree (the option's default, and the MCP tool's) is not the runner's "worktrees are on":
+  // the front matter decides, unless --no-worktree says none.
+  return claimWorkspace(guild, { agent, id, caps: capsOption(args.caps), pid: args.pid ?? null, worktree: args.worktree === false ? false : undefined }, ctx.notes);
 }
 
 export function render(result: ClaimOutput): string {

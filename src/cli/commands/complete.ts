@@ -16,7 +16,7 @@ export async function run(args: { id?: string; note?: string; commitAll?: string
   // even loaded unless the board names a branch for it.
   const { checkWork } = await import('../../workspace/check-work.js');
   const work = await checkWork(guild, agent, id, { commitAll: args.commitAll });
-  const result = await completeTask(guild, agent, id, args.note, work);
+  const result = await completeTask(guild, agent, id, { note: args.note, work });
   notePendingRemote(result, ctx);
   return { ...result, work };
 }

@@ -5,6 +5,8 @@
 // given back, 5 there was nothing to do, 1 a worker hit an unexpected error.
 import { accessSync, constants, statSync } from 'node:fs';
 import { basename, delimiter, join, resolve } from 'node:path';
+import { worktreeSettings } from '../../board/front-matter.js';
+import type { Settings } from '../../board/types.js';
 import { requireDuration } from '../../duration.js';
 import { UsageError } from '../../errors.js';
 import { isAgentName, parseAgentName } from '../../identifiers.js';
@@ -29,6 +31,16 @@ export interface RunArgs {
   maxLoad?: string;
   minFreeMem?: string;
   '--'?: (string | number)[];
+}
+
+/**
+ * Whether the run's agents get worktrees, decided once here: on unless the front matter says
+ * `worktrees: false` on two reads (one read of a board a person is saving is not enough to send
+ * every agent of the run to the main checkout).
+ */
+async function worktreesForRun(guild: Guild, settings: Settings): Promise<boolean> {
+  if (worktreeSettings(settings).enabled) return true;
+  return worktreeSettings((await loadBoard(guild)).settings).enabled;
 }
 
 export async function run(args: RunArgs, ctx: Context): Promise<RunSummary> {
@@ -103,6 +115,7 @@ export async function run(args: RunArgs, ctx: Context): Promise<RunSummary> {
     timeoutMs,
     graceMs,
     watch: args.watch === true,
+    worktrees: await worktreesForRun(guild, board.settings),
     commit: args.commit !== false,
     pid: process.pid,
     promptTemplate: template.text,
