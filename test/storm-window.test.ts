@@ -1,8 +1,11 @@
 // The windows behind the storm's lost saves (GLD-72), each made deterministic through the
 // rename's test seam: a person's rename-save that lands between a write's last look and its
 // rename, on a board that guild-fs itself wrote last (no hand save since, so nothing said a
-// person was at work); and an in-place save into the file the rename replaces.
-import { readdirSync, renameSync, writeFileSync } from 'node:fs';
+// person was at work); and the instant every write now leaves the board without a name, which
+// the light look at the front matter (a claim's trust and remote check) must not take for "no board".
+import { existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { boardHead } from '../src/board/board-head.js';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openGuild } from '../src/tasks/guild.js';
@@ -50,4 +53,14 @@ test('a rename-save landing after the last look, on a board only tools wrote sin
   assert.match(board, /Saved by rename after a tool write\./, 'the save was replaced by the rename');
   assert.match(board, /- \[x\] GLD-6 /, 'the write was lost');
   assert.deepEqual(readdirSync(repo.dir).filter((name) => name.startsWith('.guild-aside.') || name.includes('.guild-tmp-')), []);
+});
+
+test('the look at the front matter waits out a board moved aside, and does not take it for no board', () => {
+  const repo = quietRepo();
+  const before = boardHead(repo.board);
+  assert.ok(before?.startsWith('---'));
+  // A writer stopped between its two steps (killed there: nobody links the new board in).
+  renameSync(repo.board, join(repo.dir, '.guild-aside.ACTIVE_TASKS.md.999999-0badc0de'));
+  assert.equal(boardHead(repo.board), before);
+  assert.ok(existsSync(repo.board), 'the moved-aside board was not put back');
 });
