@@ -4,11 +4,12 @@
 // init's first write goes through write-file-atomic; updates need a check between the fsync and
 // the rename that write-file-atomic has no place for.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, linkSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, linkSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { sleepSync } from '../lock/sleep.js';
 import { FileError } from '../errors.js';
+import { ASIDE_PREFIX, restoreAsideBoard } from './board-aside.js';
 import { decodeBoard, encodeBoard, encodeLossless, lineEndsAt, noteLineEnds, type DecodedBoard } from './board-bytes.js';
 import { contentKey, loadCachedBoard, storeBoardCache } from './board-cache.js';
 import { parseBoard, type ParseOptions } from './parse-board.js';
@@ -16,6 +17,7 @@ import { countTaskLines, looksCutShort, readFdBoard, readSteady, shapeOf, stampO
 import type { Board } from './types.js';
 
 export const BOARD_FILE = 'ACTIVE_TASKS.md';
+export { ASIDE_PREFIX, restoreAsideBoard } from './board-aside.js';
 
 export interface ReadOptions extends ParseOptions {
   /** Where the parse cache lives; no cache when absent. */
@@ -154,6 +156,8 @@ export async function prepareBoardWrite(path: string, text: string, options: Com
   // mtime). The commit then needs one stat before its rename instead of a whole read: the
   // window in which a save by rename can still be replaced is that stat and the rename.
   let held: { fd: number; stamp: string } | null = null;
+  const steps: string[] = [];
+  const step = (name: string): void => void steps.push(name);
   const release = (): void => {
     if (held) closeSync(held.fd);
     held = null;
@@ -175,55 +179,69 @@ export async function prepareBoardWrite(path: string, text: string, options: Com
       held = { fd, stamp };
       return true;
     },
-    commit: (read, how = {}) => {
-      if (held) {
-        const { fd, stamp } = held;
-        held = null;
-        try {
-          const now = statSync(path, { bigint: true, throwIfNoEntry: false });
-          if (now && stampOf(now) === stamp) return renameAndLook(fd, read, how.aside ?? false, stamp);
-        } catch (error) {
-          closeSync(fd);
-          throw error;
-        }
-        closeSync(fd);
-      }
-      let fd: number;
-      try {
-        fd = openSync(path, 'r');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        // Deleted meanwhile (a rename-save caught between its unlink and its rename, or a person).
-        rmSync(temp, { force: true });
-        return { written: false, disk: '' };
-      }
-      const stamp = stampOf(fstatSync(fd, { bigint: true }));
-      if (!holds(readFdBoard(fd, path), read)) {
-        try {
-          rmSync(temp, { force: true });
-          // Possibly an in-place save under way: what the caller merges must be the whole save.
-          return { written: false, disk: settledAt(path, fd, read, options) };
-        } finally {
-          closeSync(fd);
-        }
-      }
-      return renameAndLook(fd, read, how.aside ?? false, stamp);
-    },
+    commit: (read, how = {}) => traced(commitNow(read, how)),
     abandon: () => {
       release();
       rmSync(temp, { force: true });
     },
   };
 
+  function commitNow(read: string, how: { aside?: boolean }): { written: true; orphan: string | null } | { written: false; disk: string } {
+    if (held) {
+      const { fd, stamp } = held;
+      held = null;
+      try {
+        const now = statSync(path, { bigint: true, throwIfNoEntry: false });
+        if (now && stampOf(now) === stamp) return renameAndLook(fd, read, how.aside ?? false, stamp);
+        step('changed-since-look');
+      } catch (error) {
+        closeSync(fd);
+        throw error;
+      }
+      closeSync(fd);
+    }
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // Deleted meanwhile (a rename-save caught between its unlink and its rename, or a person).
+      rmSync(temp, { force: true });
+      return { written: false, disk: '' };
+    }
+    const stamp = stampOf(fstatSync(fd, { bigint: true }));
+    if (!holds(readFdBoard(fd, path), read)) {
+      try {
+        rmSync(temp, { force: true });
+        // Possibly an in-place save under way: what the caller merges must be the whole save.
+        return { written: false, disk: settledAt(path, fd, read, options) };
+      } finally {
+        closeSync(fd);
+      }
+    }
+    return renameAndLook(fd, read, how.aside ?? false, stamp);
+  }
+
+  /** GUILD_TRACE_BOARD_WRITES=<file>: one JSON line per commit, the steps it took (off by default). */
+  function traced<T extends { written: boolean }>(outcome: T): T {
+    if (process.env.GUILD_TRACE_BOARD_WRITES) {
+      const orphan = outcome.written && (outcome as { orphan?: string | null }).orphan != null;
+      appendFileSync(process.env.GUILD_TRACE_BOARD_WRITES, `${JSON.stringify({ pid: process.pid, at: Date.now(), written: outcome.written, orphan, steps })}\n`);
+    }
+    steps.length = 0;
+    return outcome;
+  }
+
   /** A save an editor wrote in place into the replaced file (still open as `fd`) since the look, or null. */
   function savedInto(fd: number, read: string, looked: string): string | null {
     if (untouchedSince(fd, looked, options.now ?? Date.now) || readFdBoard(fd).text === read) return null;
+    step('saved-into-replaced');
     return settledContent(fd, read, options).text;
   }
 
   /**
    * Renames the new board in place; then reads the replaced file once more through `fd`, for an
-   * in-place save written into it. With `moveAside` (a person is saving: see update-board.ts),
+   * in-place save written into it. With `moveAside` (every board write: see update-board.ts),
    * puts the new board in place without ever replacing a save it has not seen. A plain rename
    * would replace whatever is at the name by then, and a save renamed there after the last look
    * (a writer preempted between its look and its rename, on a loaded machine, makes that window
@@ -245,6 +263,7 @@ export async function prepareBoardWrite(path: string, text: string, options: Com
         closeSync(fd);
       }
     }
+    step('aside');
     const aside = join(dirname(path), `${ASIDE_PREFIX}${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
       options.beforeRename?.();
@@ -260,7 +279,10 @@ export async function prepareBoardWrite(path: string, text: string, options: Com
         linkSync(temp, path);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'EEXIST') linked = false;
+        if (code === 'EEXIST') {
+          linked = false;
+          step('save-took-the-name');
+        }
         else {
           // No hard links here (some network and FAT file systems): a plain rename, as before.
           renameSync(temp, path);
@@ -272,6 +294,7 @@ export async function prepareBoardWrite(path: string, text: string, options: Com
       // Not the file this write looked at: a save renamed in after the look, caught here.
       let caught: string | null = null;
       if (moved && (moved.ino !== mine.ino || moved.dev !== mine.dev)) {
+        step('save-caught-aside');
         const other = openSync(aside, 'r');
         try {
           caught = settledContent(other, read, options).text;
@@ -296,42 +319,8 @@ export async function prepareBoardWrite(path: string, text: string, options: Com
   }
 }
 
-/** Names of boards moved aside by a write between its two steps (see renameAndLook). */
-export const ASIDE_PREFIX = '.guild-aside.';
 /** In the name of every temp board: `.ACTIVE_TASKS.md.guild-tmp-<pid>-<8 hex>`. */
 export const TEMP_MARKER = '.guild-tmp-';
-
-/**
- * The board has no name and a write moved it aside longer ago than a write takes (its writer
- * was killed between the two steps): the moved-aside board is linked back (never replacing a
- * board that came back meanwhile). True when a board is there afterwards.
- */
-export function restoreAsideBoard(path: string, options: { waitMs?: number; sleep?: (ms: number) => void } = {}): boolean {
-  const sleep = options.sleep ?? sleepSync;
-  const prefix = `${ASIDE_PREFIX}${basename(path)}.`;
-  const asides = (): string[] => {
-    try {
-      return readdirSync(dirname(path)).filter((name) => name.startsWith(prefix));
-    } catch {
-      return [];
-    }
-  };
-  // A live writer puts the new board in place within microseconds; a preempted one, milliseconds.
-  for (let waited = 0; waited < (options.waitMs ?? 250); waited += 5) {
-    if (existsSync(path)) return true;
-    if (asides().length === 0) return false;
-    sleep(5);
-  }
-  for (const name of asides()) {
-    try {
-      linkSync(join(dirname(path), name), path);
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return true;
-    }
-  }
-  return existsSync(path);
-}
 
 /**
  * The file behind `fd` has not been written since it had identity `looked`: the same size and

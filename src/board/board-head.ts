@@ -2,6 +2,7 @@
 // the board (claim's trust check, whether claims go through a remote) read its first bytes only.
 import { readFileSync, readSync } from 'node:fs';
 import { withFileOpen } from '../open-for-reading.js';
+import { restoreAsideBoard } from './board-aside.js';
 
 const HEAD_BYTES = 64 * 1024;
 
@@ -10,6 +11,13 @@ export const FRONT_MATTER_OPENING = /^(\uFEFF)?---[ \t]*(yaml|yml)?[ \t]*\r?\n/i
 
 /** The start of the board, enough for its front matter: a board of 10,000 tasks is not read whole for it. null: no board. */
 export function boardHead(path: string): string | null {
+  const head = readHead(path);
+  // Missing for the instant a write has it moved aside (board-aside.ts): a claim that took that
+  // for "no board" would skip the trust check and the remote.
+  return head === null && restoreAsideBoard(path) ? readHead(path) : head;
+}
+
+function readHead(path: string): string | null {
   return withFileOpen(path, null, (fd) => {
     const buffer = Buffer.alloc(HEAD_BYTES);
     const read = readSync(fd, buffer, 0, HEAD_BYTES, 0);

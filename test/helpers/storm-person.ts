@@ -5,16 +5,19 @@
 //   node --import tsx test/helpers/storm-person.ts '<json PersonOptions>'
 //
 // Styles: 'rename' writes a temp file beside the board and renames it over (vim's default,
-// VS Code, most IDEs); 'inplace' truncates the board and writes it again in one write (vim with
-// backupcopy=yes, nano, many small editors); 'inplace-chunks' does the same in 4 KiB writes,
-// yielding to the event loop between them, so the board is short for a while.
+// VS Code, most IDEs); 'inplace' opens the board with O_TRUNC and writes it again in one write
+// (vim with backupcopy=yes, nano, many small editors: fopen "w"); 'inplace-chunks' does the same
+// in 4 KiB writes, yielding to the event loop between them, so the board is short for a while;
+// 'inplace-rplus' opens the board read-write without truncating (`r+`) and truncates it with a
+// separate call, then writes once: the editors of board task GLD-41, whose save can land in a
+// file a tool's rename has already replaced (see allowedLost in storm.ts).
 // When done it prints one JSON line, a PersonResult, on stdout.
 import { closeSync, ftruncateSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
-export type SaveStyle = 'rename' | 'inplace' | 'inplace-chunks';
+export type SaveStyle = 'rename' | 'inplace' | 'inplace-chunks' | 'inplace-rplus';
 
 export interface PersonOptions {
   board: string;
@@ -78,6 +81,15 @@ export async function saveBoard(board: string, text: string, style: SaveStyle, n
     return;
   }
   if (style === 'inplace') {
+    const fd = openSync(board, 'w');
+    try {
+      writeSync(fd, bytes, 0, bytes.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  }
+  if (style === 'inplace-rplus') {
     const fd = openSync(board, 'r+');
     try {
       ftruncateSync(fd, 0);

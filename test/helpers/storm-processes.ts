@@ -22,7 +22,8 @@ export interface RunOptions {
 export function childEnv(options: RunOptions, agent?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (key === 'NODE_OPTIONS' || key === 'NODE_V8_COVERAGE' || key.startsWith('GUILD_')) continue;
+    // The trace of board writes (board-file.ts) is kept: it is how a storm's loss is looked into.
+    if (key === 'NODE_OPTIONS' || key === 'NODE_V8_COVERAGE' || (key.startsWith('GUILD_') && key !== 'GUILD_TRACE_BOARD_WRITES')) continue;
     env[key] = value;
   }
   if (options.verifyCache) env.GUILD_VERIFY_CACHE = '1';
