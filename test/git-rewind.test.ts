@@ -14,7 +14,7 @@ import { systemProbe } from '../src/lock/liveness.js';
 import type { LockOwner } from '../src/lock/lock-owner.js';
 import { appendEvents } from '../src/log/append-event.js';
 import { makeEvent, type AuditEvent } from '../src/log/event.js';
-import { logBehindMark, markLogAsItIs, readLogMark } from '../src/log/log-mark.js';
+import { logAtMark, logBehindMark, markLogAsItIs, readLogMark } from '../src/log/log-mark.js';
 import { classifyLock } from '../src/health/classify-lock.js';
 import { openGuild } from '../src/tasks/guild.js';
 import { rotateLog } from '../src/history/rotate-log.js';
@@ -290,6 +290,29 @@ describe('logBehindMark', () => {
     assert.deepEqual(logBehindMark(log, mark), { behind: false });
   });
 
+  test('a writer killed between its append and its mark leaves the log as guild-fs left it', (t) => {
+    const repo = tempRepo();
+    t.after(() => repo.remove());
+    const guild = openGuild(repo.dir);
+    mkdirSync(join(repo.dir, '.guild'), { recursive: true });
+    const first = events(2, Date.parse('2026-06-05T00:00:00Z'));
+    appendEvents(guild.logPath, first, { markPath: guild.logMarkPath, exclusive: true });
+    const before = readLogMark(guild.logMarkPath)!;
+    const more = events(1, Date.parse('2026-06-06T00:00:00Z'));
+    appendEvents(guild.logPath, more, { markPath: guild.logMarkPath, exclusive: true });
+    const after = readLogMark(guild.logMarkPath)!;
+    // What the mark said when the SIGKILL came: the append announced, its own mark not yet written.
+    writeFileSync(guild.logMarkPath, JSON.stringify({ size: before.size, id: before.id, next: { size: after.size, id: after.id } }));
+    assert.equal(logAtMark(guild.logPath, guild.logMarkPath), true, 'the announced append was made');
+    assert.deepEqual(logBehindMark(guild.logPath, guild.logMarkPath), { behind: false });
+    // Killed before the append itself: the log is as the mark's first half says.
+    writeFileSync(guild.logPath, readFileSync(guild.logPath).subarray(0, before.size));
+    assert.equal(logAtMark(guild.logPath, guild.logMarkPath), true, 'the append was never made');
+    // Anything else (git took an event away) is not as guild-fs left it.
+    writeFileSync(guild.logPath, readFileSync(guild.logPath).subarray(0, before.size - 1));
+    assert.equal(logAtMark(guild.logPath, guild.logMarkPath), false);
+  });
+
   test('log rotate leaves a mark on the last event it keeps', async (t) => {
     const repo = tempRepo();
     t.after(() => repo.remove());
@@ -302,8 +325,11 @@ describe('logBehindMark', () => {
     assert.deepEqual(readLogMark(guild.logMarkPath), { size: readFileSync(guild.logPath).length, id: recent[1]!.id });
     assert.deepEqual(logBehindMark(guild.logPath, guild.logMarkPath), { behind: false });
     await rotateLog(guild, Date.parse('2027-01-01T00:00:00Z'));
-    assert.equal(readLogMark(guild.logMarkPath), null, 'nothing kept: no mark');
+    // Nothing kept: the empty log's mark, so that the log still counts as guild-fs left it.
+    assert.deepEqual(readLogMark(guild.logMarkPath), { size: 0, id: '' });
     assert.deepEqual(readLog(repo), []);
+    assert.deepEqual(logBehindMark(guild.logPath, guild.logMarkPath), { behind: false });
+    assert.equal(logAtMark(guild.logPath, guild.logMarkPath), true);
   });
 });
 

@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import { withFileOpen } from '../open-for-reading.js';
 import type { AuditEvent } from './event.js';
 import { MAX_EVENT_BYTES, MAX_EVENT_TEXT } from './log-lines.js';
-import { writeLogMark } from './log-mark.js';
+import { readLogMark, writeLogMark } from './log-mark.js';
 
 export const LOG_FILE = '.guild/audit.jsonl';
 
@@ -51,6 +51,7 @@ export function appendEvents(path: string, events: readonly AuditEvent[], option
     // complete event whose newline was lost (readers keep it), and the file only ever grows, so a
     // follower never mistakes a repair for a truncation.
     let lead = options.exclusive && endsInsideLine(fd) ? '\n' : '';
+    if (options.markPath && options.exclusive) announceAppend(options.markPath, fstatSync(fd).size + lead.length + lines.reduce((sum, line) => sum + line.length, 0), events[events.length - 1]!.id);
     for (const bytes of lines) {
       const line = lead === '' ? bytes : Buffer.concat([Buffer.from(lead), bytes]);
       lead = '';
@@ -65,6 +66,12 @@ export function appendEvents(path: string, events: readonly AuditEvent[], option
   } finally {
     closeSync(fd);
   }
+}
+
+/** The mark as it is, plus what the log will be after this append (LogMark.next). */
+function announceAppend(markPath: string, size: number, id: string): void {
+  const mark = readLogMark(markPath);
+  writeLogMark(markPath, { size: mark?.size ?? -1, id: mark?.id ?? '', next: { size, id } });
 }
 
 /** Whether the log ends inside a line: a look without the mutex, before deciding to take it. */

@@ -16,6 +16,12 @@ export interface LogMark {
   size: number;
   /** The id of the last event appended. */
   id: string;
+  /**
+   * Written just before an append, as what the log will be once it is made: a writer killed
+   * between its append and the mark after it (a SIGKILLed runner) leaves a log that is still
+   * as guild-fs left it, not one git moved.
+   */
+  next?: { size: number; id: string };
 }
 
 /**
@@ -45,7 +51,9 @@ export function writeLogMark(markPath: string, mark: LogMark): void {
 export function readLogMark(markPath: string): LogMark | null {
   try {
     const value = JSON.parse(readFileSync(markPath, 'utf8')) as Partial<LogMark>;
-    return typeof value.size === 'number' && typeof value.id === 'string' ? { size: value.size, id: value.id } : null;
+    if (typeof value.size !== 'number' || typeof value.id !== 'string') return null;
+    const next = value.next;
+    return typeof next?.size === 'number' && typeof next.id === 'string' ? { size: value.size, id: value.id, next: { size: next.size, id: next.id } } : { size: value.size, id: value.id };
   } catch {
     // Missing, or damaged by hand: no mark, nothing to be behind.
     return null;
@@ -70,7 +78,11 @@ export interface MarkVerdict {
  */
 export function logBehindMark(logPath: string, markPath: string): MarkVerdict {
   const mark = readLogMark(markPath);
-  if (mark === null || mark.size === 0) return { behind: false };
+  if (mark === null) return { behind: false };
+  // The append the mark announced was made (its writer died before the mark after it).
+  if (mark.next && lineEndingAt(logPath, mark.next.size)?.includes(`"id":"${mark.next.id}"`)) return { behind: false };
+  // An empty log left by a rotate, or an announced first append: nothing to be behind.
+  if (mark.size <= 0 || mark.id === '') return { behind: false };
   const needle = `"id":"${mark.id}"`;
   if (lineEndingAt(logPath, mark.size)?.includes(needle)) return { behind: false };
   let end: number | null = null;
@@ -103,13 +115,13 @@ export function logBehindMark(logPath: string, markPath: string): MarkVerdict {
 export function logAtMark(logPath: string, markPath: string): boolean {
   const mark = readLogMark(markPath);
   if (mark === null) return false;
+  let size: number;
   try {
-    if (statSync(logPath).size !== mark.size) return false;
+    size = statSync(logPath).size;
   } catch {
     return false;
   }
-  if (mark.size === 0) return true;
-  return lineEndingAt(logPath, mark.size)?.includes(`"id":"${mark.id}"`) ?? false;
+  return [mark, mark.next].some((at) => at !== undefined && at.size === size && (at.size === 0 || (lineEndingAt(logPath, at.size)?.includes(`"id":"${at.id}"`) ?? false)));
 }
 
 /** The line whose newline is the last byte before `size`, or null (no such line, no file). */
