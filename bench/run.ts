@@ -5,7 +5,9 @@
 // exclusion violations, heal) are issue 3's, made by bench/crash-safety.ts; 9 (the log as
 // history) is issue 4's, bench/log-history.ts; 10 (the watcher daemon) is issue 5's,
 // bench/daemon.ts, which also runs alone: `npx tsx bench/daemon.ts [--quick]`; 13 (the storm:
-// a person saving by hand while agents work) is issue 10's, bench/storm.ts, which also runs alone.
+// a person saving by hand while agents work) is issue 10's, bench/storm.ts, which also runs alone;
+// 20 (agents' throughput on a board a person saves 60 times a second) is issue 20's, bench/busy-board.ts,
+// which also runs alone.
 //
 // Every figure is a ratio against a baseline measured in the same run, with subject and baseline
 // runs interleaved (rotating their order) so that drift on a shared, noisy machine hits both
@@ -28,6 +30,7 @@ import { summarizeProfile } from './cpu-profile.js';
 import { crashSafetyBench, type FigureRow } from './crash-safety.js';
 import { daemonBench } from './daemon.js';
 import { stormBench } from './storm.js';
+import { busyBoardBench } from './busy-board.js';
 import { logHistoryBench } from './log-history.js';
 import { worktreeBench } from './worktrees.js';
 import { runnerBench } from './runner.js';
@@ -465,6 +468,8 @@ async function main(): Promise<void> {
   // --- Figure 16 (issue 14): the MCP server.
   const mcp = await mcpBench({ quick, tmpRoot, log, bin });
   const graph = await graphBench({ quick, tmpRoot, log, bin }); // Figure 17 (issue 14): graph vs ready.
+  // --- Figure 20 (issue 20): agents' throughput on a board a person saves 60 times a second.
+  const busyBoard = await busyBoardBench({ quick, tmpRoot, log });
 
   // --- Optional: CPU profiles.
   let profileText = '';
@@ -514,6 +519,7 @@ async function main(): Promise<void> {
     ...remote.rows,
     ...mcp.rows,
     ...graph.rows,
+    ...busyBoard.rows,
   ];
   const references: Row[] = [
     { ...processRow('ref. `claim`, 10 tasks, cold (fixed cost)', 'claim10', Number.POSITIVE_INFINITY), target: 'none' },
@@ -566,6 +572,8 @@ ${remote.method}
 ${mcp.method}
 
 ${graph.method}
+
+${busyBoard.method}
 
 Nothing here is asserted: \`bench/run.ts\` exits 0 whether or not a target is met. The machine may be shared; read the p90 and paired-ratio columns and the load average before trusting a small difference.`;
 
