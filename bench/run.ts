@@ -5,7 +5,9 @@
 // exclusion violations, heal) are issue 3's, made by bench/crash-safety.ts; 9 (the log as
 // history) is issue 4's, bench/log-history.ts; 10 (the watcher daemon) is issue 5's,
 // bench/daemon.ts, which also runs alone: `npx tsx bench/daemon.ts [--quick]`; 13 (the storm:
-// a person saving by hand while agents work) is issue 10's, bench/storm.ts, which also runs alone.
+// a person saving by hand while agents work) is issue 10's, bench/storm.ts, which also runs alone;
+// 20 (agents' throughput on a board a person saves 60 times a second) is issue 20's, bench/busy-board.ts,
+// which also runs alone.
 //
 // Every figure is a ratio against a baseline measured in the same run, with subject and baseline
 // runs interleaved (rotating their order) so that drift on a shared, noisy machine hits both
@@ -29,6 +31,7 @@ import { crashSafetyBench, type FigureRow } from './crash-safety.js';
 import { daemonBench } from './daemon.js';
 import { stormBench } from './storm.js';
 import { runnerStormBench } from './storm-runner.js';
+import { busyBoardBench } from './busy-board.js';
 import { logHistoryBench } from './log-history.js';
 import { worktreeBench } from './worktrees.js';
 import { runnerBench } from './runner.js';
@@ -471,6 +474,8 @@ async function main(): Promise<void> {
   const staleSave = await staleSaveBench({ quick, tmpRoot, log, bin });
   // --- Figure 19 (issue 20): the storm with the real runner.
   const runnerStorm = await runnerStormBench({ quick, tmpRoot, log });
+  // --- Figure 20 (issue 20): agents' throughput on a board a person saves 60 times a second.
+  const busyBoard = await busyBoardBench({ quick, tmpRoot, log });
 
   // --- Optional: CPU profiles.
   let profileText = '';
@@ -522,6 +527,7 @@ async function main(): Promise<void> {
     ...graph.rows,
     ...staleSave.rows,
     ...runnerStorm.rows,
+    ...busyBoard.rows,
   ];
   const references: Row[] = [
     { ...processRow('ref. `claim`, 10 tasks, cold (fixed cost)', 'claim10', Number.POSITIVE_INFINITY), target: 'none' },
@@ -578,6 +584,8 @@ ${graph.method}
 ${staleSave.method}
 
 ${runnerStorm.method}
+
+${busyBoard.method}
 
 Nothing here is asserted: \`bench/run.ts\` exits 0 whether or not a target is met. The machine may be shared; read the p90 and paired-ratio columns and the load average before trusting a small difference.`;
 

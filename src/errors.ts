@@ -83,7 +83,7 @@ export class CheckFailedError extends GuildError {
   }
 }
 
-/** The board mutex or a file could not be had in time. Exit 1: retrying later may work. */
+/** Something other than the board could not be had now (a git operation under way). Exit 1: retrying later may work. */
 export class BusyError extends GuildError {
   constructor(message: string, data: Record<string, unknown> = {}) {
     super('EBUSY', ExitCode.unexpected, message, data);
@@ -111,10 +111,24 @@ export class VerifyFailedError extends GuildError {
   }
 }
 
-/** The board was saved by someone else while a guarded write (the daemon's) was being made. Exit 1. */
+/**
+ * The board kept changing (a person saving, again and again) for as long as a write may keep
+ * trying: nothing was written. Exit 3, as for anything held by someone else (SPEC section 1: a
+ * busy board is never exit 1, which callers read as a bug); trying again later works.
+ */
 export class BoardChangedError extends GuildError {
   constructor(message: string, data: Record<string, unknown> = {}) {
-    super('ECHANGED', ExitCode.unexpected, message, data);
+    super('ECHANGED', ExitCode.held, message, data);
+  }
+}
+
+/**
+ * The board mutex was held by another writer for as long as a write may wait for it. Exit 3:
+ * the board is busy, not broken (SPEC section 1). The code stays `EBUSY`, as before.
+ */
+export class BoardBusyError extends GuildError {
+  constructor(message: string, data: Record<string, unknown> = {}) {
+    super('EBUSY', ExitCode.held, message, data);
   }
 }
 

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BusyError } from '../src/errors.js';
+import { BoardBusyError } from '../src/errors.js';
 import { breakIfDead, UNFINISHED_GRACE_MS, withBoardMutex } from '../src/lock/board-mutex.js';
 import { systemProbe } from '../src/lock/liveness.js';
 import type { LockOwner } from '../src/lock/lock-owner.js';
@@ -312,7 +312,7 @@ describe('withBoardMutex', () => {
     assert.ok(!Number.isNaN(Date.parse(String(holder.owner.since))));
   });
 
-  test('times out with a BusyError naming the holder, using the injected clock and sleep', async () => {
+  test('times out with a BoardBusyError (exit 3: a busy board is never exit 1) naming the holder, using the injected clock and sleep', async () => {
     const path = join(freshDir(), 'board.lock');
     mkdirSync(dirname(path), { recursive: true });
     assert.ok(tryMkdirLock(path, { pid: 4242, host: 'build-7', since: '2026-01-01T00:00:00.000Z', token: 'x', purpose: 'claim GLD-9 for w3' }));
@@ -335,13 +335,13 @@ describe('withBoardMutex', () => {
         },
       },
     ).then(
-      () => assert.fail('expected a BusyError'),
+      () => assert.fail('expected a BoardBusyError'),
       (thrown: unknown) => thrown,
     );
     assert.ok(Date.now() - started < 2_000, 'the injected sleep was used, not a real one');
-    assert.ok(error instanceof BusyError, String(error));
+    assert.ok(error instanceof BoardBusyError, String(error));
     assert.equal(error.code, 'EBUSY');
-    assert.equal(error.exitCode, 1);
+    assert.equal(error.exitCode, 3);
     assert.match(error.message, /pid 4242 on build-7 \(claim GLD-9 for w3\) since 2026-01-01T00:00:00\.000Z/);
     assert.match(error.message, /within 5s/);
     assert.equal(error.data.path, path);

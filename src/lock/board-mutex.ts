@@ -8,7 +8,7 @@
 // mutex through the same breaker protocol as claim locks (lock-removal.ts): only the very
 // mutex that was judged dead is removed, never one taken again meanwhile.
 import { randomBytes } from 'node:crypto';
-import { BusyError, FileError } from '../errors.js';
+import { BoardBusyError, FileError } from '../errors.js';
 import { holderOf, judgeProcess, systemProbe, type Holder, type ProcessProbe } from './liveness.js';
 import { removeLockDir } from './lock-removal.js';
 import { notALock, readLockOwner, tryMkdirLock } from './mkdir-lock.js';
@@ -26,6 +26,14 @@ export interface MutexOptions {
   sleep?: (ms: number) => void;
   probe?: ProcessProbe;
 }
+
+/**
+ * How long a board write keeps trying on a busy board, waiting for the mutex here and starting
+ * again on a board a person keeps saving (update-board.ts), before it gives up with exit 3. Long
+ * enough to outlast any burst of saves an editor makes and a slow writer's hold; short enough
+ * for an agent, which sees the command hang meanwhile, to be told and try again later.
+ */
+export const BOARD_WAIT_MS = 30_000;
 
 /** A mutex directory with no owner.json for this long was left by a writer killed right after mkdir. */
 export const UNFINISHED_GRACE_MS = 10_000;
@@ -57,7 +65,7 @@ async function holdBoardMutex<T>(path: string, purpose: string, work: () => Prom
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? sleepSync;
   const probe = options.probe ?? systemProbe;
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const timeoutMs = options.timeoutMs ?? BOARD_WAIT_MS;
   const owner: MutexOwner = { ...holderOf(probe, process.pid), since: '', token: randomBytes(8).toString('hex'), purpose };
   const start = now();
   let wait = 1;
@@ -73,7 +81,7 @@ async function holdBoardMutex<T>(path: string, purpose: string, work: () => Prom
     if (now() - start > timeoutMs) {
       const holder = readLockOwner<MutexOwner>(path);
       const who = holder.state === 'held' ? `pid ${holder.owner.pid} on ${holder.owner.host} (${holder.owner.purpose}) since ${holder.owner.since}` : 'an unknown process';
-      throw new BusyError(`the board is being written by ${who} and was not free within ${Math.round(timeoutMs / 1000)}s; if that process is gone, remove ${path}`, { path });
+      throw new BoardBusyError(`the board is being written by ${who} and was not free within ${Math.round(timeoutMs / 1000)}s; if that process is gone, remove ${path}`, { path });
     }
     // Jittered backoff: racing writers spread out instead of retrying in lockstep.
     sleep(wait + Math.random() * wait);

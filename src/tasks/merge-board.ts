@@ -112,9 +112,14 @@ export async function mergeBoards(input: BoardMergeInput): Promise<BoardMerge> {
   // all three alike; then the free text is merged without the tasks, which go back in ours' layout.
   const [baseSkeleton, ourSkeleton, theirSkeleton] = [base, ours, theirs].map((board) => skeletonOf(rewriteTasks(board, resolved)));
   const join = (skeleton: Skeleton): string => skeleton.lines.join('');
+  // Changed on one side only: that side, as git's merge would give, without spawning it. (A stale
+  // save merged while a person keeps saving runs this on every try, and git's process cost more
+  // than the person's pause between saves: issue 20.)
   const merged = sameLines(baseSkeleton!, theirSkeleton!)
     ? { text: join(ourSkeleton!), conflicts: 0 }
-    : await mergeTexts(join(baseSkeleton!), join(ourSkeleton!), join(theirSkeleton!), { union: input.unionText });
+    : sameLines(baseSkeleton!, ourSkeleton!)
+      ? { text: join(theirSkeleton!), conflicts: 0 }
+      : await mergeTexts(join(baseSkeleton!), join(ourSkeleton!), join(theirSkeleton!), { union: input.unionText });
   const text = await placeClashes(input.file, placeTasks(ourSkeleton!, rawLines(merged.text), ours.eol), ours.eol, clashes);
   let conflicts = merged.conflicts + clashes.length;
   if (conflicts === 0) {

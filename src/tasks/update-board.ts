@@ -18,6 +18,7 @@
 // call closes, is caught by moving the board aside rather than renaming over it (board-file.ts):
 // every write, since nothing tells a tool that a person is about to save.
 import { existsSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { contentKey, storeBoardCache } from '../board/board-cache.js';
 import { BOARD_FILE, prepareBoardWrite, readBackDifference, restoreAsideBoard, verifyAgainstParse, type CommitOptions, type PreparedWrite } from '../board/board-file.js';
 import type { BoardVersions } from '../board/board-versions.js';
@@ -29,7 +30,7 @@ import { BoardChangedError, FileError } from '../errors.js';
 import { parseAgentName } from '../identifiers.js';
 import { appendEvents } from '../log/append-event.js';
 import { makeEvent, type AuditEvent, type EventType } from '../log/event.js';
-import { withBoardMutex } from '../lock/board-mutex.js';
+import { BOARD_WAIT_MS, withBoardMutex } from '../lock/board-mutex.js';
 import { cycleKey, findCycles, needsMet } from './dependency-graph.js';
 import { boardVersions, loadBoard, logAsLeft, type Guild } from './guild.js';
 import { ensureMergeDrivers } from '../git/merge-drivers.js';
@@ -64,10 +65,21 @@ export interface UpdateOptions {
   say?: (line: string) => void;
   /** Test seam for the board's rename (see prepareBoardWrite). */
   commit?: CommitOptions;
+  /** The pause between attempts on a board that keeps changing; a test's moves its clock (guild.now) instead. */
+  sleep?: (ms: number) => Promise<void>;
+  /** The backoff's randomness, in [0, 1). */
+  jitter?: () => number;
 }
 
-/** A transaction started again this many times on a board that kept changing gives up. */
-const MAX_ATTEMPTS = 50;
+// A transaction that finds the board changed starts again, for up to BOARD_WAIT_MS by the
+// guild's clock, then gives up with exit 3 (SPEC section 1). Between attempts it lets go of the
+// mutex, so that other writers go meanwhile, and pauses a random while growing up to a few of a
+// person's saves apart: editors and scripts that save on a period would otherwise catch the
+// same point of every attempt again and again.
+const FIRST_PAUSE_MS = 2;
+const LONGEST_PAUSE_MS = 40;
+/** A retry's wait for the mutex, however little of the write's own time is left. */
+const SHORTEST_MUTEX_WAIT_MS = 1_000;
 
 export async function updateBoard<T>(guild: Guild, actor: string, purpose: string, change: (tx: Transaction) => T, options: UpdateOptions = {}): Promise<T> {
   // The actor is written to the board (owner:) and the log: the library checks it, not only the CLI.
@@ -79,17 +91,23 @@ export async function updateBoard<T>(guild: Guild, actor: string, purpose: strin
   if (!existsSync(guild.boardPath) && !restoreAsideBoard(guild.boardPath)) throw new FileError('ENOBOARD', BOARD_FILE, undefined, 'no board here: run `guild-fs init` first');
   // A clone that never ran init gets its merge drivers now, outside the mutex (merge-health.ts).
   await ensureMergeDrivers(guild.repo, options.say!);
-  return withBoardMutex(guild.mutexPath, purpose, async () => {
-    for (let attempt = 1; ; attempt++) {
-      const outcome = await attemptUpdate(guild, actor, change, options);
-      if (outcome.done) return outcome.result;
-      // The board changed between the read and the check before the rename: a person saved.
-      // Nothing was logged or written; the transaction runs again on what they saved.
-      if (attempt >= MAX_ATTEMPTS) {
-        throw new BoardChangedError(`${BOARD_FILE} kept changing while ${purpose} tried to write it (${attempt} tries); nothing was written. Try again when it is quiet.`, { attempts: attempt });
-      }
+  const sleep = options.sleep ?? delay;
+  const jitter = options.jitter ?? Math.random;
+  const start = guild.now();
+  let pause = FIRST_PAUSE_MS;
+  for (let attempt = 1; ; attempt++) {
+    const timeoutMs = attempt === 1 ? BOARD_WAIT_MS : Math.max(BOARD_WAIT_MS - (guild.now() - start), SHORTEST_MUTEX_WAIT_MS);
+    const outcome = await withBoardMutex(guild.mutexPath, purpose, () => attemptUpdate(guild, actor, change, options), { timeoutMs });
+    if (outcome.done) return outcome.result;
+    // The board changed between the read and the check before the rename: a person saved.
+    // Nothing was logged or written; the transaction runs again on what they saved.
+    const waitedMs = guild.now() - start;
+    if (waitedMs >= BOARD_WAIT_MS) {
+      throw new BoardChangedError(`${BOARD_FILE} kept changing while ${purpose} tried to write it (${attempt} tries in ${Math.round(waitedMs / 1000)}s); nothing was written. Try again when it is quiet.`, { attempts: attempt, waitedMs });
     }
-  });
+    await sleep(pause * (0.5 + jitter()));
+    pause = Math.min(pause * 2, LONGEST_PAUSE_MS);
+  }
 }
 
 type Attempt<T> = { done: true; result: T } | { done: false };
@@ -215,7 +233,9 @@ async function mergeLateSave(guild: Guild, base: string, ours: Board, theirs: st
   let from = base;
   let mine = ours.text;
   let save = theirs;
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  // Its own time, not what is left of the write's: the events are logged, the write is made.
+  const start = guild.now();
+  for (let attempt = 0; attempt < 2 || guild.now() - start < BOARD_WAIT_MS; attempt++) {
     const merged = await mergeSave(ours.file, from, mine, save);
     // Not mergeable cleanly: the person's save is what stays on disk.
     const text = merged?.text ?? save;
@@ -247,7 +267,8 @@ async function mergeLateSave(guild: Guild, base: string, ours: Board, theirs: st
     save = committed.written ? committed.orphan! : committed.disk;
     expected = committed.written ? text : committed.disk;
   }
-  throw new BoardChangedError(`${BOARD_FILE} kept changing while guild-fs merged a save into its write`);
+  // Not seen in any storm: a save caught in the replaced file every time, for all that while.
+  throw new BoardChangedError(`${BOARD_FILE} kept being saved in place while guild-fs merged the saves into its write, for ${Math.round(BOARD_WAIT_MS / 1000)}s: the change is logged and on the board, but the latest save was not merged; look at the board and save it again`, { logged: true });
 }
 
 /** The board still holds `text` (a board without a name for a moment is not the same board). */
