@@ -55,6 +55,28 @@ test('a rename-save landing after the last look, on a board only tools wrote sin
   assert.deepEqual(readdirSync(repo.dir).filter((name) => name.startsWith('.guild-aside.') || name.includes('.guild-tmp-')), []);
 });
 
+test('a save from an older buffer, landing after the last look, is merged against its own base: a completion since stays', async () => {
+  const repo = quietRepo();
+  const guild = openGuild(repo.dir);
+  // The person's buffer, loaded before two completions.
+  const buffer = repo.read();
+  await complete(guild, 'GLD-5');
+  await complete(guild, 'GLD-6');
+  // Saved in the instant before the third write's rename: the board this write read (GLD-5 and
+  // GLD-6 done) is not the board the buffer came from.
+  await complete(guild, 'GLD-3', {
+    commit: {
+      beforeRename: () => {
+        writeFileSync(`${guild.boardPath}.swp`, buffer.replace('# Active Tasks', '# Active Tasks\n\nSaved from an old buffer.'));
+        renameSync(`${guild.boardPath}.swp`, guild.boardPath);
+      },
+    },
+  });
+  const board = repo.read();
+  assert.match(board, /Saved from an old buffer\./, 'the save was lost');
+  for (const id of ['GLD-5', 'GLD-6', 'GLD-3']) assert.match(board, new RegExp(`- \\[x\\] ${id} `), `${id}'s completion was undone by the old buffer`);
+});
+
 test('the look at the front matter waits out a board moved aside, and does not take it for no board', () => {
   const repo = quietRepo();
   const before = boardHead(repo.board);

@@ -112,3 +112,10 @@ export class DistanceScan {
     }
   }
 }
+
+/** Lines added plus lines removed between two texts (as DistanceScan counts them). */
+export function lineDistance(a: string, b: string): number {
+  let distance = 0;
+  new DistanceScan(a).scan([{ at: 0, key: '', text: b }], (_, d) => (distance = d));
+  return distance;
+}

@@ -22,6 +22,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { contentKey, storeBoardCache } from '../board/board-cache.js';
 import { BOARD_FILE, prepareBoardWrite, readBackDifference, restoreAsideBoard, verifyAgainstParse, type CommitOptions, type PreparedWrite } from '../board/board-file.js';
 import type { BoardVersions } from '../board/board-versions.js';
+import { lineDistance } from '../board/version-chain.js';
 import { BoardEdit } from '../board/edit-board.js';
 import { idAllocator, parseBoard } from '../board/parse-board.js';
 import { readSnapshot, shapeOf } from '../board/steady-read.js';
@@ -236,7 +237,7 @@ async function mergeLateSave(guild: Guild, base: string, ours: Board, theirs: st
   // Its own time, not what is left of the write's: the events are logged, the write is made.
   const start = guild.now();
   for (let attempt = 0; attempt < 2 || guild.now() - start < BOARD_WAIT_MS; attempt++) {
-    const merged = await mergeSave(ours.file, from, mine, save);
+    const merged = await mergeSave(ours.file, lateSaveBase(save, from, versions), mine, save);
     // Not mergeable cleanly: the person's save is what stays on disk.
     const text = merged?.text ?? save;
     const written = async (): Promise<Board> => merged ?? (await parseOrNull(ours.file, text)) ?? ours;
@@ -269,6 +270,18 @@ async function mergeLateSave(guild: Guild, base: string, ours: Board, theirs: st
   }
   // Not seen in any storm: a save caught in the replaced file every time, for all that while.
   throw new BoardChangedError(`${BOARD_FILE} kept being saved in place while guild-fs merged the saves into its write, for ${Math.round(BOARD_WAIT_MS / 1000)}s: the change is logged and on the board, but the latest save was not merged; look at the board and save it again`, { logged: true });
+}
+
+/**
+ * The board a save caught during a write started from: `from`, what the board held just before,
+ * unless a kept version is closer to it. Then the save came from an older buffer, and merged
+ * against `from` its stale task lines would count as the person's edits (a Done task reopened:
+ * seen in the runner storm). Of equally close ones, `from`.
+ */
+function lateSaveBase(save: string, from: string, versions: BoardVersions): string {
+  const found = versions.findBase(save);
+  if (found === null || found.beyondKept) return from;
+  return found.distance < lineDistance(save, from) ? found.base : from;
 }
 
 /** The board still holds `text` (a board without a name for a moment is not the same board). */
