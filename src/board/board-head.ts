@@ -6,8 +6,14 @@ import { restoreAsideBoard } from './board-aside.js';
 
 const HEAD_BYTES = 64 * 1024;
 
-/** The opening line of a YAML front matter (any other engine is refused when the board is read). */
-export const FRONT_MATTER_OPENING = /^(\uFEFF)?---[ \t]*(yaml|yml)?[ \t]*\r?\n/i;
+/**
+ * The opening line of a YAML front matter (any other engine is refused when the board is read).
+ * The language and the spaces after it are one optional group: two runs of [ \t]* side by side
+ * backtrack quadratically on a long line that does not match (64 KiB of spaces: seconds).
+ */
+export const FRONT_MATTER_OPENING = /^(\uFEFF)?---[ \t]*(?:(yaml|yml)[ \t]*)?\r?\n/i;
+/** What may be the start of a front matter whose opening line is longer than the head. */
+const MAYBE_OPENING = /^(\uFEFF)?---/;
 
 /** The start of the board, enough for its front matter: a board of 10,000 tasks is not read whole for it. null: no board. */
 export function boardHead(path: string): string | null {
@@ -22,8 +28,9 @@ function readHead(path: string): string | null {
     const buffer = Buffer.alloc(HEAD_BYTES);
     const read = readSync(fd, buffer, 0, HEAD_BYTES, 0);
     const head = buffer.toString('utf8', 0, read);
-    // A front matter opened and not closed within that many bytes (unlikely, but allowed): the whole file.
-    return read === HEAD_BYTES && FRONT_MATTER_OPENING.test(head) && frontMatterEnd(head) < 0 ? readFileSync(path, 'utf8') : head;
+    // A front matter opened and not closed within that many bytes (unlikely, but allowed), or an
+    // opening line longer than the head: the whole file, or the head would read as no front matter.
+    return read === HEAD_BYTES && MAYBE_OPENING.test(head) && frontMatterEnd(head) < 0 ? readFileSync(path, 'utf8') : head;
   });
 }
 

@@ -10,11 +10,13 @@
 // trusted (the last line where a top-level block began with nothing left open), and takes over
 // again where remark shows the next top-level block beginning (see parse-board.ts).
 // test/board-differential.test.ts checks that whenever this returns an outline, remark agrees.
+import { trimmedEnd } from './task-line.js';
 import type { BoardOutline, OutlineHeading, OutlineItem } from './types.js';
 
-// The s flag: a line may hold U+2028 or U+2029, which Markdown treats as text but . does not match.
-// The optional text is lazy (??) so that `## #` is an empty heading closed by `#`, as CommonMark says.
-const ATX = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))??(?:[ \t]+#+)?[ \t]*$/s;
+// Only the opening is a pattern: the text and its closing #s are cut off in code (atxHeading),
+// because a lazy text before optional [ \t]+#+ and [ \t]*$ backtracks quadratically on a long
+// run of spaces (a 40,000-space heading cost two seconds).
+const ATX_OPEN = /^ {0,3}(#{1,6})(?=[ \t]|$)/;
 const FENCE_OPEN = /^( {0,3})(`{3,}|~{3,})(.*)$/s;
 const BULLET = /^( {0,3})([-*+])( +)(\S.*)?$/s;
 const ORDERED = /^ {0,3}\d{1,9}[.)](?: |$)/;
@@ -145,9 +147,9 @@ export function scanFrom(lines: string[], from: number): ScanResult {
     // After a blank line, or on a line that interrupts whatever came before, a block begins here.
     if (blankBefore || interrupts(text)) restart = lineNo;
 
-    const atx = ATX.exec(text);
+    const atx = atxHeading(text);
     if (atx) {
-      headings.push({ line: lineNo, depth: atx[1]!.length, text: (atx[2] ?? '').trim() });
+      headings.push({ line: lineNo, ...atx });
       paragraph = false;
       continue;
     }
@@ -227,6 +229,22 @@ function leadingSpaces(text: string): number {
   return text.charCodeAt(i) === 9 ? -1 : i;
 }
 
+/**
+ * An ATX heading's depth and text, as CommonMark reads it: the text without the spaces around it
+ * and without a closing run of #s that follows a space or tab (`## #` is an empty heading, `## a#`
+ * is "a#"). Every step is a scan from one end, so a line costs its length.
+ */
+function atxHeading(line: string): { depth: number; text: string } | null {
+  const open = ATX_OPEN.exec(line);
+  if (!open) return null;
+  let end = trimmedEnd(line);
+  let hashes = end;
+  while (hashes > open[0].length && line.charCodeAt(hashes - 1) === 35) hashes--;
+  const before = line.charCodeAt(hashes - 1);
+  if (hashes < end && (before === 32 || before === 9)) end = hashes;
+  return { depth: open[1]!.length, text: line.slice(open[0].length, end).trim() };
+}
+
 function closesFence(text: string, fence: { char: string; length: number }): boolean {
   const match = /^ {0,3}(`{3,}|~{3,})[ \t]*$/.exec(text);
   return match !== null && match[1]![0] === fence.char && match[1]!.length >= fence.length;
@@ -239,7 +257,7 @@ function closesFence(text: string, fence: { char: string; length: number }): boo
  */
 function interrupts(text: string): boolean {
   // A task line first: that is what most lines of a board are.
-  return INTERRUPTING_START.test(text) || ATX.test(text) || opensFence(text) || THEMATIC.test(text);
+  return INTERRUPTING_START.test(text) || ATX_OPEN.test(text) || opensFence(text) || THEMATIC.test(text);
 }
 
 /** A backtick fence's info string may not hold a backtick: "``` `x`" is a paragraph. */
@@ -251,7 +269,7 @@ function opensFence(text: string): boolean {
 /** Lines that can interrupt a paragraph, and so cannot be lazy continuation lines. */
 function startsBlock(text: string): boolean {
   return (
-    ATX.test(text) ||
+    ATX_OPEN.test(text) ||
     opensFence(text) ||
     THEMATIC.test(text) ||
     BULLET.test(text) ||

@@ -6,11 +6,13 @@ import { CAP_PATTERN, TASK_ID_PATTERN, isAgentName, isBranchName, isHashShaped }
 import { FIELD_KEYS, PRIORITIES, type FieldKey, type FieldToken, type Priority, type Task } from './types.js';
 
 // marker, box, gap, ID (anything shaped like one: a wrong prefix is an error, not a title),
-// title, then the trailing run of known key:value fields, each optionally in backticks. The s
-// flag: U+2028 and U+2029 are text in Markdown and on the board (lines end only at CR and LF),
-// but a plain . would not match them and the whole line would be refused.
-const FIELD_RUN = `(?:[ \\t]+(\`?)(?:${FIELD_KEYS.join('|')}):[^\\s\`]+\\7)*`;
-const TASK_LINE = new RegExp(`^([ \\t]*(?:[-*+]|\\d{1,9}[.)])[ \\t]+)\\[([ xX])\\]([ \\t]+)(?:([A-Z][A-Z0-9]*-(?:\\d+|[A-Z][A-Z0-9]{3,11}))(?=[ \\t]|$))?(.*?)(${FIELD_RUN})[ \\t]*$`, 's');
+// then the rest: the title and the trailing run of known key:value fields, each optionally in
+// backticks, which splitFields cuts off from the end. One pattern for the whole line (a lazy title
+// before the field run) backtracks quadratically on a long run of spaces in the title: 40,000
+// spaces cost ten seconds a command. The title is sliced, never matched, so U+2028 and U+2029
+// (text in Markdown and on the board: lines end only at CR and LF) stay in it.
+const TASK_HEAD = /^([ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+)\[([ xX])\]([ \t]+)(?:([A-Z][A-Z0-9]*-(?:\d+|[A-Z][A-Z0-9]{3,11}))(?=[ \t]|$))?/;
+const FIELD = new RegExp(`^(\`?)(?:${FIELD_KEYS.join('|')}):[^\\s\`]+\\1$`);
 
 export interface TaskLine {
   /** Indentation, bullet and the space before the checkbox. */
@@ -27,16 +29,46 @@ export interface TaskLine {
   fields: FieldToken[];
 }
 
+/**
+ * The text after a task line's ID (or its gap, without one) as the title and the field run: the
+ * longest run at the line's end of fields each after a space or tab. The title keeps its leading
+ * space and loses the spaces before the fields; the run has no trailing spaces. Each token is
+ * looked at once, from the end, so a line costs its length.
+ */
+function splitFields(text: string, from: number): { title: string; fields: string } {
+  const end = trimmedEnd(text);
+  if (end <= from) return { title: '', fields: '' };
+  let cut = end;
+  for (;;) {
+    let start = cut;
+    while (start > from && !isSpaceOrTab(text.charCodeAt(start - 1))) start--;
+    // A field needs a space or tab before it: a title's first word is never a field.
+    if (start === from || !FIELD.test(text.slice(start, cut))) break;
+    const before = trimmedEnd(text, start);
+    if (before < from) break;
+    cut = before;
+  }
+  return { title: text.slice(from, cut), fields: text.slice(cut, end) };
+}
+
+const isSpaceOrTab = (code: number): boolean => code === 32 || code === 9;
+
+/** Where `text` (up to `to`) ends without its trailing spaces and tabs. */
+export function trimmedEnd(text: string, to = text.length): number {
+  let end = to;
+  while (end > 0 && isSpaceOrTab(text.charCodeAt(end - 1))) end--;
+  return end;
+}
+
 /** What a task's fields say, defaults filled in. */
 export type TaskFieldValues = Pick<Task, FieldKey>;
 
 export function parseTaskLine(text: string, prefix: string, file: string, line: number): TaskLine {
-  // One native regex match per task: this runs for every task of a 10,000-task board on every
-  // command, where a loop over tokens in (cold, unoptimised) JavaScript costs several times more.
-  const match = TASK_LINE.exec(text);
+  const match = TASK_HEAD.exec(text);
   if (!match) throw new FileError('EBOARD', file, line, `expected a task item like "- [ ] ${prefix}-1 title", got ${JSON.stringify(text)}`);
   let id = match[4] ?? null;
-  let rest = match[5]!;
+  const { title: titlePart, fields: tail } = splitFields(text, match[0].length);
+  let rest = titlePart;
   // A word like HTTP-TIMEOUT is a title's, not a hash ID of another board: only the board's own
   // prefix makes letters after the dash an ID (numbers with a wrong prefix stay an error).
   if (id !== null && isHashShaped(id) && !id.startsWith(`${prefix}-`)) {
@@ -50,7 +82,6 @@ export function parseTaskLine(text: string, prefix: string, file: string, line: 
     }
   }
   const title = rest.trim();
-  const tail = match[6]!;
   const fields: FieldToken[] = [];
   if (tail !== '') {
     for (const token of tail.trim().split(/[ \t]+/)) {
@@ -60,7 +91,7 @@ export function parseTaskLine(text: string, prefix: string, file: string, line: 
       fields.push({ key: body.slice(0, colon) as FieldKey, value: body.slice(colon + 1), backticks });
     }
   }
-  const core = id === null ? title : title === '' ? id : `${id}${rest.replace(/[ \t]+$/, '')}`;
+  const core = id === null ? title : title === '' ? id : `${id}${rest.slice(0, trimmedEnd(rest))}`;
   return { marker: match[1]!, checked: match[2] !== ' ', checkChar: match[2]!, gap: match[3]!, id, core, title, fields };
 }
 
