@@ -138,3 +138,18 @@ test('a 1 MiB line in the log and in a lock owner.json is judged in linear time'
     }
   });
 });
+
+test('a long line only remark reads (a lazy line under a task) is read in linear time', { timeout: 5 * 60_000 }, () => {
+  // A line the scanner declines goes to remark: its inline parsers (emphasis, links, footnote
+  // calls) were quadratic in a line of openers, 25 s at 80,000 characters of `*a`.
+  for (const unit of ['*a', '[ ] ', '[^a]', '~a', '`a']) {
+    const lazy = unit.repeat(Math.ceil(LONG / 4 / unit.length));
+    withRepo(`---\nprefix: GLD\n---\n## Ready\n- [ ] GLD-1 one\nlazy ${lazy}\n- [ ] GLD-2 two\n`, (repo) => {
+      for (const args of [['ready'], ['sync']]) {
+        const result = run(repo, args);
+        assert.equal(result.code, 0, `guild-fs ${args.join(' ')} (a line of ${JSON.stringify(unit)}): exit ${result.code}: ${result.stderr}`);
+      }
+      assert.deepEqual(run(repo, ['ready']).json.result.tasks.map((task: { id: string }) => task.id), ['GLD-1', 'GLD-2']);
+    });
+  }
+});

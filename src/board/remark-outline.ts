@@ -69,8 +69,21 @@ function asMarkdown(line: string): string {
   return line.replace(/\r/g, ' ');
 }
 
+/**
+ * The outline needs only block structure (headings, list items and their task checks), never
+ * what is inside a line. micromark's inline constructs that look for a partner further along the
+ * line (emphasis, links, strikethrough, footnote calls, inline code and HTML, autolinks) cost a
+ * line's length for each opener it holds: quadratic on one long line of `*a` or `[ ]`, tens of
+ * seconds at 80,000 characters. Switched off, each line costs its length. The task check
+ * (`tasklistCheck`), escapes and references stay: they decide nothing beyond the next few bytes.
+ */
+const INLINE_ONLY: string[] = ['attention', 'autolink', 'codeText', 'htmlText', 'labelStartImage', 'labelStartLink', 'labelEnd', 'strikethrough', 'gfmFootnoteCall', 'gfmPotentialFootnoteCall', 'wwwAutolink', 'protocolAutolink', 'emailAutolink'];
+
 function parseTree(source: string): Root {
-  return unified().use(remarkParse).use(remarkGfm).parse(source) as Root;
+  const processor = unified().use(remarkParse).use(remarkGfm);
+  const data = processor.data();
+  data.micromarkExtensions = [...(data.micromarkExtensions ?? []), { disable: { null: INLINE_ONLY } }];
+  return processor.parse(source) as Root;
 }
 
 function visitTopLevel(node: RootContent, source: string, lines: string[], offset: number, outline: BoardOutline): void {
