@@ -226,11 +226,15 @@ test('a board emptied on purpose is taken once it stays empty', () => {
   assert.ok(slept >= 1_000, `taken after ${slept} ms of quiet`);
 });
 
-test('the kept versions stay bounded', async () => {
+test('the kept versions are kept as chains of hunks, not a copy per write', async () => {
   const repo = exampleRepo();
   for (let i = 0; i < 25; i++) assert.equal(cli(['add', `Task number ${i}`], { cwd: repo.dir, agent: 'agent-a' }).code, 0);
   const dir = join(repo.dir, '.git', 'guild', 'versions');
-  const kept = readdirSync(dir).filter((name) => name.endsWith('.md'));
-  assert.ok(kept.length <= 16 && kept.length >= 10, `${kept.length} versions kept`);
+  const chains = readdirSync(dir).filter((name) => name.endsWith('.jsonl'));
+  assert.equal(chains.length, 1, `${chains.length} chains`);
+  const entries = readFileSync(join(dir, chains[0]!), 'utf8').split('\n').filter(Boolean);
+  assert.ok(entries.length >= 25, `${entries.length} versions kept`);
+  // One whole board, then hunks: far less than 25 copies of the board.
+  assert.ok(readFileSync(join(dir, chains[0]!)).length < 25 * repo.read().length / 4);
   assert.ok(JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')).shape.tasks > 25);
 });
