@@ -14,6 +14,7 @@ import { updateBoard, type UpdateOptions } from '../src/tasks/update-board.js';
 import { cli } from './helpers/cli.js';
 import { readLog, tempRepo, type TempRepo } from './helpers/repo.js';
 import { agentSummary, formatStormReport, killStormProcesses, runStorm, stormFailures, type SaveStyle, type StormReport } from './helpers/storm.js';
+import { mulberry32 } from './helpers/board-mutator.js';
 
 const repos: TempRepo[] = [];
 after(() => {
@@ -28,17 +29,6 @@ function exampleRepo(): TempRepo {
   return repo;
 }
 
-/** A seeded PRNG in [0, 1) (mulberry32), so that the backoff's jitter is the same every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface FakeTime {
   guild: Guild;
@@ -55,7 +45,7 @@ function fakeTime(repo: TempRepo, seed: number): FakeTime {
   const guild = openGuild(repo.dir, { now: () => clock });
   const options: UpdateOptions = {
     say: () => {},
-    jitter: seeded(seed),
+    jitter: mulberry32(seed),
     sleep: async (ms) => {
       sleeps.push(ms);
       clock += ms;

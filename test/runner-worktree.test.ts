@@ -8,25 +8,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cli } from './helpers/cli.js';
-import { agentPlaces, writeFakeAgent } from './helpers/fake-agent.js';
-import { boardWith, committedRepo, git } from './helpers/git-repo.js';
+import { agentPlaces, runnerFixture, type RunnerFixture } from './helpers/fake-agent.js';
+import { git } from './helpers/git-repo.js';
 import { readLog, type TempRepo } from './helpers/repo.js';
 
-interface Fixture {
-  repo: TempRepo;
-  state: string;
-  agent: string;
-}
-
-function fixture(t: { after(fn: () => void): void }, front: string[], tasks: string[]): Fixture {
-  const repo = committedRepo(boardWith(front, tasks), { '.gitignore': '*.log\n' });
-  const state = mkdtempSync(join(tmpdir(), 'guild-fs-runner-wt-'));
-  t.after(() => {
-    repo.remove();
-    rmSync(state, { recursive: true, force: true });
-  });
-  return { repo, state, agent: writeFakeAgent(state) };
-}
+type Fixture = RunnerFixture;
+const fixture = runnerFixture;
 
 function runJson(f: Fixture, args: string[] = []) {
   const run = cli(['run', '--json', '--agent', 'w', ...args, '--', process.execPath, f.agent], { cwd: f.repo.dir, env: { FAKE_STATE: f.state } });

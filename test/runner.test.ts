@@ -8,25 +8,11 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BIN, cli } from './helpers/cli.js';
-import { alive, writeFakeAgent } from './helpers/fake-agent.js';
-import { boardWith, committedRepo } from './helpers/git-repo.js';
+import { alive, runnerFixture, type RunnerFixture } from './helpers/fake-agent.js';
 import { readLog, type TempRepo } from './helpers/repo.js';
 
-interface Fixture {
-  repo: TempRepo;
-  state: string;
-  agent: string;
-}
-
-function fixture(t: { after(fn: () => void): void }, front: string[], tasks: string[]): Fixture {
-  const repo = committedRepo(boardWith(front, tasks), { '.gitignore': '*.log\n' });
-  const state = mkdtempSync(join(tmpdir(), 'guild-fs-runner-'));
-  t.after(() => {
-    repo.remove();
-    rmSync(state, { recursive: true, force: true });
-  });
-  return { repo, state, agent: writeFakeAgent(state) };
-}
+type Fixture = RunnerFixture;
+const fixture = runnerFixture;
 
 function runJson(f: Fixture, args: string[]) {
   const run = cli(['run', '--json', '--agent', 'w', ...args, '--', process.execPath, f.agent], { cwd: f.repo.dir, env: { FAKE_STATE: f.state } });

@@ -1,8 +1,11 @@
 // Fake agents for the runner's tests: one small node script that behaves as the task's title
 // says (its first word), so that one run exercises many kinds of agent at once. Written into the
 // test's temp dir and run as `node <script> {id}`, the way a real agent CLI is run.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { boardWith, committedRepo } from './git-repo.js';
+import type { TempRepo } from './repo.js';
 
 const SCRIPT = String.raw`
 const fs = require('fs');
@@ -112,4 +115,21 @@ export function alive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** A committed repo with `tasks` on its board, a state folder for the fake agent, and the agent; removed after the test. */
+export interface RunnerFixture {
+  repo: TempRepo;
+  state: string;
+  agent: string;
+}
+
+export function runnerFixture(t: { after(fn: () => void): void }, front: string[], tasks: string[]): RunnerFixture {
+  const repo = committedRepo(boardWith(front, tasks), { '.gitignore': '*.log\n' });
+  const state = mkdtempSync(join(tmpdir(), 'guild-fs-runner-'));
+  t.after(() => {
+    repo.remove();
+    rmSync(state, { recursive: true, force: true });
+  });
+  return { repo, state, agent: writeFakeAgent(state) };
 }
