@@ -11,8 +11,7 @@
 // it. Where both changed the same field of a task, the tools' side wins: it is backed by an event
 // in the log and, for a claim, by a lock.
 //
-// Where the base cannot be found (the buffer is older than every version kept, or the save
-// shares too little with any of them to say which it came from), nothing is guessed: the tools'
+// Where the base cannot be found (the buffer is older than every version kept), nothing is guessed: the tools'
 // board stays, the person's save is kept whole beside it (<git-common-dir>/guild/unplaced/), and
 // both the write and `doctor` say so. A save that does not merge cleanly is kept the same way.
 //
@@ -54,11 +53,10 @@ export async function mergeStaleSave(read: Board, versions: BoardVersions, optio
   const found = versions.findBase(read.text);
   // Closest to the latest: an edit made on top of what the tools last wrote, taken as it is.
   if (found === null || found.baseIsLatest) return null;
-  const lines = read.text.split('\n').length;
-  if (found.beyondKept || found.distance * 2 > lines) {
-    const why = found.beyondKept ? 'from a buffer older than every version guild-fs keeps (a day)' : 'from a board that shares less than half its lines with any version guild-fs kept';
-    return keepAside(read, found.latest, versions, options, `was saved ${why}: which changes are yours cannot be told`);
-  }
+  // Only a base older than everything kept is unknown. A save far from every version is not:
+  // a person saving many times between two tool writes builds on saves no tool has read (none
+  // of them a version), and each save is the last version plus all their edits since.
+  if (found.beyondKept) return keepAside(read, found.latest, versions, options, 'was saved from a buffer older than every version guild-fs keeps (a day): which changes are yours cannot be told');
   const merged = await mergeSave(read.file, found.base, found.latest, read.text);
   if (merged === null) return keepAside(read, found.latest, versions, options, 'was saved from an older version and could not be merged with the changes made since without a conflict');
   if (merged.text === read.text) return null;
