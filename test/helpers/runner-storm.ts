@@ -200,6 +200,8 @@ export async function runnerStorm(options: RunnerStormOptions): Promise<RunnerSt
       // waits out retry_base (1 s) and is not claimable yet. A person runs again; so does this.
       for (let again = 0; again < 3 && !allDone(repo.board, options.tasks); again++) {
         await new Promise((resolve) => setTimeout(resolve, 1_500));
+        const healed = guild(repo, ['heal'], { verifyCache: true }, 'storm-heal');
+        runs.push({ code: healed.code, stderrTail: healed.stderr.trim().split('\n').slice(-4).join('\n'), killed: false });
         runs.push(await runOnce(repo, agent, state, null));
       }
     }
