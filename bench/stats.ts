@@ -48,3 +48,23 @@ export function printStandalone(rows: readonly FigureRow[], method: string): voi
   }
   process.stdout.write(`\n${method}\n`);
 }
+
+/** A count whose goal is 0 (edits lost, agents outside their worktree), out of `of` (a label). */
+export function zeroGoalRow(row: { figure: string; unit: string; count: number; of: string; judgedOn: string; ratio?: string }): FigureRow {
+  return {
+    figure: row.figure,
+    unit: row.unit,
+    subject: [row.count],
+    baseline: [],
+    target: '0',
+    met: row.count === 0,
+    judgedOn: row.judgedOn,
+    digits: 0,
+    show: { subject: String(row.count), baseline: row.of, ratio: row.ratio ?? '-' },
+  };
+}
+
+/** A throughput against the same run with nobody else at work: reported, no target. */
+export function reportedRatioRow(row: { figure: string; unit: string; subject: number; baseline: number; digits: number }): FigureRow {
+  return { figure: row.figure, unit: row.unit, subject: [row.subject], baseline: [row.baseline], target: 'none (reported)', met: true, digits: row.digits, show: { met: '-' } };
+}

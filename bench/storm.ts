@@ -15,7 +15,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { formatStormReport, runStorm, type SaveStyle, type StormReport } from '../test/helpers/storm.js';
 import type { FigureRow } from './crash-safety.js';
-import { fmt } from './stats.js';
+import { fmt, reportedRatioRow } from './stats.js';
 import { isMain, runStandalone } from './standalone.js';
 
 export interface StormBenchOptions {
@@ -91,16 +91,7 @@ export async function stormBench(options: StormBenchOptions): Promise<{ rows: Fi
         digits: 0,
         show: { subject: `${lost} lost`, baseline: `${saves} saves`, ratio: `${fmt(pct, pct > 0 && pct < 1 ? 2 : 1)}%` },
       });
-      throughput.push({
-        figure: `13${letters[i + 6]}. storm, saves ${STYLE_NAME[style]}, daemon ${daemon ? 'on' : 'off'}: agents' ops/s, vs the same agents with no person`,
-        unit: 'ops/s',
-        subject: [r.opsPerSecond],
-        baseline: [baseline.opsPerSecond],
-        target: 'none (reported)',
-        met: true,
-        digits: 1,
-        show: { met: '-' },
-      });
+      throughput.push(reportedRatioRow({ figure: `13${letters[i + 6]}. storm, saves ${STYLE_NAME[style]}, daemon ${daemon ? 'on' : 'off'}: agents' ops/s, vs the same agents with no person`, unit: 'ops/s', subject: r.opsPerSecond, baseline: baseline.opsPerSecond, digits: 1 }));
       i++;
     }
   }
