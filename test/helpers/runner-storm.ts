@@ -7,7 +7,7 @@
 // of guild-fs, as an editor). Reports, never asserts: test/storm-runner.test.ts and
 // bench/storm-runner.ts decide. Reuses the issue 10 storm's board, person saves and checks.
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,6 +18,7 @@ import { childEnv, guild, killStormProcesses, spawnTracked, STORM_BIN, type Stor
 import { settle, startStormDaemon } from './storm.js';
 import { agentPlaces, alive, writeFakeAgent, type AgentPlace } from './fake-agent.js';
 import { mulberry32 } from './board-mutator.js';
+import { UNFINISHED_LOCK_GRACE_MS } from '../../src/health/heal.js';
 
 const run = promisify(execFile);
 /** A run that takes longer than this is stuck: killed, and its exit (128) says so. */
@@ -152,6 +153,24 @@ function allDone(board: string, tasks: number): boolean {
   return [...readFileSync(board, 'utf8').matchAll(/^- \[x\] (GLD-\d+) /gm)].length >= tasks;
 }
 
+/**
+ * How long until heal may remove every lock `guild-fs locks --json` shows without an owner
+ * (its taker died between mkdir and owner.json): heal judges them by the directory's age.
+ */
+function unfinishedLocksWait(repo: StormRepo): number {
+  const out = guild(repo, ['locks', '--json'], { verifyCache: true }, 'storm-look');
+  if (out.code !== 0) return 0;
+  const { locks } = (JSON.parse(out.stdout) as { result: { locks: { state: string; damaged: boolean; path: string }[] } }).result;
+  let wait = 0;
+  for (const lock of locks) {
+    if (lock.state !== 'unreadable' || lock.damaged) continue;
+    const since = statSync(lock.path, { throwIfNoEntry: false })?.mtimeMs;
+    // 100 ms over the grace: heal compares with >=, on its own clock reading a moment later.
+    if (since !== undefined) wait = Math.max(wait, since + UNFINISHED_LOCK_GRACE_MS + 100 - Date.now());
+  }
+  return wait;
+}
+
 async function runOnce(repo: StormRepo, agent: string, state: string, killAfter: number | null): Promise<{ code: number; stderrTail: string; killed: boolean }> {
   const env = { ...childEnv({ verifyCache: true }), FAKE_STATE: state, FAKE_DELAY_MS: String(AGENT_MS) };
   const { child, done } = spawnTracked([STORM_BIN, 'run', '--json', '-j', '4', '--agent', 'w', '--', process.execPath, agent], repo.dir, env);
@@ -196,10 +215,14 @@ export async function runnerStorm(options: RunnerStormOptions): Promise<RunnerSt
       const healed = guild(repo, ['heal'], { verifyCache: true }, 'storm-heal');
       runs.push({ code: healed.code, stderrTail: healed.stderr.trim().split('\n').slice(-4).join('\n'), killed: false });
       runs.push(await runOnce(repo, agent, state, null));
-      // A run ends when nothing is claimable (no --watch): a task the daemon healed while it ran
-      // waits out retry_base (1 s) and is not claimable yet. A person runs again; so does this.
+      // A run ends when nothing is claimable (no --watch). A task healed to wait out retry_base
+      // is waited for by the run itself (it says run.waiting). What it does not wait for: a lock
+      // directory the SIGKILL left between its mkdir and its owner.json. No pid proves its taker
+      // gone, so heal removes it only once UNFINISHED_LOCK_GRACE_MS old, and until then the task
+      // is neither claimable nor healed. A person runs heal again once that time has come; so does this.
       for (let again = 0; again < 3 && !allDone(repo.board, options.tasks); again++) {
-        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        const wait = unfinishedLocksWait(repo);
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         const healed = guild(repo, ['heal'], { verifyCache: true }, 'storm-heal');
         runs.push({ code: healed.code, stderrTail: healed.stderr.trim().split('\n').slice(-4).join('\n'), killed: false });
         runs.push(await runOnce(repo, agent, state, null));
