@@ -1,7 +1,7 @@
 // Issue 20: the storm with the real runner (test/helpers/runner-storm.ts). `run -j 4` with
 // worktrees, a person saving from buffers up to 40 ms old by rename and in place, the daemon, a
-// committer every 3 s, the runner SIGKILLed half way, then heal and more runs until the board is done. Seeded trials;
-// the seed is printed, and GUILD_STORM_SEED runs one trial with it again.
+// committer every 3 s, the runner SIGKILLed half way, then heal and more runs until the board is
+// done. Seeded trials; the seed is printed, and GUILD_STORM_SEED runs one trial with it again.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatRunnerStorm, runnerStorm } from './helpers/runner-storm.js';

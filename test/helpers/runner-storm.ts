@@ -58,7 +58,9 @@ export interface RunnerStormReport {
   leftAlive: number[];
   runs: { code: number; stderrTail: string }[];
   killed: boolean;
-  /** The runs' wall time (both runs, ms) and tasks completed per second over it. */
+  /** Waits (ms) for a lock left without its owner to be old enough for heal, one per round that waited. */
+  ownerlessWaits: number[];
+  /** The runs' wall time (every run and heal, ms, without ownerlessWaits) and tasks completed per second over it. */
   runMs: number;
   tasksPerSecond: number;
   commits: number;
@@ -210,6 +212,7 @@ export async function runnerStorm(options: RunnerStormOptions): Promise<RunnerSt
     const began = Date.now();
     const first = await runOnce(repo, agent, state, options.killAfter);
     const runs = [first];
+    const ownerlessWaits: number[] = [];
     if (first.killed) {
       // The runner died: its claims are stale on proof (its pid); heal gives them back.
       const healed = guild(repo, ['heal'], { verifyCache: true }, 'storm-heal');
@@ -222,13 +225,17 @@ export async function runnerStorm(options: RunnerStormOptions): Promise<RunnerSt
       // is neither claimable nor healed. A person runs heal again once that time has come; so does this.
       for (let again = 0; again < 3 && !allDone(repo.board, options.tasks); again++) {
         const wait = unfinishedLocksWait(repo);
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        if (wait > 0) {
+          ownerlessWaits.push(Math.round(wait));
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        }
         const healed = guild(repo, ['heal'], { verifyCache: true }, 'storm-heal');
         runs.push({ code: healed.code, stderrTail: healed.stderr.trim().split('\n').slice(-4).join('\n'), killed: false });
         runs.push(await runOnce(repo, agent, state, null));
       }
     }
-    const runMs = Date.now() - began;
+    // The runs' time, not the waits for heal's grace in between (no run was going then).
+    const runMs = Date.now() - began - ownerlessWaits.reduce((sum, ms) => sum + ms, 0);
     stop.done = true;
     const personResult = person ? await person : null;
     await commits.done;
@@ -240,7 +247,7 @@ export async function runnerStorm(options: RunnerStormOptions): Promise<RunnerSt
     // checkStorm compares with the issue 10 front matter; this board's has retry_base too.
     const check = { ...storm, frontMatterIntact: readFileSync(repo.board, 'utf8').startsWith(`${RUNNER_FRONT_MATTER}\n`) };
     const judged = judge(repo, state, start, options);
-    return { ...judged, check, person: personResult, runs: runs.map(({ code, stderrTail }) => ({ code, stderrTail })), killed: first.killed, runMs, tasksPerSecond: judged.doneTasks / (runMs / 1000), commits: commits.made() };
+    return { ...judged, check, person: personResult, runs: runs.map(({ code, stderrTail }) => ({ code, stderrTail })), killed: first.killed, ownerlessWaits, runMs, tasksPerSecond: judged.doneTasks / (runMs / 1000), commits: commits.made() };
   } finally {
     killStormProcesses();
     if (!options.keep) {
@@ -251,7 +258,7 @@ export async function runnerStorm(options: RunnerStormOptions): Promise<RunnerSt
 }
 
 /** What the storm left: where the agents ran, what main holds, the completions, the branches. */
-function judge(repo: StormRepo, state: string, start: string, options: RunnerStormOptions): Omit<RunnerStormReport, 'check' | 'person' | 'runs' | 'killed' | 'runMs' | 'tasksPerSecond' | 'commits'> {
+function judge(repo: StormRepo, state: string, start: string, options: RunnerStormOptions): Omit<RunnerStormReport, 'check' | 'person' | 'runs' | 'killed' | 'ownerlessWaits' | 'runMs' | 'tasksPerSecond' | 'commits'> {
   const places = agentPlaces(state);
   const root = join(repo.dir, '.git', 'guild', 'worktrees');
   const outside = places
@@ -298,7 +305,7 @@ function judge(repo: StormRepo, state: string, start: string, options: RunnerSto
 export function formatRunnerStorm(r: RunnerStormReport): string {
   const p = r.person;
   return [
-    `runner storm seed ${r.seed}: ${r.places.length} agent starts, ${r.doneTasks} Done, runs ${JSON.stringify(r.runs.map((x) => x.code))}${r.killed ? ' (first SIGKILLed, then heal)' : ''}, ${(r.runMs / 1000).toFixed(1)} s, ${r.commits} committer commits (${r.dir})`,
+    `runner storm seed ${r.seed}: ${r.places.length} agent starts, ${r.doneTasks} Done, runs ${JSON.stringify(r.runs.map((x) => x.code))}${r.killed ? ' (first SIGKILLed, then heal)' : ''}${r.ownerlessWaits.length ? `, waited ${r.ownerlessWaits.join(', ')} ms for ownerless locks to reach heal's grace` : ''}, ${(r.runMs / 1000).toFixed(1)} s, ${r.commits} committer commits (${r.dir})`,
     p ? `person: ${p.saves} saves, lost ${r.check.lostNotes.length}${r.check.lostNotes.length ? ` [${r.check.lostNotes.slice(0, 10).join(', ')}]` : ''}, failed saves ${p.failedSaves}` : 'person: none',
     `outside their worktree: ${r.outside.length}${r.outside.length ? ` [${r.outside.slice(0, 5).join('; ')}]` : ''}; agent commits on main: ${r.mainCommits.length}${r.mainCommits.length ? ` [${r.mainCommits.slice(0, 5).join('; ')}]` : ''}`,
     `completed twice: ${r.twice.length}${r.twice.length ? ` [${r.twice.join(', ')}]` : ''}; Done without the agent's file on its branch: ${r.doneWithoutWork.length}${r.doneWithoutWork.length ? ` [${r.doneWithoutWork.join(', ')}]` : ''}; agents left alive ${r.leftAlive.length}`,
