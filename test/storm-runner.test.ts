@@ -1,7 +1,7 @@
 // Issue 20: the storm with the real runner (test/helpers/runner-storm.ts). `run -j 4` with
 // worktrees, a person saving from buffers up to 40 ms old by rename and in place, the daemon, a
-// committer every 3 s, the runner SIGKILLed half way, then heal and a second run. Seeded trials;
-// the seed is printed, and GUILD_STORM_SEED runs one trial with it again.
+// committer every 3 s, the runner SIGKILLed half way, then heal and more runs until the board is
+// done. Seeded trials; the seed is printed, and GUILD_STORM_SEED runs one trial with it again.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatRunnerStorm, runnerStorm } from './helpers/runner-storm.js';
@@ -24,13 +24,10 @@ for (const seed of seeds) {
     assert.deepEqual(report.mainCommits, [], `agent work was committed on main:\n${said}`);
     assert.deepEqual(report.twice, [], `tasks completed more than once:\n${said}`);
     assert.deepEqual(report.doneWithoutWork, [], `Done tasks whose branch lacks the agent's file:\n${said}`);
-    // Each task at most once, always. That every task ends Done is asserted only with
-    // GUILD_STORM_STRICT=1: about one trial in five on 2 busy cores leaves one task neither Done
-    // nor claimable after the runs (cause not found yet; issue 20's note), and a suite that fails
-    // now and then lands nothing. Said in the diagnostics either way.
+    // Exactly once: each task completed at most once, and every task ends Done (a lock the SIGKILL
+    // left without its owner is waited out, see runner-storm.ts).
     for (let i = 1; i <= TASKS; i++) assert.ok((report.completions[`GLD-${i}`] ?? 0) <= 1, `GLD-${i} completed ${report.completions[`GLD-${i}`]} times:\n${said}`);
-    if (report.doneTasks !== TASKS) t.diagnostic(`NOT EVERY TASK DONE: ${report.doneTasks} of ${TASKS}`);
-    if (process.env.GUILD_STORM_STRICT === '1') assert.equal(report.doneTasks, TASKS, `not every task is Done:\n${said}`);
+    assert.equal(report.doneTasks, TASKS, `not every task is Done:\n${said}`);
     // The issue 10 storms' allowance (allowedLost in test/helpers/storm.ts): one save may be lost
     // to the window a rename over the board between a tool's last look and its own rename leaves
     // (board task GLD-41), at most one in a thousand; this person saves by rename and in place.

@@ -7,7 +7,7 @@
 // of guild-fs, as an editor). Reports, never asserts: test/storm-runner.test.ts and
 // bench/storm-runner.ts decide. Reuses the issue 10 storm's board, person saves and checks.
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,6 +18,7 @@ import { childEnv, guild, killStormProcesses, spawnTracked, STORM_BIN, type Stor
 import { settle, startStormDaemon } from './storm.js';
 import { agentPlaces, alive, writeFakeAgent, type AgentPlace } from './fake-agent.js';
 import { mulberry32 } from './board-mutator.js';
+import { UNFINISHED_LOCK_GRACE_MS } from '../../src/health/heal.js';
 
 const run = promisify(execFile);
 /** A run that takes longer than this is stuck: killed, and its exit (128) says so. */
@@ -57,7 +58,9 @@ export interface RunnerStormReport {
   leftAlive: number[];
   runs: { code: number; stderrTail: string }[];
   killed: boolean;
-  /** The runs' wall time (both runs, ms) and tasks completed per second over it. */
+  /** Waits (ms) for a lock left without its owner to be old enough for heal, one per round that waited. */
+  ownerlessWaits: number[];
+  /** The runs' wall time (every run and heal, ms, without ownerlessWaits) and tasks completed per second over it. */
   runMs: number;
   tasksPerSecond: number;
   commits: number;
@@ -152,6 +155,24 @@ function allDone(board: string, tasks: number): boolean {
   return [...readFileSync(board, 'utf8').matchAll(/^- \[x\] (GLD-\d+) /gm)].length >= tasks;
 }
 
+/**
+ * How long until heal may remove every lock `guild-fs locks --json` shows without an owner
+ * (its taker died between mkdir and owner.json): heal judges them by the directory's age.
+ */
+function unfinishedLocksWait(repo: StormRepo): number {
+  const out = guild(repo, ['locks', '--json'], { verifyCache: true }, 'storm-look');
+  if (out.code !== 0) return 0;
+  const { locks } = (JSON.parse(out.stdout) as { result: { locks: { state: string; damaged: boolean; path: string }[] } }).result;
+  let wait = 0;
+  for (const lock of locks) {
+    if (lock.state !== 'unreadable' || lock.damaged) continue;
+    const since = statSync(lock.path, { throwIfNoEntry: false })?.mtimeMs;
+    // 100 ms over the grace: heal compares with >=, on its own clock reading a moment later.
+    if (since !== undefined) wait = Math.max(wait, since + UNFINISHED_LOCK_GRACE_MS + 100 - Date.now());
+  }
+  return wait;
+}
+
 async function runOnce(repo: StormRepo, agent: string, state: string, killAfter: number | null): Promise<{ code: number; stderrTail: string; killed: boolean }> {
   const env = { ...childEnv({ verifyCache: true }), FAKE_STATE: state, FAKE_DELAY_MS: String(AGENT_MS) };
   const { child, done } = spawnTracked([STORM_BIN, 'run', '--json', '-j', '4', '--agent', 'w', '--', process.execPath, agent], repo.dir, env);
@@ -191,21 +212,30 @@ export async function runnerStorm(options: RunnerStormOptions): Promise<RunnerSt
     const began = Date.now();
     const first = await runOnce(repo, agent, state, options.killAfter);
     const runs = [first];
+    const ownerlessWaits: number[] = [];
     if (first.killed) {
       // The runner died: its claims are stale on proof (its pid); heal gives them back.
       const healed = guild(repo, ['heal'], { verifyCache: true }, 'storm-heal');
       runs.push({ code: healed.code, stderrTail: healed.stderr.trim().split('\n').slice(-4).join('\n'), killed: false });
       runs.push(await runOnce(repo, agent, state, null));
-      // A run ends when nothing is claimable (no --watch): a task the daemon healed while it ran
-      // waits out retry_base (1 s) and is not claimable yet. A person runs again; so does this.
+      // A run ends when nothing is claimable (no --watch). A task healed to wait out retry_base
+      // is waited for by the run itself (it says run.waiting). What it does not wait for: a lock
+      // directory the SIGKILL left between its mkdir and its owner.json. No pid proves its taker
+      // gone, so heal removes it only once UNFINISHED_LOCK_GRACE_MS old, and until then the task
+      // is neither claimable nor healed. A person runs heal again once that time has come; so does this.
       for (let again = 0; again < 3 && !allDone(repo.board, options.tasks); again++) {
-        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        const wait = unfinishedLocksWait(repo);
+        if (wait > 0) {
+          ownerlessWaits.push(Math.round(wait));
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        }
         const healed = guild(repo, ['heal'], { verifyCache: true }, 'storm-heal');
         runs.push({ code: healed.code, stderrTail: healed.stderr.trim().split('\n').slice(-4).join('\n'), killed: false });
         runs.push(await runOnce(repo, agent, state, null));
       }
     }
-    const runMs = Date.now() - began;
+    // The runs' time, not the waits for heal's grace in between (no run was going then).
+    const runMs = Date.now() - began - ownerlessWaits.reduce((sum, ms) => sum + ms, 0);
     stop.done = true;
     const personResult = person ? await person : null;
     await commits.done;
@@ -217,7 +247,7 @@ export async function runnerStorm(options: RunnerStormOptions): Promise<RunnerSt
     // checkStorm compares with the issue 10 front matter; this board's has retry_base too.
     const check = { ...storm, frontMatterIntact: readFileSync(repo.board, 'utf8').startsWith(`${RUNNER_FRONT_MATTER}\n`) };
     const judged = judge(repo, state, start, options);
-    return { ...judged, check, person: personResult, runs: runs.map(({ code, stderrTail }) => ({ code, stderrTail })), killed: first.killed, runMs, tasksPerSecond: judged.doneTasks / (runMs / 1000), commits: commits.made() };
+    return { ...judged, check, person: personResult, runs: runs.map(({ code, stderrTail }) => ({ code, stderrTail })), killed: first.killed, ownerlessWaits, runMs, tasksPerSecond: judged.doneTasks / (runMs / 1000), commits: commits.made() };
   } finally {
     killStormProcesses();
     if (!options.keep) {
@@ -228,7 +258,7 @@ export async function runnerStorm(options: RunnerStormOptions): Promise<RunnerSt
 }
 
 /** What the storm left: where the agents ran, what main holds, the completions, the branches. */
-function judge(repo: StormRepo, state: string, start: string, options: RunnerStormOptions): Omit<RunnerStormReport, 'check' | 'person' | 'runs' | 'killed' | 'runMs' | 'tasksPerSecond' | 'commits'> {
+function judge(repo: StormRepo, state: string, start: string, options: RunnerStormOptions): Omit<RunnerStormReport, 'check' | 'person' | 'runs' | 'killed' | 'ownerlessWaits' | 'runMs' | 'tasksPerSecond' | 'commits'> {
   const places = agentPlaces(state);
   const root = join(repo.dir, '.git', 'guild', 'worktrees');
   const outside = places
@@ -275,7 +305,7 @@ function judge(repo: StormRepo, state: string, start: string, options: RunnerSto
 export function formatRunnerStorm(r: RunnerStormReport): string {
   const p = r.person;
   return [
-    `runner storm seed ${r.seed}: ${r.places.length} agent starts, ${r.doneTasks} Done, runs ${JSON.stringify(r.runs.map((x) => x.code))}${r.killed ? ' (first SIGKILLed, then heal)' : ''}, ${(r.runMs / 1000).toFixed(1)} s, ${r.commits} committer commits (${r.dir})`,
+    `runner storm seed ${r.seed}: ${r.places.length} agent starts, ${r.doneTasks} Done, runs ${JSON.stringify(r.runs.map((x) => x.code))}${r.killed ? ' (first SIGKILLed, then heal)' : ''}${r.ownerlessWaits.length ? `, waited ${r.ownerlessWaits.join(', ')} ms for ownerless locks to reach heal's grace` : ''}, ${(r.runMs / 1000).toFixed(1)} s, ${r.commits} committer commits (${r.dir})`,
     p ? `person: ${p.saves} saves, lost ${r.check.lostNotes.length}${r.check.lostNotes.length ? ` [${r.check.lostNotes.slice(0, 10).join(', ')}]` : ''}, failed saves ${p.failedSaves}` : 'person: none',
     `outside their worktree: ${r.outside.length}${r.outside.length ? ` [${r.outside.slice(0, 5).join('; ')}]` : ''}; agent commits on main: ${r.mainCommits.length}${r.mainCommits.length ? ` [${r.mainCommits.slice(0, 5).join('; ')}]` : ''}`,
     `completed twice: ${r.twice.length}${r.twice.length ? ` [${r.twice.join(', ')}]` : ''}; Done without the agent's file on its branch: ${r.doneWithoutWork.length}${r.doneWithoutWork.length ? ` [${r.doneWithoutWork.join(', ')}]` : ''}; agents left alive ${r.leftAlive.length}`,
