@@ -117,9 +117,10 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
   // A miss is not stored: the board this write leaves behind is what the next reader wants.
   const read = await loadBoard(guild, { storeOnMiss: false });
   const versions = boardVersions(guild);
-  const stale = await mergeStaleSave(read, versions, { logAsLeft: () => logAsLeft(guild), say: options.say, now: guild.now() });
-  const board = stale?.board ?? read;
+  // One time for the attempt: the stale-save merge and the events it leads to are one moment.
   const now = guild.now();
+  const stale = await mergeStaleSave(read, versions, { logAsLeft: () => logAsLeft(guild), say: options.say, now });
+  const board = stale?.board ?? read;
   const edit = new BoardEdit(board);
   const events: AuditEvent[] = [];
   const assigned = new Map<Task, string>();
@@ -203,7 +204,7 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
     // before the rename is seen and merged (board-file.ts). Taking the plain rename when the
     // board read was the last one guild-fs wrote lost the person's first save after a run of
     // tool writes whenever it landed in that instant (about 1 save in 1,000 in the storm).
-    const committed = prepared.commit(read.text, { aside: true });
+    const committed = prepared.commit(read.text);
     let written = next;
     if (!committed.written) written = await mergeLateSave(guild, read.text, next, committed.disk, committed.disk, versions, options);
     else if (committed.orphan !== null) written = await mergeLateSave(guild, read.text, next, committed.orphan, next.text, versions, options);
@@ -246,7 +247,7 @@ async function mergeLateSave(guild: Guild, base: string, ours: Board, theirs: st
     const prepared = await prepareBoardWrite(guild.boardPath, text);
     // Looked at through a kept handle first, so that the commit itself is one stat (board-file.ts).
     prepared.unchangedSince(expected);
-    const committed = prepared.commit(expected, { aside: true });
+    const committed = prepared.commit(expected);
     if (committed.written && committed.orphan === null) {
       if (merged) options.say?.(`${BOARD_FILE} was saved while guild-fs wrote it; the save and the change were merged`);
       versions.record(save, text, shapeOf(text, merged?.tasks.length ?? 0), Date.now());
