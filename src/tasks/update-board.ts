@@ -181,6 +181,12 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
 
   let prepared: PreparedWrite | null = null;
   try {
+    // A look that costs a read, before the temp file's fsync that costs the disk's time: under a
+    // person saving 60 times a second most attempts are doomed by now, and fail here (issue 20).
+    if (next.text !== read.text && !stillReads(guild.boardPath, read.text)) {
+      giveBack();
+      return { done: false };
+    }
     prepared = next.text !== read.text ? await prepareBoardWrite(guild.boardPath, next.text, options.commit) : null;
     // As late as possible before anything is logged: is the board still the one this write read?
     // (Log-only writes too: nothing is logged from a board that changed under the reader.)
