@@ -105,7 +105,7 @@ export interface PreparedWrite {
    * before the rename wrote its save into that file, which no name reaches any more; the save is
    * returned (once the file is quiet) so that the caller can merge it instead of losing it.
    */
-  commit(read: string, how?: { aside?: boolean }): { written: true; orphan: string | null } | { written: false; disk: string };
+  commit(read: string): { written: true; orphan: string | null } | { written: false; disk: string };
   abandon(): void;
 }
 
@@ -179,20 +179,20 @@ export async function prepareBoardWrite(path: string, text: string, options: Com
       held = { fd, stamp };
       return true;
     },
-    commit: (read, how = {}) => traced(commitNow(read, how)),
+    commit: (read) => traced(commitNow(read)),
     abandon: () => {
       release();
       rmSync(temp, { force: true });
     },
   };
 
-  function commitNow(read: string, how: { aside?: boolean }): { written: true; orphan: string | null } | { written: false; disk: string } {
+  function commitNow(read: string): { written: true; orphan: string | null } | { written: false; disk: string } {
     if (held) {
       const { fd, stamp } = held;
       held = null;
       try {
         const now = statSync(path, { bigint: true, throwIfNoEntry: false });
-        if (now && stampOf(now) === stamp) return renameAndLook(fd, read, how.aside ?? false, stamp);
+        if (now && stampOf(now) === stamp) return renameAndLook(fd, read, stamp);
         step('changed-since-look');
       } catch (error) {
         closeSync(fd);
@@ -219,7 +219,7 @@ export async function prepareBoardWrite(path: string, text: string, options: Com
         closeSync(fd);
       }
     }
-    return renameAndLook(fd, read, how.aside ?? false, stamp);
+    return renameAndLook(fd, read, stamp);
   }
 
   /** GUILD_TRACE_BOARD_WRITES=<file>: one JSON line per commit, the steps it took (off by default). */
@@ -240,9 +240,8 @@ export async function prepareBoardWrite(path: string, text: string, options: Com
   }
 
   /**
-   * Renames the new board in place; then reads the replaced file once more through `fd`, for an
-   * in-place save written into it. With `moveAside` (every board write: see update-board.ts),
-   * puts the new board in place without ever replacing a save it has not seen. A plain rename
+   * Puts the new board in place without ever replacing a save it has not seen; then reads the
+   * replaced file once more through `fd`, for an in-place save written into it. A plain rename
    * would replace whatever is at the name by then, and a save renamed there after the last look
    * (a writer preempted between its look and its rename, on a loaded machine, makes that window
    * milliseconds wide) would be gone. So the board is first moved aside (a rename, which takes
@@ -253,17 +252,7 @@ export async function prepareBoardWrite(path: string, text: string, options: Com
    * that finds it gone for long (a writer killed there) puts the moved-aside board back
    * (restoreAsideBoard).
    */
-  function renameAndLook(fd: number, read: string, moveAside: boolean, looked: string): { written: true; orphan: string | null } | { written: false; disk: string } {
-    if (!moveAside) {
-      try {
-        options.beforeRename?.();
-        renameSync(temp, path);
-        return { written: true, orphan: savedInto(fd, read, looked) };
-      } finally {
-        closeSync(fd);
-      }
-    }
-    step('aside');
+  function renameAndLook(fd: number, read: string, looked: string): { written: true; orphan: string | null } | { written: false; disk: string } {
     const aside = join(dirname(path), `${ASIDE_PREFIX}${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
       options.beforeRename?.();

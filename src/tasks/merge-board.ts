@@ -58,7 +58,7 @@ export async function mergeBoards(input: BoardMergeInput): Promise<BoardMerge> {
   const boards: Partial<Record<'base' | Side, Board>> = {};
   for (const side of ['base', 'ours', 'theirs'] as const) {
     try {
-      boards[side] = await parseBoard(input.file, input[side]);
+      boards[side] = await parseRecent(input.file, input[side]);
     } catch (error) {
       if (!(error instanceof GuildError)) throw error;
       // A board guild-fs cannot read is merged as text: nothing is lost, and git marks what collides.
@@ -134,6 +134,31 @@ export async function mergeBoards(input: BoardMergeInput): Promise<BoardMerge> {
     }
   }
   return { text, conflicts, notes };
+}
+
+/**
+ * A stale save merged while a person keeps saving is merged again on every try of one write
+ * (update-board.ts) and of the late-save merge after it: the same base and ours each time, only
+ * the person's save new. The boards parsed last are kept, so those two are parsed once per
+ * process, not once per try (issue 20). A parse failure is not kept. Sharing is safe: a Board is
+ * never changed in place (edits render a new one).
+ */
+const recentParses = new Map<string, Board>();
+const RECENT_PARSES = 6;
+
+async function parseRecent(file: string, text: string): Promise<Board> {
+  const key = `${file}\0${text}`;
+  const kept = recentParses.get(key);
+  if (kept) {
+    // Most recently used last: the oldest goes first when the map is full.
+    recentParses.delete(key);
+    recentParses.set(key, kept);
+    return kept;
+  }
+  const board = await parseBoard(file, text);
+  recentParses.set(key, board);
+  if (recentParses.size > RECENT_PARSES) recentParses.delete(recentParses.keys().next().value!);
+  return board;
 }
 
 function taskIds(...boards: Board[]): string[] {

@@ -117,9 +117,10 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
   // A miss is not stored: the board this write leaves behind is what the next reader wants.
   const read = await loadBoard(guild, { storeOnMiss: false });
   const versions = boardVersions(guild);
-  const stale = await mergeStaleSave(read, versions, { logAsLeft: () => logAsLeft(guild), say: options.say, now: guild.now() });
-  const board = stale?.board ?? read;
+  // One time for the attempt: the stale-save merge and the events it leads to are one moment.
   const now = guild.now();
+  const stale = await mergeStaleSave(read, versions, { logAsLeft: () => logAsLeft(guild), say: options.say, now });
+  const board = stale?.board ?? read;
   const edit = new BoardEdit(board);
   const events: AuditEvent[] = [];
   const assigned = new Map<Task, string>();
@@ -180,6 +181,12 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
 
   let prepared: PreparedWrite | null = null;
   try {
+    // A look that costs a read, before the temp file's fsync that costs the disk's time: under a
+    // person saving 60 times a second most attempts are doomed by now, and fail here (issue 20).
+    if (next.text !== read.text && !stillReads(guild.boardPath, read.text)) {
+      giveBack();
+      return { done: false };
+    }
     prepared = next.text !== read.text ? await prepareBoardWrite(guild.boardPath, next.text, options.commit) : null;
     // As late as possible before anything is logged: is the board still the one this write read?
     // (Log-only writes too: nothing is logged from a board that changed under the reader.)
@@ -203,7 +210,7 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
     // before the rename is seen and merged (board-file.ts). Taking the plain rename when the
     // board read was the last one guild-fs wrote lost the person's first save after a run of
     // tool writes whenever it landed in that instant (about 1 save in 1,000 in the storm).
-    const committed = prepared.commit(read.text, { aside: true });
+    const committed = prepared.commit(read.text);
     let written = next;
     if (!committed.written) written = await mergeLateSave(guild, read.text, next, committed.disk, committed.disk, versions, options);
     else if (committed.orphan !== null) written = await mergeLateSave(guild, read.text, next, committed.orphan, next.text, versions, options);
@@ -246,7 +253,7 @@ async function mergeLateSave(guild: Guild, base: string, ours: Board, theirs: st
     const prepared = await prepareBoardWrite(guild.boardPath, text);
     // Looked at through a kept handle first, so that the commit itself is one stat (board-file.ts).
     prepared.unchangedSince(expected);
-    const committed = prepared.commit(expected, { aside: true });
+    const committed = prepared.commit(expected);
     if (committed.written && committed.orphan === null) {
       if (merged) options.say?.(`${BOARD_FILE} was saved while guild-fs wrote it; the save and the change were merged`);
       versions.record(save, text, shapeOf(text, merged?.tasks.length ?? 0), Date.now());
