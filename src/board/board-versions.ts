@@ -14,9 +14,12 @@
 // task, so a fixed number of versions is not enough (16 were: a 9-task run went past them, and the
 // save was then merged against the wrong base and reopened five Done tasks). Versions are kept
 // for KEEP_MS as chains (version-chain.ts): a whole board, then each next version as the hunks
-// from the one before, which for a tool's write is a line or two. Finding the base reads the
-// chains once, counting lines as it goes (DistanceScan): the cost is the boards kept whole plus
-// the hunks, not the number of versions times the board's size.
+// from the one before, which for a tool's write is a line or two. Finding the base reads a chain
+// once, counting lines as it goes (DistanceScan): the cost is its board kept whole plus the
+// hunks, not the number of versions times the board's size. Chains are read newest first, and
+// an older chain only when its summary (each version's key and line count, kept beside it) says
+// it may hold a closer version: a save made on top of the latest board, or one that is a kept
+// version, reads the newest chain alone (or down to the one holding it).
 //
 // Only writers holding the board mutex record versions, so the folder has one writer at a time;
 // readers only look at `latest.json`, which is replaced atomically.
