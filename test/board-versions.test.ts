@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BoardVersions, KEEP_MS } from '../src/board/board-versions.js';
+import { contentKey } from '../src/board/board-cache.js';
 import { applyHunks, diffLines } from '../src/board/line-diff.js';
+import { lineDistance, readChain, textAt } from '../src/board/version-chain.js';
+import { mulberry32 } from './helpers/board-mutator.js';
 import { shapeOf } from '../src/board/steady-read.js';
 import { cli } from './helpers/cli.js';
 import { boardWith, committedRepo } from './helpers/git-repo.js';
@@ -133,6 +136,115 @@ describe('kept versions', () => {
     const found = versions.findBase(insertNote(boardAt(0), 'typed a day ago').text);
     assert.ok(found);
     assert.equal(found.beyondKept, true);
+  });
+});
+
+/** What findBase answered before it skipped chains: every version of every chain, the newest of the closest. */
+function fullScan(dir: string, versions: BoardVersions, text: string): { base: string; latest: string; distance: number } | null {
+  let best: { distance: number; text: string } | null = null;
+  let latest: string | null = null;
+  for (const name of versions.chains()) {
+    const entries = readChain(join(dir, name));
+    entries.forEach((_, i) => {
+      const version = textAt(entries, i);
+      const distance = lineDistance(text, version);
+      if (best === null || distance <= best.distance) best = { distance, text: version };
+      latest = version;
+    });
+  }
+  const found = best as { distance: number; text: string } | null;
+  return found === null ? null : { base: found.text, latest: latest!, distance: found.distance };
+}
+
+describe('finding the base without reading every chain', () => {
+  test('answers as a scan of every version does, on seeded random histories of many chains', (t) => {
+    const seed = Number(process.env.GUILD_SEED ?? 20261207);
+    console.log(`seed ${seed} (GUILD_SEED=... to repeat another)`);
+    const random = mulberry32(seed);
+    const pick = (n: number): number => Math.floor(random() * n);
+    let skipped = 0;
+    for (let history = 0; history < 12; history++) {
+      const dir = tempDir(t);
+      const versions = new BoardVersions(dir);
+      // Few distinct lines: versions that are permutations of one another, and reverts to an
+      // earlier version (the same key twice), both happen.
+      let lines = Array.from({ length: 5 + pick(20) }, () => `line ${pick(12)}`);
+      const texts: string[] = [];
+      for (let v = 0; v < 40 + pick(80); v++) {
+        const next = v > 0 && pick(10) === 0 ? texts[pick(texts.length)]!.split('\n') : lines.slice();
+        const op = pick(4);
+        const at = pick(next.length + 1);
+        if (op === 0) next.splice(at, 0, `line ${pick(12)}`);
+        else if (op === 1 && next.length > 1) next.splice(Math.min(at, next.length - 1), 1);
+        else if (op === 2 && next.length > 1) next.push(...next.splice(pick(next.length), 1));
+        else next[Math.min(at, next.length - 1)] = `line ${pick(12)}`;
+        const text = next.join('\n');
+        // A lost index (as after a crash): the next version starts a chain of its own.
+        if (pick(8) === 0) rmSync(join(dir, 'latest.json'), { force: true });
+        versions.record(texts[texts.length - 1] ?? null, text, shapeOf(text, 0), 1_000 + v);
+        texts.push(text);
+        lines = next;
+      }
+      const chains = versions.chains().length;
+      for (let q = 0; q < 30; q++) {
+        const from = texts[pick(texts.length)]!.split('\n');
+        const kind = pick(4);
+        if (kind === 1) from.splice(pick(from.length + 1), 0, 'a person typed this');
+        else if (kind === 2) from.reverse();
+        else if (kind === 3) from[pick(from.length)] = `line ${pick(12)}`;
+        const text = from.join('\n');
+        // Now and then a summary torn, emptied or left from another chain: rebuilt, never trusted.
+        const summaries = readdirSync(dir).filter((name) => name.endsWith('.summary'));
+        if (summaries.length > 0 && pick(5) === 0) {
+          const victim = join(dir, summaries[pick(summaries.length)]!);
+          const damage = pick(3);
+          if (damage === 0) writeFileSync(victim, readFileSync(victim, 'utf8').slice(0, -5));
+          else if (damage === 1) writeFileSync(victim, '');
+          else writeFileSync(victim, readFileSync(join(dir, summaries[pick(summaries.length)]!), 'utf8'));
+        }
+        const expected = fullScan(dir, versions, text);
+        const found = new BoardVersions(dir).findBase(text, pick(2) === 0 ? { key: contentKey(text) } : {});
+        const where = `seed ${seed}, history ${history} (${chains} chains), query ${q}`;
+        assert.ok(expected && found, where);
+        assert.equal(found.distance, expected.distance, where);
+        assert.equal(found.base, expected.base, where);
+        assert.equal(found.latest, expected.latest, where);
+        if (chains > 1) skipped++;
+      }
+    }
+    assert.ok(skipped > 0, 'some histories had more than one chain');
+  });
+
+  test('a save that is a kept version is found by its key: its chain is not replayed, the chains older than it not read', (t) => {
+    const dir = tempDir(t);
+    const versions = new BoardVersions(dir);
+    // A line more at each version: no later version can tie with the one searched for.
+    const at = (v: number): string => `${boardAt(v)}${'free text\n'.repeat(v)}`;
+    for (let v = 0; v < 30; v++) {
+      if (v % 10 === 0) rmSync(join(dir, 'latest.json'), { force: true });
+      versions.record(null, at(v), shapeOf(at(v), 40), 1_000 + v);
+    }
+    const chains = versions.chains();
+    assert.equal(chains.length, 3);
+    // A first search makes the summaries.
+    assert.equal(versions.findBase(`${at(15)}\nnote`)?.base, at(15));
+    assert.ok(readdirSync(dir).filter((name) => name.endsWith('.summary')).length >= 1);
+    // Then the two older chains are damaged without changing their size: replayed, the middle
+    // one would no longer give version 15, read, the oldest would give nothing.
+    const middle = join(dir, chains[1]!);
+    writeFileSync(middle, readFileSync(middle, 'utf8').replace(/"hunks":\[\[(\d)/g, (_, d: string) => `"hunks":[[${(Number(d) + 1) % 10}`));
+    const oldest = join(dir, chains[0]!);
+    writeFileSync(oldest, readFileSync(oldest, 'utf8').replace(/"key"/g, '"kez"'));
+    const found = new BoardVersions(dir).findBase(at(15));
+    assert.equal(found?.base, at(15));
+    assert.equal(found?.distance, 0);
+    assert.equal(found?.latest, at(29));
+    // A summary that does not describe its chain as it is now is rebuilt from the chain.
+    writeFileSync(`${middle}.summary`, '{"size":1,"keys":[],"lines":[]}');
+    assert.equal(new BoardVersions(dir).findBase(at(15))?.base, at(15));
+    const rebuilt = JSON.parse(readFileSync(`${middle}.summary`, 'utf8')) as { size: number; keys: string[] };
+    assert.equal(rebuilt.size, readFileSync(middle).length);
+    assert.equal(rebuilt.keys.length, 10);
   });
 });
 

@@ -14,9 +14,12 @@
 // task, so a fixed number of versions is not enough (16 were: a 9-task run went past them, and the
 // save was then merged against the wrong base and reopened five Done tasks). Versions are kept
 // for KEEP_MS as chains (version-chain.ts): a whole board, then each next version as the hunks
-// from the one before, which for a tool's write is a line or two. Finding the base reads the
-// chains once, counting lines as it goes (DistanceScan): the cost is the boards kept whole plus
-// the hunks, not the number of versions times the board's size.
+// from the one before, which for a tool's write is a line or two. Finding the base reads a chain
+// once, counting lines as it goes (DistanceScan): the cost is its board kept whole plus the
+// hunks, not the number of versions times the board's size. Chains are read newest first, and
+// an older chain only when its summary (each version's key and line count, kept beside it) says
+// it may hold a closer version: a save made on top of the latest board, or one that is a kept
+// version, reads the newest chain alone (or down to the one holding it).
 //
 // Only writers holding the board mutex record versions, so the folder has one writer at a time;
 // readers only look at `latest.json`, which is replaced atomically.
@@ -26,7 +29,7 @@ import { randomBytes } from 'node:crypto';
 import { contentKey } from './board-cache.js';
 import { diffLines } from './line-diff.js';
 import type { BoardShape } from './steady-read.js';
-import { DistanceScan, patchLine, readChain, snapshotLine, textAt, type ChainEntry } from './version-chain.js';
+import { DistanceScan, distanceFloor, patchLine, readChain, readSummary, snapshotLine, summarize, textAt, type ChainEntry, type ChainSummary } from './version-chain.js';
 
 /** How long versions are kept: as long as a person may keep an editor open on the board. */
 export const KEEP_MS = 24 * 60 * 60 * 1000;
@@ -67,6 +70,16 @@ export interface BaseSearch {
 const CHAIN = /^chain-(\d{13})-([0-9a-f]{8})\.jsonl$/;
 const OLD_VERSION = /^\d{13,16}-\d{4}-[0-9a-f]{40}\.md$/;
 const PRUNED = 'pruned';
+/** Beside each chain: its summary (keys and line counts), so a search can skip it unread. */
+const SUMMARY = '.summary';
+
+/** The closest version found so far; `entries` null when it is the text searched for itself, found by its key. */
+interface Closest {
+  distance: number;
+  chain: number;
+  index: number;
+  entries: ChainEntry[] | null;
+}
 
 export class BoardVersions {
   /** The latest version's text, once this instance has had it in hand (a search, a record). */
@@ -83,39 +96,43 @@ export class BoardVersions {
     }
   }
 
-  /** Bytes the kept versions take on disk. */
+  /** Bytes the kept versions take on disk (with their summaries). */
   bytes(): number {
     let total = 0;
-    for (const name of this.chains()) total += statSync(join(this.dir, name), { throwIfNoEntry: false })?.size ?? 0;
+    for (const name of this.chains()) {
+      for (const file of [name, `${name}${SUMMARY}`]) total += statSync(join(this.dir, file), { throwIfNoEntry: false })?.size ?? 0;
+    }
     return total;
   }
 
   /**
    * The version `text` most likely started from, and the latest one; null when nothing is kept
-   * (or what is kept is damaged: no version can be vouched for).
+   * (or what is kept is damaged: no version can be vouched for). `key`, when the caller has it,
+   * is `text`'s content key (saves hashing the board again).
    */
-  findBase(text: string): BaseSearch | null {
+  findBase(text: string, search: { key?: string } = {}): BaseSearch | null {
     const names = this.chains();
-    if (names.length === 0) return null;
+    let newest = names.length - 1;
+    let entries: ChainEntry[] = [];
+    for (; newest >= 0; newest--) {
+      entries = readChain(join(this.dir, names[newest]!));
+      if (entries.length > 0) break;
+    }
+    if (newest < 0) return null;
     const scan = new DistanceScan(text);
-    let best: { distance: number; chain: number; index: number; entries: ChainEntry[] } | null = null;
-    let last: ChainEntry[] = [];
-    names.forEach((name, chain) => {
-      const entries = readChain(join(this.dir, name));
-      if (entries.length === 0) return;
-      last = entries;
+    // The chain holding the latest version is read whole: its text is the tools' side anyway.
+    let closest: Closest | null = null;
+    const lines = scan.scan(entries, (index, distance) => {
       // `<=`: of equally close versions the newest, which leaves the least to merge.
-      scan.scan(entries, (index, distance) => {
-        if (best === null || distance <= best.distance) best = { distance, chain, index, entries };
-      });
+      if (closest === null || distance <= closest.distance) closest = { distance, chain: newest, index, entries };
     });
-    const found = best as { distance: number; chain: number; index: number; entries: ChainEntry[] } | null;
-    if (found === null) return null;
-    const latestKey = last[last.length - 1]!.key;
-    const latest = textAt(last);
-    const base = found.entries === last && found.index === last.length - 1 ? latest : textAt(found.entries, found.index);
-    // Hunks applied in the wrong place would make a version no one wrote: each text is checked.
-    if (contentKey(latest) !== latestKey || contentKey(base) !== found.entries[found.index]!.key) return null;
+    const found = this.closestOlder({ names, newest, scan, text, key: search.key, closest: closest! });
+    const latestKey = entries[entries.length - 1]!.key;
+    const latest = lines.join('\n');
+    const base = found.entries === null ? text : found.entries === entries && found.index === entries.length - 1 ? latest : textAt(found.entries, found.index);
+    // Hunks applied in the wrong place would make a version no one wrote: each text is checked
+    // (a base found by its key is the text searched for itself).
+    if (contentKey(latest) !== latestKey || (found.entries !== null && contentKey(base) !== found.entries[found.index]!.key)) return null;
     this.latestText = { key: latestKey, text: latest };
     return {
       base,
@@ -124,6 +141,68 @@ export class BoardVersions {
       beyondKept: found.chain === 0 && found.index === 0 && this.pruned(),
       distance: found.distance,
     };
+  }
+
+  /**
+   * The closest version, given the closest one of the newest chain: the same answer as scanning
+   * every chain, the newest of the closest, without reading the older chains that cannot hold a
+   * closer version. Newest first, and a chain is read only when its summary says it may beat the
+   * closest so far: a version whose line count differs from the text's by `n` is at least `n`
+   * away. A version that is the text itself (its key) is at distance 0, which nothing older can
+   * beat and only a newer version of the same line count can tie, so the chains older than it
+   * are never read and it is not replayed. (No bound from the distance to the latest version
+   * helps: hunks can undo one another, so how far an old version is from the latest says
+   * nothing about how far it is from the text without reading it.)
+   */
+  private closestOlder(search: { names: string[]; newest: number; scan: DistanceScan; text: string; key?: string; closest: Closest }): Closest {
+    const { names, newest, scan } = search;
+    let closest = search.closest;
+    if (closest.distance === 0 || newest === 0) return closest;
+    const summaries = names.slice(0, newest).map((name) => this.summaryOf(name));
+    const key = search.key ?? contentKey(search.text);
+    let exact: { chain: number; index: number } | null = null;
+    for (let chain = newest - 1; chain >= 0 && exact === null; chain--) {
+      const { summary } = summaries[chain]!;
+      const index = summary.keys.lastIndexOf(key);
+      if (index >= 0 && summary.lines[index] === scan.size) exact = { chain, index };
+    }
+    for (let chain = newest - 1; chain >= (exact?.chain ?? 0) && closest.distance > 0; chain--) {
+      const { summary, entries } = summaries[chain]!;
+      const mine = exact?.chain === chain;
+      // With the text itself known to be kept, only another version at distance 0 counts.
+      const worthReading = exact === null ? closest.distance - 1 : 0;
+      if (distanceFloor(summary, scan.size, mine ? exact!.index + 1 : 0) > worthReading) {
+        if (mine) closest = { distance: 0, chain, index: exact!.index, entries: null };
+        continue;
+      }
+      const read = entries ?? readChain(join(this.dir, names[chain]!));
+      let inChain: Closest | null = null;
+      scan.scan(read, (index, distance) => {
+        if (inChain === null || distance <= inChain.distance) inChain = { distance, chain, index, entries: read };
+      });
+      const found = inChain as Closest | null;
+      if (found !== null && found.distance < closest.distance) closest = found;
+    }
+    return closest;
+  }
+
+  /** A chain's summary (version-chain.ts), rebuilt from the chain, and kept again, when it is missing, torn or stale. */
+  private summaryOf(name: string): { summary: ChainSummary; entries?: ChainEntry[] } {
+    const path = join(this.dir, name);
+    const size = statSync(path, { throwIfNoEntry: false })?.size ?? -1;
+    const kept = readSummary(`${path}${SUMMARY}`, size);
+    if (kept !== null) return { summary: kept };
+    const entries = readChain(path);
+    const summary = summarize(entries, size);
+    try {
+      // Whole, then renamed in (a name of its own: another writer may be rebuilding it too).
+      const temp = `${path}${SUMMARY}.${randomBytes(4).toString('hex')}.tmp`;
+      writeFileSync(temp, JSON.stringify(summary));
+      renameSync(temp, `${path}${SUMMARY}`);
+    } catch {
+      // Only a help: the next search rebuilds it again.
+    }
+    return { summary, entries };
   }
 
   /**
@@ -207,6 +286,8 @@ export class BoardVersions {
     }
     // The fixed-count versions of earlier releases: replaced by the chains.
     for (const name of names) if (OLD_VERSION.test(name)) rmSync(join(this.dir, name), { force: true });
+    // A summary whose chain is gone (let go below in an earlier prune, between its two removals).
+    for (const name of names) if (name.endsWith(SUMMARY) && !names.includes(name.slice(0, -SUMMARY.length))) rmSync(join(this.dir, name), { force: true });
     const chains = names.filter((name) => CHAIN.test(name) && name !== current).sort();
     const sizes = chains.map((name) => statSync(join(this.dir, name), { throwIfNoEntry: false }));
     let total = sizes.reduce((sum, stat) => sum + (stat?.size ?? 0), 0);
@@ -214,6 +295,7 @@ export class BoardVersions {
       const stat = sizes[i];
       if (stat && now - stat.mtimeMs <= KEEP_MS && total <= MAX_BYTES) return;
       rmSync(join(this.dir, name), { force: true });
+      rmSync(join(this.dir, `${name}${SUMMARY}`), { force: true });
       total -= stat?.size ?? 0;
       writeFileSync(join(this.dir, PRUNED), '');
     });

@@ -74,7 +74,8 @@ export function textAt(entries: readonly ChainEntry[], upTo = entries.length - 1
  */
 export class DistanceScan {
   private readonly wanted = new Map<string, number>();
-  private readonly size: number;
+  /** How many lines the text has: no version whose line count is further off can be closer. */
+  readonly size: number;
 
   constructor(text: string) {
     const lines = text.split('\n');
@@ -82,9 +83,12 @@ export class DistanceScan {
     for (const line of lines) this.wanted.set(line, (this.wanted.get(line) ?? 0) + 1);
   }
 
-  /** Calls `visit(index, distance)` for each entry of the chain, oldest first. */
-  scan(entries: readonly ChainEntry[], visit: (index: number, distance: number) => void): void {
-    if (entries.length === 0) return;
+  /**
+   * Calls `visit(index, distance)` for each entry of the chain, oldest first; returns the lines of
+   * its last version (the scan built them anyway: no second replay of the chain for its text).
+   */
+  scan(entries: readonly ChainEntry[], visit: (index: number, distance: number) => void): string[] {
+    if (entries.length === 0) return [];
     const lines = (entries[0] as { text: string }).text.split('\n');
     const have = new Map<string, number>();
     let common = 0;
@@ -104,13 +108,63 @@ export class DistanceScan {
       const hunks = (entries[i] as { hunks: Hunk[] }).hunks;
       for (let h = hunks.length - 1; h >= 0; h--) {
         const [at, count, insert] = hunks[h]!;
-        for (const line of lines.slice(at, at + count)) remove(line);
+        for (let j = at; j < at + count && j < lines.length; j++) remove(lines[j]!);
         for (const line of insert) add(line);
         lines.splice(at, count, ...insert);
       }
       visit(i, this.size + lines.length - 2 * common);
     }
+    return lines;
   }
+}
+
+/**
+ * What finding a base needs to know of a chain no longer appended to, without reading it: each
+ * version's content key and line count, and the chain's size when they were taken (a summary
+ * whose size is not the chain's is stale or torn, and is rebuilt from the chain).
+ */
+export interface ChainSummary {
+  size: number;
+  keys: string[];
+  lines: number[];
+}
+
+export function summarize(entries: readonly ChainEntry[], size: number): ChainSummary {
+  const keys: string[] = [];
+  const lines: number[] = [];
+  let count = 0;
+  entries.forEach((entry, i) => {
+    if (i === 0) count = (entry as { text: string }).text.split('\n').length;
+    else for (const [, remove, insert] of (entry as { hunks: Hunk[] }).hunks) count += insert.length - remove;
+    keys.push(entry.key);
+    lines.push(count);
+  });
+  return { size, keys, lines };
+}
+
+/** The summary in `path` when it is whole and describes a chain of `size` bytes; null otherwise. */
+export function readSummary(path: string, size: number): ChainSummary | null {
+  let value: Partial<ChainSummary>;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8')) as Partial<ChainSummary>;
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null || value.size !== size) return null;
+  const { keys, lines } = value;
+  if (!Array.isArray(keys) || !Array.isArray(lines) || keys.length !== lines.length) return null;
+  if (!keys.every((key) => typeof key === 'string') || !lines.every((n) => Number.isInteger(n) && n >= 1)) return null;
+  return { size, keys, lines };
+}
+
+/**
+ * The fewest lines added plus removed between a text of `size` lines and any version of the
+ * chain from `from` on: at least the difference in line counts.
+ */
+export function distanceFloor(summary: ChainSummary, size: number, from = 0): number {
+  let floor = Infinity;
+  for (let i = from; i < summary.lines.length; i++) floor = Math.min(floor, Math.abs(summary.lines[i]! - size));
+  return floor;
 }
 
 /** Lines added plus lines removed between two texts (as DistanceScan counts them). */

@@ -50,7 +50,8 @@ export async function mergeStaleSave(read: Board, versions: BoardVersions, optio
   // The reader hashed the text already (Board.key): no second hash of the whole board per write.
   if (latestKey === null || latestKey === (read.key ?? contentKey(read.text))) return null;
   if (!options.logAsLeft()) return null;
-  const found = versions.findBase(read.text);
+  // The save's key lets a save that is a kept version be found without a scan (board-versions.ts).
+  const found = versions.findBase(read.text, { key: read.key });
   // Closest to the latest: an edit made on top of what the tools last wrote, taken as it is.
   if (found === null || found.baseIsLatest) return null;
   // Only a base older than everything kept is unknown. A save far from every version is not:
