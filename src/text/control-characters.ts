@@ -22,8 +22,11 @@ const ESCAPE_SEQUENCE = new RegExp(
 );
 /** Every C0 control but tab and line feed, DEL, and every C1 control. */
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
-/** What ends a line for an editor or a Markdown reader, besides \n. */
-const OTHER_LINE_BREAK = /[\r\u2028\u2029\x85\x0b\x0c]/;
+/**
+ * What ends a line on the board. U+2028 and U+2029 do not (Markdown and git read them as text,
+ * and a title holding one reads back whole), so they are taken.
+ */
+const LINE_BREAK = /[\r\n]/;
 
 /**
  * An agent's output as readable text: escape sequences removed, a carriage return keeps what a
@@ -59,7 +62,7 @@ export function refuseControlCharacters(field: TextField): void {
   // A body's \r\n and lone \r are line ends (the board writes them as \n).
   const value = field.lines === 'many' ? field.value.replace(/\r\n?/g, '\n') : field.value;
   if (field.lines === 'one') {
-    const at = value.search(/\n/) >= 0 ? value.search(/\n/) : value.search(OTHER_LINE_BREAK);
+    const at = value.search(LINE_BREAK);
     if (at >= 0) throw new UsageError(`${field.name} is one line, but it holds a line break (${whereIs(value, at)}); put the rest in the body`, { field: field.name, at });
   }
   const at = value.search(new RegExp(CONTROL.source));
