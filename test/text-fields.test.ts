@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { refuseControlCharacters, stripTerminalControls } from '../src/text/control-characters.js';
+import { refuseControlCharacters, stripTerminalControls } from '../src/control-characters.js';
 import { BIN, cli } from './helpers/cli.js';
 import { eventsOf, fails, ok, repoFor } from './helpers/cli-cases.js';
 import { runnerFixture } from './helpers/fake-agent.js';

@@ -17,7 +17,7 @@ import { describeEarlierTries, describeNeeds, renderPrompt, taskBody } from './p
 import type { RunOptions, WorkerSpec } from './run-tasks.js';
 import { listRuns, runLogPath, runsDir } from './run-log.js';
 import type { Watchdog } from './watchdog.js';
-import { stripTerminalControls } from '../text/control-characters.js';
+import { stripTerminalControls } from '../control-characters.js';
 
 /** What the workers of one run share. */
 export interface Pool {

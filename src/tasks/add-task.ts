@@ -7,7 +7,7 @@ import { FIELD_KEYS } from '../board/types.js';
 import { NoSuchTaskError, UsageError } from '../errors.js';
 import type { Guild } from './guild.js';
 import { BoardText } from '../board/board-text.js';
-import { refuseControlCharacters } from '../text/control-characters.js';
+import { refuseControlCharacters } from '../control-characters.js';
 import { openBlockAt } from '../board/open-block.js';
 import { updateBoard } from './update-board.js';
 

@@ -6,7 +6,7 @@ import type { TaskChange } from '../board/edit-board.js';
 import type { Status, Task } from '../board/types.js';
 import type { AuditEvent } from '../log/event.js';
 import { requeue } from './requeue.js';
-import { refuseControlCharacters } from '../text/control-characters.js';
+import { refuseControlCharacters } from '../control-characters.js';
 import { HeldError, UsageError } from '../errors.js';
 import type { ReleaseHow, ReleaseResult } from '../lock/task-locks.js';
 import type { Guild } from './guild.js';

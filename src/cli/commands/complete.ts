@@ -1,5 +1,5 @@
 import { completeTask, requireCleanNote, type FinishResult } from '../../tasks/finish-task.js';
-import { refuseControlCharacters } from '../../text/control-characters.js';
+import { refuseControlCharacters } from '../../control-characters.js';
 import type { CheckedWork } from '../../workspace/check-work.js';
 import { notePendingRemote, optionalTaskId, type Context } from '../context.js';
 import { taskFromWorktree } from './worktree-task.js';

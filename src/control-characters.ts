@@ -3,7 +3,7 @@
 // where an escape sequence from one agent's output would recolour or retitle someone else's.
 // Two policies, one character set: text a person or an agent types into a field is refused
 // (they can fix it); text taken from an agent's output is cleaned (nobody is there to ask).
-import { UsageError } from '../errors.js';
+import { UsageError } from './errors.js';
 
 /**
  * ESC-introduced sequences: CSI (`ESC [` params, final byte), OSC/DCS/SOS/PM/APC strings (ended
