@@ -29,9 +29,10 @@ export async function run(args: AddArgs, ctx: Context): Promise<AddResult> {
     body: args.body,
     status: args.status,
   });
-  // Where it went is for people (stderr): stdout holds the ID alone, so that ID=$(guild-fs add ...) works.
+  // stdout holds the ID alone, so that ID=$(guild-fs add ...) works. Where it went is for people,
+  // on stderr, and only when it is not where a task is expected (Ready): a plain add stays quiet.
   const waits = result.status === 'blocked' && needs?.length ? ` until ${needs.join(', ')} ${needs.length === 1 ? 'is' : 'are'} done` : '';
-  ctx.notes.push(`${result.id} added to ${result.status}${waits}`);
+  if (result.status !== 'ready') ctx.notes.push(`${result.id} added to ${result.status}${waits}`);
   return result;
 }
 
