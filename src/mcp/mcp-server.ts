@@ -3,6 +3,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { VERSION } from '../version.js';
 import { callTool } from './call-tool.js';
+import { JsonRpcLineTransport, type LineSchemas } from './json-rpc-lines.js';
 import { ClaimKeeper } from './keep-claims.js';
 import { TOOLS } from './tool-list.js';
 
@@ -27,7 +28,8 @@ const INSTRUCTIONS = 'guild-fs shares this repository\'s work through ACTIVE_TAS
 
 /** Serves until the host closes stdin; calls under way are let finish first. */
 export async function serveMcp(options: ServeOptions): Promise<ServeResult> {
-  const { Server, StdioServerTransport, CallToolRequestSchema, ListToolsRequestSchema } = await import('./mcp-sdk.js');
+  const sdk = await import('./mcp-sdk.js');
+  const { Server, CallToolRequestSchema, ListToolsRequestSchema } = sdk;
   const stdin = options.stdin ?? process.stdin;
   const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const env = options.env ?? process.env;
@@ -51,12 +53,18 @@ export async function serveMcp(options: ServeOptions): Promise<ServeResult> {
   server.onerror = (error) => log(`guild-fs mcp: ${error.message}`);
 
   const closed = new Promise<void>((resolve) => {
-    // The SDK's transport does not watch for the end of stdin; a host that goes away ends it.
+    // The transport does not watch for the end of stdin; a host that goes away ends it.
     stdin.once('end', resolve);
     stdin.once('close', resolve);
     server.onclose = resolve;
   });
-  const transport = new StdioServerTransport(stdin, options.stdout ?? process.stdout);
+  // Every request method this server answers has its params checked before the SDK's handler,
+  // which would answer a schema failure with -32603 (json-rpc-lines.ts).
+  const schemas: LineSchemas = {
+    message: sdk.JSONRPCMessageSchema,
+    requests: { initialize: sdk.InitializeRequestSchema, ping: sdk.PingRequestSchema, 'tools/list': ListToolsRequestSchema, 'tools/call': CallToolRequestSchema },
+  };
+  const transport = new JsonRpcLineTransport(stdin, options.stdout ?? process.stdout, schemas);
   const send = transport.send.bind(transport);
   transport.send = async (message) => {
     const id = 'id' in message && !('method' in message) ? message.id : undefined;

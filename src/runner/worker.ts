@@ -17,6 +17,7 @@ import { describeEarlierTries, describeNeeds, renderPrompt, taskBody } from './p
 import type { RunOptions, WorkerSpec } from './run-tasks.js';
 import { listRuns, runLogPath, runsDir } from './run-log.js';
 import type { Watchdog } from './watchdog.js';
+import { stripTerminalControls } from '../control-characters.js';
 
 /** What the workers of one run share. */
 export interface Pool {
@@ -280,7 +281,10 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
 }
 
 async function failTry(pool: Pool, name: string, one: { id: string; tryNumber: number; started: number; reason: string; claim: HeldClaim }): Promise<void> {
-  const { id, tryNumber, started, reason } = one;
+  const { id, tryNumber, started } = one;
+  // The agent's (or verify's) output, colours and all, stays in the run log; the reason goes to
+  // the log, the try's commit and other people's terminals, so it is plain text.
+  const reason = stripTerminalControls(one.reason);
   const { commitFailedTry } = await import('../workspace/earlier-tries.js');
   const saved = await commitFailedTry(pool.guild, name, id, reason);
   // With the claim's token: a try whose claim was lost (its task completed or taken since) is

@@ -1,11 +1,13 @@
 // Adding a task from the command line. The new lines are built only from validated values, and
-// a title that would read back differently (a trailing "prio:high", a line break) is refused
+// a title that would read back differently (a trailing "prio:high", a line break, a control
+// character) is refused
 // rather than silently turned into something else.
 import type { Priority, Status } from '../board/types.js';
 import { FIELD_KEYS } from '../board/types.js';
 import { NoSuchTaskError, UsageError } from '../errors.js';
 import type { Guild } from './guild.js';
 import { BoardText } from '../board/board-text.js';
+import { refuseControlCharacters } from '../control-characters.js';
 import { openBlockAt } from '../board/open-block.js';
 import { updateBoard } from './update-board.js';
 
@@ -33,11 +35,12 @@ const TRAILING_FIELD = new RegExp(`(^|\\s)\`?(${FIELD_KEYS.join('|')}):\\S+$`);
 export async function addTask(guild: Guild, request: AddRequest): Promise<AddResult> {
   const title = request.title.trim();
   if (title === '') throw new UsageError('a task needs a title');
-  if (/[\r\n]/.test(title)) throw new UsageError('a title is one line; put the rest in --body');
+  refuseControlCharacters({ name: 'the title', value: title, lines: 'one' });
   if (TRAILING_FIELD.test(title)) throw new UsageError(`the title ends with what reads as a field (${title.split(/\s+/).pop()}); use --prio, --needs or --caps`);
   const wanted = request.status ?? 'ready';
   if (!ADDABLE.includes(wanted)) throw new UsageError(`--status must be one of ${ADDABLE.join(', ')} (claim a task to put it in progress)`);
   const needs = request.needs ?? [];
+  if (request.body !== undefined) refuseControlCharacters({ name: 'the body', value: request.body, lines: 'many' });
   if (request.body !== undefined) refuseOpenBody(request.body);
 
   return updateBoard(guild, request.agent, `add for ${request.agent}`, (tx) => {

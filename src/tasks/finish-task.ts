@@ -6,6 +6,7 @@ import type { TaskChange } from '../board/edit-board.js';
 import type { Status, Task } from '../board/types.js';
 import type { AuditEvent } from '../log/event.js';
 import { requeue } from './requeue.js';
+import { refuseControlCharacters } from '../control-characters.js';
 import { HeldError, UsageError } from '../errors.js';
 import type { ReleaseHow, ReleaseResult } from '../lock/task-locks.js';
 import type { Guild } from './guild.js';
@@ -64,6 +65,7 @@ export interface CompleteRequest {
 
 export async function completeTask(guild: Guild, agent: string, id: string | undefined, request: CompleteRequest = {}): Promise<FinishResult> {
   const { note, work, claim } = request;
+  requireCleanNote(note);
   const result = await updateBoard(guild, agent, `complete ${id ?? ''} for ${agent}`, (tx) => {
     const task = resolveOwnTask(tx.board, agent, id);
     if ((task.status === 'done' || task.status === 'review') && task.owner === agent) {
@@ -89,6 +91,11 @@ export async function completeTask(guild: Guild, agent: string, id: string | und
 
 export function requireReason(reason: string): void {
   if (reason.trim() === '') throw new UsageError('fail needs --reason: say what went wrong, for whoever tries next');
+  refuseControlCharacters({ name: 'the reason', value: reason, lines: 'many' });
+}
+
+export function requireCleanNote(note: string | undefined): void {
+  if (note !== undefined) refuseControlCharacters({ name: 'the note', value: note, lines: 'many' });
 }
 
 /**

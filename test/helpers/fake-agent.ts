@@ -42,6 +42,13 @@ process.stdin.on('end', () => {
       fs.writeFileSync(id + '.half', 'half done\n');
       console.error('boom: could not do ' + id);
       process.exit(3);
+    case 'colours':
+      // As Gemini CLI and others print at a terminal: SGR colours, an OSC window title, a
+      // progress line redrawn with \r, a bell; then it gives up.
+      process.stdout.write('\x1b]0;agent at work\x07\x1b[1m\x1b[32mthinking\x1b[0m\n');
+      process.stdout.write('reading 10%\rreading 100%\n');
+      process.stderr.write('\x1b[31mError:\x1b[39m quota \x1b[4mexceeded\x1b[24m\x07 for ' + id + '\n', () => process.exit(4));
+      return;
     case 'crash':
       console.log('about to crash');
       process.kill(process.pid, 'SIGKILL');

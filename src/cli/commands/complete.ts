@@ -1,4 +1,5 @@
-import { completeTask, type FinishResult } from '../../tasks/finish-task.js';
+import { completeTask, requireCleanNote, type FinishResult } from '../../tasks/finish-task.js';
+import { refuseControlCharacters } from '../../control-characters.js';
 import type { CheckedWork } from '../../workspace/check-work.js';
 import { notePendingRemote, optionalTaskId, type Context } from '../context.js';
 import { taskFromWorktree } from './worktree-task.js';
@@ -9,6 +10,9 @@ export interface CompleteOutput extends FinishResult {
 }
 
 export async function run(args: { id?: string; note?: string; commitAll?: string }, ctx: Context): Promise<CompleteOutput> {
+  // Before --commit-all commits anything: a note that would be refused after the commit.
+  requireCleanNote(args.note);
+  if (args.commitAll !== undefined) refuseControlCharacters({ name: 'the commit message (--commit-all)', value: args.commitAll, lines: 'many' });
   const guild = await ctx.claimingGuild();
   const agent = ctx.agent();
   const id = (await optionalTaskId(ctx, args.id)) ?? (await taskFromWorktree(ctx));
