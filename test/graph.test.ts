@@ -69,17 +69,17 @@ describe('guild-fs graph', () => {
     assert.equal(
       run.stdout,
       `flowchart TD
-  GLD_7["GLD-7: Someday, maybe"]
-  GLD_4["GLD-4: Wire #quot;login#quot; to the API"]
-  GLD_6["GLD-6: Ship it"]
-  GLD_9["GLD-9: Chicken"]
-  GLD_10["GLD-10: Egg"]
-  GLD_2["GLD-2: Add the #lt;login#gt; form"]
-  GLD_3["GLD-3: Create the users table"]
-  GLD_5["GLD-5: Metrics"]
-  GLD_1["GLD-1: Set up the repository"]
-  GLD_8["GLD-8: Flaky thing"]
-  unknown_GLD_99["GLD-99: not on the board"]
+  GLD_7["GLD-7 · Backlog#58; Someday, maybe"]
+  GLD_4{{"GLD-4 · Blocked#58; Wire #quot;login#quot; to the API"}}
+  GLD_6{{"GLD-6 · Blocked#58; Ship it"}}
+  GLD_9{{"GLD-9 · Blocked#58; Chicken"}}
+  GLD_10{{"GLD-10 · Blocked#58; Egg"}}
+  GLD_2(["GLD-2 · Ready#58; Add the #lt;login#gt; form"])
+  GLD_3(["GLD-3 · Ready#58; Create the users table"])
+  GLD_5("GLD-5 · In Progress#58; Metrics")
+  GLD_1["GLD-1 · Done#58; Set up the repository"]
+  GLD_8>"GLD-8 · Failed#58; Flaky thing"]
+  unknown_GLD_99[/"GLD-99#58; not on the board"/]
   GLD_2 --> GLD_4
   GLD_3 --> GLD_4
   GLD_4 --> GLD_6
@@ -88,20 +88,29 @@ describe('guild-fs graph', () => {
   GLD_9 --> GLD_10
   GLD_1 --> GLD_3
   %% cycle: GLD-9 needs GLD-10 needs GLD-9
-  classDef backlog fill:#eeeeee,stroke:#999999,color:#212529
-  class GLD_7 backlog
-  classDef blocked fill:#ffe8cc,stroke:#e8590c,color:#212529
-  class GLD_4,GLD_6,GLD_9,GLD_10 blocked
-  classDef ready fill:#d3f9d8,stroke:#2f9e44,color:#212529
-  class GLD_2,GLD_3 ready
-  classDef in_progress fill:#d0ebff,stroke:#1c7ed6,color:#212529
-  class GLD_5 in_progress
-  classDef done fill:#e9ecef,stroke:#495057,color:#212529
-  class GLD_1 done
-  classDef failed fill:#ffc9c9,stroke:#c92a2a,color:#212529
-  class GLD_8 failed
-  classDef unknown fill:#ffffff,stroke:#868e96,color:#212529,stroke-dasharray:5 5
-  class unknown_GLD_99 unknown
+  subgraph Legend["Legend"]
+    Legend_backlog["Backlog"]
+    Legend_blocked{{"Blocked"}}
+    Legend_ready(["Ready"])
+    Legend_in_progress("In Progress")
+    Legend_done["Done"]
+    Legend_failed>"Failed"]
+    Legend_unknown[/"Not on the board"/]
+  end
+  classDef backlog fill:#ffffff,stroke:#495057,color:#212529,stroke-width:2px,stroke-dasharray:2 3
+  class GLD_7,Legend_backlog backlog
+  classDef blocked fill:#ffe8cc,stroke:#d9480f,color:#212529,stroke-width:2px
+  class GLD_4,GLD_6,GLD_9,GLD_10,Legend_blocked blocked
+  classDef ready fill:#d3f9d8,stroke:#2b8a3e,color:#212529,stroke-width:2px
+  class GLD_2,GLD_3,Legend_ready ready
+  classDef in_progress fill:#d0ebff,stroke:#1864ab,color:#212529,stroke-width:4px
+  class GLD_5,Legend_in_progress in_progress
+  classDef done fill:#343a40,stroke:#000000,color:#ffffff,stroke-width:4px
+  class GLD_1,Legend_done done
+  classDef failed fill:#ffc9c9,stroke:#c92a2a,color:#212529,stroke-width:4px
+  class GLD_8,Legend_failed failed
+  classDef unknown fill:#ffffff,stroke:#868e96,color:#212529,stroke-width:2px,stroke-dasharray:6 4
+  class unknown_GLD_99,Legend_unknown unknown
 `,
     );
     assert.equal(graph(boardRepo(), ['--mermaid']).stdout, run.stdout);
@@ -114,14 +123,18 @@ describe('guild-fs graph', () => {
     assert.equal(
       graph(boardRepo(), ['--status', 'ready']).stdout,
       `flowchart TD
-  GLD_2["GLD-2: Add the #lt;login#gt; form"]
-  GLD_3["GLD-3: Create the users table"]
-  GLD_1["GLD-1: Set up the repository"]
+  GLD_2(["GLD-2 · Ready#58; Add the #lt;login#gt; form"])
+  GLD_3(["GLD-3 · Ready#58; Create the users table"])
+  GLD_1["GLD-1 · Done#58; Set up the repository"]
   GLD_1 --> GLD_3
-  classDef ready fill:#d3f9d8,stroke:#2f9e44,color:#212529
-  class GLD_2,GLD_3 ready
-  classDef done fill:#e9ecef,stroke:#495057,color:#212529
-  class GLD_1 done
+  subgraph Legend["Legend"]
+    Legend_ready(["Ready"])
+    Legend_done["Done"]
+  end
+  classDef ready fill:#d3f9d8,stroke:#2b8a3e,color:#212529,stroke-width:2px
+  class GLD_2,GLD_3,Legend_ready ready
+  classDef done fill:#343a40,stroke:#000000,color:#ffffff,stroke-width:4px
+  class GLD_1,Legend_done done
 `,
     );
     const done = graph(boardRepo(), ['--status', 'done', '--json']).json!.result;
@@ -150,20 +163,20 @@ describe('guild-fs graph', () => {
     assert.equal(graph(boardRepo(), ['--all', '--status', 'ready'], 2).code, 2);
   });
 
-  test('DOT: quoted ids, escaped labels, a fill per status, the unknown need dashed', () => {
+  test('DOT: quoted ids, escaped labels, a shape, border and fill per status, the unknown need dashed, a legend', () => {
     const run = graph(boardRepo(), ['--dot', '--status', 'blocked']);
     assert.equal(
       run.stdout,
       `digraph guild {
   rankdir=TB;
-  node [shape=box, style="rounded,filled", fontname="Helvetica"];
-  "GLD-4" [label="GLD-4: Wire \\"login\\" to the API", fillcolor="#ffe8cc", color="#e8590c"];
-  "GLD-6" [label="GLD-6: Ship it", fillcolor="#ffe8cc", color="#e8590c"];
-  "GLD-9" [label="GLD-9: Chicken", fillcolor="#ffe8cc", color="#e8590c"];
-  "GLD-10" [label="GLD-10: Egg", fillcolor="#ffe8cc", color="#e8590c"];
-  "GLD-2" [label="GLD-2: Add the <login> form", fillcolor="#d3f9d8", color="#2f9e44"];
-  "GLD-3" [label="GLD-3: Create the users table", fillcolor="#d3f9d8", color="#2f9e44"];
-  "unknown:GLD-99" [label="GLD-99: not on the board", fillcolor="#ffffff", color="#868e96", style="rounded,dashed,filled"];
+  node [fontname="Helvetica"];
+  "GLD-4" [label="GLD-4 · Blocked: Wire \\"login\\" to the API", shape=hexagon, style="filled", penwidth=2, fillcolor="#ffe8cc", color="#d9480f", fontcolor="#212529"];
+  "GLD-6" [label="GLD-6 · Blocked: Ship it", shape=hexagon, style="filled", penwidth=2, fillcolor="#ffe8cc", color="#d9480f", fontcolor="#212529"];
+  "GLD-9" [label="GLD-9 · Blocked: Chicken", shape=hexagon, style="filled", penwidth=2, fillcolor="#ffe8cc", color="#d9480f", fontcolor="#212529"];
+  "GLD-10" [label="GLD-10 · Blocked: Egg", shape=hexagon, style="filled", penwidth=2, fillcolor="#ffe8cc", color="#d9480f", fontcolor="#212529"];
+  "GLD-2" [label="GLD-2 · Ready: Add the <login> form", shape=ellipse, style="filled", penwidth=2, fillcolor="#d3f9d8", color="#2b8a3e", fontcolor="#212529"];
+  "GLD-3" [label="GLD-3 · Ready: Create the users table", shape=ellipse, style="filled", penwidth=2, fillcolor="#d3f9d8", color="#2b8a3e", fontcolor="#212529"];
+  "unknown:GLD-99" [label="GLD-99: not on the board", shape=parallelogram, style="dashed,filled", penwidth=2, fillcolor="#ffffff", color="#868e96", fontcolor="#212529"];
   "GLD-2" -> "GLD-4";
   "GLD-3" -> "GLD-4";
   "GLD-4" -> "GLD-6";
@@ -171,6 +184,12 @@ describe('guild-fs graph', () => {
   "GLD-10" -> "GLD-9";
   "GLD-9" -> "GLD-10";
   // cycle: GLD-9 needs GLD-10 needs GLD-9
+  subgraph cluster_legend {
+    label="Legend";
+    "legend:blocked" [label="Blocked", shape=hexagon, style="filled", penwidth=2, fillcolor="#ffe8cc", color="#d9480f", fontcolor="#212529"];
+    "legend:ready" [label="Ready", shape=ellipse, style="filled", penwidth=2, fillcolor="#d3f9d8", color="#2b8a3e", fontcolor="#212529"];
+    "legend:unknown" [label="Not on the board", shape=parallelogram, style="dashed,filled", penwidth=2, fillcolor="#ffffff", color="#868e96", fontcolor="#212529"];
+  }
 }
 `,
     );
@@ -201,7 +220,7 @@ describe('guild-fs graph', () => {
     repo.write(repo.read().replace('GLD-5 Metrics', 'GLD-5 Metrics and traces'));
     assert.equal(graph(repo, ['--into', 'PLAN.md']).stdout, 'PLAN.md: graph updated (11 nodes, 7 edges)\n');
     const updated = readFileSync(plan, 'utf8');
-    assert.ok(updated.includes('GLD_5["GLD-5: Metrics and traces"]\r\n'));
+    assert.ok(updated.includes('GLD_5("GLD-5 · In Progress#58; Metrics and traces")\r\n'));
     assert.ok(updated.startsWith('# Plan\r\n\r\nWritten by a person.\r\n\r\n<!-- guild-fs:graph:start -->'));
     assert.ok(updated.endsWith('<!-- guild-fs:graph:end -->\r\n\r\nA line after, by hand.\r\n'));
     // A new file is made; a file that is not Markdown, DOT, or broken markers are refused (exit 2).
@@ -220,6 +239,7 @@ function task(id: string, title: string, status: Status, needs: string[] = []): 
   return { id, title, status, checked: status === 'done', prio: 'normal', needs, caps: [], owner: null, branch: null, tries: 0, retry: null, line: 0, endLine: 0 };
 }
 
+const WORDS: Record<Status, string> = { backlog: 'Backlog', blocked: 'Blocked', ready: 'Ready', 'in-progress': 'In Progress', review: 'Review', done: 'Done', failed: 'Failed' };
 const mermaidId = (id: string, unknown = false): string => `${unknown ? 'unknown_' : ''}${id.replace('-', '_')}`;
 
 describe('the Mermaid is valid and says what the board says', () => {
@@ -238,13 +258,16 @@ describe('the Mermaid is valid and says what the board says', () => {
     assert.ok(drawn.unknownNeeds.length > 0);
     const chart = parseMermaid(mermaidGraph(drawn));
     const known = new Set(tasks.map((t) => t.id!));
-    const expectedNodes = new Map(tasks.map((t) => [mermaidId(t.id!), `${t.id}: ${t.title}`]));
+    const expectedNodes = new Map(tasks.map((t) => [mermaidId(t.id!), `${t.id} · ${WORDS[t.status]}: ${t.title}`]));
     for (const { need } of drawn.unknownNeeds) expectedNodes.set(mermaidId(need, true), `${need}: not on the board`);
     assert.deepEqual(new Map([...chart.nodes].sort()), new Map([...expectedNodes].sort()));
     const expectedEdges = tasks.flatMap((t) => t.needs.map((need) => `${mermaidId(need, !known.has(need))} ${known.has(need) ? '-->' : '-.->'} ${mermaidId(t.id!)}`));
     assert.deepEqual(chart.edges.map((e) => `${e.from} ${e.dashed ? '-.->' : '-->'} ${e.to}`).sort(), expectedEdges.sort());
     for (const t of tasks) assert.equal(chart.classes.get(mermaidId(t.id!)), t.status === 'in-progress' ? 'in_progress' : t.status);
     assert.equal(chart.comments.length, drawn.cycles.length);
+    // The legend: one node per status, in the board's order, each of its status's class and shape.
+    assert.deepEqual([...chart.legend.values()], [...Object.values(WORDS), 'Not on the board']);
+    for (const t of tasks) assert.equal(chart.shapes.get(mermaidId(t.id!)), chart.shapes.get(`Legend_${t.status.replace('-', '_')}`));
   });
 
   test('hostile titles are escaped, control characters and stray bytes dropped, emoji kept', async () => {
@@ -264,13 +287,13 @@ describe('the Mermaid is valid and says what the board says', () => {
     const text = mermaidGraph(taskGraph(tasks));
     const chart = parseMermaid(text);
     const strip = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\udc80]/g, '');
-    hostile.forEach((title, i) => assert.equal(chart.nodes.get(`GLD_${i + 1}`), `GLD-${i + 1}: ${strip(title)}`));
+    hostile.forEach((title, i) => assert.equal(chart.nodes.get(`GLD_${i + 1}`), `GLD-${i + 1} · Ready: ${strip(title)}`));
     assert.equal(chart.edges.length, hostile.length - 1);
     // Nothing hostile reaches the page as itself.
     assert.ok(!/<script|<img|`/.test(text));
     // DOT: every label one quoted string.
     const dot = dotGraph(taskGraph(tasks));
-    for (const line of dot.split('\n').filter((l) => l.includes('[label='))) assert.match(line, /^ {2}"GLD-\d+" \[label="(?:[^"\\\u0000-\u001f]|\\["\\])*", fillcolor="#[0-9a-f]{6}", color="#[0-9a-f]{6}"\];$/);
+    for (const line of dot.split('\n').filter((l) => l.includes('[label='))) assert.match(line, /^ {2,4}"(?:GLD-\d+|legend:ready)" \[label="(?:[^"\\&\u0000-\u001f]|\\["\\]|&amp;)*", shape=[a-z]+, style="[a-z,]+", penwidth=2, fillcolor="#[0-9a-f]{6}", color="#[0-9a-f]{6}", fontcolor="#[0-9a-f]{6}"\];$/);
   });
 
   test('the parser rejects what is outside the subset', () => {

@@ -1,13 +1,18 @@
 // A parser for the Mermaid that `guild-fs graph` emits, and nothing more: the header, node
-// declarations `id["label"]`, edges `a --> b` and `a -.-> b`, classDef, class lines and %%
-// comments. Anything else is rejected with its line, so a test that feeds it the output proves
+// declarations `id["label"]` in the shapes graph-text.ts uses (`("…")`, `(["…"])`, `[["…"]]`,
+// `{{"…"}}`, `>"…"]`, `[/"…"/]`), edges `a --> b` and `a -.-> b`, one `subgraph Legend["…"]` …
+// `end` of node declarations, classDef, class lines and %% comments. Anything else is rejected with its line, so a test that feeds it the output proves
 // the output stays inside the subset known to render (on GitHub, as it is). Labels are decoded
 // (Mermaid's `#quot;`, `#35;` entity codes), so nodes can be compared with the board's tasks.
 
 export interface MermaidFlowchart {
   direction: string;
-  /** id -> decoded label, in declaration order. */
+  /** id -> decoded label, in declaration order (the legend's nodes not among them). */
   nodes: Map<string, string>;
+  /** id -> the shape's opening brackets, for every node the legend's included. */
+  shapes: Map<string, string>;
+  /** The legend's nodes: id -> decoded label. */
+  legend: Map<string, string>;
   edges: { from: string; to: string; dashed: boolean }[];
   classDefs: Map<string, string>;
   /** id -> its class. */
@@ -16,11 +21,14 @@ export interface MermaidFlowchart {
 }
 
 const ID = '[A-Za-z][A-Za-z0-9_]*';
+const SHAPES: Record<string, string> = { '["': '"]', '("': '")', '(["': '"])', '[["': '"]]', '{{"': '"}}', '>"': '"]', '[/"': '"/]' };
+const NODE = new RegExp(`^(${ID})(\\(\\[|\\[\\[|\\{\\{|\\[/|\\[|\\(|>)"(.*)("\\]\\]|"\\]\\)|"\\}\\}|"/\\]|"\\]|"\\))$`);
 // Words the flowchart grammar reads as keywords wherever an id may stand.
 const RESERVED = new Set(['end', 'graph', 'flowchart', 'subgraph', 'classdef', 'class', 'click', 'style', 'linkstyle', 'default', 'direction', 'call', 'href']);
 const NAMED: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>' };
-// What may stand in a label as itself: printable, and nothing the grammar or HTML reads.
-const LABEL_CHAR = /[^"\[\]<>#`{}|%&\\\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/u;
+// What may stand in a label as itself: printable, and nothing the grammar or HTML reads (nor `:`,
+// which lets Mermaid's style/classDef hack eat a `;`, see graph-text.ts).
+const LABEL_CHAR = /[^"\[\]<>#`{}|%&:\\\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/u;
 
 export class MermaidSyntaxError extends Error {}
 
@@ -32,7 +40,7 @@ export function parseMermaid(text: string): MermaidFlowchart {
   };
   const header = /^flowchart (TD|TB|LR|RL|BT)$/.exec(lines[0] ?? '');
   if (!header) fail(0, 'expected the header `flowchart TD`');
-  const chart: MermaidFlowchart = { direction: header![1]!, nodes: new Map(), edges: [], classDefs: new Map(), classes: new Map(), comments: [] };
+  const chart: MermaidFlowchart = { direction: header![1]!, nodes: new Map(), shapes: new Map(), legend: new Map(), edges: [], classDefs: new Map(), classes: new Map(), comments: [] };
   const used: { at: number; id: string }[] = [];
   const classUses: { at: number; name: string }[] = [];
   const id = (at: number, value: string): string => {
@@ -40,17 +48,36 @@ export function parseMermaid(text: string): MermaidFlowchart {
     if (RESERVED.has(value.toLowerCase())) fail(at, `a keyword as an id: ${value}`);
     return value;
   };
+  const declare = (at: number, match: RegExpExecArray, into: Map<string, string>): void => {
+    const node = id(at, match[1]!);
+    if (chart.shapes.has(node)) fail(at, `node ${node} declared twice`);
+    chart.shapes.set(node, match[2]!);
+    into.set(node, decodeLabel(match[3]!, (what) => fail(at, what)));
+  };
+  let inLegend = false;
+  let legends = 0;
   for (let at = 1; at < lines.length; at++) {
-    const line = lines[at]!.replace(/^ {2}/, '');
+    if (inLegend && lines[at] === '  end') {
+      inLegend = false;
+      continue;
+    }
+    const indent = inLegend ? '    ' : '  ';
+    if (!lines[at]!.startsWith(indent) || lines[at]![indent.length] === ' ') fail(at, 'wrong indent');
+    const line = lines[at]!.slice(indent.length);
     let match: RegExpExecArray | null;
-    if (line.startsWith('%%')) {
+    if (inLegend) {
+      match = NODE.exec(line);
+      if (match && SHAPES[`${match[2]}"`] === match[4]) declare(at, match, chart.legend);
+      else fail(at, 'not a node declaration in the legend');
+    } else if ((match = /^subgraph Legend\["Legend"\]$/.exec(line))) {
+      if (++legends > 1) fail(at, 'a second legend');
+      inLegend = true;
+    } else if (line.startsWith('%%')) {
       // %%{...}%% is a directive, not a comment.
       if (line.startsWith('%%{')) fail(at, 'a directive');
       chart.comments.push(line.slice(2).trim());
-    } else if ((match = new RegExp(`^(${ID})\\["(.*)"\\]$`).exec(line))) {
-      const node = id(at, match[1]!);
-      if (chart.nodes.has(node)) fail(at, `node ${node} declared twice`);
-      chart.nodes.set(node, decodeLabel(match[2]!, (what) => fail(at, what)));
+    } else if ((match = NODE.exec(line)) && SHAPES[`${match[2]}"`] === match[4]) {
+      declare(at, match, chart.nodes);
     } else if ((match = new RegExp(`^(${ID}) (-->|-\\.->) (${ID})$`).exec(line))) {
       chart.edges.push({ from: id(at, match[1]!), to: id(at, match[3]!), dashed: match[2] === '-.->' });
       used.push({ at, id: match[1]! }, { at, id: match[3]! });
@@ -68,7 +95,8 @@ export function parseMermaid(text: string): MermaidFlowchart {
       classUses.push({ at, name: match[2]! });
     } else fail(at, 'not part of the subset');
   }
-  for (const use of used) if (!chart.nodes.has(use.id)) fail(use.at, `${use.id} is not declared`);
+  if (inLegend) fail(lines.length - 1, 'the legend has no end');
+  for (const use of used) if (!chart.shapes.has(use.id)) fail(use.at, `${use.id} is not declared`);
   for (const use of classUses) if (!chart.classDefs.has(use.name)) fail(use.at, `class ${use.name} has no classDef`);
   return chart;
 }
