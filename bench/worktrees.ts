@@ -39,9 +39,12 @@ function makeRepo(dir: string, files: number): { board: string } {
   return { board };
 }
 
+/** Where the claim makes GLD-1's worktree: beside the clone (workspace.ts, worktreeRoot). */
+const claimPath = (dir: string): string => join(`${dir}.worktrees`, 'GLD-1');
+
 /** Back to the committed state: no guild worktree, no guild branch, no locks, the board as generated. */
 function resetClaim(dir: string, board: string, baselinePath: string): void {
-  for (const path of [join(dir, '.git', 'guild', 'worktrees', 'GLD-1'), baselinePath]) sh('git', ['worktree', 'remove', '--force', path], dir, [0, 128]);
+  for (const path of [claimPath(dir), baselinePath]) sh('git', ['worktree', 'remove', '--force', path], dir, [0, 128]);
   for (const branch of sh('git', ['for-each-ref', '--format=%(refname:short)', 'refs/heads/guild/', 'refs/heads/bench/'], dir).split('\n').filter(Boolean)) sh('git', ['branch', '-q', '-D', branch], dir);
   rmSync(join(dir, '.git', 'guild'), { recursive: true, force: true });
   writeFileSync(join(dir, 'ACTIVE_TASKS.md'), board);
@@ -51,7 +54,8 @@ function resetClaim(dir: string, board: string, baselinePath: string): void {
 function claimFigure(options: BenchOptions, label: string, files: number, samples: number): { row: FigureRow } {
   const dir = join(options.tmpRoot, `worktree-claim-${files}`);
   const { board } = makeRepo(dir, files);
-  const baselinePath = join(dir, '.git', 'bench-worktree');
+  // Beside the clone, as the claim's own: the same file system, the same depth.
+  const baselinePath = `${dir}.bench-worktree`;
   const subject: number[] = [];
   const baseline: number[] = [];
   const warmup = 1;
@@ -64,7 +68,7 @@ function claimFigure(options: BenchOptions, label: string, files: number, sample
           : timed('git', ['worktree', 'add', '-q', '-b', 'bench/GLD-1', baselinePath, 'main'], dir);
       if (which === 'claim') {
         // Proof the claim made its worktree: the checkout is there, on its branch.
-        const branch = sh('git', ['rev-parse', '--abbrev-ref', 'HEAD'], join(dir, '.git', 'guild', 'worktrees', 'GLD-1')).trim();
+        const branch = sh('git', ['rev-parse', '--abbrev-ref', 'HEAD'], claimPath(dir)).trim();
         if (branch !== 'guild/GLD-1-task-1') throw new Error(`claim left ${branch}`);
       }
       if (i >= warmup) (which === 'claim' ? subject : baseline).push(ms);
@@ -145,7 +149,7 @@ export async function worktreeBench(options: BenchOptions): Promise<{ rows: Figu
   const claimSmall = claimFigure(options, `${small}-file repository`, small, samples);
   options.log(`worktrees: conflicts over ${BRANCHES} branches`);
   const conflicts = conflictsFigure(options, big, Math.max(3, Math.round(samples / 2)));
-  const method = `**11. \`claim\` with its worktree.** A repository of ${big.toLocaleString('en')} committed TypeScript files of ~2 KB each (40 lines), 30 to a directory (~7 MB checked out), plus a 10-task board; and a small one of ${small} such files. Each sample, in rotated order after one discarded warm-up: \`node bin/guild-fs.js claim --json\` (\`GUILD_AGENT\` set; it claims GLD-1 and makes \`.git/guild/worktrees/GLD-1\` on \`guild/GLD-1-task-1\`, checked) against \`git worktree add -q -b bench/GLD-1 <path> main\`, the bare step a claim's worktree costs at least. Before every run, untimed, both worktrees and branches are removed, \`.git/guild\` is deleted and the board and log are written back, so every run starts from the same state. Wall time of the whole process (spawnSync, hrtime), ${samples} samples each; ratio = median over median. A claim also starts node, reads the board, takes the lock, appends to the log, writes the board twice (claim, then the \`branch:\` field and \`worktree.created\`) and asks git three more questions (the main branch, existing branches, worktree list) before the \`worktree add\` itself: a fixed cost of tens of milliseconds, which the checkout of a large repository dwarfs and which a tiny repository does not.
+  const method = `**11. \`claim\` with its worktree.** A repository of ${big.toLocaleString('en')} committed TypeScript files of ~2 KB each (40 lines), 30 to a directory (~7 MB checked out), plus a 10-task board; and a small one of ${small} such files. Each sample, in rotated order after one discarded warm-up: \`node bin/guild-fs.js claim --json\` (\`GUILD_AGENT\` set; it claims GLD-1 and makes \`<repo>.worktrees/GLD-1\` beside the repository, on \`guild/GLD-1-task-1\`, checked) against \`git worktree add -q -b bench/GLD-1 <path> main\` (its path beside the repository too), the bare step a claim's worktree costs at least. Before every run, untimed, both worktrees and branches are removed, \`.git/guild\` is deleted and the board and log are written back, so every run starts from the same state. Wall time of the whole process (spawnSync, hrtime), ${samples} samples each; ratio = median over median. A claim also starts node, reads the board, takes the lock, appends to the log, writes the board twice (claim, then the \`branch:\` field and \`worktree.created\`) and asks git three more questions (the main branch, existing branches, worktree list) before the \`worktree add\` itself: a fixed cost of tens of milliseconds, which the checkout of a large repository dwarfs and which a tiny repository does not.
 
 **12. \`conflicts\`.** The ${big.toLocaleString('en')}-file repository with ${BRANCHES} branches \`guild/GLD-<n>-task-<n>\` off main, each committing a change to a file of its own, branches 1-6 also rewriting the first line of one shared file, each its own way (so every pair of those six conflicts: ${conflicts.found} conflicts found), and a board with the ${BRANCHES} tasks In Progress. \`node bin/guild-fs.js conflicts --json\` (exit 6) predicts ${conflicts.pairs} merges (each branch with main, and every pair: ${BRANCHES} + ${(BRANCHES * (BRANCHES - 1)) / 2}); the baseline is a \`sh\` script running the same ${conflicts.pairs} \`git merge-tree --write-tree --name-only --no-messages A B\` one after the other. guild-fs runs up to 4 merge-trees at once on this ${os.cpus().length}-core machine. No target was set; the figure is reported in absolute terms and per merge.`;
   return { rows: [claimBig.row, claimSmall.row, conflicts.row, conflicts.perPair], method };

@@ -2,19 +2,19 @@
 // main gets a worktree that starts from main with their branches merged in. Real repositories,
 // the built CLI as real processes.
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cli, type CliResult } from './helpers/cli.js';
 import { boardWith, committedRepo, git } from './helpers/git-repo.js';
-import { readLog, type TempRepo } from './helpers/repo.js';
+import { readLog, type TempRepo, worktreePath } from './helpers/repo.js';
 
 function ok(result: CliResult, what: string): any {
   assert.equal(result.code, 0, `${what}: exit ${result.code}\n${result.stdout}\n${result.stderr}`);
   return result.json?.result;
 }
 
-const wtPath = (repo: TempRepo, id: string): string => join(repo.dir, '.git', 'guild', 'worktrees', id);
+const wtPath = (repo: TempRepo, id: string): string => worktreePath(repo, id);
 
 function setup(t: { after(fn: () => void): void }, ready: string[]): TempRepo {
   const repo = committedRepo(boardWith([], ready), { 'app.txt': 'one\ntwo\nthree\n' });
@@ -59,7 +59,7 @@ describe('a worktree starts with the work of its needs', () => {
     assert.equal(git(path, 'rev-parse', '--abbrev-ref', 'HEAD'), 'guild/GLD-2-make-b');
 
     const [created] = createdOf(repo, 'GLD-2');
-    assert.deepEqual(created, { branch: 'guild/GLD-2-make-b', base: head, path: '.git/guild/worktrees/GLD-2', main, merged: [{ task: 'GLD-1', branch: 'guild/GLD-1-make-a', commit: a }] });
+    assert.deepEqual(created, { branch: 'guild/GLD-2-make-b', base: head, path: `../${basename(repo.dir)}.worktrees/GLD-2`, main, merged: [{ task: 'GLD-1', branch: 'guild/GLD-1-make-a', commit: a }] });
 
     // Claiming again: the same branch, nothing merged again, nothing lacking.
     const again = ok(cli(['claim', 'GLD-2', '--json'], { cwd: repo.dir, agent: 'b' }), 'claim again');
@@ -160,7 +160,7 @@ describe('a worktree starts with the work of its needs', () => {
     assert.equal(git(path, 'rev-parse', 'HEAD'), main);
     assert.equal(git(path, 'merge-base', '--is-ancestor', a, 'HEAD'), '');
     const [created] = createdOf(repo, 'GLD-3');
-    assert.deepEqual(created, { branch: 'guild/GLD-3-use-both', base: main, path: '.git/guild/worktrees/GLD-3' });
+    assert.deepEqual(created, { branch: 'guild/GLD-3-use-both', base: main, path: `../${basename(repo.dir)}.worktrees/GLD-3` });
   });
 
   test('when git cannot make the merge commit (no identity), the worktree starts from main alone and says why', (t) => {

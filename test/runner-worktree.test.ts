@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { cli } from './helpers/cli.js';
 import { agentPlaces, runnerFixture, type RunnerFixture } from './helpers/fake-agent.js';
 import { git } from './helpers/git-repo.js';
-import { readLog, type TempRepo } from './helpers/repo.js';
+import { readLog, type TempRepo, worktreePath } from './helpers/repo.js';
 
 type Fixture = RunnerFixture;
 const fixture = runnerFixture;
@@ -66,7 +66,7 @@ test('a worktree whose branch is not the task\'s: no agent starts, released with
 test('a claim lost before the agent starts (its lock broken meanwhile): no agent, nothing recorded for it, said', (t) => {
   // worktree_setup removes the claim's lock, as a heal that judged it stale would: the lock is
   // no longer the claim's, so nothing may be released or started in its name.
-  const f = fixture(t, ['worktree_setup: rm -rf ../../locks/GLD-1.lock'], ['- [ ] GLD-1 ok lost meanwhile']);
+  const f = fixture(t, ['worktree_setup: [sh, -c, \'rm -rf "$(git rev-parse --git-common-dir)/guild/locks/GLD-1.lock"\']'], ['- [ ] GLD-1 ok lost meanwhile']);
   assert.equal(cli(['trust'], { cwd: f.repo.dir }).code, 0);
   const run = runJson(f);
   assert.deepEqual(agentPlaces(f.state), []);
@@ -84,7 +84,7 @@ test('with worktrees on, every agent runs in its own worktree on its branch; the
   const places = agentPlaces(f.state);
   assert.equal(places.length, 3);
   for (const place of places) {
-    assert.equal(place.toplevel, join(f.repo.dir, '.git', 'guild', 'worktrees', place.task));
+    assert.equal(place.toplevel, worktreePath(f.repo, place.task));
     assert.match(place.branch ?? '', new RegExp(`^guild/${place.task}-`));
   }
   assert.equal(git(f.repo.dir, 'rev-parse', 'main'), mainBefore, 'nothing committed on main');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cli } from './helpers/cli.js';
-import { tempRepo } from './helpers/repo.js';
+import { tempRepo, worktreePath } from './helpers/repo.js';
 import { fails, future, ok, repoFor } from './helpers/cli-cases.js';
 import { boardWith, committedRepo } from './helpers/git-repo.js';
 
@@ -27,7 +27,7 @@ describe('issue 11: small things', () => {
     t.after(() => repo.remove());
     ok(repo, ['claim', 'GLD-1'], { agent: 'a' });
     ok(repo, ['claim', 'GLD-2'], { agent: 'a' });
-    const worktree = join(repo.dir, '.git', 'guild', 'worktrees', 'GLD-2');
+    const worktree = worktreePath(repo, 'GLD-2');
     assert.equal(existsSync(worktree), true);
     const released = ok(worktree, ['release'], { agent: 'a' });
     assert.equal(released.task.id, 'GLD-2');

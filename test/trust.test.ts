@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cli, type CliResult } from './helpers/cli.js';
 import { boardWith, committedRepo, git, GIT_ENV } from './helpers/git-repo.js';
-import { readLog, tempRepo, type TempRepo } from './helpers/repo.js';
+import { readLog, tempRepo, type TempRepo, worktreePath } from './helpers/repo.js';
 import { initGuild } from '../src/health/init-guild.js';
 
 function ok(result: CliResult, what: string): any {
@@ -26,7 +26,7 @@ function setup(t: { after(fn: () => void): void }, front: string[]): TempRepo {
   return repo;
 }
 
-const worktreeOf = (repo: TempRepo, id: string): string => join(repo.dir, '.git', 'guild', 'worktrees', id);
+const worktreeOf = (repo: TempRepo, id: string): string => worktreePath(repo, id);
 const claimEvents = (repo: TempRepo): number => readLog(repo).filter((event) => event.type === 'task.claimed').length;
 
 describe('verify runs only once trusted', () => {
@@ -49,7 +49,7 @@ describe('verify runs only once trusted', () => {
     assert.equal(repo.read(), boardBefore, 'nothing recorded');
     // --commit-all commits nothing either: the refusal comes first.
     const head = git(path, 'rev-parse', 'HEAD');
-    repo.write('work\n', join('.git', 'guild', 'worktrees', 'GLD-1', 'work.txt'));
+    writeFileSync(join(path, 'work.txt'), 'work\n');
     assert.equal(cli(['complete', '--commit-all', 'work'], { cwd: path, agent: 'a' }).code, 2);
     assert.equal(git(path, 'rev-parse', 'HEAD'), head);
 
@@ -97,7 +97,7 @@ describe('worktree_setup runs only once trusted', () => {
     assert.deepEqual(existsSync(locks) ? readdirSync(locks) : [], [], 'no lock taken');
     assert.equal(readLog(repo).length, events);
     assert.equal(repo.read(), boardBefore);
-    assert.equal(existsSync(join(repo.dir, '.git', 'guild', 'worktrees')), false);
+    assert.equal(existsSync(worktreePath(repo, '')), false);
 
     // --no-worktree runs no setup, so it needs no trust.
     ok(cli(['claim', 'GLD-2', '--no-worktree'], { cwd: repo.dir, agent: 'b' }), 'claim --no-worktree');
@@ -126,7 +126,7 @@ describe('worktree_setup runs only once trusted', () => {
     const refused = cli(['claim', 'GLD-1', '--json'], { cwd: repo.dir, agent: 'a' });
     assert.equal(refused.code, 2, refused.stderr);
     assert.equal(refused.json!.error!.code, 'EUNTRUSTED');
-    assert.equal(existsSync(join(repo.dir, '.git', 'guild', 'worktrees')), false);
+    assert.equal(existsSync(worktreePath(repo, '')), false);
   });
 });
 

@@ -1,6 +1,7 @@
 // SIGKILL a claim at moments spread over its whole run (lock, log, board, git worktree add and
 // its checkout, the branch: field): heal, then the holder's `claim` again, always ends with the
 // task claimed, one clean worktree on its branch, and board, log and git in agreement.
+import { worktreePath } from './helpers/repo.js';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -56,7 +57,7 @@ test(`a claim killed at ${KILLS} moments is repaired by heal and claiming again`
       if (again.code === 3 && !ownerReadable(join(repo.dir, '.git', 'guild', 'locks', 'GLD-1.lock', 'owner.json'))) continue;
       assert.equal(again.code, 0, `${where}: ${again.stderr}`);
       repairedAfterKill++;
-      const path = join(repo.dir, '.git', 'guild', 'worktrees', 'GLD-1');
+      const path = worktreePath(repo, 'GLD-1');
       assert.equal(again.json!.result.worktree.path, path, where);
       assert.equal(git(path, 'rev-parse', '--abbrev-ref', 'HEAD'), 'guild/GLD-1-crash-me', where);
       assert.equal(git(path, 'status', '--porcelain'), '', `${where}: the worktree is clean`);

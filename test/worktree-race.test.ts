@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cliAsync, cli } from './helpers/cli.js';
 import { boardWith, committedRepo, git } from './helpers/git-repo.js';
-import { readLog } from './helpers/repo.js';
+import { readLog, worktreePath } from './helpers/repo.js';
 
 const AGENTS = 8;
 const TRIALS = 3;
@@ -26,7 +26,7 @@ test(`${AGENTS} agents claiming in parallel each get their own worktree, ${TRIAL
       assert.equal(new Set(paths).size, AGENTS);
       const listed = git(repo.dir, 'worktree', 'list', '--porcelain');
       for (const c of claimed) {
-        assert.equal(c.worktree.path, join(repo.dir, '.git', 'guild', 'worktrees', c.task.id));
+        assert.equal(c.worktree.path, worktreePath(repo, c.task.id));
         assert.equal(existsSync(join(c.worktree.path, 'app.txt')), true);
         assert.equal(git(c.worktree.path, 'rev-parse', '--abbrev-ref', 'HEAD'), c.worktree.branch);
         assert.match(listed, new RegExp(`branch refs/heads/${c.worktree.branch}(\\n|$)`));

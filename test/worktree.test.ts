@@ -1,18 +1,18 @@
 // Per-task worktrees, end to end: real repositories, the built CLI as real processes.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cli, type CliResult } from './helpers/cli.js';
 import { boardWith, committedRepo, git } from './helpers/git-repo.js';
-import { readLog, tempRepo, type TempRepo } from './helpers/repo.js';
+import { readLog, tempRepo, type TempRepo, worktreePath } from './helpers/repo.js';
 
 function ok(result: CliResult, what: string): any {
   assert.equal(result.code, 0, `${what}: exit ${result.code}\n${result.stdout}\n${result.stderr}`);
   return result.json?.result;
 }
 
-const wtPath = (repo: TempRepo, id: string): string => join(repo.dir, '.git', 'guild', 'worktrees', id);
+const wtPath = (repo: TempRepo, id: string): string => worktreePath(repo, id);
 
 function setup(t: { after(fn: () => void): void }, front: string[] = [], ready = ['- [ ] GLD-1 Add the login form', '- [ ] GLD-2 Create the users table']): TempRepo {
   const repo = committedRepo(boardWith(front, ready), { 'app.txt': 'one\ntwo\nthree\n' });
@@ -34,7 +34,7 @@ describe('claim makes the task a worktree', () => {
     assert.equal(git(path, 'rev-parse', 'HEAD'), main);
     assert.match(repo.read(), /GLD-1 Add the login form owner:a branch:guild\/GLD-1-add-the-login-form/);
     const created = readLog(repo).find((event) => event.type === 'worktree.created') as any;
-    assert.deepEqual(created.data, { branch: 'guild/GLD-1-add-the-login-form', base: main, path: '.git/guild/worktrees/GLD-1' });
+    assert.deepEqual(created.data, { branch: 'guild/GLD-1-add-the-login-form', base: main, path: `../${basename(repo.dir)}.worktrees/GLD-1` });
     // The main worktree does not see it, and the board and log still agree.
     assert.equal(git(repo.dir, 'status', '--porcelain', '--untracked-files=all'), ' M .guild/audit.jsonl\n M ACTIVE_TASKS.md');
     ok(cli(['replay', '--check', '--json'], { cwd: repo.dir }), 'replay --check');
@@ -53,7 +53,7 @@ describe('claim makes the task a worktree', () => {
     assert.equal(existsSync(wtPath(repo, 'GLD-1')), false);
     const off = setup(t, ['worktrees: false']);
     assert.equal(ok(cli(['claim', '--json'], { cwd: off.dir, agent: 'a' }), 'claim').worktree, null);
-    assert.equal(existsSync(join(off.dir, '.git', 'guild', 'worktrees')), false);
+    assert.equal(existsSync(worktreePath(off, '')), false);
   });
 
   test('in a repository without a commit the claim stands, without a worktree, and says why', (t) => {

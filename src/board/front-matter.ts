@@ -193,7 +193,7 @@ function sectionKeyLine(block: string[], status: Status, sectionsLine: number): 
 export interface WorktreeSettings {
   /** `worktrees` (default true): claim makes a worktree per task. */
   enabled: boolean;
-  /** `worktree_root`: where worktrees go instead of <git-common-dir>/guild/worktrees; relative to the main worktree. */
+  /** `worktree_root`: where worktrees go instead of `<clone>.worktrees/` beside the clone; relative to the main worktree. */
   root: string | null;
   /** `worktree_copy`: files (usually ignored ones, like .env) copied from the main worktree into a new worktree. */
   copy: string[];

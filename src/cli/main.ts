@@ -131,7 +131,7 @@ export function buildParser(argv: string[]): Argv {
       taskId(y, false, 'task to claim')
         .option('caps', capsOption)
         .option('pid', { type: 'number', describe: 'bind the claim to this process too' })
-        .option('worktree', { type: 'boolean', default: true, describe: 'make the task\'s worktree, <git-common-dir>/guild/worktrees/<ID> on branch guild/<ID>-<slug> (--no-worktree: do not)' }),
+        .option('worktree', { type: 'boolean', default: true, describe: 'make the task\'s worktree, <clone>.worktrees/<ID> beside the clone, on branch guild/<ID>-<slug> (--no-worktree: do not)' }),
     )
     .command('complete [id]', 'mark your task done (or in review); refuses uncommitted work in its worktree (exit 2) and a failing `verify` (exit 6)', (y) =>
       taskId(y, false, 'task (default: the one whose worktree you are in, or the one you hold)')

@@ -44,8 +44,9 @@ function linkedWorktree(worktree: string, dotGit: string): RepoPaths {
     const relative = readFileSync(commondirFile, 'utf8').trim();
     commonDir = isAbsolute(relative) ? relative : resolve(gitDir, relative);
   }
-  // A non-bare clone keeps its common dir at <main worktree>/.git. guild's own worktrees live
-  // inside it (<common dir>/guild/worktrees/<ID>), and are found the same way: by their .git file.
+  // A non-bare clone keeps its common dir at <main worktree>/.git. Every linked worktree, guild's
+  // own wherever they are (beside the clone, or inside .git/guild/ before), is found the same way:
+  // by its .git file.
   const mainWorktree = basename(commonDir) === '.git' ? dirname(commonDir) : worktree;
   return { worktree, commonDir, mainWorktree, gitDir };
 }

@@ -1,10 +1,13 @@
 // doctor's worktrees section: agents' worktrees that disagree with the board. Problems are what
 // needs someone to act (a task In Progress whose recorded worktree is gone); warnings are states
 // that are allowed but worth a look (a failed task's worktree kept for its next try).
+import { sep } from 'node:path';
+import { worktreeSettings } from '../board/front-matter.js';
 import type { Board } from '../board/types.js';
 import { GuildError } from '../errors.js';
 import type { Guild } from '../tasks/guild.js';
 import { listAgentWorktrees } from '../workspace/prune-worktrees.js';
+import { worktreeRoot } from '../workspace/workspace.js';
 
 export interface WorktreeCheck {
   name: 'worktrees';
@@ -23,6 +26,8 @@ export async function checkWorktrees(guild: Guild, board: Board): Promise<Worktr
     check.problems.push({ message: `could not list worktrees: ${error.message}` });
     return check;
   }
+  const underGit = rootUnderGit(guild, board);
+  if (underGit) check.warnings.push(underGit);
   const byTask = new Map(listing.worktrees.map((wt) => [wt.task, wt]));
   for (const wt of listing.worktrees) {
     if (!wt.exists) {
@@ -51,4 +56,16 @@ export async function checkWorktrees(guild: Guild, board: Board): Promise<Worktr
   }
   check.ok = check.problems.length === 0;
   return check;
+}
+
+/** worktree_root under a `.git` folder: allowed, but agent CLIs refuse to write there. */
+function rootUnderGit(guild: Guild, board: Board): string | null {
+  let root: string;
+  try {
+    root = worktreeRoot(guild, worktreeSettings(board.settings));
+  } catch {
+    return null; // A bad worktree_root is the front matter check's to report.
+  }
+  if (!root.split(sep).includes('.git')) return null;
+  return `worktree_root puts worktrees under .git (${root}): agent CLIs such as Claude Code refuse to write there; leave it unset (worktrees go beside the clone) or point it elsewhere`;
 }

@@ -15,7 +15,7 @@ import { runBoardCommand, type CommandRun } from './board-command.js';
 import { resolveOwnTask } from '../tasks/claim-task.js';
 import { loadBoard, type Guild } from '../tasks/guild.js';
 import { requireTrusted } from './trust.js';
-import { worktreeOfTask, worktreeRoot } from './workspace.js';
+import { oldWorktreeRoot, worktreeOfTask, worktreeRoot } from './workspace.js';
 
 export interface CheckedWork {
   branch: string;
@@ -57,11 +57,16 @@ export async function checkWork(guild: Guild, agent: string, id: string | undefi
   if (!held) return null;
   // No branch on the board: claimed without a worktree, and nothing to check (or spawn git for),
   // unless the task's worktree is where claims make it (the branch missing from a momentary board).
-  if (task.branch === null && !existsSync(join(worktreeRoot(guild, worktreeSettings(board.settings)), task.id!))) return null;
+  if (task.branch === null && !madeWhereClaimsMakeThem(guild, board, task.id!)) return null;
   const known = options.worktree === undefined || task.branch === null ? null : await stateAt(options.worktree, guild.repo.commonDir, task.branch);
   const entry = known ? { path: options.worktree!, branch: `refs/heads/${known.branch}` } : worktreeOfTask(await listWorktrees(guild.repo.mainWorktree), task);
   if (!entry || ('prunable' in entry && entry.prunable) || entry.branch === null) return null;
   return checkAt(guild, board, task, { path: entry.path, branch: entry.branch.replace(/^refs\/heads\//, ''), known }, options);
+}
+
+/** The task has a directory where claims make worktrees now, or where they made them before. */
+function madeWhereClaimsMakeThem(guild: Guild, board: Board, id: string): boolean {
+  return existsSync(join(worktreeRoot(guild, worktreeSettings(board.settings)), id)) || existsSync(join(oldWorktreeRoot(guild), id));
 }
 
 /** The runner's complete: in the worktree its claim made, on that branch, or an error. */

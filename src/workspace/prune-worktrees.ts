@@ -7,12 +7,13 @@
 // The lock outranks the board: a person may tick `[x]` on a task its agent is still working on,
 // and a branch the agent has not committed on yet is "merged" by ancestry alone. Only heal
 // removes locks, so while one is there (healthy or not) the worktree is someone's.
+import { rmdirSync } from 'node:fs';
 import type { Board, Status } from '../board/types.js';
 import { taskOfBranch } from '../git/branch-name.js';
 import { aheadBehind, branchCreatedAt, deleteMergedBranch, isAncestor, listWorktrees, pruneWorktreeRecords, removeWorktree, worktreeStatus, type WorktreeEntry } from '../git/worktree.js';
 import { loadBoard, type Guild } from '../tasks/guild.js';
 import { updateBoard } from '../tasks/update-board.js';
-import { mainHead } from './workspace.js';
+import { defaultWorktreeRoot, mainHead } from './workspace.js';
 
 export interface AgentWorktree {
   task: string;
@@ -120,12 +121,26 @@ export async function pruneWorktrees(guild: Guild, options: { actor: string; dry
     result.removed.push({ task: wt.task, path: wt.path, branch: wt.branch, head: wt.head, branchDeleted });
   }
   if (!options.dryRun && result.forgotten.length > 0) await pruneWorktreeRecords(main);
+  if (!options.dryRun && result.removed.length > 0) removeIfEmpty(defaultWorktreeRoot(guild));
   if (!options.dryRun && result.removed.length > 0) {
     await updateBoard(guild, options.actor, `log ${result.removed.length} removed worktree(s)`, (tx) => {
       for (const removed of result.removed) tx.emit('worktree.removed', removed.task, { branch: removed.branch, head: removed.head, branchDeleted: removed.branchDeleted });
     });
   }
   return result;
+}
+
+/**
+ * The default folder beside the clone (never a worktree_root a person chose), once its last worktree is gone: nothing of a person's is
+ * in an empty folder, and one left behind is clutter beside their clone. rmdir removes only an
+ * empty directory, so a worktree made meanwhile (or anyone's file) keeps it.
+ */
+function removeIfEmpty(path: string): void {
+  try {
+    rmdirSync(path);
+  } catch {
+    // Not empty, not there, or not ours to remove: all fine.
+  }
 }
 
 /** Any lock counts, healthy or stale, readable or not: deciding which ones are dead is heal's job. */

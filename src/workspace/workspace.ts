@@ -1,4 +1,5 @@
-// A task's workspace: its own branch guild/<ID>-<slug> and worktree <git-common-dir>/guild/worktrees/<ID>.
+// A task's workspace: its own branch guild/<ID>-<slug> and worktree <clone>.worktrees/<ID>, a
+// folder beside the clone (worktreeRoot says why).
 //
 // Made after the claim is recorded (lock -> log -> board -> worktree), never before: a claim that
 // loses makes nothing, and a crash at any point leaves a state the next `claim <ID>` of the
@@ -52,9 +53,36 @@ export interface Workspace {
 /** `noCommit`: skipped because the repository has no commit yet (the one skip a person's claim may stand without). */
 export type WorkspaceOutcome = { workspace: Workspace; skipped: null } | { workspace: null; skipped: string; noCommit?: boolean };
 
-/** Where worktrees go: worktree_root (relative to the main worktree) or <git-common-dir>/guild/worktrees. */
+/**
+ * Where worktrees go: worktree_root (relative to the main worktree), or else a folder beside the
+ * clone named after it, `<clone>.worktrees/` (`~/src/app` -> `~/src/app.worktrees/GLD-4`). Not
+ * inside the clone (git would show every worktree as an untracked directory, and editors and
+ * watchers would index each one again), and never under `.git`: agent CLIs refuse to write
+ * there (Claude Code calls every path under `.git` a sensitive file). Beside the clone rather
+ * than in a per-user data folder: on the same file system as the clone (a worktree is a cheap
+ * checkout there), found where a person looks, and removed with the clone's parent folder.
+ */
 export function worktreeRoot(guild: Guild, settings: WorktreeSettings): string {
-  return settings.root === null ? join(guild.repo.commonDir, 'guild', 'worktrees') : resolve(guild.repo.mainWorktree, settings.root);
+  return settings.root === null ? defaultWorktreeRoot(guild) : resolve(guild.repo.mainWorktree, settings.root);
+}
+
+/** The default worktree folder is the clone's own name plus this. */
+export const WORKTREES_SUFFIX = '.worktrees';
+
+/** `<clone>.worktrees`, beside the clone (see worktreeRoot). */
+export function defaultWorktreeRoot(guild: Guild): string {
+  const main = resolve(guild.repo.mainWorktree);
+  // A clone at the file system's root has no name to go by: its worktrees go inside it.
+  return basename(main) === '' ? join(main, WORKTREES_SUFFIX) : join(dirname(main), `${basename(main)}${WORKTREES_SUFFIX}`);
+}
+
+/**
+ * Where worktrees went before they moved beside the clone: <git-common-dir>/guild/worktrees.
+ * Worktrees there keep working (each is found by its branch in `git worktree list`, wherever it
+ * is); only new ones go to worktreeRoot.
+ */
+export function oldWorktreeRoot(guild: Guild): string {
+  return join(guild.repo.commonDir, 'guild', 'worktrees');
 }
 
 /** The main worktree's checked-out ref and its commit (null in a repository without a commit). */
@@ -187,15 +215,26 @@ export async function ensureWorkspace(guild: Guild, agent: string, id: string, n
     if (setup && !setup.ok) notes.push(`worktree_setup (${settings.setup.join(' ')}) failed in ${path} (exit ${setup.exitCode ?? setup.signal}):\n${setup.tail}`);
   }
 
-  const shownPath = relative(main, path).startsWith('..') || isAbsolute(relative(main, path)) ? path : relative(main, path);
+  const shownPath = loggedPath(main, path, settings);
   await updateBoard(guild, agent, `record the worktree of ${id}`, (tx) => {
     const now = tx.board.byId.get(id);
     if (!now || now.status !== 'in-progress' || now.owner !== agent) return;
     if (now.branch === branch.name && !created) return;
     if (now.branch !== branch.name) tx.edit.update(now, { fields: { branch: branch.name } });
-    tx.emit('worktree.created', id, { branch: branch.name, base, path: shownPath.split(sep).join('/'), ...(branch.exists ? { reused: true } : {}), ...needsData(mainCommit, needs) });
+    tx.emit('worktree.created', id, { branch: branch.name, base, path: shownPath, ...(branch.exists ? { reused: true } : {}), ...needsData(mainCommit, needs) });
   });
   return { workspace: { task: id, path, branch: branch.name, base, needs, created, reusedBranch: branch.exists, copied, setup, history }, skipped: null };
+}
+
+/**
+ * The worktree's path as worktree.created records it. The log is committed: a path relative to
+ * the main worktree (`../app.worktrees/GLD-4`) means the same in every clone and names no
+ * machine's folders; only a worktree_root a person wrote as an absolute path is logged as one.
+ */
+function loggedPath(main: string, path: string, settings: WorktreeSettings): string {
+  const rel = relative(main, path);
+  if (isAbsolute(rel) || (settings.root !== null && isAbsolute(settings.root))) return path;
+  return rel.split(sep).join('/');
 }
 
 /** What worktree.created records of the needs' branches: only what happened, so that a task without pending needs logs what it always did. */

@@ -30,8 +30,19 @@ export function repoAt(dir: string): TempRepo {
     log: join(dir, '.guild', 'audit.jsonl'),
     read: (file = 'ACTIVE_TASKS.md') => readFileSync(join(dir, file), 'utf8'),
     write: (text, file = 'ACTIVE_TASKS.md') => writeFileSync(join(dir, file), text),
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    remove: () => removeRepoDir(dir),
   };
+}
+
+/** Where guild-fs makes task `id`'s worktree by default: `<clone>.worktrees/<id>`, beside the clone. */
+export function worktreePath(repo: { dir: string }, id: string): string {
+  return join(`${repo.dir}.worktrees`, id);
+}
+
+/** The repository and the worktree folder guild-fs makes beside it. */
+export function removeRepoDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(`${dir}.worktrees`, { recursive: true, force: true });
 }
 
 export interface LogLine {
