@@ -6,6 +6,7 @@
 // process but the person, who runs on this process's timers (it takes no lock and knows nothing
 // of guild-fs, as an editor). Reports, never asserts: test/storm-runner.test.ts and
 // bench/storm-runner.ts decide. Reuses the issue 10 storm's board, person saves and checks.
+import { removeRepoDir, worktreePath } from './repo.js';
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,7 +90,7 @@ function runnerBoard(tasks: number): string {
 
 function makeRepo(parent: string, tasks: number): StormRepo {
   const dir = mkdtempSync(join(parent, 'guild-fs-runner-storm-'));
-  const repo: StormRepo = { dir, board: join(dir, 'ACTIVE_TASKS.md'), log: join(dir, '.guild', 'audit.jsonl'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  const repo: StormRepo = { dir, board: join(dir, 'ACTIVE_TASKS.md'), log: join(dir, '.guild', 'audit.jsonl'), remove: () => removeRepoDir(dir) };
   gitSync(dir, ['init', '-q', '-b', 'main']);
   gitSync(dir, ['config', 'user.email', 'storm@example.com']);
   gitSync(dir, ['config', 'user.name', 'storm']);
@@ -260,7 +261,7 @@ export async function runnerStorm(options: RunnerStormOptions): Promise<RunnerSt
 /** What the storm left: where the agents ran, what main holds, the completions, the branches. */
 function judge(repo: StormRepo, state: string, start: string, options: RunnerStormOptions): Omit<RunnerStormReport, 'check' | 'person' | 'runs' | 'killed' | 'ownerlessWaits' | 'runMs' | 'tasksPerSecond' | 'commits'> {
   const places = agentPlaces(state);
-  const root = join(repo.dir, '.git', 'guild', 'worktrees');
+  const root = worktreePath(repo, '');
   const outside = places
     .filter((p) => p.cwd !== join(root, p.task) || p.toplevel !== join(root, p.task) || !(p.branch ?? '').startsWith(`guild/${p.task}-`))
     .map((p) => `${p.task} by ${p.agent}: cwd ${p.cwd}, checkout ${p.toplevel}, branch ${p.branch}`);
