@@ -65,7 +65,8 @@ export function refuseControlCharacters(field: TextField): void {
     const at = value.search(LINE_BREAK);
     if (at >= 0) throw new UsageError(`${field.name} is one line, but it holds a line break (${whereIs(value, at)}); put the rest in the body`, { field: field.name, at });
   }
-  const at = value.search(new RegExp(CONTROL.source));
+  // search ignores the g flag and lastIndex: CONTROL serves as it is.
+  const at = value.search(CONTROL);
   if (at >= 0) throw new UsageError(`${field.name} holds a control character (${whereIs(value, at)}); text fields take no control characters but tab`, { field: field.name, at });
 }
 

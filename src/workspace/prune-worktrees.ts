@@ -121,8 +121,8 @@ export async function pruneWorktrees(guild: Guild, options: { actor: string; dry
     result.removed.push({ task: wt.task, path: wt.path, branch: wt.branch, head: wt.head, branchDeleted });
   }
   if (!options.dryRun && result.forgotten.length > 0) await pruneWorktreeRecords(main);
-  if (!options.dryRun && result.removed.length > 0) removeIfEmpty(defaultWorktreeRoot(guild));
   if (!options.dryRun && result.removed.length > 0) {
+    removeIfEmpty(defaultWorktreeRoot(guild));
     await updateBoard(guild, options.actor, `log ${result.removed.length} removed worktree(s)`, (tx) => {
       for (const removed of result.removed) tx.emit('worktree.removed', removed.task, { branch: removed.branch, head: removed.head, branchDeleted: removed.branchDeleted });
     });
@@ -131,9 +131,10 @@ export async function pruneWorktrees(guild: Guild, options: { actor: string; dry
 }
 
 /**
- * The default folder beside the clone (never a worktree_root a person chose), once its last worktree is gone: nothing of a person's is
- * in an empty folder, and one left behind is clutter beside their clone. rmdir removes only an
- * empty directory, so a worktree made meanwhile (or anyone's file) keeps it.
+ * The default folder beside the clone (never a worktree_root a person chose), once its last
+ * worktree is gone: nothing of a person's is in an empty folder, and one left behind is clutter
+ * beside their clone. rmdir removes only an empty directory, so a worktree made meanwhile (or
+ * anyone's file) keeps it.
  */
 function removeIfEmpty(path: string): void {
   try {
