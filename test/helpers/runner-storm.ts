@@ -6,7 +6,6 @@
 // process but the person, who runs on this process's timers (it takes no lock and knows nothing
 // of guild-fs, as an editor). Reports, never asserts: test/storm-runner.test.ts and
 // bench/storm-runner.ts decide. Reuses the issue 10 storm's board, person saves and checks.
-import { removeRepoDir, worktreePath } from './repo.js';
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +18,7 @@ import { childEnv, guild, killStormProcesses, spawnTracked, STORM_BIN, type Stor
 import { settle, startStormDaemon } from './storm.js';
 import { agentPlaces, alive, writeFakeAgent, type AgentPlace } from './fake-agent.js';
 import { mulberry32 } from './board-mutator.js';
+import { removeRepoDir, worktreePath } from './repo.js';
 import { UNFINISHED_LOCK_GRACE_MS } from '../../src/health/heal.js';
 
 const run = promisify(execFile);
@@ -174,6 +174,12 @@ function unfinishedLocksWait(repo: StormRepo): number {
   return wait;
 }
 
+/** `guild-fs heal`, as a person runs it between two runs; reported as a run. */
+function healOnce(repo: StormRepo): { code: number; stderrTail: string; killed: boolean } {
+  const healed = guild(repo, ['heal'], { verifyCache: true }, 'storm-heal');
+  return { code: healed.code, stderrTail: healed.stderr.trim().split('\n').slice(-4).join('\n'), killed: false };
+}
+
 async function runOnce(repo: StormRepo, agent: string, state: string, killAfter: number | null): Promise<{ code: number; stderrTail: string; killed: boolean }> {
   const env = { ...childEnv({ verifyCache: true }), FAKE_STATE: state, FAKE_DELAY_MS: String(AGENT_MS) };
   const { child, done } = spawnTracked([STORM_BIN, 'run', '--json', '-j', '4', '--agent', 'w', '--', process.execPath, agent], repo.dir, env);
@@ -216,9 +222,7 @@ export async function runnerStorm(options: RunnerStormOptions): Promise<RunnerSt
     const ownerlessWaits: number[] = [];
     if (first.killed) {
       // The runner died: its claims are stale on proof (its pid); heal gives them back.
-      const healed = guild(repo, ['heal'], { verifyCache: true }, 'storm-heal');
-      runs.push({ code: healed.code, stderrTail: healed.stderr.trim().split('\n').slice(-4).join('\n'), killed: false });
-      runs.push(await runOnce(repo, agent, state, null));
+      runs.push(healOnce(repo), await runOnce(repo, agent, state, null));
       // A run ends when nothing is claimable (no --watch). A task healed to wait out retry_base
       // is waited for by the run itself (it says run.waiting). What it does not wait for: a lock
       // directory the SIGKILL left between its mkdir and its owner.json. No pid proves its taker
@@ -230,9 +234,7 @@ export async function runnerStorm(options: RunnerStormOptions): Promise<RunnerSt
           ownerlessWaits.push(Math.round(wait));
           await new Promise((resolve) => setTimeout(resolve, wait));
         }
-        const healed = guild(repo, ['heal'], { verifyCache: true }, 'storm-heal');
-        runs.push({ code: healed.code, stderrTail: healed.stderr.trim().split('\n').slice(-4).join('\n'), killed: false });
-        runs.push(await runOnce(repo, agent, state, null));
+        runs.push(healOnce(repo), await runOnce(repo, agent, state, null));
       }
     }
     // The runs' time, not the waits for heal's grace in between (no run was going then).
