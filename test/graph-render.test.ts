@@ -2,26 +2,24 @@
 // DOT through Graphviz's `dot`. For a 30-task board and a board of hostile titles, every node's
 // label (ID, status word, title) must be in the SVG's text as its literal self, and so must the
 // legend. Text content, not pixels. The tools are test-only, installed by
-// scripts/test-tools/install.sh into .cache/test-tools/; without them this file skips locally and
+// scripts/test-tools/install.sh into a per-user cache; without them this file skips locally and
 // FAILS under CI=true, so a CI machine that could not install them never passes silently.
 import { describe, test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { cli } from './helpers/cli.js';
+import { TEST_TOOLS_SOURCE, toolBin, toolsMissing } from './helpers/test-tools.js';
 import { tempRepo, type TempRepo } from './helpers/repo.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CACHE = join(ROOT, '.cache', 'test-tools');
-const MMDC = join(CACHE, 'node_modules', '.bin', 'mmdc');
-const PUPPETEER_CONFIG = join(CACHE, 'puppeteer-config.json');
+const MMDC = toolBin('graph', 'mmdc');
+const PUPPETEER_CONFIG = join(TEST_TOOLS_SOURCE, 'graph', 'puppeteer-config.json');
 
 function missingTools(): string[] {
   const missing: string[] = [];
-  if (!existsSync(MMDC) || !existsSync(PUPPETEER_CONFIG)) missing.push(`mermaid-cli (${MMDC})`);
+  if (MMDC === undefined) missing.push('mermaid-cli');
   if (!existsSync('/usr/bin/chromium')) missing.push('/usr/bin/chromium');
   try {
     execFileSync('dot', ['-V'], { stdio: 'ignore' });
@@ -30,12 +28,7 @@ function missingTools(): string[] {
   }
   return missing;
 }
-const missing = missingTools();
-const why = `the graph render tools are missing: ${missing.join(', ')}; run scripts/test-tools/install.sh`;
-if (missing.length > 0 && process.env.CI === 'true') {
-  test('the graph render tools are installed (CI)', () => assert.fail(why));
-}
-const skip = missing.length > 0 ? why : false;
+const skip = toolsMissing('the graph render tools', missingTools());
 
 const WORDS: Record<string, string> = { backlog: 'Backlog', blocked: 'Blocked', ready: 'Ready', 'in-progress': 'In Progress', review: 'Review', done: 'Done', failed: 'Failed', unknown: 'Not on the board' };
 const SECTIONS = ['Backlog', 'Blocked', 'Ready', 'In Progress', 'Review', 'Done', 'Failed'];
@@ -122,7 +115,7 @@ function render(tool: 'mermaid' | 'dot', source: string): string[] {
   const input = join(dir, tool === 'mermaid' ? 'graph.mmd' : 'graph.dot');
   const output = join(dir, 'graph.svg');
   writeFileSync(input, source);
-  if (tool === 'mermaid') execFileSync(MMDC, ['-q', '-p', PUPPETEER_CONFIG, '-i', input, '-o', output], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PUPPETEER_SKIP_DOWNLOAD: '1' } });
+  if (tool === 'mermaid') execFileSync(MMDC!, ['-q', '-p', PUPPETEER_CONFIG, '-i', input, '-o', output], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PUPPETEER_SKIP_DOWNLOAD: '1' } });
   else execFileSync('dot', ['-Tsvg', '-o', output, input], { stdio: ['ignore', 'ignore', 'pipe'] });
   return svgText(readFileSync(output, 'utf8'));
 }

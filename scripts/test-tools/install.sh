@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Installs the heavy tools test/graph-render.test.ts draws with, none of them a dependency of
-# guild-fs: Debian's chromium and graphviz (apt, when missing) and mermaid-cli (npm, pinned by
-# this folder's package-lock.json) into .cache/test-tools/ (git-ignored). Puppeteer never
-# downloads a browser of its own: it is pointed at /usr/bin/chromium. Safe to run again: it does
-# nothing when everything is there and the lockfile has not changed.
+# Installs the heavy tools only the tests use, none of them a dependency of guild-fs, so the quick
+# start's install stays small:
+#   - Debian's chromium and graphviz (apt, when missing);
+#   - each set scripts/test-tools/<set>/ (package.json + the package-lock.json that pins it):
+#     graph (mermaid-cli, for test/graph-render.test.ts) and agents (Claude Code, Codex, Gemini
+#     CLI, ~750 MB, for test/recipes-*.test.ts).
+# A set goes into ${GUILD_TEST_TOOLS:-${XDG_CACHE_HOME:-~/.cache}/guild-fs-test-tools}/<set>-<hash>,
+# <hash> from its lockfile, so a changed lockfile gets a fresh folder and an unchanged one is
+# installed once per machine (clean clones and worktrees share it). A folder is used only once
+# complete: it is made under a temp name and renamed. `npm ci --ignore-scripts`: the CLIs ship
+# their programs inside their packages, no install script of theirs runs, and Puppeteer never
+# downloads a browser (it is pointed at /usr/bin/chromium).
+#
+#   scripts/test-tools/install.sh [SET...]      (default: every set)
+# Safe to run again: it does nothing when everything is there.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-cache="$root/.cache/test-tools"
+cache="${GUILD_TEST_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/guild-fs-test-tools}"
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
@@ -19,19 +28,24 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-mkdir -p "$cache"
-if ! cmp -s "$here/package-lock.json" "$cache/package-lock.json" || [ ! -x "$cache/node_modules/.bin/mmdc" ]; then
-  cp "$here/package.json" "$here/package-lock.json" "$cache/"
-  echo "test-tools: npm ci into $cache" >&2
-  PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix "$cache" --no-audit --no-fund --loglevel=error
-fi
-
-# The flags this machine's chromium needs headless (without the networking ones, connections are refused).
-cat > "$cache/puppeteer-config.json" <<'JSON'
-{
-  "executablePath": "/usr/bin/chromium",
-  "headless": true,
-  "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+install_set() {
+  local set="$1" hash dir temp
+  hash="$(sha256sum "$here/$set/package-lock.json" | cut -c1-12)"
+  dir="$cache/$set-$hash"
+  if [ ! -e "$dir/.installed" ]; then
+    temp="$dir.tmp-$$"
+    rm -rf "$temp"
+    mkdir -p "$temp"
+    cp "$here/$set/package.json" "$here/$set/package-lock.json" "$temp/"
+    echo "test-tools: npm ci $set into $dir" >&2
+    PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix "$temp" --ignore-scripts --no-audit --no-fund --loglevel=error
+    date -u +%FT%TZ > "$temp/.installed"
+    # Another install that finished first is as good as ours.
+    mv -T "$temp" "$dir" 2>/dev/null || rm -rf "$temp"
+  fi
+  echo "test-tools: $set ready in $dir" >&2
 }
-JSON
-echo "test-tools: ready in $cache" >&2
+
+sets=("$@")
+[ "${#sets[@]}" -gt 0 ] || sets=(graph agents)
+for set in "${sets[@]}"; do install_set "$set"; done
