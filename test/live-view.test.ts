@@ -2,7 +2,9 @@
 // the lines it prints above its block are the plain output's own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { eventLines } from '../src/runner/event-lines.js';
 import { LiveView } from '../src/runner/live-view.js';
+import { summarize } from '../src/runner/run-tasks.js';
 import type { RunEvent } from '../src/runner/events.js';
 
 function view(now: { t: number }) {
@@ -33,10 +35,24 @@ test('event lines scroll above the block; the summary leaves no block behind', a
   const { live, written } = view(now);
   live.onEvent(at({ event: 'run.started', workers: ['a-1'], argv: ['agent'], template: 'shipped' }));
   live.onEvent(at({ event: 'task.failed', worker: 'a-1', task: 'T-3', try: 1, ms: 500, reason: 'the agent exited with status 1\n\nits last lines:\nboom', poisoned: false, retry: null, committed: null }));
-  live.onEvent(at({ event: 'run.summary', done: 0, failed: 1, released: 0, errors: 0, tasks: [{ task: 'T-3', worker: 'a-1', try: 1, outcome: 'failed', ms: 500 }], ms: 600, exitCode: 6 }));
+  live.onEvent(at({ event: 'run.summary', done: 0, failed: 1, released: 0, retried: 0, errors: 0, tries: [{ task: 'T-3', worker: 'a-1', try: 1, outcome: 'failed', ms: 500 }], ms: 600, exitCode: 6 }));
   const text = written.join('');
   assert.match(text, /a-1 {2}T-3 failed in 500ms: the agent exited with status 1: boom\n/);
-  assert.match(text, /run: 0 done, 1 failed in 600ms\n {2}T-3 {2}failed/);
+  assert.match(text, /run: 1 task: 0 done, 1 failed in 600ms\n {2}T-3 {2}failed/);
   // After the summary nothing is redrawn: the text ends with the summary's last line.
   assert.match(text, /\(try 1\)\n$/);
+});
+
+test('the summary counts tasks by their last try; failed tries that were retried are counted apart', () => {
+  const tries = [
+    { task: 'T-1', worker: 'a-1', try: 1, outcome: 'failed' as const, ms: 10 },
+    { task: 'T-2', worker: 'a-2', try: 1, outcome: 'done' as const, ms: 10 },
+    { task: 'T-1', worker: 'a-1', try: 2, outcome: 'failed' as const, ms: 10 },
+    { task: 'T-1', worker: 'a-2', try: 3, outcome: 'done' as const, ms: 10 },
+    { task: 'T-3', worker: 'a-1', try: 1, outcome: 'released' as const, ms: 10 },
+  ];
+  const summary = summarize(tries, 0, 1500);
+  assert.deepEqual([summary.done, summary.failed, summary.released, summary.retried, summary.exitCode], [2, 0, 1, 2, 6]);
+  const [line] = eventLines({ time: '', event: 'run.summary', ...summary });
+  assert.equal(line!.text, 'run: 3 tasks: 2 done, 0 failed, 1 handed back in 2s; 2 failed tries were retried');
 });

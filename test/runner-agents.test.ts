@@ -54,7 +54,7 @@ describe('run: every kind of agent ends where the SPEC says', () => {
     assert.equal(summary.done, 4);
     assert.equal(summary.failed, 4);
     assert.equal(summary.exitCode, 6);
-    assert.equal(summary.tasks.length, KINDS.length);
+    assert.equal(summary.tries.length, KINDS.length);
   });
 
   test('each task was claimed once and ended once, as its kind asks', () => {

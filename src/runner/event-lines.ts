@@ -1,7 +1,7 @@
 // One line of text per run event, as `guild-fs run` prints them: the plain output (one line per
 // event), and the live view, which prints the same lines above the part it redraws.
 import { formatDuration } from '../duration.js';
-import type { RunEvent } from './events.js';
+import type { RunEvent, RunSummary } from './events.js';
 
 export interface EventLine {
   text: string;
@@ -38,11 +38,19 @@ export function eventLines(event: RunEvent): EventLine[] {
     case 'worker.error':
       return err(`${event.worker}  stopped by an error${event.task ? ` on ${event.task}` : ''}: ${event.message}`);
     case 'run.summary': {
-      if (event.tasks.length === 0) return out(`run: nothing to do (no claimable task)${event.errors ? `; ${event.errors} worker error(s)` : ''}`);
+      if (event.tries.length === 0) return out(`run: nothing to do (no claimable task)${event.errors ? `; ${event.errors} worker error(s)` : ''}`);
       return [
-        { text: `run: ${event.done} done, ${event.failed} failed${event.released ? `, ${event.released} released` : ''} in ${formatDuration(event.ms)}`, stream: 'out' },
-        ...event.tasks.map((task): EventLine => ({ text: `  ${task.task}  ${task.outcome.padEnd(8)} ${formatDuration(task.ms).padStart(6)}  ${task.worker} (try ${task.try})`, stream: 'out' })),
+        { text: summaryLine(event), stream: 'out' },
+        ...event.tries.map((task): EventLine => ({ text: `  ${task.task}  ${task.outcome.padEnd(8)} ${formatDuration(task.ms).padStart(6)}  ${task.worker} (try ${task.try})`, stream: 'out' })),
       ];
     }
   }
+}
+
+/** "run: 9 tasks: 8 done, 1 failed in 12.0s; 3 failed tries were retried". */
+function summaryLine(summary: RunSummary): string {
+  const tasks = summary.done + summary.failed + summary.released;
+  const parts = [`${summary.done} done`, `${summary.failed} failed`, ...(summary.released ? [`${summary.released} handed back`] : [])];
+  const retried = summary.retried ? `; ${summary.retried} failed ${summary.retried === 1 ? 'try was' : 'tries were'} retried` : '';
+  return `run: ${tasks} ${tasks === 1 ? 'task' : 'tasks'}: ${parts.join(', ')} in ${formatDuration(summary.ms)}${retried}`;
 }

@@ -29,12 +29,19 @@ export interface TaskRecord {
   ms: number;
 }
 
+/** Tasks are counted by how their last try of the run ended; the tries themselves are listed apart. */
 export interface RunSummary {
+  /** Tasks completed. */
   done: number;
+  /** Tasks whose last try failed. */
   failed: number;
+  /** Tasks handed back (released) by their last try. */
   released: number;
+  /** Tries that failed and were followed by another try of the same task in this run. */
+  retried: number;
   errors: number;
-  tasks: TaskRecord[];
+  /** Every try of the run, in the order they ended. */
+  tries: TaskRecord[];
   ms: number;
   /** 0 every task taken was completed, 5 none was taken, 6 some failed or were given back, 1 a worker hit an unexpected error. */
   exitCode: number;

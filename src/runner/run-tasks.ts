@@ -136,17 +136,16 @@ export function runTasks(guild: Guild, options: RunOptions): RunHandle {
 }
 
 export function summarize(records: TaskRecord[], errors: number, ms: number): RunSummary {
-  const count = (outcome: TaskRecord['outcome']): number => records.filter((record) => record.outcome === outcome).length;
-  const done = count('done');
-  const failed = count('failed');
-  const released = count('released');
-  // The exit code judges each task by how its last try ended: a task that failed once and was
-  // then completed by a later try of this run was completed.
+  // Each task is judged by how its last try ended: a task that failed once and was then completed
+  // by a later try of this run was completed, and its failed try counts apart, as retried.
   const last = new Map<string, TaskRecord['outcome']>();
   for (const record of records) last.set(record.task, record.outcome);
-  const unfinished = [...last.values()].filter((outcome) => outcome !== 'done').length;
-  const exitCode = errors > 0 ? 1 : records.length === 0 ? 5 : unfinished > 0 ? 6 : 0;
-  return { done, failed, released, errors, tasks: records, ms, exitCode };
+  const count = (outcome: TaskRecord['outcome']): number => [...last.values()].filter((ended) => ended === outcome).length;
+  const done = count('done');
+  const failedTries = records.filter((record) => record.outcome === 'failed').length;
+  const failed = count('failed');
+  const exitCode = errors > 0 ? 1 : records.length === 0 ? 5 : done < last.size ? 6 : 0;
+  return { done, failed, released: count('released'), retried: failedTries - failed, errors, tries: records, ms, exitCode };
 }
 
 /** Calls `wake` when the board file changes; a watcher that cannot start leaves the idle timer alone to do it. */
