@@ -1,6 +1,7 @@
 // Where the heavy test-only tools are: each set of scripts/test-tools/<set>/ is installed by
-// scripts/test-tools/install.sh into a per-user cache folder named for its lockfile's hash (the
-// same rule as the script's, so a changed lockfile is never served an old install). A test that
+// scripts/test-tools/install.sh into a per-user cache folder named for the hash of its
+// package.json and lockfile (the same rule as the script's, so a changed set is never served an
+// old install). A test that
 // needs a set skips locally when it is missing and FAILS under CI=true (see `toolsMissing`), so a
 // CI machine that could not install them never passes silently.
 import { createHash } from 'node:crypto';
@@ -24,8 +25,9 @@ function cacheRoot(): string {
 
 /** The folder set `set` is installed in (whether or not it is there yet). */
 export function toolSetDir(set: ToolSet): string {
-  const lock = readFileSync(join(TEST_TOOLS_SOURCE, set, 'package-lock.json'));
-  return join(cacheRoot(), `${set}-${createHash('sha256').update(lock).digest('hex').slice(0, 12)}`);
+  const hash = createHash('sha256');
+  for (const file of ['package.json', 'package-lock.json']) hash.update(readFileSync(join(TEST_TOOLS_SOURCE, set, file)));
+  return join(cacheRoot(), `${set}-${hash.digest('hex').slice(0, 12)}`);
 }
 
 /** The path of a binary of set `set` (node_modules/.bin/NAME), or undefined when not installed. */
