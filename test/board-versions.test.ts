@@ -62,6 +62,33 @@ describe('line diff', () => {
     }
   });
 
+  test('past a few edits, lines found once on each side anchor the diff: valid, near the fewest edits (200 seeded boards)', () => {
+    const random = seeded(20261208);
+    for (let t = 0; t < 200; t++) {
+      // A board's shape: task lines (unique), blank lines and headings between them (repeated).
+      let fresh = 0;
+      const line = (): string => (random(10) === 0 ? '' : random(40) === 0 ? '## Ready' : `- [ ] GLD-${++fresh} task ${fresh}`);
+      const a = Array.from({ length: 200 + random(800) }, line);
+      const b = a.slice();
+      const edits = 65 + random(300);
+      for (let e = 0; e < edits; e++) {
+        const at = random(b.length + 1);
+        const op = random(3);
+        if (op === 0) b.splice(at, 0, line());
+        else if (op === 1) b.splice(at, 1);
+        else b[at] = line();
+      }
+      const hunks = diffLines(a, b, 5000);
+      assert.ok(hunks, `case ${t}`);
+      const c = a.slice();
+      applyHunks(c, hunks);
+      assert.deepEqual(c, b, `case ${t}`);
+      const lines = hunks.reduce((sum, [, remove, insert]) => sum + remove + insert.length, 0);
+      assert.ok(lines <= 2 * edits, `case ${t}: ${lines} lines for ${edits} edits`);
+      assert.equal(diffLines(a, b, Math.floor(lines / 4)), null, `case ${t}: a budget of a quarter is refused`);
+    }
+  });
+
   test('gives up past the edit limit', () => {
     assert.equal(diffLines(['a', 'b', 'c'], ['x', 'y', 'z'], 2), null);
     assert.deepEqual(diffLines(['a'], ['a'], 0), []);

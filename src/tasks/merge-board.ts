@@ -37,6 +37,8 @@ export interface BoardMergeInput {
   preferOnClash?: Side;
   /** Free text changed on both sides at the same place keeps both sides' lines, no conflict (a person's saves merged with each other). */
   unionText?: boolean;
+  /** Sides the caller has parsed already (each of exactly that side's text): not parsed again. */
+  parsed?: Partial<Record<'base' | Side, Board>>;
 }
 
 export interface BoardMerge {
@@ -44,6 +46,8 @@ export interface BoardMerge {
   /** Conflicts left marked in `text` (git's, in free text, or guild-fs's own); 0 when clean. */
   conflicts: number;
   notes: string[];
+  /** `text` as a board: parsed to check it reads, when there were no conflicts. */
+  board?: Board;
 }
 
 interface Version {
@@ -58,7 +62,8 @@ export async function mergeBoards(input: BoardMergeInput): Promise<BoardMerge> {
   const boards: Partial<Record<'base' | Side, Board>> = {};
   for (const side of ['base', 'ours', 'theirs'] as const) {
     try {
-      boards[side] = await parseRecent(input.file, input[side]);
+      const parsed = input.parsed?.[side];
+      boards[side] = parsed !== undefined && parsed.text === input[side] ? parsed : await parseRecent(input.file, input[side]);
     } catch (error) {
       if (!(error instanceof GuildError)) throw error;
       // A board guild-fs cannot read is merged as text: nothing is lost, and git marks what collides.
@@ -122,18 +127,19 @@ export async function mergeBoards(input: BoardMergeInput): Promise<BoardMerge> {
       : await mergeTexts(join(baseSkeleton!), join(ourSkeleton!), join(theirSkeleton!), { union: input.unionText });
   const text = await placeClashes(input.file, placeTasks(ourSkeleton!, rawLines(merged.text), ours.eol), ours.eol, clashes);
   let conflicts = merged.conflicts + clashes.length;
+  let board: Board | undefined;
   if (conflicts === 0) {
     // The edits and git's merge each keep the tasks intact; a board that no longer reads would
     // still be a conflict for a person to look at, never a silent result.
     try {
-      await parseBoard(input.file, text);
+      board = await parseBoard(input.file, text);
     } catch (error) {
       if (!(error instanceof GuildError)) throw error;
       notes.push(`${input.file}: the merged board cannot be read (${error.message}); left for you to fix`);
       conflicts = 1;
     }
   }
-  return { text, conflicts, notes };
+  return { text, conflicts, notes, board };
 }
 
 /**

@@ -239,7 +239,7 @@ async function attemptUpdate<T>(guild: Guild, actor: string, change: (tx: Transa
 async function mergeLateSave(guild: Guild, base: string, ours: Board, theirs: string, onDisk: string, versions: BoardVersions, options: UpdateOptions): Promise<Board> {
   let expected = onDisk;
   let from = base;
-  let mine = ours.text;
+  let mine: string | Board = ours;
   let save = theirs;
   // Its own time, not what is left of the write's: the events are logged, the write is made.
   const start = guild.now();
@@ -271,7 +271,7 @@ async function mergeLateSave(guild: Guild, base: string, ours: Board, theirs: st
     // Saved again meanwhile, from what was on disk then: merge that save in turn. (A save
     // caught in the replaced file, `orphan`, is in hand only: it is always merged now.)
     from = expected;
-    mine = text;
+    mine = merged ?? text;
     save = committed.written ? committed.orphan! : committed.disk;
     expected = committed.written ? text : committed.disk;
   }
