@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, cliAsync, type CliResult } from './helpers/cli.js';
 import { boardWith, committedRepo } from './helpers/git-repo.js';
-import { claudeBinary, claudeOnPath, startScriptedClaude, type ScriptedClaude } from './helpers/model-anthropic.js';
+import { claudeBinary, claudeOnPath, GUILD_FS_READY_TOOL, SCRIPTED_MCP_PROMPT, startScriptedClaude, type ScriptedClaude } from './helpers/model-anthropic.js';
 import { readmeAgentsExample, readmeMcpLines, readmeRecipe } from './helpers/readme-recipes.js';
 import type { TempRepo } from './helpers/repo.js';
 import { assertEveryTaskDoneWithItsFile, guildFsOnPath } from './helpers/scripted-model.js';
@@ -94,7 +94,7 @@ describe('the README\'s Claude Code lines, against the real CLI', { skip }, () =
     assertOnlyTheScriptedServer(claude);
   });
 
-  test('claude mcp add, verbatim, then claude mcp list: guild-fs connected', { timeout: 120_000 }, async (t) => {
+  test('claude mcp add, verbatim, then claude mcp list: guild-fs connected; and its ready tool answers through claude -p', { timeout: 120_000 }, async (t) => {
     const { claude, env } = await setup(t);
     const repo = boardRepo(t, [], TASKS);
     const [add] = readmeMcpLines().filter((line) => line.words[0] === 'claude');
@@ -107,6 +107,15 @@ describe('the README\'s Claude Code lines, against the real CLI', { skip }, () =
     assert.ok(line, `claude mcp list names guild-fs:\n${list.stdout}`);
     assert.match(line, /\bConnected\b/, line);
     assert.doesNotMatch(line, /Failed|Needs/i, line);
-    assert.deepEqual(claude.strays(), [], 'no traffic to any other host');
+
+    // And its tools work through Claude Code: one print-mode turn whose model calls `ready`
+    // (the prompt before --allowedTools, which takes every word after it).
+    const turn = await runLine(['claude', '-p', SCRIPTED_MCP_PROMPT, '--allowedTools', GUILD_FS_READY_TOOL], { cwd: repo.dir, env });
+    ok(turn, 'claude -p calling the guild-fs ready tool');
+    const results = claude.toolResults();
+    assert.equal(results.length, 1, `one tool result: ${JSON.stringify(results)}`);
+    for (const id of ['GLD-1', 'GLD-2', 'GLD-3']) assert.ok(results[0]!.includes(`"${id}"`), `ready lists ${id}: ${results[0]}`);
+    assert.ok(!results[0]!.includes('"GLD-4"'), `GLD-4 waits on GLD-1: ${results[0]}`);
+    assertOnlyTheScriptedServer(claude);
   });
 });

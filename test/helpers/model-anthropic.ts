@@ -21,6 +21,8 @@ export interface ScriptedClaude {
   requests(): number;
   /** The hosts Claude Code tried to reach other than this server (through the proxy). */
   strays(): string[];
+  /** The text of every tool result Claude Code sent back, in the order they came. */
+  toolResults(): string[];
   close(): Promise<void>;
 }
 
@@ -30,9 +32,13 @@ type Turn = { kind: 'tool'; name: string; input: Record<string, unknown> } | { k
 interface ContentBlock {
   type: string;
   text?: string;
+  /** A tool_result's content: text, or text blocks. */
+  content?: string | ContentBlock[];
+  tool_use_id?: string;
 }
 
-interface MessagesRequest {
+/** The parts of a Messages API request the script reads. */
+export interface MessagesRequest {
   stream?: boolean;
   model?: string;
   system?: string | ContentBlock[];
@@ -55,8 +61,12 @@ function userText(request: MessagesRequest): string {
   return user.flatMap((message) => blocks(message.content)).map((block) => block.text ?? '').join('\n');
 }
 
+function toolResultsOf(request: MessagesRequest): ContentBlock[] {
+  return (request.messages ?? []).flatMap((message) => blocks(message.content)).filter((block) => block.type === 'tool_result');
+}
+
 function hasToolResult(request: MessagesRequest): boolean {
-  return (request.messages ?? []).some((message) => blocks(message.content).some((block) => block.type === 'tool_result'));
+  return toolResultsOf(request).length > 0;
 }
 
 // Write wants an absolute path: the worktree as guild-fs's prompt names it, else the working
@@ -124,7 +134,14 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
   response.end(JSON.stringify(body));
 }
 
-async function answer(request: IncomingMessage, response: ServerResponse, serial: () => number): Promise<void> {
+/** What the server keeps of what it was asked. */
+interface Seen {
+  served: number;
+  /** By tool_use_id: each turn sends the whole conversation again. */
+  toolResults: Map<string, string>;
+}
+
+async function answer(request: IncomingMessage, response: ServerResponse, seen: Seen): Promise<void> {
   const path = (request.url ?? '/').split('?')[0];
   const text = await readBody(request);
   if (request.method === 'POST' && path === '/v1/messages/count_tokens') return sendJson(response, 200, { input_tokens: 1 });
@@ -136,15 +153,20 @@ async function answer(request: IncomingMessage, response: ServerResponse, serial
   const body = JSON.parse(text) as MessagesRequest;
   const turn = scriptedTurn(body);
   const model = body.model ?? 'claude-scripted';
-  if (!body.stream) return sendJson(response, 200, message(turn, model, serial()));
+  const serial = ++seen.served;
+  for (const result of toolResultsOf(body)) {
+    seen.toolResults.set(result.tool_use_id ?? `#${seen.toolResults.size}`, blocks(result.content).map((block) => block.text ?? '').join('\n'));
+  }
+  if (!body.stream) return sendJson(response, 200, message(turn, model, serial));
   response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-  response.end(events(turn, model, serial()));
+  response.end(events(turn, model, serial));
 }
 
 /** The environment that points Claude Code at `url` and keeps it from everything else. */
 function claudeEnv(dir: string, url: string): Record<string, string> {
   const home = join(dir, 'claude-home');
   mkdirSync(join(home, '.claude'), { recursive: true });
+  mkdirSync(join(dir, 'claude-tmp'), { recursive: true });
   return {
     ANTHROPIC_BASE_URL: url,
     ANTHROPIC_API_KEY: 'sk-ant-scripted-dummy',
@@ -154,6 +176,8 @@ function claudeEnv(dir: string, url: string): Record<string, string> {
     XDG_CACHE_HOME: join(home, '.cache'),
     XDG_DATA_HOME: join(home, '.local', 'share'),
     XDG_STATE_HOME: join(home, '.local', 'state'),
+    // Its per-user temp folder (else /tmp/claude-<uid>, shared with every other run).
+    CLAUDE_CODE_TMPDIR: join(dir, 'claude-tmp'),
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     DISABLE_TELEMETRY: '1',
     DISABLE_ERROR_REPORTING: '1',
@@ -174,7 +198,7 @@ function claudeEnv(dir: string, url: string): Record<string, string> {
 
 /** Starts the scripted Messages API server; its config and home folders go under `dir`. */
 export async function startScriptedClaude(dir: string): Promise<ScriptedClaude> {
-  let served = 0;
+  const seen: Seen = { served: 0, toolResults: new Map() };
   const strays: string[] = [];
   const local = await localServer((request, response) => {
     // A proxied plain-HTTP request names its full URL: it was meant for another host.
@@ -182,14 +206,20 @@ export async function startScriptedClaude(dir: string): Promise<ScriptedClaude> 
       strays.push(request.url!);
       return sendJson(response, 403, {});
     }
-    answer(request, response, () => ++served).catch((error: Error) => sendJson(response, 500, { type: 'error', error: { type: 'api_error', message: error.message } }));
+    answer(request, response, seen).catch((error: Error) => sendJson(response, 500, { type: 'error', error: { type: 'api_error', message: error.message } }));
   });
   local.server.on('connect', (request: IncomingMessage, socket: Duplex) => {
     strays.push(request.url ?? '?');
     socket.on('error', () => {});
     socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
   });
-  return { env: claudeEnv(dir, local.url), requests: () => served, strays: () => [...strays], close: local.close };
+  return {
+    env: claudeEnv(dir, local.url),
+    requests: () => seen.served,
+    strays: () => [...strays],
+    toolResults: () => [...seen.toolResults.values()],
+    close: local.close,
+  };
 }
 
 /**
