@@ -57,8 +57,12 @@ function assertOnlyTheScriptedServer(claude: ScriptedClaude): void {
 
 /** A README line whose first word is a command on PATH, run without a shell (words as written). */
 function runLine(words: string[], options: { cwd: string; env: Record<string, string> }): Promise<CliResult> {
+  // As cli.ts does for guild-fs: no agent name or caps from whoever runs the tests.
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  delete env.GUILD_AGENT;
+  delete env.GUILD_CAPS;
   return new Promise((resolve, reject) => {
-    const child = spawn(words[0]!, words.slice(1), { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(words[0]!, words.slice(1), { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
