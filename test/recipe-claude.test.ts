@@ -10,16 +10,17 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { cli, cliAsync, type CliResult } from './helpers/cli.js';
 import { boardWith, committedRepo } from './helpers/git-repo.js';
-import { claudeBinary, claudeOnPath, GUILD_FS_READY_TOOL, SCRIPTED_MCP_PROMPT, startScriptedClaude, type ScriptedClaude } from './helpers/model-anthropic.js';
+import { GUILD_FS_READY_TOOL, SCRIPTED_MCP_PROMPT, startScriptedClaude, type ScriptedClaude } from './helpers/model-anthropic.js';
 import { readmeAgentsExample, readmeMcpLines, readmeRecipe } from './helpers/readme-recipes.js';
 import type { TempRepo } from './helpers/repo.js';
 import { assertEveryTaskDoneWithItsFile, guildFsOnPath } from './helpers/scripted-model.js';
-import { toolsMissing } from './helpers/test-tools.js';
+import { agentCliBin, toolsMissing } from './helpers/test-tools.js';
 
-const skip = toolsMissing('Claude Code 2.1.197 (scripts/test-tools/agents)', claudeBinary() ? [] : ['claude']);
+const CLAUDE = agentCliBin('claude');
+const skip = toolsMissing('Claude Code 2.1.197 (scripts/test-tools/agents)', CLAUDE ? [] : ['claude']);
 
 /** A scripted server, Claude Code and guild-fs on PATH, all under one temp folder. */
 interface Setup {
@@ -34,7 +35,7 @@ async function setup(t: TestContext): Promise<Setup> {
     await claude.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const path = [claudeOnPath(dir)!, guildFsOnPath(dir), process.env.PATH ?? ''].join(':');
+  const path = [dirname(CLAUDE!), guildFsOnPath(dir), process.env.PATH ?? ''].join(':');
   return { claude, env: { ...claude.env, PATH: path } };
 }
 

@@ -6,11 +6,10 @@
 // off by the variables below, and what still tries to leave goes through HTTPS_PROXY, which is
 // this same server: it refuses the tunnel and records the host in `strays()`, so a test can
 // show that nothing left the machine. Free of node:test: the recipe bench reuses it.
-import { existsSync, mkdirSync, statSync, symlinkSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { toolSetDir } from './test-tools.js';
 import { localServer, readBody, scriptedWrite, SCRIPTED_DONE } from './scripted-model.js';
 
 /** A running scripted model and what running Claude Code against it needs. */
@@ -220,28 +219,4 @@ export async function startScriptedClaude(dir: string): Promise<ScriptedClaude> 
     toolResults: () => [...seen.toolResults.values()],
     close: local.close,
   };
-}
-
-/**
- * The pinned Claude Code's executable, or undefined when the agents set is not installed.
- * scripts/test-tools/install.sh installs with --ignore-scripts, so the package's bin is still the
- * stub its postinstall would have replaced with the platform's native binary: that binary, then.
- */
-export function claudeBinary(): string | undefined {
-  const set = toolSetDir('agents');
-  const modules = join(set, 'node_modules', '@anthropic-ai');
-  const stub = join(modules, 'claude-code', 'bin', 'claude.exe');
-  const native = join(modules, `claude-code-${process.platform}-${process.arch}`, 'claude');
-  const binary = existsSync(stub) && statSync(stub).size > 4096 ? stub : native;
-  return existsSync(join(set, '.installed')) && existsSync(binary) ? binary : undefined;
-}
-
-/** A folder holding a `claude` command (the pinned one) for PATH, or undefined when not installed. */
-export function claudeOnPath(dir: string): string | undefined {
-  const binary = claudeBinary();
-  if (binary === undefined) return undefined;
-  const bin = join(dir, 'claude-bin');
-  mkdirSync(bin, { recursive: true });
-  if (!existsSync(join(bin, 'claude'))) symlinkSync(binary, join(bin, 'claude'));
-  return bin;
 }
