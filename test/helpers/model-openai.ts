@@ -1,8 +1,9 @@
 // A scripted OpenAI Responses API for Codex (the Rust CLI of @openai/codex), playing the script
 // of scripted-model.ts: Codex streams `POST <base_url>/responses` and reads server-sent events
 // (`response.created`, `response.output_item.done`, `response.completed`). Codex 0.171.0 offers a
-// model of a custom provider no `apply_patch` tool (that comes with a known model's metadata), only
-// `exec_command`, so the scripted write is one shell command, run by Codex in its own sandbox.
+// model of a custom provider no apply_patch tool of its own, only `exec_command`, and its
+// instructions tell the model to edit files by running `apply_patch` there, which Codex catches
+// and applies itself ("apply patch ... patch: completed", not a shell): the scripted write is that.
 // Codex is pointed here by a `[model_providers.scripted]` table in an isolated CODEX_HOME, with
 // the plugin marketplace, connectors, analytics, feedback and update checks off: with them on,
 // 0.171.0 runs `git ls-remote https://github.com/openai/plugins.git` and looks up api.github.com
@@ -84,12 +85,13 @@ function userText(input: InputItem[]): string {
   return texts.join('\n');
 }
 
-/** The shell command that writes `write` (relative to the turn's cwd, the task's worktree). */
+/**
+ * The `apply_patch` command that adds `write`'s file (its path relative to the turn's cwd, the
+ * task's worktree). A patch line is a file line: content that ends in a newline loses nothing.
+ */
 export function codexWriteCommand(write: ScriptedWrite): string {
-  const dir = write.path.slice(0, write.path.lastIndexOf('/'));
-  // printf with %s and one quoted argument: the content never meets the shell's own parsing.
-  const quoted = `'${write.content.replaceAll("'", `'\\''`)}'`;
-  return `mkdir -p ${dir} && printf '%s' ${quoted} > ${write.path}`;
+  const added = write.content.replace(/\n$/, '').split('\n').map((line) => `+${line}`).join('\n');
+  return `apply_patch <<'PATCH'\n*** Begin Patch\n*** Add File: ${write.path}\n${added}\n*** End Patch\nPATCH`;
 }
 
 function toolNames(tools: Tool[]): string[] {
