@@ -5,7 +5,7 @@
 // locally and FAILS under CI=true.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { cliAsync, type CliResult } from './helpers/cli.js';
@@ -47,7 +47,8 @@ async function runRecipe(setup: RecipeSetup, options: ScriptedGeminiOptions = {}
     try {
       const PATH = [dirname(GEMINI!), guildFsOnPath(dir), process.env.PATH ?? ''].join(delimiter);
       const args = readmeRecipe('gemini').runArgs.filter((word) => word !== setup.drop);
-      const run = await cliAsync(args, { cwd: repo.dir, env: { ...server.env, PATH } });
+      // NO_COLOR empty: Gemini CLI colours its fatal errors unless NO_COLOR is set, whatever the terminal.
+      const run = await cliAsync(args, { cwd: repo.dir, env: { ...server.env, PATH, NO_COLOR: '' } });
       return { repo, run, requests: server.requests(), cleanup };
     } finally {
       await server.close();
@@ -74,8 +75,8 @@ describe('the README recipe for Gemini CLI, run by guild-fs run', { skip }, () =
   // dump of the error object, the HTTP status in it) and exits non-zero; each task fails (one try
   // each here, so the run ends at once) with those last lines in its reason, as plain text. The
   // strings are what a breaker would have to recognise.
-  const FAILURES: { what: string; drop?: string; failWith?: number; status: number; says: RegExp[] }[] = [
-    { what: 'the line without --skip-trust (a new worktree is not a trusted folder)', drop: '--skip-trust', status: 55, says: [/Gemini CLI is not running in a trusted directory/] },
+  const FAILURES: { what: string; drop?: string; failWith?: number; status: number; says: RegExp[]; red?: boolean }[] = [
+    { what: 'the line without --skip-trust (a new worktree is not a trusted folder)', drop: '--skip-trust', status: 55, says: [/Gemini CLI is not running in a trusted directory/], red: true },
     { what: 'a model API that answers 401 to everything', failWith: 401, status: 1, says: [/status: 401/, /An unexpected critical error occurred/] },
     { what: 'a model API that answers 429 (a spent daily quota) to everything', failWith: 429, status: 1, says: [/status: 429/, /You exceeded your current quota/, /An unexpected critical error occurred/] },
   ];
@@ -92,6 +93,8 @@ describe('the README recipe for Gemini CLI, run by guild-fs run', { skip }, () =
           assert.match(reason, new RegExp(`^the agent exited with status ${failure.status}\n`), reason);
           for (const says of failure.says) assert.match(reason, says, reason);
           assert.doesNotMatch(reason, /\x1b/, 'no terminal controls in a stored reason');
+          // ...while the try's run log keeps the output as Gemini CLI printed it, red and all.
+          if (failure.red) assert.match(readFileSync(join(recipe.repo.dir, '.git', 'guild', 'runs', String(event.task), '1.log'), 'utf8'), /\x1b\[31mGemini CLI is not running/);
         }
       } finally {
         recipe.cleanup();
