@@ -2,7 +2,8 @@
 // speaks it) for the recipe tests and the recipes bench: Gemini CLI is pointed at it through
 // GOOGLE_GEMINI_BASE_URL with a dummy GEMINI_API_KEY, a HOME of its own and its settings.json
 // there (API-key auth chosen, usage statistics, telemetry, update checks and the IDE companion
-// off), so no request leaves 127.0.0.1 and the real ~/.gemini is never read.
+// off), so the real ~/.gemini is never read and no request leaves 127.0.0.1: traced, the one other
+// host 0.61.0 asks for is play.googleapis.com (usage statistics), which the settings turn off.
 // The script (helpers/scripted-model.ts): the turn that holds guild-fs's prompt and no tool result
 // gets one `write_file` call; once the function response is in, the text SCRIPTED_DONE.
 // Gemini CLI also asks its utility models for JSON (the model router's classifiers, the
@@ -42,7 +43,7 @@ interface JsonSchema {
   items?: JsonSchema;
 }
 
-// Gemini CLI's file-writing tool (packages/core WRITE_FILE_TOOL_NAME) and its parameters.
+// Gemini CLI's file-writing tool (packages/core WRITE_FILE_TOOL_NAME), called with file_path and content.
 const WRITE_FILE = 'write_file';
 // templates/prompt.md: "Your working directory is a git worktree of its own, {{worktree}}, on the branch".
 const WORKTREE_LINE = /Your working directory is a git worktree of its own, (.+?), on the branch /;
@@ -76,8 +77,17 @@ function geminiHome(dir: string): Record<string, string> {
     ide: { enabled: false },
   };
   writeFileSync(join(home, '.gemini', 'settings.json'), JSON.stringify(settings, null, 2) + '\n');
-  // TMPDIR: Gemini CLI writes its error reports (gemini-client-error-*.json) to the OS temp folder.
-  return { HOME: home, GEMINI_CLI_HOME: home, TMPDIR: tmp };
+  return {
+    HOME: home,
+    GEMINI_CLI_HOME: home,
+    // The machine's settings (/etc/gemini-cli/) would override the user's: files that are never there.
+    GEMINI_CLI_SYSTEM_SETTINGS_PATH: join(dir, 'gemini-system', 'settings.json'),
+    GEMINI_CLI_SYSTEM_DEFAULTS_PATH: join(dir, 'gemini-system', 'system-defaults.json'),
+    // The variable wins over settings.json, so a GEMINI_TELEMETRY_ENABLED in the caller's env cannot turn it on.
+    GEMINI_TELEMETRY_ENABLED: 'false',
+    // Gemini CLI writes its error reports (gemini-client-error-*.json) to the OS temp folder.
+    TMPDIR: tmp,
+  };
 }
 
 async function answer(request: IncomingMessage, response: ServerResponse, options: ScriptedGeminiOptions): Promise<void> {
