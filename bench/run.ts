@@ -7,7 +7,8 @@
 // bench/daemon.ts, which also runs alone: `npx tsx bench/daemon.ts [--quick]`; 13 (the storm:
 // a person saving by hand while agents work) is issue 10's, bench/storm.ts, which also runs alone;
 // 20 (agents' throughput on a board a person saves 60 times a second) is issue 20's, bench/busy-board.ts,
-// which also runs alone.
+// which also runs alone; 22 (each agent CLI's recipe through guild-fs run against the CLI by hand) is
+// issue 21's, bench/recipes.ts, which also runs alone.
 //
 // Every figure is a ratio against a baseline measured in the same run, with subject and baseline
 // runs interleaved (rotating their order) so that drift on a shared, noisy machine hits both
@@ -38,6 +39,7 @@ import { runnerBench } from './runner.js';
 import { remoteBench } from './remote.js';
 import { mcpBench } from './mcp.js';
 import { graphBench } from './graph.js';
+import { recipesBench } from './recipes.js';
 import { staleSaveBench } from './stale-save.js';
 import { generateBoard } from './generate-board.js';
 import { fmt, max, median, min, p90, pairedRatios, rotation } from './stats.js';
@@ -476,6 +478,8 @@ async function main(): Promise<void> {
   const runnerStorm = await runnerStormBench({ quick, tmpRoot, log });
   // --- Figure 20 (issue 20): agents' throughput on a board a person saves 60 times a second.
   const busyBoard = await busyBoardBench({ quick, tmpRoot, log });
+  // --- Figure 22 (issue 21): each recipe's overhead, the real agent CLIs against scripted models.
+  const recipes = await recipesBench({ quick, tmpRoot, log, bin });
 
   // --- Optional: CPU profiles.
   let profileText = '';
@@ -528,6 +532,7 @@ async function main(): Promise<void> {
     ...staleSave.rows,
     ...runnerStorm.rows,
     ...busyBoard.rows,
+    ...recipes.rows,
   ];
   const references: Row[] = [
     { ...processRow('ref. `claim`, 10 tasks, cold (fixed cost)', 'claim10', Number.POSITIVE_INFINITY), target: 'none' },
@@ -586,6 +591,8 @@ ${staleSave.method}
 ${runnerStorm.method}
 
 ${busyBoard.method}
+
+${recipes.method}
 
 Nothing here is asserted: \`bench/run.ts\` exits 0 whether or not a target is met. The machine may be shared; read the p90 and paired-ratio columns and the load average before trusting a small difference.`;
 

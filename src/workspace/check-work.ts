@@ -115,8 +115,10 @@ async function checkAt(guild: Guild, board: Board, task: Task, where: { path: st
       });
     }
   }
-  // Nothing committed and nothing run since the status: the head it read is the head now.
-  const head = committed === null && verify === null && known?.head ? known.head : await gitLine(['rev-parse', 'HEAD'], { cwd: path, readOnly: true });
+  // Nothing run since: the head is the commit just made, or, with nothing committed, the one the
+  // status read. (A verify may commit: then git is asked.)
+  const unchanged = verify === null ? (committed ?? known?.head ?? null) : null;
+  const head = unchanged ?? (await gitLine(['rev-parse', 'HEAD'], { cwd: path, readOnly: true }));
   return { branch: where.branch, head, path, committed, verify };
 }
 
