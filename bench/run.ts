@@ -7,7 +7,8 @@
 // bench/daemon.ts, which also runs alone: `npx tsx bench/daemon.ts [--quick]`; 13 (the storm:
 // a person saving by hand while agents work) is issue 10's, bench/storm.ts, which also runs alone;
 // 20 (agents' throughput on a board a person saves 60 times a second) is issue 20's, bench/busy-board.ts,
-// which also runs alone.
+// which also runs alone; 21a-c (a broken agent CLI: the runner's breaker) are issue 21 item 4's,
+// bench/breaker.ts, which also runs alone.
 //
 // Every figure is a ratio against a baseline measured in the same run, with subject and baseline
 // runs interleaved (rotating their order) so that drift on a shared, noisy machine hits both
@@ -32,6 +33,7 @@ import { daemonBench } from './daemon.js';
 import { stormBench } from './storm.js';
 import { runnerStormBench } from './storm-runner.js';
 import { busyBoardBench } from './busy-board.js';
+import { breakerBench } from './breaker.js';
 import { logHistoryBench } from './log-history.js';
 import { worktreeBench } from './worktrees.js';
 import { runnerBench } from './runner.js';
@@ -476,6 +478,8 @@ async function main(): Promise<void> {
   const runnerStorm = await runnerStormBench({ quick, tmpRoot, log });
   // --- Figure 20 (issue 20): agents' throughput on a board a person saves 60 times a second.
   const busyBoard = await busyBoardBench({ quick, tmpRoot, log });
+  // --- Figure 21a-c (issue 21 item 4): a broken agent CLI on a 20-task board.
+  const breaker = await breakerBench({ quick, tmpRoot, log, bin });
 
   // --- Optional: CPU profiles.
   let profileText = '';
@@ -528,6 +532,7 @@ async function main(): Promise<void> {
     ...staleSave.rows,
     ...runnerStorm.rows,
     ...busyBoard.rows,
+    ...breaker.rows,
   ];
   const references: Row[] = [
     { ...processRow('ref. `claim`, 10 tasks, cold (fixed cost)', 'claim10', Number.POSITIVE_INFINITY), target: 'none' },
@@ -586,6 +591,8 @@ ${staleSave.method}
 ${runnerStorm.method}
 
 ${busyBoard.method}
+
+${breaker.method}
 
 Nothing here is asserted: \`bench/run.ts\` exits 0 whether or not a target is met. The machine may be shared; read the p90 and paired-ratio columns and the load average before trusting a small difference.`;
 
