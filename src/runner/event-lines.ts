@@ -56,7 +56,7 @@ export function eventLines(event: RunEvent): EventLine[] {
 /** What a person must know when the breaker opens: which command, why, and until when nothing starts. */
 export function unavailableLine(event: Extract<RunEvent, { event: 'agent.unavailable' }>): string {
   const then = event.wait ? `waiting until ${clockTime(event.until)} (or --no-wait to stop)` : 'not waiting (--no-wait): no new try for it; the run ends (exit 8)';
-  return `run: agent ${event.command} unavailable: ${event.reason}; ${event.givenBack} tr${event.givenBack === 1 ? 'y' : 'ies'} given back (the tasks keep their tries); ${then}`;
+  return `run: agent ${event.command} unavailable: ${event.reason}; ${event.givenBack} tr${event.givenBack === 1 ? 'y' : 'ies'} given back so far (the tasks keep their tries); ${then}`;
 }
 
 function summaryLine(agent: UnavailableAgent): string {
