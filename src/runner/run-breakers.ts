@@ -71,6 +71,12 @@ export class RunBreakers {
     return { kind: 'start' };
   }
 
+  /** Why a try of `spec` may not start now (its breaker opened since the claim was let through); null: it may. */
+  blocked(spec: WorkerSpec): string | null {
+    const state = this.of(spec).breaker.state();
+    return state.kind === 'open' ? `agent unavailable: ${state.reason}` : null;
+  }
+
   /** A try admitted has ended (or its claim found nothing): whatever verdict it had is given. */
   finished(spec: WorkerSpec): void {
     const command = this.of(spec);

@@ -220,6 +220,9 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
   // The last look before the spawn: the worktree still the task's, the lock still this claim's
   // (a heal or a hand release since the claim gives the task to someone else).
   if (!(await stillStartable(pool, name, claimed))) return;
+  // A claim let through just before the breaker opened: given back before its agent starts.
+  const blocked = pool.breakers.blocked(spec);
+  if (blocked !== null) return giveBackUnstarted(pool, name, claimed, blocked);
   const agent = startAgent({
     argv,
     cwd,
@@ -380,6 +383,14 @@ async function stillStartable(pool: Pool, name: string, claimed: ClaimedWorkspac
   else pool.emit({ event: 'run.note', worker: name, task: id, message: `no agent started: ${problem}` });
   await commitBoard(pool, name, `guild: ${id} released by ${name}`);
   return false;
+}
+
+/** A claim whose agent is not started because its command is unavailable: no try spent. */
+async function giveBackUnstarted(pool: Pool, name: string, claimed: ClaimedWorkspace, why: string): Promise<void> {
+  const id = claimed.task.id!;
+  const { released } = await releaseUnstarted(pool.guild, name, id, { reason: why, claim: { token: claimed.lock.token } });
+  if (released) pool.emit({ event: 'task.released', worker: name, task: id, try: 0, ms: 0, reason: why, unavailable: true });
+  await commitBoard(pool, name, `guild: ${id} given back by ${name}: the agent is unavailable`);
 }
 
 /** `commit: true`: the board and log are committed after each change of state, as the CLI does after each command. */
