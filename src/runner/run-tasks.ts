@@ -8,13 +8,12 @@
 import { watch as watchFs, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Guild } from '../tasks/guild.js';
-import type { RunEvent, RunEventBody, RunSummary, TaskRecord } from './events.js';
+import type { RunEvent, RunEventBody, RunSummary, TaskRecord, UnavailableAgent } from './events.js';
 import type { RunStream } from './run-log.js';
 import { startWatchdog, type Watchdog } from './watchdog.js';
 import { settleHeld, workerLoop, type Pool } from './worker.js';
 import type { RemoteRounds } from './remote-rounds.js';
 import { RunBreakers, type BreakerSettings } from './run-breakers.js';
-import type { UnavailableAgent } from './events.js';
 
 export interface RunOptions {
   /** CMD and its ARGs, with placeholders. */

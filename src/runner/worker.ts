@@ -316,24 +316,32 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
 export async function settleHeld(pool: Pool, settlement: Settlement): Promise<void> {
   if (settlement.hold) pool.busy++;
   const judged = settlement.judged;
-  for (const one of settlement.fail) await settleOne(pool, one, judged, () => failTry(pool, one.worker, one));
-  for (const one of settlement.giveBack) await settleOne(pool, one, judged, () => giveBack(pool, one, settlement.why));
+  // The try just judged fails its worker as before (its error thrown to the worker's loop), once the held ones are settled too.
+  let failure: { error: unknown } | null = null;
+  const settle = async (one: PendingTry, how: () => Promise<void>): Promise<void> => {
+    try {
+      await how();
+    } catch (error) {
+      if (one === judged) failure = { error };
+      else heldTryError(pool, one, error);
+    } finally {
+      if (one !== judged) pool.busy--;
+    }
+  };
+  for (const one of settlement.fail) await settle(one, () => failTry(pool, one.worker, one));
+  for (const one of settlement.giveBack) await settle(one, () => giveBack(pool, one, settlement.why));
   if (settlement.fail.length + settlement.giveBack.length > 0) pool.wake();
+  if (failure !== null) throw (failure as { error: unknown }).error;
 }
 
-async function settleOne(pool: Pool, one: PendingTry, judged: PendingTry | null, settle: () => Promise<void>): Promise<void> {
-  try {
-    await settle();
-  } catch (error) {
-    // A held try's claim can be lost while it waits (a heal, a hand release): its outcome is not this runner's to record.
-    if (error instanceof HeldError) pool.emit({ event: 'run.note', worker: one.worker, task: one.id, message: `the claim was lost before the outcome could be recorded: ${error.message}` });
-    else {
-      pool.errors++;
-      pool.emit({ event: 'worker.error', worker: one.worker, task: one.id, code: error instanceof GuildError ? error.code : 'EUNEXPECTED', message: (error as Error)?.message ?? String(error) });
-    }
-  } finally {
-    if (one !== judged) pool.busy--;
+/** A held try that could not be recorded: its claim lost while it waited (a heal, a hand release; not this runner's to record), or worse. */
+function heldTryError(pool: Pool, one: PendingTry, error: unknown): void {
+  if (error instanceof HeldError) {
+    pool.emit({ event: 'run.note', worker: one.worker, task: one.id, message: `the claim was lost before the outcome could be recorded: ${error.message}` });
+    return;
   }
+  pool.errors++;
+  pool.emit({ event: 'worker.error', worker: one.worker, task: one.id, code: error instanceof GuildError ? error.code : 'EUNEXPECTED', message: (error as Error)?.message ?? String(error) });
 }
 
 /** A try the agent command failed (not logged in, out of quota): released as if it never ran. */
