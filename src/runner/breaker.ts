@@ -132,7 +132,7 @@ export class Breaker {
       this.current = { kind: 'closed' };
       this.opens = 0;
       this.openKey = null;
-      return this.closedFailure(one.task, fast, key, line);
+      return this.closedFailure(one, { fast, key, line, lines });
     }
     if (state.kind !== 'closed') {
       // A try under way when it opened: the command's failure too when it failed the same way.
@@ -140,17 +140,17 @@ export class Breaker {
       return { kind: 'failed', settle: [] };
     }
     if (matched !== null) return this.open(matched, key, lines, [...this.release(), one.task]);
-    return this.closedFailure(one.task, fast, key, line);
+    return this.closedFailure(one, { fast, key, line, lines });
   }
 
-  private closedFailure(task: string, fast: boolean, key: string, line: string): Verdict {
+  private closedFailure({ task }: FailedTry, { fast, key, line, lines }: { fast: boolean; key: string; line: string; lines: readonly string[] }): Verdict {
     if (!fast) return { kind: 'failed', settle: this.release() };
     // Another reason ends the streak: those held are their tasks' own failures.
     const settle = this.held.length > 0 && this.held[0]!.key !== key ? this.release() : [];
     this.held.push({ task, key, line });
     if (this.held.length < this.policy.threshold) return { kind: 'held', settle };
     const reason = `${this.held.length} tries in a row, on different tasks, failed within ${Math.round(this.policy.fastMs / 1_000)}s the same way: ${line}`;
-    return this.open(reason, key, [], this.release());
+    return this.open(reason, key, lines, this.release());
   }
 
   private open(reason: string, key: string, lines: readonly string[], giveBack: string[]): Verdict {
