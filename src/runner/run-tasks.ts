@@ -7,6 +7,7 @@
 // stops their process groups, and their tasks are released.
 import { watch as watchFs, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { ExitCode } from '../errors.js';
 import type { Guild } from '../tasks/guild.js';
 import type { RunEvent, RunEventBody, RunSummary, TaskRecord, UnavailableAgent } from './events.js';
 import type { RunStream } from './run-log.js';
@@ -154,7 +155,7 @@ export function summarize(records: TaskRecord[], errors: number, ms: number, una
   for (const record of records) last.set(record.task, record.outcome);
   const unfinished = [...last.values()].filter((outcome) => outcome !== 'done').length;
   // 8: --no-wait ended the run on an agent command that cannot work now (not logged in, out of quota).
-  const exitCode = errors > 0 ? 1 : unavailable.some((agent) => agent.stopped) ? 8 : records.length === 0 ? 5 : unfinished > 0 ? 6 : 0;
+  const exitCode = errors > 0 ? 1 : unavailable.some((agent) => agent.stopped) ? ExitCode.agentUnavailable : records.length === 0 ? 5 : unfinished > 0 ? 6 : 0;
   return { done, failed, released, errors, tasks: records, ms, unavailable, exitCode };
 }
 
