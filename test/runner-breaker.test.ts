@@ -11,7 +11,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BIN, cli } from './helpers/cli.js';
 import { boardWith, committedRepo } from './helpers/git-repo.js';
-import { runnerFixture } from './helpers/fake-agent.js';
+import { runnerFixture, writeFakeAgent } from './helpers/fake-agent.js';
 import { readLog, type TempRepo } from './helpers/repo.js';
 
 // Each start appends its task to FAKE_STATE/starts; FAKE_STATE/works makes it work.
@@ -111,6 +111,47 @@ describe('a broken agent CLI, run -j 4 --no-wait on a board of 12', () => {
     assertNothingBurnt(f, run.events, /^agent unavailable: E042 seat not assigned$/);
     const bad = runJson(f, ['--unavailable', '/(/']);
     assert.equal(bad.code, 2);
+  });
+});
+
+describe('a profile\'s unavailable: patterns', () => {
+  test('open the breaker for that profile\'s command only: the other profile drains its tasks; exit 8 with --no-wait', (t) => {
+    const state = mkdtempSync(join(tmpdir(), 'guild-fs-breaker-'));
+    const broken = join(state, 'agent.cjs');
+    writeFileSync(broken, AGENT('E042 seat not assigned', 1));
+    const working = writeFakeAgent(state);
+    const front = [
+      'max_tries: 2',
+      'agents:',
+      '  seatless:',
+      `    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(broken)}]`,
+      '    caps: [a]',
+      '    parallel: 2',
+      '    unavailable: ["/^E\\\\d+ seat/"]',
+      '  works:',
+      `    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(working)}]`,
+      '    caps: [b]',
+    ];
+    const tasks = ['- [ ] ok one caps:a', '- [ ] ok two caps:b', '- [ ] ok three caps:a', '- [ ] ok four caps:b', '- [ ] ok five caps:a'];
+    const repo = committedRepo(boardWith(front, tasks), { '.gitignore': '*.log\n' });
+    t.after(() => {
+      repo.remove();
+      rmSync(state, { recursive: true, force: true });
+    });
+    assert.equal(cli(['trust'], { cwd: repo.dir }).code, 0);
+    const run = cli(['run', '--json', '--no-wait'], { cwd: repo.dir, env: { FAKE_STATE: state } });
+    const events = parse(run.stdout);
+    assert.equal(run.code, 8, run.stderr);
+    const open = events.filter((e) => e.event === 'agent.unavailable');
+    assert.deepEqual(open.map((e) => [e.reason, e.workers.every((w: string) => w.startsWith('seatless-'))]), [['E042 seat not assigned', true]]);
+    const tasksNow = JSON.parse(cli(['list', '--json'], { cwd: repo.dir }).stdout).result.tasks as { id: string; status: string; tries: number }[];
+    assert.deepEqual(Object.fromEntries(tasksNow.map((task) => [task.id, [task.status, task.tries]])), {
+      'GLD-1': ['ready', 0],
+      'GLD-2': ['done', 0],
+      'GLD-3': ['ready', 0],
+      'GLD-4': ['done', 0],
+      'GLD-5': ['ready', 0],
+    });
   });
 });
 
