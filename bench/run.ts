@@ -7,8 +7,9 @@
 // bench/daemon.ts, which also runs alone: `npx tsx bench/daemon.ts [--quick]`; 13 (the storm:
 // a person saving by hand while agents work) is issue 10's, bench/storm.ts, which also runs alone;
 // 20 (agents' throughput on a board a person saves 60 times a second) is issue 20's, bench/busy-board.ts,
-// which also runs alone; 22 (each agent CLI's recipe through guild-fs run against the CLI by hand) is
-// issue 21's, bench/recipes.ts, which also runs alone.
+// which also runs alone; 21a-c (a broken agent CLI: the runner's breaker) are issue 21 item 4's,
+// bench/breaker.ts, which also runs alone; 22 (each agent CLI's recipe through guild-fs run against
+// the CLI by hand) is issue 21's, bench/recipes.ts, which also runs alone.
 //
 // Every figure is a ratio against a baseline measured in the same run, with subject and baseline
 // runs interleaved (rotating their order) so that drift on a shared, noisy machine hits both
@@ -33,6 +34,7 @@ import { daemonBench } from './daemon.js';
 import { stormBench } from './storm.js';
 import { runnerStormBench } from './storm-runner.js';
 import { busyBoardBench } from './busy-board.js';
+import { breakerBench } from './breaker.js';
 import { logHistoryBench } from './log-history.js';
 import { worktreeBench } from './worktrees.js';
 import { runnerBench } from './runner.js';
@@ -478,6 +480,8 @@ async function main(): Promise<void> {
   const runnerStorm = await runnerStormBench({ quick, tmpRoot, log });
   // --- Figure 20 (issue 20): agents' throughput on a board a person saves 60 times a second.
   const busyBoard = await busyBoardBench({ quick, tmpRoot, log });
+  // --- Figure 21a-c (issue 21 item 4): a broken agent CLI on a 20-task board.
+  const breaker = await breakerBench({ quick, tmpRoot, log, bin });
   // --- Figure 22 (issue 21): each recipe's overhead, the real agent CLIs against scripted models.
   const recipes = await recipesBench({ quick, tmpRoot, log, bin });
 
@@ -532,6 +536,7 @@ async function main(): Promise<void> {
     ...staleSave.rows,
     ...runnerStorm.rows,
     ...busyBoard.rows,
+    ...breaker.rows,
     ...recipes.rows,
   ];
   const references: Row[] = [
@@ -592,6 +597,7 @@ ${runnerStorm.method}
 
 ${busyBoard.method}
 
+${breaker.method}
 ${recipes.method}
 
 Nothing here is asserted: \`bench/run.ts\` exits 0 whether or not a target is met. The machine may be shared; read the p90 and paired-ratio columns and the load average before trusting a small difference.`;

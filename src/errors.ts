@@ -11,6 +11,8 @@ export const ExitCode = {
   checkFailed: 6,
   /** The git remote could not be reached; nothing was done (SPEC section 7). */
   remoteUnreachable: 7,
+  /** `run --no-wait`: the agent command cannot work now (not logged in, out of quota); its tries were given back (SPEC section 8). */
+  agentUnavailable: 8,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

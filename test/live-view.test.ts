@@ -56,3 +56,21 @@ test('the summary counts tasks by their last try; failed tries that were retried
   const [line] = eventLines({ time: '', event: 'run.summary', ...summary });
   assert.equal(line!.text, 'run: 3 tasks: 2 done, 0 failed, 1 handed back in 2s; 2 failed tries were retried');
 });
+
+test('an agent command found unavailable: said above the block and kept in it, with the time it waits for, until it works again', () => {
+  const now = { t: 0 };
+  const { live, written } = view(now);
+  live.onEvent(at({ event: 'run.started', workers: ['a-1'], argv: ['agent'], template: 'shipped' }));
+  const until = new Date(2026, 10, 30, 14, 5, 9).toISOString();
+  const reason = `Rate limit reached ${'x'.repeat(200)}; try again in 2 seconds`;
+  live.onEvent(at({ event: 'agent.unavailable', command: 'claude -p', workers: ['a-1'], reason, until, wait: true, givenBack: 1 }));
+  live.stop();
+  assert.match(written.join(''), /run: agent claude -p unavailable: Rate limit reached x+; try again in 2 seconds; 1 try given back so far \(the tasks keep their tries\); waiting until 14:05:09 \(or --no-wait to stop\)\n/);
+  const line = live.block()[1]!;
+  // The reason is what is cut at the width; the time it waits for never is.
+  assert.match(line, /^agent claude -p unavailable: Rate limit reached x+…; waiting until 14:05:09 \(or --no-wait to stop\)$/);
+  assert.ok(line.length <= 99, `${line.length}`);
+  live.onEvent(at({ event: 'agent.available', command: 'claude -p' }));
+  live.stop();
+  assert.equal(live.block()[1], 'a-1  idle');
+});

@@ -93,7 +93,7 @@ describe('a failed try\'s reason from an agent\'s coloured output', () => {
     assert.match(reason, /exited with status 4/);
     assert.match(reason, /^thinking$/m);
     assert.match(reason, /^reading 100%$/m, 'a line redrawn with \\r keeps what the terminal showed last');
-    assert.match(reason, /^Error: quota exceeded for GLD-1$/m);
+    assert.match(reason, /^Error: disk full for GLD-1$/m);
     // The NDJSON event, the board and the try's commit message say the same, clean.
     const event = run.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line)).find((e) => e.event === 'task.failed');
     assert.equal(event.reason, reason);

@@ -280,11 +280,16 @@ export interface AgentProfile {
   /** As --caps: a task is offered only if it needs nothing outside them. null (no caps: key): no filter; []: only tasks that need none. */
   caps: string[] | null;
   parallel: number;
+  /**
+   * Output lines that mean this CLI cannot work now (not logged in, out of quota): each a
+   * case-insensitive substring or a `/regexp/flags`, added to the runner's defaults. Only when given.
+   */
+  unavailable?: string[];
 }
 
 /** More workers than this on one machine is a typo, not a plan: each runs an agent CLI of its own. */
 export const MAX_PARALLEL = 64;
-const PROFILE_KEYS = ['command', 'caps', 'parallel'];
+const PROFILE_KEYS = ['command', 'caps', 'parallel', 'unavailable'];
 
 /** The board's worker profiles, in the order the front matter names them (none: []). */
 export function agentProfiles(settings: Settings, file = 'ACTIVE_TASKS.md'): AgentProfile[] {
@@ -311,8 +316,26 @@ function readAgentProfiles(raw: Record<string, unknown>, bad: (path: string[], w
     for (const cap of (capsList ?? []) as string[]) if (!CAP_PATTERN.test(cap)) bad(['agents', name, 'caps'], `${JSON.stringify(cap)} is not a capability name (1-64 of A-Z a-z 0-9 . _ -)`);
     const parallel = value.parallel ?? 1;
     if (typeof parallel !== 'number' || !Number.isInteger(parallel) || parallel < 1 || parallel > MAX_PARALLEL) bad(['agents', name, 'parallel'], `must be a whole number from 1 to ${MAX_PARALLEL}, got ${JSON.stringify(parallel)}`);
-    return { name, command, caps: capsList === null ? null : [...new Set(capsList as string[])], parallel: parallel as number };
+    const unavailable = unavailablePatterns(value.unavailable, (what) => bad(['agents', name, 'unavailable'], what));
+    return { name, command, caps: capsList === null ? null : [...new Set(capsList as string[])], parallel: parallel as number, ...(unavailable ? { unavailable } : {}) };
   });
+}
+
+/** A profile's `unavailable:` patterns: one string or a list of them; a `/.../flags` one must be a regular expression. */
+function unavailablePatterns(raw: unknown, bad: (what: string) => never): string[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const list = typeof raw === 'string' ? [raw] : raw;
+  if (!Array.isArray(list) || !list.every((one) => typeof one === 'string' && one.trim() !== '')) return bad('must be a list of patterns (each a substring, or /regexp/flags), or one of them');
+  for (const one of list as string[]) {
+    const regexp = /^\/(.+)\/([a-z]*)$/s.exec(one);
+    if (!regexp) continue;
+    try {
+      new RegExp(regexp[1]!, regexp[2]!);
+    } catch (error) {
+      bad(`${JSON.stringify(one)} is not a regular expression: ${(error as Error).message}`);
+    }
+  }
+  return list as string[];
 }
 
 /**

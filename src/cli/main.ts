@@ -161,7 +161,7 @@ export function buildParser(argv: string[]): Argv {
     .command('trust', 'let this clone run the board\'s verify, worktree_setup and agents: commands as they are now (records their hash in <git-common-dir>/guild/trust.json); until then claim, complete and run refuse to run them (exit 2)', (y) =>
       y.option('revoke', { type: 'boolean', describe: 'forget what this clone trusted: run none of the board\'s commands until trusted again' }),
     )
-    .command('run', 'turn an agent\'s command into workers that drain the board: each claims a task (its worktree), runs CMD there with the prompt on stdin, then completes or fails it (exit 0 all done, 6 some failed, 5 nothing to do)', (y) =>
+    .command('run', 'turn an agent\'s command into workers that drain the board: each claims a task (its worktree), runs CMD there with the prompt on stdin, then completes or fails it (exit 0 all done, 6 some failed, 5 nothing to do, 8 the agent command unavailable with --no-wait)', (y) =>
       y
         .usage('$0 run [options] -- CMD [ARG...]   (ARGs {id} {title} {prompt} {prompt_file} {worktree} {branch} are replaced)\n$0 run [--profile NAME] [options]   (the board\'s agents: profiles, all or one)')
         .option('parallel', { alias: 'j', type: 'number', describe: 'workers, named <agent>-1..N (default 1; <agent>: --agent, GUILD_AGENT, or CMD\'s name)' })
@@ -174,6 +174,8 @@ export function buildParser(argv: string[]): Argv {
         .option('profile', { type: 'string', describe: 'without CMD: run only this profile of the front matter\'s agents: (default: all of them)' })
         .option('max-load', { type: 'string', describe: 'start no new claim while the 1-minute load average per core is above this (e.g. 1.5)' })
         .option('min-free-mem', { type: 'string', describe: 'start no new claim while available memory is below this (e.g. 2G, 512M)' })
+        .option('wait', { type: 'boolean', default: true, describe: 'when the agent command is unavailable (not logged in, rate or usage limit), wait for the reset time it printed, or a backoff (--no-wait: stop claiming, give the tries back, exit 8)' })
+        .option('unavailable', { type: 'string', array: true, describe: 'output that means the agent command cannot work now (a substring, or /regexp/flags); added to the defaults: not logged in, invalid key, rate limit, usage limit, quota' })
         .epilogue('Ctrl-C once: no new claims, running agents finish. Twice: they are stopped and their tasks released. --json: NDJSON events, one a line, the summary last.'),
     )
     .command('mcp', 'serve guild-fs to agent hosts over MCP on stdio (tools: ready, claim, show, complete, fail, release, add, log); the agent is GUILD_AGENT, or each tool\'s agent argument; claims are bound to the server\'s process', (y) =>

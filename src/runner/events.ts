@@ -13,7 +13,11 @@ export type RunEvent = Base &
     | { event: 'task.claimed'; worker: string; task: string; title: string; try: number; worktree: string | null; branch: string | null; log: string }
     | { event: 'task.done'; worker: string; task: string; try: number; status: 'done' | 'review'; ms: number; head: string | null }
     | { event: 'task.failed'; worker: string; task: string; try: number; ms: number; reason: string; poisoned: boolean; retry: string | null; committed: string | null }
-    | { event: 'task.released'; worker: string; task: string; try: number; ms: number; reason?: string }
+    | { event: 'task.released'; worker: string; task: string; try: number; ms: number; reason?: string; unavailable?: true }
+    /** The breaker opened for a command (runner/breaker.ts): its tries are given back, and no new one starts until `until`. */
+    | { event: 'agent.unavailable'; command: string; workers: string[]; reason: string; until: string; wait: boolean; givenBack: number }
+    /** The one try after the wait worked: the command's workers claim again. */
+    | { event: 'agent.available'; command: string }
     | { event: 'run.waiting'; worker: string; why: string }
     | { event: 'run.stopping'; how: 'finish-running' | 'stop-agents' }
     | { event: 'run.note'; worker: string | null; task: string | null; message: string }
@@ -43,8 +47,22 @@ export interface RunSummary {
   /** Every try of the run, in the order they ended. */
   tries: TaskRecord[];
   ms: number;
-  /** 0 every task taken was completed, 5 none was taken, 6 some failed or were given back, 1 a worker hit an unexpected error. */
+  /** The commands whose breaker opened in this run ([] when none did). */
+  unavailable: UnavailableAgent[];
+  /** 0 every task taken was completed, 5 none was taken, 6 some failed or were given back, 8 an agent command was unavailable (--no-wait), 1 a worker hit an unexpected error. */
   exitCode: number;
+}
+
+export interface UnavailableAgent {
+  command: string;
+  /** Why it is unavailable still; null: it worked again before the end. */
+  reason: string | null;
+  /** When it was to be tried again, while still open. */
+  until: string | null;
+  opened: number;
+  givenBack: number;
+  /** --no-wait ended the run on it (exit 8). */
+  stopped: boolean;
 }
 
 /** An event without its time; the run stamps it. */

@@ -5,7 +5,7 @@
 // --json) the plain lines or NDJSON are printed instead: a redraw would only garble a log.
 import { formatDuration } from '../duration.js';
 import type { RunEvent } from './events.js';
-import { eventLines } from './event-lines.js';
+import { clockTime, eventLines } from './event-lines.js';
 
 export interface BoardProgress {
   done: number;
@@ -36,6 +36,8 @@ export class LiveView {
   private drawn = 0;
   private progress: BoardProgress | null = null;
   private failedTries = 0;
+  /** Agent commands whose breaker is open: said in the block until they work again. */
+  private readonly parked = new Map<string, Extract<RunEvent, { event: 'agent.unavailable' }>>();
   private started: number;
   private timer: NodeJS.Timeout | null = null;
   private dirty = false;
@@ -58,6 +60,8 @@ export class LiveView {
       if (event.event === 'task.failed') this.failedTries++;
       this.refreshProgress();
     }
+    if (event.event === 'agent.unavailable') this.parked.set(event.command, event);
+    if (event.event === 'agent.available') this.parked.delete(event.command);
     if (event.event === 'run.summary') {
       this.stop();
       this.clear();
@@ -92,7 +96,7 @@ export class LiveView {
   block(): string[] {
     const width = Math.max(40, (this.options.out.columns || 80) - 1);
     const cut = (line: string): string => (line.length > width ? `${line.slice(0, width - 1)}…` : line);
-    const lines = [cut(this.bar(width))];
+    const lines = [cut(this.bar(width)), ...[...this.parked.values()].map((event) => parkedLine(event, width))];
     for (const [name, state] of this.workers) {
       const elapsed = formatElapsed(this.now() - state.since);
       lines.push(cut(state.task === null ? `${name}  idle` : `${name}  ${state.task}  ${elapsed.padStart(5)}  ${state.last === '' ? '' : `> ${printable(state.last)}`}`));
@@ -145,4 +149,13 @@ function formatElapsed(ms: number): string {
 /** An agent's line without the control bytes that would move the cursor under the view. */
 function printable(text: string): string {
   return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\x00-\x1f\x7f]/g, ' ');
+}
+
+/** An open breaker in the block: the reason is what gets cut, never the time it waits for. */
+function parkedLine(event: Extract<RunEvent, { event: 'agent.unavailable' }>, width: number): string {
+  const head = `agent ${event.command} unavailable: `;
+  const tail = event.wait ? `; waiting until ${clockTime(event.until)} (or --no-wait to stop)` : '; not waiting (--no-wait)';
+  const room = Math.max(10, width - head.length - tail.length);
+  const reason = printable(event.reason);
+  return `${head}${reason.length > room ? `${reason.slice(0, room - 1)}…` : reason}${tail}`;
 }

@@ -7,12 +7,14 @@
 // stops their process groups, and their tasks are released.
 import { watch as watchFs, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { ExitCode } from '../errors.js';
 import type { Guild } from '../tasks/guild.js';
-import type { RunEvent, RunEventBody, RunSummary, TaskRecord } from './events.js';
+import type { RunEvent, RunEventBody, RunSummary, TaskRecord, UnavailableAgent } from './events.js';
 import type { RunStream } from './run-log.js';
 import { startWatchdog, type Watchdog } from './watchdog.js';
-import { workerLoop, type Pool } from './worker.js';
+import { settleHeld, workerLoop, type Pool } from './worker.js';
 import type { RemoteRounds } from './remote-rounds.js';
+import { RunBreakers, type BreakerSettings } from './run-breakers.js';
 
 export interface RunOptions {
   /** CMD and its ARGs, with placeholders. */
@@ -53,6 +55,8 @@ export interface RunOptions {
   beforeClaim?: (worker: string) => Promise<void>;
   /** How often an idle --watch worker looks again without a board change. */
   idleRecheckMs?: number;
+  /** The breaker for broken agent commands (run-breakers.ts): --no-wait, --unavailable. */
+  breaker?: BreakerSettings;
   /** On a board with `remote:`: the board's travel between runners in other clones (remote-rounds.ts). */
   remote?: RemoteRounds;
   now?: () => number;
@@ -62,6 +66,8 @@ export interface WorkerSpec {
   name: string;
   argv: string[];
   caps?: readonly string[];
+  /** The profile's `unavailable:` patterns, added to the defaults (unavailable.ts). */
+  unavailable?: readonly string[];
 }
 
 export interface RunHandle {
@@ -93,6 +99,7 @@ export function runTasks(guild: Guild, options: RunOptions): RunHandle {
     records: [] as TaskRecord[],
     refused: new Map(),
     running: new Map(),
+    breakers: new RunBreakers({ now, emit, settings: options.breaker ?? { noWait: false, patterns: [] } }),
     wake: () => {
       const waiting = wakers;
       wakers = [];
@@ -111,12 +118,14 @@ export function runTasks(guild: Guild, options: RunOptions): RunHandle {
   const boardWatcher = options.watch ? watchBoard(guild.boardPath, pool.wake) : null;
   emit({ event: 'run.started', workers, argv: options.argv, template: options.promptFrom });
   const done = Promise.all(specs.map((spec) => workerLoop(pool, spec)))
+    // Tries the breaker still holds when the run stops (a Ctrl-C mid-streak) are recorded as the failures they looked like.
+    .then(() => settleHeld(pool, pool.breakers.settle()))
     // The last outcomes reach the remote even when the run ends without another claim (--max-tasks, a stop).
     .then(() => options.remote?.refresh())
     .then((): RunSummary => {
     boardWatcher?.close();
     watchdog.close();
-    const summary = summarize(pool.records, pool.errors, now() - started);
+    const summary = summarize(pool.records, pool.errors, now() - started, pool.breakers.report());
     emit({ event: 'run.summary', ...summary });
     return summary;
   });
@@ -135,7 +144,7 @@ export function runTasks(guild: Guild, options: RunOptions): RunHandle {
   };
 }
 
-export function summarize(records: TaskRecord[], errors: number, ms: number): RunSummary {
+export function summarize(records: TaskRecord[], errors: number, ms: number, unavailable: UnavailableAgent[] = []): RunSummary {
   // Each task is judged by how its last try ended: a task that failed once and was then completed
   // by a later try of this run was completed, and its failed try counts apart, as retried.
   const last = new Map<string, TaskRecord['outcome']>();
@@ -144,8 +153,9 @@ export function summarize(records: TaskRecord[], errors: number, ms: number): Ru
   const done = count('done');
   const failedTries = records.filter((record) => record.outcome === 'failed').length;
   const failed = count('failed');
-  const exitCode = errors > 0 ? 1 : records.length === 0 ? 5 : done < last.size ? 6 : 0;
-  return { done, failed, released: count('released'), retried: failedTries - failed, errors, tries: records, ms, exitCode };
+  // 8: --no-wait ended the run on an agent command that cannot work now (not logged in, out of quota).
+  const exitCode = errors > 0 ? 1 : unavailable.some((agent) => agent.stopped) ? ExitCode.agentUnavailable : records.length === 0 ? 5 : done < last.size ? 6 : 0;
+  return { done, failed, released: count('released'), retried: failedTries - failed, errors, tries: records, ms, unavailable, exitCode };
 }
 
 /** Calls `wake` when the board file changes; a watcher that cannot start leaves the idle timer alone to do it. */

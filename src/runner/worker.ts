@@ -17,6 +17,7 @@ import { describeEarlierTries, describeNeeds, renderPrompt, taskBody } from './p
 import type { RunOptions, WorkerSpec } from './run-tasks.js';
 import { listRuns, runLogPath, runsDir } from './run-log.js';
 import type { Watchdog } from './watchdog.js';
+import type { PendingTry, RunBreakers, Settlement } from './run-breakers.js';
 import { stripTerminalControls } from '../control-characters.js';
 
 /** What the workers of one run share. */
@@ -41,6 +42,8 @@ export interface Pool {
   running: Map<string, RunningAgent>;
   /** Claims given back because no agent could start on them (no worktree, claim lost), by task. */
   refused: Map<string, number>;
+  /** One breaker per agent command: tries a broken CLI failed are given back, not failed (run-breakers.ts). */
+  breakers: RunBreakers;
   /** Said once: idle because other clones still hold claims (remote-rounds.ts). */
   waitingOnOthers?: boolean;
   /** Wakes every waiting worker. */
@@ -68,6 +71,13 @@ export async function workerLoop(pool: Pool, spec: WorkerSpec): Promise<void> {
     // and what they hold now, before choosing.
     if (options.remote) await options.remote.refresh();
     if (pool.stopping) return;
+    // The agent command's breaker: open (not logged in, out of quota), no try starts until its reset time.
+    const admitted = pool.breakers.admit(spec);
+    if (admitted.kind === 'leave') return;
+    if (admitted.kind === 'wait') {
+      await pool.sleep(admitted.ms);
+      continue;
+    }
     pool.taken++;
     pool.busy++;
     const notes: string[] = [];
@@ -77,7 +87,13 @@ export async function workerLoop(pool: Pool, spec: WorkerSpec): Promise<void> {
     } catch (error) {
       pool.taken--;
       pool.busy--;
+      pool.breakers.finished(spec);
       if (error instanceof NothingToDoError) {
+        // Only held tries keep the run busy: nothing will come to judge them by, so they are failures.
+        if (pool.busy > 0 && pool.busy === pool.breakers.holding()) {
+          await settleHeld(pool, pool.breakers.settle());
+          continue;
+        }
         // A task this worker could take that waits for its retry time (a failed try) is work
         // still to do: the run drives the board to the end, so it waits for it, said once.
         const retrying = error.data.waiting as { task: string; retry: string }[] | undefined;
@@ -116,7 +132,7 @@ export async function workerLoop(pool: Pool, spec: WorkerSpec): Promise<void> {
     try {
       for (const note of notes) pool.emit({ event: 'run.note', worker: name, task: claimed.task.id, message: note });
       await commitBoard(pool, name, `guild: ${claimed.task.id} claimed by ${name}`);
-      await runTry(pool, spec, claimed);
+      await runTry(pool, spec, claimed).finally(() => pool.breakers.finished(spec));
     } catch (error) {
       if (error instanceof HeldError) {
         // The claim was taken from this worker meanwhile (healed, released by hand): its outcome is
@@ -204,6 +220,9 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
   // The last look before the spawn: the worktree still the task's, the lock still this claim's
   // (a heal or a hand release since the claim gives the task to someone else).
   if (!(await stillStartable(pool, name, claimed))) return;
+  // A claim let through just before the breaker opened: given back before its agent starts.
+  const blocked = pool.breakers.blocked(spec);
+  if (blocked !== null) return giveBackUnstarted(pool, name, claimed, blocked);
   const agent = startAgent({
     argv,
     cwd,
@@ -216,6 +235,8 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
     onLine: options.onOutput ? (stream, text) => options.onOutput!(name, id, stream, text) : undefined,
   });
   pool.running.set(name, agent);
+  // Still running past the breaker's fast limit: the command works, so the tries it holds are their tasks' own failures.
+  const works = setTimeout(() => void settleHeld(pool, pool.breakers.worked(spec)), pool.breakers.fastMs);
   // A second Ctrl-C between the claim and the spawn: this agent is stopped too.
   if (pool.halted) agent.stop();
   const beat = setInterval(() => {
@@ -226,6 +247,7 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
     outcome = await agent.done;
   } finally {
     clearInterval(beat);
+    clearTimeout(works);
     pool.running.delete(name);
   }
   const record = (what: TaskOutcome): void => void pool.records.push({ task: id, worker: name, try: tryNumber, outcome: what, ms: pool.now() - started });
@@ -247,6 +269,7 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
   }
   let reason: string;
   if (outcome.exitCode === 0) {
+    await settleHeld(pool, pool.breakers.worked(spec));
     try {
       const { checkWork } = await import('../workspace/check-work.js');
       // In the worktree the claim made, whatever the board shows now: what the agent left is
@@ -276,8 +299,57 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
     const lines = outcome.tail.slice(-REASON_LINES);
     // The first line says what happened (it becomes the try's commit subject); the output follows.
     reason = `${failureOf(outcome, options.timeoutMs)}${lines.length > 0 ? `\n\nits last lines:\n${lines.join('\n')}` : ''}`;
+    if (!outcome.timedOut) {
+      // The breaker judges it: the task's failure, held a moment, or the command's (given back).
+      await settleHeld(pool, pool.breakers.failed(spec, { id, worker: name, tryNumber, started, reason, claim }, { ms: outcome.ms, tail: outcome.tail }));
+      return;
+    }
   }
   await failTry(pool, name, { id, tryNumber, started, reason, claim });
+}
+
+/**
+ * Carries out a breaker's verdict: tries failed as their tasks' own, tries given back (the tasks
+ * keep their tries, `task.released` with the reason). A held try keeps its claim and counts as
+ * busy, so the run does not end before it is settled.
+ */
+export async function settleHeld(pool: Pool, settlement: Settlement): Promise<void> {
+  if (settlement.hold) pool.busy++;
+  const judged = settlement.judged;
+  // The try just judged fails its worker as before (its error thrown to the worker's loop), once the held ones are settled too.
+  let failure: { error: unknown } | null = null;
+  const settle = async (one: PendingTry, how: () => Promise<void>): Promise<void> => {
+    try {
+      await how();
+    } catch (error) {
+      if (one === judged) failure = { error };
+      else heldTryError(pool, one, error);
+    } finally {
+      if (one !== judged) pool.busy--;
+    }
+  };
+  for (const one of settlement.fail) await settle(one, () => failTry(pool, one.worker, one));
+  for (const one of settlement.giveBack) await settle(one, () => giveBack(pool, one, settlement.why));
+  if (settlement.fail.length + settlement.giveBack.length > 0) pool.wake();
+  if (failure !== null) throw (failure as { error: unknown }).error;
+}
+
+/** A held try that could not be recorded: its claim lost while it waited (a heal, a hand release; not this runner's to record), or worse. */
+function heldTryError(pool: Pool, one: PendingTry, error: unknown): void {
+  if (error instanceof HeldError) {
+    pool.emit({ event: 'run.note', worker: one.worker, task: one.id, message: `the claim was lost before the outcome could be recorded: ${error.message}` });
+    return;
+  }
+  pool.errors++;
+  pool.emit({ event: 'worker.error', worker: one.worker, task: one.id, code: error instanceof GuildError ? error.code : 'EUNEXPECTED', message: (error as Error)?.message ?? String(error) });
+}
+
+/** A try the agent command failed (not logged in, out of quota): released as if it never ran. */
+async function giveBack(pool: Pool, one: PendingTry, why: string): Promise<void> {
+  await releaseTask(pool.guild, one.worker, one.id, { claim: one.claim, reason: why });
+  pool.records.push({ task: one.id, worker: one.worker, try: one.tryNumber, outcome: 'released', ms: pool.now() - one.started });
+  pool.emit({ event: 'task.released', worker: one.worker, task: one.id, try: one.tryNumber, ms: pool.now() - one.started, reason: why, unavailable: true });
+  await commitBoard(pool, one.worker, `guild: ${one.id} given back by ${one.worker}: the agent is unavailable`);
 }
 
 async function failTry(pool: Pool, name: string, one: { id: string; tryNumber: number; started: number; reason: string; claim: HeldClaim }): Promise<void> {
@@ -319,6 +391,14 @@ async function stillStartable(pool: Pool, name: string, claimed: ClaimedWorkspac
   else pool.emit({ event: 'run.note', worker: name, task: id, message: `no agent started: ${problem}` });
   await commitBoard(pool, name, `guild: ${id} released by ${name}`);
   return false;
+}
+
+/** A claim whose agent is not started because its command is unavailable: no try spent. */
+async function giveBackUnstarted(pool: Pool, name: string, claimed: ClaimedWorkspace, why: string): Promise<void> {
+  const id = claimed.task.id!;
+  const { released } = await releaseUnstarted(pool.guild, name, id, { reason: why, claim: { token: claimed.lock.token } });
+  if (released) pool.emit({ event: 'task.released', worker: name, task: id, try: 0, ms: 0, reason: why, unavailable: true });
+  await commitBoard(pool, name, `guild: ${id} given back by ${name}: the agent is unavailable`);
 }
 
 /** `commit: true`: the board and log are committed after each change of state, as the CLI does after each command. */

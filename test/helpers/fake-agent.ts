@@ -44,10 +44,11 @@ process.stdin.on('end', () => {
       process.exit(3);
     case 'colours':
       // As Gemini CLI and others print at a terminal: SGR colours, an OSC window title, a
-      // progress line redrawn with \r, a bell; then it gives up.
+      // progress line redrawn with \r, a bell; then it gives up (on the task: a CLI's own
+      // "quota exceeded" would be the breaker's, runner/unavailable.ts).
       process.stdout.write('\x1b]0;agent at work\x07\x1b[1m\x1b[32mthinking\x1b[0m\n');
       process.stdout.write('reading 10%\rreading 100%\n');
-      process.stderr.write('\x1b[31mError:\x1b[39m quota \x1b[4mexceeded\x1b[24m\x07 for ' + id + '\n', () => process.exit(4));
+      process.stderr.write('\x1b[31mError:\x1b[39m disk \x1b[4mfull\x1b[24m\x07 for ' + id + '\n', () => process.exit(4));
       return;
     case 'crash':
       console.log('about to crash');
@@ -114,13 +115,23 @@ export function agentPlaces(state: string): AgentPlace[] {
   return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as AgentPlace);
 }
 
-/** True while a process with this pid exists. */
+/**
+ * True while a process with this pid runs. A zombie (killed, not yet reaped) does not: orphans
+ * go to PID 1, and where that is not a prompt reaper (some containers' init) a killed child
+ * stays a zombie for a while, which kill(pid, 0) still finds.
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) S ...": the state after the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 

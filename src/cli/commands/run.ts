@@ -2,7 +2,8 @@
 // any command becomes guild workers that drain the board (runner/run-tasks.ts). It prints as it
 // goes: one plain line per event, or NDJSON with --json (one event a line, the summary last), and
 // sets its own exit code from the summary: 0 every task taken completed, 6 some failed or were
-// given back, 5 there was nothing to do, 1 a worker hit an unexpected error.
+// given back, 5 there was nothing to do, 8 an agent command was unavailable (--no-wait), 1 a
+// worker hit an unexpected error.
 import { accessSync, constants, statSync } from 'node:fs';
 import { basename, delimiter, join, resolve } from 'node:path';
 import { worktreeSettings } from '../../board/front-matter.js';
@@ -12,6 +13,8 @@ import { UsageError } from '../../errors.js';
 import { isAgentName, parseAgentName } from '../../identifiers.js';
 import type { RunEvent, RunSummary } from '../../runner/events.js';
 import type { WorkerSpec } from '../../runner/run-tasks.js';
+import type { BreakerSettings } from '../../runner/run-breakers.js';
+import { compilePattern } from '../../runner/unavailable.js';
 import { eventLines } from '../../runner/event-lines.js';
 import { loadBoard, type Guild } from '../../tasks/guild.js';
 import { requireTrusted } from '../../workspace/trust.js';
@@ -30,6 +33,9 @@ export interface RunArgs {
   profile?: string;
   maxLoad?: string;
   minFreeMem?: string;
+  /** --no-wait: an agent command found unavailable ends the run (exit 8) instead of waiting for its reset. */
+  wait?: boolean;
+  unavailable?: string | string[];
   '--'?: (string | number)[];
 }
 
@@ -56,6 +62,7 @@ export async function run(args: RunArgs, ctx: Context): Promise<RunSummary> {
   const maxLoad = args.maxLoad === undefined ? null : parseMaxLoad(last(args.maxLoad));
   const minFreeMem = args.minFreeMem === undefined ? null : parseSize(last(args.minFreeMem));
   const caps = capsOption(args.caps);
+  const breaker = breakerSettings(args);
   const guild = await ctx.claimingGuild();
   const board = await loadBoard(guild);
   // The board's commands run in every try (worktree_setup at the claim, verify at the end):
@@ -72,7 +79,7 @@ export async function run(args: RunArgs, ctx: Context): Promise<RunSummary> {
     const profiles = profilesToRun(board.settings, { profile: args.profile });
     requireProfilesTrusted(guild, board, profiles);
     agent = profiles.map((profile) => profile.name).join('+');
-    workers = profiles.flatMap((profile) => workerNames(profile).map((name): WorkerSpec => ({ name, argv: profile.command, caps: profile.caps ?? caps })));
+    workers = profiles.flatMap((profile) => workerNames(profile).map((name): WorkerSpec => ({ name, argv: profile.command, caps: profile.caps ?? caps, unavailable: profile.unavailable })));
   }
   // A command that cannot be found would fail every task on the board, one try after another.
   for (const command of new Set(workers ? workers.map((worker) => worker.argv[0]!) : [argv[0]!])) {
@@ -111,6 +118,7 @@ export async function run(args: RunArgs, ctx: Context): Promise<RunSummary> {
     caps,
     workers,
     beforeClaim,
+    breaker,
     maxTasks,
     timeoutMs,
     graceMs,
@@ -171,6 +179,19 @@ function findProgram(command: string, cwd: string): boolean {
 function agentFromCommand(command: string): string {
   const stem = basename(command).replace(/\.[a-z0-9]+$/i, '').toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '').slice(0, 48);
   return stem !== '' && isAgentName(stem) ? stem : 'agent';
+}
+
+/** --no-wait and --unavailable PATTERN (each a /regexp/flags or a substring; added to the defaults). */
+function breakerSettings(args: RunArgs): BreakerSettings {
+  const patterns = args.unavailable === undefined ? [] : Array.isArray(args.unavailable) ? args.unavailable.map(String) : [String(args.unavailable)];
+  for (const pattern of patterns) {
+    try {
+      compilePattern(pattern);
+    } catch (error) {
+      throw new UsageError(`--unavailable ${JSON.stringify(pattern)}: not a regular expression: ${(error as Error).message}`, { pattern });
+    }
+  }
+  return { noWait: args.wait === false, patterns };
 }
 
 function wholeNumber(value: unknown, option: string, min: number, max: number): number {
