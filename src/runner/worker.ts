@@ -13,6 +13,7 @@ import { autoCommitIfEnabled } from '../workspace/auto-commit.js';
 import { claimWorkspace, notTheTasksWorktree, type ClaimedWorkspace } from '../workspace/claim-workspace.js';
 import { describeEnd, placeholders, startAgent, type AgentOutcome, type RunningAgent } from './agent-process.js';
 import type { RunEventBody, TaskOutcome, TaskRecord } from './events.js';
+import { emptyAllowed, madeNoChange, noChangeReason, ownFiles, startOfTry } from './empty-try.js';
 import { describeEarlierTries, describeNeeds, renderPrompt, taskBody } from './prompt.js';
 import type { RunOptions, WorkerSpec } from './run-tasks.js';
 import { listRuns, runLogPath, runsDir } from './run-log.js';
@@ -204,6 +205,9 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
   // The last look before the spawn: the worktree still the task's, the lock still this claim's
   // (a heal or a hand release since the claim gives the task to someone else).
   if (!(await stillStartable(pool, name, claimed))) return;
+  // An exit 0 is judged against the directory as the agent found it (empty-try.ts).
+  const allowEmpty = emptyAllowed({ task: task ?? claimed.task, worker: spec.allowEmpty, run: options.tryRules?.allowEmpty });
+  const start = allowEmpty ? null : await startOfTry(cwd, { ignore: worktree ? [] : ownFiles(guild) });
   const agent = startAgent({
     argv,
     cwd,
@@ -211,6 +215,7 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
     prompt,
     logPath,
     timeoutMs: options.timeoutMs,
+    idleTimeoutMs: options.tryRules?.idleTimeoutMs,
     graceMs: options.graceMs,
     watchdog: pool.watchdog,
     onLine: options.onOutput ? (stream, text) => options.onOutput!(name, id, stream, text) : undefined,
@@ -246,7 +251,10 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
     return;
   }
   let reason: string;
-  if (outcome.exitCode === 0) {
+  // A timed-out agent that exits 0 on SIGTERM was still stopped: its try fails as a timeout.
+  const exitedOk = outcome.exitCode === 0 && !outcome.timedOut;
+  if (exitedOk && start && (await madeNoChange(cwd, start))) reason = noChangeReason({ branch }, outcome.tail.slice(-REASON_LINES));
+  else if (exitedOk) {
     try {
       const { checkWork } = await import('../workspace/check-work.js');
       // In the worktree the claim made, whatever the board shows now: what the agent left is

@@ -73,7 +73,22 @@ process.stdin.on('end', () => {
       const line = 'x'.repeat(100) + '\n';
       let out = '';
       for (let i = 0; i < 20000; i++) out += i + ' ' + line;
+      fs.writeFileSync(id + '.txt', 'printed a lot\n');
       process.stdout.write(out, () => process.exit(0));
+      return;
+    }
+    case 'nothing':
+      // As an agent CLI that gave up, or whose every write was refused: exit 0, no change.
+      console.log('I could not find anything to change');
+      return;
+    case 'chatty': {
+      // Never silent for long, and done after a while (FAKE_CHATTY_MS): --idle-timeout leaves it be.
+      let n = 0;
+      const t = setInterval(() => process.stdout.write('step ' + ++n + (n % 2 ? '\r' : '\n')), 50);
+      setTimeout(() => {
+        clearInterval(t);
+        fs.writeFileSync(id + '.txt', 'talked ' + n + ' times\n');
+      }, Number(process.env.FAKE_CHATTY_MS || 2500));
       return;
     }
     case 'hold': {

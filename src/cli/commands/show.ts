@@ -25,6 +25,7 @@ export function render(result: ShowWithRuns): string {
     task.elsewhere ? `  on the remote: ${task.elsewhere === 'done' ? 'finished in another clone (its done marker)' : 'claimed by another clone'}` : '',
     task.needs.length ? `  needs: ${task.needs.join(', ')}` : '',
     task.caps.length ? `  caps: ${task.caps.join(', ')}` : '',
+    task.empty === 'ok' ? '  empty:ok (may be done with no change)' : '',
     task.tries ? `  tries: ${task.tries}${task.retry ? `, retry after ${task.retry}` : ''}` : '',
     lock?.state === 'unreadable'
       ? `  lock: ${lock.damaged ? 'DAMAGED' : 'unreadable'}: ${lock.reason}`
@@ -36,8 +37,14 @@ export function render(result: ShowWithRuns): string {
     '',
     'history:',
     ...(result.historyTotal > result.history.length ? [`  (${result.historyTotal - result.history.length} earlier events not shown: guild-fs log --task ${task.id})`] : []),
-    ...(result.history.length ? result.history.map((event) => `  ${event.ts}  ${event.type.padEnd(16)} ${event.agent}`) : ['  (no events)']),
+    ...(result.history.length ? result.history.map((event) => `  ${event.ts}  ${event.type.padEnd(16)} ${event.agent}${reasonOf(event)}`) : ['  (no events)']),
     ...(result.runs.length ? ['', `runs (guild-fs output ${result.task.id} --try N):`, ...result.runs.map((run) => `  try ${String(run.try).padEnd(3)} ${formatSize(run.bytes).padStart(6)}  ${run.modified}`)] : []),
   ];
   return lines.join('\n');
+}
+
+/** A failure's or a release's reason, its first line (the rest, and the agent's output, are in `--json` and the run's log). */
+function reasonOf(event: { data?: unknown }): string {
+  const reason = (event.data as { reason?: unknown } | undefined)?.reason;
+  return typeof reason === 'string' && reason !== '' ? `  ${reason.split('\n', 1)[0]}` : '';
 }
