@@ -97,17 +97,26 @@ describe('run: a try that changed nothing fails', () => {
     assert.equal(ended(run.events, 'GLD-2')[0].event, 'task.done', run.stdout);
   });
 
-  test('a bad empty: value is refused with file:line; a bad allow_empty too', (t) => {
+  test('add --empty-ok writes empty:ok; show says it; a title ending in empty:ok is refused as a field', (t) => {
+    const f = runnerFixture(t, [], []);
+    const added = cli(['add', '--empty-ok', 'Check the links'], { cwd: f.repo.dir });
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(f.repo.read('ACTIVE_TASKS.md'), /^- \[ \] GLD-1 Check the links empty:ok$/m);
+    assert.equal(tasks(f).get('GLD-1').empty, 'ok');
+    assert.match(cli(['show', 'GLD-1'], { cwd: f.repo.dir }).stdout, /empty:ok/);
+    const typed = cli(['add', 'Check the links empty:ok'], { cwd: f.repo.dir });
+    assert.equal(typed.code, 2);
+    assert.match(typed.stderr, /--empty-ok/);
+  });
+
+  test('a bad empty: value is refused with file:line (a bad allow_empty: runner-profiles.test.ts)', (t) => {
     const f = runnerFixture(t, [], []);
     writeFileSync(join(f.repo.dir, 'ACTIVE_TASKS.md'), readFileSync(join(f.repo.dir, 'ACTIVE_TASKS.md'), 'utf8').replace('## Ready\n', '## Ready\n- [ ] nothing empty:yes\n'));
     const list = cli(['list'], { cwd: f.repo.dir });
     assert.equal(list.code, 2);
     assert.match(list.stderr, /ACTIVE_TASKS\.md:\d+: empty:yes: empty takes one value, ok/);
-    const g = runnerFixture(t, [], []);
-    writeFileSync(join(g.repo.dir, 'ACTIVE_TASKS.md'), readFileSync(join(g.repo.dir, 'ACTIVE_TASKS.md'), 'utf8').replace('prefix: GLD\n', 'prefix: GLD\nagents:\n  checker:\n    command: x\n    allow_empty: sometimes\n'));
-    const run = cli(['run'], { cwd: g.repo.dir });
-    assert.equal(run.code, 2);
-    assert.match(run.stderr, /ACTIVE_TASKS\.md:\d+: front matter agents\.checker\.allow_empty: must be true or false/);
+    const run = cli(['run', '--', process.execPath, f.agent], { cwd: f.repo.dir });
+    assert.equal(run.code, 2, 'the runner refuses the board too, and claims nothing');
   });
 });
 

@@ -119,6 +119,7 @@ export function buildParser(argv: string[]): Argv {
         .option('prio', { choices: PRIORITIES, describe: 'priority (default normal)' })
         .option('needs', { type: 'string', describe: 'IDs this task waits for, comma-separated' })
         .option('caps', { type: 'string', describe: 'capabilities it needs, comma-separated' })
+        .option('empty-ok', { type: 'boolean', describe: 'it may be done with no change (a check, a question): empty:ok, so a runner\'s try that changed nothing completes it' })
         .option('body', { type: 'string', describe: 'what the agent is asked to do (indented under the task)' })
         .option('status', { choices: ['backlog', 'blocked', 'ready'], describe: 'section (default ready, or blocked while needs are open)' }),
     )

@@ -186,9 +186,9 @@ export function startAgent(input: AgentInput): RunningAgent {
 }
 
 /** How the try ended, in words: the log's `end` line and the start of a failure reason. */
-export function describeEnd(outcome: Pick<AgentOutcome, 'exitCode' | 'signal' | 'timedOut' | 'stopped' | 'spawnError'> & { silentFor?: number | null }, timeoutMs = 0): string {
+export function describeEnd(outcome: Pick<AgentOutcome, 'exitCode' | 'signal' | 'timedOut' | 'silentFor' | 'stopped' | 'spawnError'>, timeoutMs = 0): string {
   if (outcome.spawnError !== null) return `could not start: ${outcome.spawnError}`;
-  if (outcome.timedOut && outcome.silentFor) return `printed nothing for ${formatDuration(outcome.silentFor)} and was stopped (--idle-timeout; ${outcome.signal ? `signal ${outcome.signal}` : `exit ${outcome.exitCode}`})`;
+  if (outcome.timedOut && outcome.silentFor !== null) return `printed nothing for ${formatDuration(outcome.silentFor)} and was stopped (--idle-timeout; ${outcome.signal ? `signal ${outcome.signal}` : `exit ${outcome.exitCode}`})`;
   if (outcome.timedOut) return `timed out${timeoutMs > 0 ? ` after ${Math.round(timeoutMs / 1000)}s` : ''} (${outcome.signal ? `signal ${outcome.signal}` : `exit ${outcome.exitCode}`})`;
   if (outcome.stopped) return `stopped by the runner (${outcome.signal ? `signal ${outcome.signal}` : `exit ${outcome.exitCode}`})`;
   if (outcome.signal !== null) return `killed by signal ${outcome.signal}`;
