@@ -1,3 +1,4 @@
+import { stripTerminalControls } from '../../control-characters.js';
 import { formatSize } from '../../runner/resources.js';
 import { listRuns, type RunFile } from '../../runner/run-log.js';
 import { showTask, type ShowResult } from '../../tasks/queries.js';
@@ -43,8 +44,17 @@ export function render(result: ShowWithRuns): string {
   return lines.join('\n');
 }
 
-/** A failure's or a release's reason, its first line (the rest, and the agent's output, are in `--json` and the run's log). */
+/** How long a reason's line may be in the history: one event, one line of a terminal or so. */
+const REASON_WIDTH = 200;
+
+/**
+ * A failure's or a release's reason, its first line (the rest, and the agent's output, are in
+ * `--json` and the run's log). Cleaned again: a log edited by hand reaches a terminal here.
+ */
 function reasonOf(event: { data?: unknown }): string {
   const reason = (event.data as { reason?: unknown } | undefined)?.reason;
-  return typeof reason === 'string' && reason !== '' ? `  ${reason.split('\n', 1)[0]}` : '';
+  if (typeof reason !== 'string') return '';
+  const line = stripTerminalControls(reason.split('\n', 1)[0]!).trim();
+  if (line === '') return '';
+  return `  ${line.length > REASON_WIDTH ? `${line.slice(0, REASON_WIDTH)}…` : line}`;
 }
