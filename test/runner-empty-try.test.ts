@@ -71,6 +71,20 @@ describe('run: a try that changed nothing fails', () => {
     assert.match(ended(run.events, 'GLD-1')[0].reason, /^the agent made no change/);
   });
 
+  test('an earlier try\'s leftovers are committed at the claim, before the try begins: a try that adds nothing to them fails', (t) => {
+    const f = runnerFixture(t, ['max_tries: 1'], ['- [ ] nothing more to do']);
+    const claimed = cli(['claim', 'GLD-1', '--agent', 'someone', '--json'], { cwd: f.repo.dir });
+    assert.equal(claimed.code, 0, claimed.stderr);
+    const worktree = claimed.json!.result.worktree.path as string;
+    writeFileSync(join(worktree, 'half.txt'), 'left by a try that was stopped\n');
+    assert.equal(cli(['release', 'GLD-1', '--agent', 'someone'], { cwd: f.repo.dir }).code, 0);
+    const run = runJson(f, []);
+    assert.equal(run.code, 6, run.stdout + run.stderr);
+    assert.ok(run.events.some((e) => e.event === 'run.note' && /1 uncommitted path left by try 1 \(someone, released\) committed/.test(e.message)), run.stdout);
+    assert.match(ended(run.events, 'GLD-1')[0].reason, /^the agent made no change/);
+    assert.equal(git(worktree, 'show', '--format=', '--name-only', 'HEAD'), 'half.txt', 'the leftover is on the branch, for whoever takes it next');
+  });
+
   test('empty:ok on the task, allow_empty: true on a profile, and run --allow-empty let it complete', (t) => {
     const f = runnerFixture(t, [], ['- [ ] nothing needed empty:ok', '- [ ] nothing either']);
     const byTask = runJson(f, ['--max-tasks', '1']);

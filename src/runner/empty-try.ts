@@ -7,7 +7,8 @@
 // changes and untracked files, never ignored ones; git/worktree.ts worktreeState), measured against
 // the start of the try rather than against the branch: whatever guild-fs itself left in the
 // worktree before the agent began (worktree_copy files, a node_modules link made by
-// worktree_setup, an earlier try's leftovers) is not this try's work unless the agent changed it.
+// worktree_setup) is not this try's work unless the agent changed it. An earlier try's leftovers
+// are no question here: the claim commits them on the branch before the try begins.
 //
 // The interface:
 //   emptyAllowed({ task, worker, run })  true when the task (`empty:ok`), the worker's profile
