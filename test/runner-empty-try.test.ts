@@ -135,7 +135,7 @@ describe('run: a try that changed nothing fails', () => {
 });
 
 describe('run --idle-timeout: a silent agent is stopped as on --timeout', () => {
-  test('one that printed, then went silent, is stopped after the idle time; one that keeps printing is not', (t) => {
+  test('one that printed, then went silent, is stopped after the idle time; one that keeps printing (lines on stdout, then a redrawn line on stderr) is not', (t) => {
     const f = runnerFixture(t, ['max_tries: 1'], ['- [ ] hang after one line', '- [ ] chatty all along']);
     const run = runJson(f, ['-j', '2', '--idle-timeout', '1s', '--kill-after', '300ms'], ['--', process.execPath, f.agent]);
     assert.equal(run.code, 6, run.stderr);
@@ -145,6 +145,9 @@ describe('run --idle-timeout: a silent agent is stopped as on --timeout', () => 
     assert.doesNotMatch(hang.reason, /timed out/);
     assert.match(hang.reason, /its last lines:\nhanging/);
     assert.equal(ended(run.events, 'GLD-2')[0].event, 'task.done', JSON.stringify(run.events));
+    const log = cli(['output', 'GLD-2'], { cwd: f.repo.dir }).stdout;
+    assert.match(log, /^step 1$/m);
+    assert.match(log, /(\r?step \d+){10,}/, 'the stderr half came too, as one line redrawn');
   });
 
   test('--idle-timeout takes a duration', (t) => {
