@@ -126,7 +126,7 @@ describe('list, ready, next', () => {
     assert.deepEqual(ids(all.tasks).sort(), ['GLD-1', 'GLD-2', 'GLD-3', 'GLD-4', 'GLD-5', 'GLD-6']);
     assert.deepEqual(all.notices, []);
     for (const task of all.tasks) {
-      assert.deepEqual(Object.keys(task).sort(), ['branch', 'caps', 'id', 'line', 'needs', 'owner', 'prio', 'retry', 'status', 'title', 'tries']);
+      assert.deepEqual(Object.keys(task).sort(), ['branch', 'caps', 'empty', 'id', 'line', 'needs', 'owner', 'prio', 'retry', 'status', 'title', 'tries']);
     }
     assert.deepEqual(ids(ok(repo, ['list', '--status', 'ready']).tasks), ['GLD-2', 'GLD-3', 'GLD-5']);
     ok(repo, ['claim', 'GLD-3'], { agent: 'b' });

@@ -236,7 +236,7 @@ describe('guild-fs graph', () => {
 
 /** A Task as the parser makes it, for the fields the graph reads. */
 function task(id: string, title: string, status: Status, needs: string[] = []): Task {
-  return { id, title, status, checked: status === 'done', prio: 'normal', needs, caps: [], owner: null, branch: null, tries: 0, retry: null, line: 0, endLine: 0 };
+  return { id, title, status, checked: status === 'done', prio: 'normal', needs, caps: [], owner: null, branch: null, tries: 0, retry: null, empty: null, line: 0, endLine: 0 };
 }
 
 const WORDS: Record<Status, string> = { backlog: 'Backlog', blocked: 'Blocked', ready: 'Ready', 'in-progress': 'In Progress', review: 'Review', done: 'Done', failed: 'Failed' };

@@ -7,7 +7,7 @@ import { reconcileClaims } from '../src/remote/reconcile-claims.js';
 type RemoteClaim = { state: 'claimed' | 'done' };
 
 function task(id: string | null, status: Task['status'], owner: string | null = null): Task {
-  return { id, title: `task ${id}`, status, checked: false, prio: 'normal', needs: [], caps: [], owner, branch: null, tries: 0, retry: null, line: 1, endLine: 1 };
+  return { id, title: `task ${id}`, status, checked: false, prio: 'normal', needs: [], caps: [], owner, branch: null, tries: 0, retry: null, empty: null, line: 1, endLine: 1 };
 }
 
 const none = new Map<string, RemoteClaim>();

@@ -38,7 +38,8 @@ const BAD: { name: string; front: string[]; line: number; message: RegExp }[] = 
   { name: 'a command that is a number', front: ['agents:', '  claude:', '    command: 42'], line: 6, message: /agents\.claude\.command: must be a command line/ },
   { name: 'an argv with a non-string', front: ['agents:', '  claude:', '    command: [claude, 1]'], line: 6, message: /agents\.claude\.command: must be a command line/ },
   { name: 'an unclosed quote', front: ['agents:', '  claude:', '    command: claude -p "oops'], line: 6, message: /agents\.claude\.command: unclosed "/ },
-  { name: 'an unknown key', front: ['agents:', '  claude:', '    command: claude', '    paralel: 2'], line: 7, message: /agents\.claude\.paralel: unknown key \(a profile has command, caps, parallel, unavailable\)/ },
+  { name: 'an unknown key', front: ['agents:', '  claude:', '    command: claude', '    paralel: 2'], line: 7, message: /agents\.claude\.paralel: unknown key \(a profile has command, caps, parallel, allow_empty, unavailable\)/ },
+  { name: 'allow_empty not a boolean', front: ['agents:', '  claude:', '    command: claude', '    allow_empty: sometimes'], line: 7, message: /agents\.claude\.allow_empty: must be true or false, got "sometimes"/ },
   { name: 'unavailable as a number', front: ['agents:', '  claude:', '    command: claude', '    unavailable: 3'], line: 7, message: /agents\.claude\.unavailable: must be a list of patterns/ },
   { name: 'an unavailable regexp that is none', front: ['agents:', '  claude:', '    command: claude', '    unavailable: ["/(unclosed/"]'], line: 7, message: /agents\.claude\.unavailable: "\/\(unclosed\/" is not a regular expression/ },
   { name: 'parallel 0', front: ['agents:', '  claude:', '    command: claude', '    parallel: 0'], line: 7, message: /agents\.claude\.parallel: must be a whole number from 1 to 64, got 0/ },
@@ -67,14 +68,14 @@ describe('bad agents: values are refused with file:line (exit 2)', () => {
 });
 
 describe('the profiles the runner starts', () => {
-  const FRONT = ['agents:', '  claude:', '    command: claude -p "{prompt}" --verbose', '    caps: frontend, docs', '    parallel: 2', '  codex:', '    command: [codex, exec, "a b"]'];
+  const FRONT = ['agents:', '  claude:', '    command: claude -p "{prompt}" --verbose', '    caps: frontend, docs', '    parallel: 2', '  codex:', '    command: [codex, exec, "a b"]', '    allow_empty: true'];
 
   test('all of them in the board\'s order, or the one named; commands split without a shell; defaults', async () => {
     const settings = await settingsOf(FRONT);
     const all = profilesToRun(settings);
     assert.deepEqual(all, [
-      { name: 'claude', command: ['claude', '-p', '{prompt}', '--verbose'], caps: ['frontend', 'docs'], parallel: 2 },
-      { name: 'codex', command: ['codex', 'exec', 'a b'], caps: null, parallel: 1 },
+      { name: 'claude', command: ['claude', '-p', '{prompt}', '--verbose'], caps: ['frontend', 'docs'], parallel: 2, allowEmpty: false },
+      { name: 'codex', command: ['codex', 'exec', 'a b'], caps: null, parallel: 1, allowEmpty: true },
     ]);
     assert.deepEqual(profilesToRun(settings, { profile: 'codex' }).map((p) => p.name), ['codex']);
     assert.deepEqual(workerNames(all[0]!), ['claude-1', 'claude-2']);

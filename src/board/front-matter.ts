@@ -270,6 +270,7 @@ function commandArgv(value: unknown, bad: (what: string) => never): string[] {
  *         command: claude -p --permission-mode acceptEdits
  *         caps: [frontend, docs]                  # or "frontend,docs"; absent: any task, as without --caps
  *         parallel: 2                             # 1..MAX_PARALLEL, default 1
+ *         allow_empty: true                       # a try that changed nothing completes (default false)
  *
  * A mapping, not a list: the name is the key, so two profiles cannot share one (js-yaml refuses a
  * duplicated key). The command is a board command: it runs only once trusted (workspace/trust.ts).
@@ -285,11 +286,13 @@ export interface AgentProfile {
    * case-insensitive substring or a `/regexp/flags`, added to the runner's defaults. Only when given.
    */
   unavailable?: string[];
+  /** `allow_empty`: its tries may complete having changed nothing (a reviewer, a checker); default false (runner/empty-try.ts). */
+  allowEmpty: boolean;
 }
 
 /** More workers than this on one machine is a typo, not a plan: each runs an agent CLI of its own. */
 export const MAX_PARALLEL = 64;
-const PROFILE_KEYS = ['command', 'caps', 'parallel', 'unavailable'];
+const PROFILE_KEYS = ['command', 'caps', 'parallel', 'allow_empty', 'unavailable'];
 
 /** The board's worker profiles, in the order the front matter names them (none: []). */
 export function agentProfiles(settings: Settings, file = 'ACTIVE_TASKS.md'): AgentProfile[] {
@@ -317,7 +320,9 @@ function readAgentProfiles(raw: Record<string, unknown>, bad: (path: string[], w
     const parallel = value.parallel ?? 1;
     if (typeof parallel !== 'number' || !Number.isInteger(parallel) || parallel < 1 || parallel > MAX_PARALLEL) bad(['agents', name, 'parallel'], `must be a whole number from 1 to ${MAX_PARALLEL}, got ${JSON.stringify(parallel)}`);
     const unavailable = unavailablePatterns(value.unavailable, (what) => bad(['agents', name, 'unavailable'], what));
-    return { name, command, caps: capsList === null ? null : [...new Set(capsList as string[])], parallel: parallel as number, ...(unavailable ? { unavailable } : {}) };
+    const allowEmpty = value.allow_empty ?? false;
+    if (typeof allowEmpty !== 'boolean') bad(['agents', name, 'allow_empty'], `must be true or false, got ${JSON.stringify(allowEmpty)}`);
+    return { name, command, caps: capsList === null ? null : [...new Set(capsList as string[])], parallel: parallel as number, allowEmpty: allowEmpty as boolean, ...(unavailable ? { unavailable } : {}) };
   });
 }
 

@@ -185,6 +185,7 @@ export function makeTask(parsed: TaskLine, values: TaskFieldValues, status: Stat
     branch: values.branch,
     tries: values.tries,
     retry: values.retry,
+    empty: values.empty,
     line,
     endLine,
   };

@@ -97,7 +97,7 @@ export function parseTaskLine(text: string, prefix: string, file: string, line: 
 
 /** Validated field values. A known key with a bad value is an error: it is never silently dropped. */
 export function fieldValues(task: TaskLine, file: string, line: number): TaskFieldValues {
-  const values: TaskFieldValues = { prio: 'normal', needs: NONE, caps: NONE, owner: null, branch: null, tries: 0, retry: null };
+  const values: TaskFieldValues = { prio: 'normal', needs: NONE, caps: NONE, owner: null, branch: null, tries: 0, retry: null, empty: null };
   if (task.fields.length === 0) return values;
   const seen: string[] = [];
   for (const field of task.fields) {
@@ -132,6 +132,10 @@ export function fieldValues(task: TaskLine, file: string, line: number): TaskFie
       case 'retry':
         if (!RETRY_TIME.test(value) || Number.isNaN(Date.parse(value))) badField(field, file, line, 'retry must be an ISO time like 2026-11-21T10:00:00.000Z');
         values.retry = value;
+        break;
+      case 'empty':
+        if (value !== 'ok') badField(field, file, line, 'empty takes one value, ok (the task may be done with no change)');
+        values.empty = 'ok';
         break;
     }
   }

@@ -8,7 +8,7 @@ export type Status = (typeof STATUSES)[number];
 export const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
-export const FIELD_KEYS = ['prio', 'needs', 'caps', 'owner', 'branch', 'tries', 'retry'] as const;
+export const FIELD_KEYS = ['prio', 'needs', 'caps', 'owner', 'branch', 'tries', 'retry', 'empty'] as const;
 export type FieldKey = (typeof FIELD_KEYS)[number];
 
 export interface FieldToken {
@@ -58,6 +58,8 @@ export interface Task {
   branch: string | null;
   tries: number;
   retry: string | null;
+  /** `empty:ok`: the task may be done with no change (a check, a question); without it a runner's try that changed nothing fails. */
+  empty: 'ok' | null;
   line: number;
   endLine: number;
 }

@@ -119,6 +119,7 @@ export function buildParser(argv: string[]): Argv {
         .option('prio', { choices: PRIORITIES, describe: 'priority (default normal)' })
         .option('needs', { type: 'string', describe: 'IDs this task waits for, comma-separated' })
         .option('caps', { type: 'string', describe: 'capabilities it needs, comma-separated' })
+        .option('empty-ok', { type: 'boolean', describe: 'it may be done with no change (a check, a question): empty:ok, so a runner\'s try that changed nothing completes it' })
         .option('body', { type: 'string', describe: 'what the agent is asked to do (indented under the task)' })
         .option('status', { choices: ['backlog', 'blocked', 'ready'], describe: 'section (default ready, or blocked while needs are open)' }),
     )
@@ -169,6 +170,8 @@ export function buildParser(argv: string[]): Argv {
         .option('max-tasks', { type: 'number', describe: 'claim at most this many tasks in all' })
         .option('timeout', { type: 'string', describe: 'stop an agent running longer than this (SIGTERM to its process group, SIGKILL after --kill-after); the try fails' })
         .option('kill-after', { type: 'string', describe: 'grace period between SIGTERM and SIGKILL (default 10s)' })
+        .option('idle-timeout', { type: 'string', describe: 'stop an agent that prints nothing (stdout or stderr) for this long, as --timeout does; the try fails saying it went silent' })
+        .option('allow-empty', { type: 'boolean', describe: 'let a try that changed nothing complete (default: an exit 0 with no commit and nothing uncommitted fails; a task says empty:ok, a profile allow_empty: true)' })
         .option('watch', { type: 'boolean', describe: 'when nothing is claimable, wait for new work instead of ending' })
         .option('commit', { type: 'boolean', default: true, describe: 'commit what an agent that exits 0 left uncommitted (--no-commit: do not; the try then fails if anything is left)' })
         .option('profile', { type: 'string', describe: 'without CMD: run only this profile of the front matter\'s agents: (default: all of them)' })

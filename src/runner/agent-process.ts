@@ -1,12 +1,14 @@
 // One try of one agent: its argv run without a shell, cwd the task's worktree, stdin the prompt,
 // the GUILD_* variables in its environment, in a process group of its own. Its stdout and stderr
 // go, line by line and with times, to the try's log (run-log.ts), and the last lines are kept
-// for the failure reason. A timeout or a stop sends SIGTERM to the whole group and SIGKILL after
-// the grace period; once the agent itself has exited, whatever it left running in its group is
+// for the failure reason. A timeout, a silence longer than the idle timeout (no output on stdout or
+// stderr: a stalled agent) or a stop sends SIGTERM to the whole group and SIGKILL after the grace
+// period; once the agent itself has exited, whatever it left running in its group is
 // stopped the same way, so no child of an agent outlives its try.
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { formatDuration } from '../duration.js';
 import { signalGroup } from '../git/process-group.js';
 import { formatRunLine, type RunStream } from './run-log.js';
 import type { Watchdog } from './watchdog.js';
@@ -20,6 +22,8 @@ export interface AgentInput {
   logPath: string;
   /** 0: no timeout. */
   timeoutMs: number;
+  /** Stopped as on a timeout after this long without output (--idle-timeout); 0 or absent: never. */
+  idleTimeoutMs?: number;
   /** Between SIGTERM and SIGKILL. */
   graceMs: number;
   watchdog?: Watchdog;
@@ -32,6 +36,8 @@ export interface AgentOutcome {
   exitCode: number | null;
   signal: string | null;
   timedOut: boolean;
+  /** With timedOut: it was stopped for printing nothing this long (--idle-timeout), not for --timeout. */
+  silentFor: number | null;
   /** Stopped by the runner (a second Ctrl-C), not by its own doing. */
   stopped: boolean;
   /** Set when the program could not be started (not found, not executable). */
@@ -73,13 +79,25 @@ export function startAgent(input: AgentInput): RunningAgent {
   const pgid = child.pid;
   if (pgid !== undefined) input.watchdog?.watch(pgid);
   let timedOut = false;
+  let silentFor: number | null = null;
   let stopped = false;
   let killTimer: NodeJS.Timeout | undefined;
   const terminate = (): void => {
     signalGroup(pgid, 'SIGTERM');
     killTimer ??= setTimeout(() => signalGroup(pgid, 'SIGKILL'), input.graceMs);
   };
-  const timer = input.timeoutMs > 0 ? setTimeout(() => ((timedOut = true), terminate()), input.timeoutMs) : undefined;
+  // The first reason to stop is the one said: a timeout after the idle stop (or a stop) changes nothing.
+  const timeOut = (silence: number | null): void => {
+    if (timedOut || stopped) return;
+    timedOut = true;
+    silentFor = silence;
+    terminate();
+  };
+  const timer = input.timeoutMs > 0 ? setTimeout(() => timeOut(null), input.timeoutMs) : undefined;
+  const idleMs = input.idleTimeoutMs ?? 0;
+  // Re-armed (refresh(), no new timer) by every chunk of output, partial lines included: a progress
+  // bar redrawn with \r is an agent at work.
+  const idle = idleMs > 0 ? setTimeout(() => timeOut(idleMs), idleMs) : undefined;
 
   const lines = (stream: RunStream, source: NodeJS.ReadableStream): Promise<void> =>
     new Promise((resolve) => {
@@ -93,6 +111,7 @@ export function startAgent(input: AgentInput): RunningAgent {
       };
       source.setEncoding('utf8');
       source.on('data', (chunk: string) => {
+        idle?.refresh();
         partial += chunk;
         let at;
         while ((at = partial.indexOf('\n')) >= 0) {
@@ -140,11 +159,12 @@ export function startAgent(input: AgentInput): RunningAgent {
       void Promise.all([out, err]).then(() => {
         clearTimeout(leftovers);
         if (timer) clearTimeout(timer);
+        if (idle) clearTimeout(idle);
         if (killTimer) clearTimeout(killTimer);
         // Anything still in the group after its pipes closed (it ignored SIGTERM and closed them).
         signalGroup(pgid, 'SIGKILL');
         if (pgid !== undefined) input.watchdog?.unwatch(pgid);
-        const outcome: AgentOutcome = { exitCode, signal, timedOut, stopped, spawnError, tail: [...tail], ms: Date.now() - started };
+        const outcome: AgentOutcome = { exitCode, signal, timedOut, silentFor, stopped, spawnError, tail: [...tail], ms: Date.now() - started };
         write('end', describeEnd(outcome, input.timeoutMs));
         log.end(() => resolve(outcome));
       });
@@ -166,8 +186,9 @@ export function startAgent(input: AgentInput): RunningAgent {
 }
 
 /** How the try ended, in words: the log's `end` line and the start of a failure reason. */
-export function describeEnd(outcome: Pick<AgentOutcome, 'exitCode' | 'signal' | 'timedOut' | 'stopped' | 'spawnError'>, timeoutMs = 0): string {
+export function describeEnd(outcome: Pick<AgentOutcome, 'exitCode' | 'signal' | 'timedOut' | 'silentFor' | 'stopped' | 'spawnError'>, timeoutMs = 0): string {
   if (outcome.spawnError !== null) return `could not start: ${outcome.spawnError}`;
+  if (outcome.timedOut && outcome.silentFor !== null) return `printed nothing for ${formatDuration(outcome.silentFor)} and was stopped (--idle-timeout; ${outcome.signal ? `signal ${outcome.signal}` : `exit ${outcome.exitCode}`})`;
   if (outcome.timedOut) return `timed out${timeoutMs > 0 ? ` after ${Math.round(timeoutMs / 1000)}s` : ''} (${outcome.signal ? `signal ${outcome.signal}` : `exit ${outcome.exitCode}`})`;
   if (outcome.stopped) return `stopped by the runner (${outcome.signal ? `signal ${outcome.signal}` : `exit ${outcome.exitCode}`})`;
   if (outcome.signal !== null) return `killed by signal ${outcome.signal}`;

@@ -34,6 +34,8 @@ export interface RunOptions {
   timeoutMs: number;
   /** Between SIGTERM and SIGKILL, for timeouts, stops and an agent's leftover children. */
   graceMs: number;
+  /** How a try is judged beyond its exit code (absent: the defaults, no idle timeout and no empty tries). */
+  tryRules?: TryRules;
   watch: boolean;
   /**
    * Agents run in their task's worktree (true), or in the main checkout (false: the board said
@@ -68,6 +70,15 @@ export interface WorkerSpec {
   caps?: readonly string[];
   /** The profile's `unavailable:` patterns, added to the defaults (unavailable.ts). */
   unavailable?: readonly string[];
+  /** Its profile's `allow_empty: true`: its tries may complete having changed nothing. */
+  allowEmpty?: boolean;
+}
+
+export interface TryRules {
+  /** --idle-timeout: an agent silent (no output) this long is stopped as on the timeout; 0: never. */
+  idleTimeoutMs: number;
+  /** --allow-empty: every try of the run may complete having changed nothing (empty-try.ts). */
+  allowEmpty: boolean;
 }
 
 export interface RunHandle {

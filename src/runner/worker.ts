@@ -13,6 +13,7 @@ import { autoCommitIfEnabled } from '../workspace/auto-commit.js';
 import { claimWorkspace, notTheTasksWorktree, type ClaimedWorkspace } from '../workspace/claim-workspace.js';
 import { describeEnd, placeholders, startAgent, type AgentOutcome, type RunningAgent } from './agent-process.js';
 import type { RunEventBody, TaskOutcome, TaskRecord } from './events.js';
+import { emptyAllowed, madeNoChange, noChangeReason, ownFiles, startOfTry } from './empty-try.js';
 import { describeEarlierTries, describeNeeds, renderPrompt, taskBody } from './prompt.js';
 import type { RunOptions, WorkerSpec } from './run-tasks.js';
 import { listRuns, runLogPath, runsDir } from './run-log.js';
@@ -223,6 +224,9 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
   // A claim let through just before the breaker opened: given back before its agent starts.
   const blocked = pool.breakers.blocked(spec);
   if (blocked !== null) return giveBackUnstarted(pool, name, claimed, blocked);
+  // An exit 0 is judged against the directory as the agent found it (empty-try.ts).
+  const allowEmpty = emptyAllowed({ task: task ?? claimed.task, worker: spec.allowEmpty, run: options.tryRules?.allowEmpty });
+  const start = allowEmpty ? null : await startOfTry(cwd, { ignore: worktree ? [] : ownFiles(guild) });
   const agent = startAgent({
     argv,
     cwd,
@@ -230,6 +234,7 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
     prompt,
     logPath,
     timeoutMs: options.timeoutMs,
+    idleTimeoutMs: options.tryRules?.idleTimeoutMs,
     graceMs: options.graceMs,
     watchdog: pool.watchdog,
     onLine: options.onOutput ? (stream, text) => options.onOutput!(name, id, stream, text) : undefined,
@@ -268,7 +273,10 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
     return;
   }
   let reason: string;
-  if (outcome.exitCode === 0) {
+  // A timed-out agent that exits 0 on SIGTERM was still stopped: its try fails as a timeout.
+  const exitedOk = outcome.exitCode === 0 && !outcome.timedOut;
+  if (exitedOk && start && (await madeNoChange(cwd, start))) reason = noChangeReason({ branch }, outcome.tail.slice(-REASON_LINES));
+  else if (exitedOk) {
     await settleHeld(pool, pool.breakers.worked(spec));
     try {
       const { checkWork } = await import('../workspace/check-work.js');

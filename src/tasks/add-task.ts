@@ -17,6 +17,8 @@ export interface AddRequest {
   prio?: Priority;
   needs?: string[];
   caps?: string[];
+  /** `empty:ok`: it may be done with no change. */
+  emptyOk?: boolean;
   body?: string;
   status?: Status;
 }
@@ -36,7 +38,7 @@ export async function addTask(guild: Guild, request: AddRequest): Promise<AddRes
   const title = request.title.trim();
   if (title === '') throw new UsageError('a task needs a title');
   refuseControlCharacters({ name: 'the title', value: title, lines: 'one' });
-  if (TRAILING_FIELD.test(title)) throw new UsageError(`the title ends with what reads as a field (${title.split(/\s+/).pop()}); use --prio, --needs or --caps`);
+  if (TRAILING_FIELD.test(title)) throw new UsageError(`the title ends with what reads as a field (${title.split(/\s+/).pop()}); use --prio, --needs, --caps or --empty-ok`);
   const wanted = request.status ?? 'ready';
   if (!ADDABLE.includes(wanted)) throw new UsageError(`--status must be one of ${ADDABLE.join(', ')} (claim a task to put it in progress)`);
   const needs = request.needs ?? [];
@@ -52,6 +54,7 @@ export async function addTask(guild: Guild, request: AddRequest): Promise<AddRes
       request.prio && request.prio !== 'normal' ? `prio:${request.prio}` : '',
       needs.length ? `needs:${needs.join(',')}` : '',
       request.caps?.length ? `caps:${request.caps.join(',')}` : '',
+      request.emptyOk ? 'empty:ok' : '',
     ].filter(Boolean);
     const lines = [[`- [ ] ${id} ${title}`, ...fields].join(' ')];
     for (const line of (request.body ?? '').replace(/\r\n?/g, '\n').split('\n')) {

@@ -19,6 +19,7 @@ export function viewTask(task: Task): TaskView {
     branch: task.branch,
     tries: task.tries,
     retry: task.retry,
+    empty: task.empty,
     line: task.line,
   };
 }

@@ -13,6 +13,9 @@ const { spawn } = require('child_process');
 const kind = (process.env.GUILD_TASK_TITLE || '').split(' ')[0];
 const state = process.env.FAKE_STATE;
 const id = process.env.GUILD_TASK;
+// A later try (after a killed or released one, whose file the claim committed) writes something
+// new: rewriting the same bytes would be a try that changed nothing, which fails (SPEC 8).
+const work = 'work of ' + id + (Number(process.env.GUILD_TRY) > 1 ? ' (try ' + process.env.GUILD_TRY + ')' : '') + '\n';
 const note = (name, text) => fs.writeFileSync(require('path').join(state, id + '.' + name), String(text));
 let prompt = '';
 process.stdin.setEncoding('utf8');
@@ -29,12 +32,12 @@ process.stdin.on('end', () => {
   // FAKE_DELAY_MS: an agent that takes a while, as real ones do (the storms need runs that last).
   setTimeout(() => { switch (kind) {
     case 'ok':
-      fs.writeFileSync(id + '.txt', 'work of ' + id + '\n');
+      fs.writeFileSync(id + '.txt', work);
       console.log('did ' + id);
       return;
     case 'commits':
       // --allow-empty: a later try (after a killed one) finds its file committed already.
-      fs.writeFileSync(id + '.txt', 'work of ' + id + '\n');
+      fs.writeFileSync(id + '.txt', work);
       require('child_process').execFileSync('git', ['add', '-A']);
       require('child_process').execFileSync('git', ['-c', 'user.name=a', '-c', 'user.email=a@a', 'commit', '--allow-empty', '-qm', id + ' by the agent']);
       return;
@@ -74,7 +77,26 @@ process.stdin.on('end', () => {
       const line = 'x'.repeat(100) + '\n';
       let out = '';
       for (let i = 0; i < 20000; i++) out += i + ' ' + line;
+      fs.writeFileSync(id + '.txt', 'printed a lot\n');
       process.stdout.write(out, () => process.exit(0));
+      return;
+    }
+    case 'nothing':
+      // As an agent CLI that gave up, or whose every write was refused: exit 0, no change.
+      console.log('I could not find anything to change');
+      return;
+    case 'chatty': {
+      // Never silent for long, and done after a while (FAKE_CHATTY_MS): --idle-timeout leaves it be.
+      // Whole lines on stdout for the first half, then only a progress line redrawn on stderr
+      // (no newline at all): each half alone lasts longer than the tests' idle timeout.
+      let n = 0;
+      const half = Number(process.env.FAKE_CHATTY_MS || 2500) / 2;
+      const started = Date.now();
+      const t = setInterval(() => (Date.now() - started < half ? process.stdout.write('step ' + ++n + '\n') : process.stderr.write('\rstep ' + ++n)), 50);
+      setTimeout(() => {
+        clearInterval(t);
+        fs.writeFileSync(id + '.txt', 'talked ' + n + ' times\n');
+      }, Number(process.env.FAKE_CHATTY_MS || 2500));
       return;
     }
     case 'hold': {
@@ -89,7 +111,7 @@ process.stdin.on('end', () => {
       return;
     }
     default:
-      fs.writeFileSync(id + '.txt', 'work of ' + id + '\n');
+      fs.writeFileSync(id + '.txt', work);
   } }, Number(process.env.FAKE_DELAY_MS || 0));
 });
 `;

@@ -11,6 +11,7 @@ export interface AddArgs {
   prio?: Priority;
   needs?: string;
   caps?: string;
+  emptyOk?: boolean;
   body?: string;
   status?: Status;
 }
@@ -26,6 +27,7 @@ export async function run(args: AddArgs, ctx: Context): Promise<AddResult> {
     prio: args.prio,
     needs,
     caps: args.caps === undefined ? undefined : parseCaps(args.caps),
+    emptyOk: args.emptyOk === true,
     body: args.body,
     status: args.status,
   });

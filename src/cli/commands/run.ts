@@ -1,4 +1,4 @@
-// `guild-fs run [--parallel N] [--caps CAPS] [--max-tasks K] [--timeout DUR] [--watch] [--no-commit] -- CMD [ARG...]`:
+// `guild-fs run [--parallel N] [--caps CAPS] [--max-tasks K] [--timeout DUR] [--idle-timeout DUR] [--allow-empty] [--watch] [--no-commit] -- CMD [ARG...]`:
 // any command becomes guild workers that drain the board (runner/run-tasks.ts). It prints as it
 // goes: one plain line per event, or NDJSON with --json (one event a line, the summary last), and
 // sets its own exit code from the summary: 0 every task taken completed, 6 some failed or were
@@ -12,7 +12,7 @@ import { requireDuration } from '../../duration.js';
 import { UsageError } from '../../errors.js';
 import { isAgentName, parseAgentName } from '../../identifiers.js';
 import type { RunEvent, RunSummary } from '../../runner/events.js';
-import type { WorkerSpec } from '../../runner/run-tasks.js';
+import type { TryRules, WorkerSpec } from '../../runner/run-tasks.js';
 import type { BreakerSettings } from '../../runner/run-breakers.js';
 import { compilePattern } from '../../runner/unavailable.js';
 import { eventLines } from '../../runner/event-lines.js';
@@ -28,6 +28,8 @@ export interface RunArgs {
   maxTasks?: number;
   timeout?: string;
   killAfter?: string;
+  idleTimeout?: string;
+  allowEmpty?: boolean;
   watch?: boolean;
   commit?: boolean;
   profile?: string;
@@ -58,6 +60,7 @@ export async function run(args: RunArgs, ctx: Context): Promise<RunSummary> {
   const maxTasks = args.maxTasks === undefined ? undefined : wholeNumber(args.maxTasks, '--max-tasks', 1, Number.MAX_SAFE_INTEGER);
   const timeoutMs = args.timeout === undefined ? 0 : requireDuration(last(args.timeout), '--timeout');
   const graceMs = args.killAfter === undefined ? 10_000 : requireDuration(last(args.killAfter), '--kill-after');
+  const tryRules: TryRules = { idleTimeoutMs: args.idleTimeout === undefined ? 0 : requireDuration(last(args.idleTimeout), '--idle-timeout'), allowEmpty: args.allowEmpty === true };
   const { parseMaxLoad, parseSize, ResourceGate } = await import('../../runner/resources.js');
   const maxLoad = args.maxLoad === undefined ? null : parseMaxLoad(last(args.maxLoad));
   const minFreeMem = args.minFreeMem === undefined ? null : parseSize(last(args.minFreeMem));
@@ -79,7 +82,7 @@ export async function run(args: RunArgs, ctx: Context): Promise<RunSummary> {
     const profiles = profilesToRun(board.settings, { profile: args.profile });
     requireProfilesTrusted(guild, board, profiles);
     agent = profiles.map((profile) => profile.name).join('+');
-    workers = profiles.flatMap((profile) => workerNames(profile).map((name): WorkerSpec => ({ name, argv: profile.command, caps: profile.caps ?? caps, unavailable: profile.unavailable })));
+    workers = profiles.flatMap((profile) => workerNames(profile).map((name): WorkerSpec => ({ name, argv: profile.command, caps: profile.caps ?? caps, allowEmpty: profile.allowEmpty, unavailable: profile.unavailable })));
   }
   // A command that cannot be found would fail every task on the board, one try after another.
   for (const command of new Set(workers ? workers.map((worker) => worker.argv[0]!) : [argv[0]!])) {
@@ -122,6 +125,7 @@ export async function run(args: RunArgs, ctx: Context): Promise<RunSummary> {
     maxTasks,
     timeoutMs,
     graceMs,
+    tryRules,
     watch: args.watch === true,
     worktrees: await worktreesForRun(guild, board.settings),
     commit: args.commit !== false,

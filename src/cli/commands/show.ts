@@ -1,3 +1,4 @@
+import { stripTerminalControls } from '../../control-characters.js';
 import { formatSize } from '../../runner/resources.js';
 import { listRuns, type RunFile } from '../../runner/run-log.js';
 import { showTask, type ShowResult } from '../../tasks/queries.js';
@@ -25,6 +26,7 @@ export function render(result: ShowWithRuns): string {
     task.elsewhere ? `  on the remote: ${task.elsewhere === 'done' ? 'finished in another clone (its done marker)' : 'claimed by another clone'}` : '',
     task.needs.length ? `  needs: ${task.needs.join(', ')}` : '',
     task.caps.length ? `  caps: ${task.caps.join(', ')}` : '',
+    task.empty === 'ok' ? '  empty:ok (may be done with no change)' : '',
     task.tries ? `  tries: ${task.tries}${task.retry ? `, retry after ${task.retry}` : ''}` : '',
     lock?.state === 'unreadable'
       ? `  lock: ${lock.damaged ? 'DAMAGED' : 'unreadable'}: ${lock.reason}`
@@ -36,8 +38,23 @@ export function render(result: ShowWithRuns): string {
     '',
     'history:',
     ...(result.historyTotal > result.history.length ? [`  (${result.historyTotal - result.history.length} earlier events not shown: guild-fs log --task ${task.id})`] : []),
-    ...(result.history.length ? result.history.map((event) => `  ${event.ts}  ${event.type.padEnd(16)} ${event.agent}`) : ['  (no events)']),
+    ...(result.history.length ? result.history.map((event) => `  ${event.ts}  ${event.type.padEnd(16)} ${event.agent}${reasonOf(event)}`) : ['  (no events)']),
     ...(result.runs.length ? ['', `runs (guild-fs output ${result.task.id} --try N):`, ...result.runs.map((run) => `  try ${String(run.try).padEnd(3)} ${formatSize(run.bytes).padStart(6)}  ${run.modified}`)] : []),
   ];
   return lines.join('\n');
+}
+
+/** How long a reason's line may be in the history: one event, one line of a terminal or so. */
+const REASON_WIDTH = 200;
+
+/**
+ * A failure's or a release's reason, its first line (the rest, and the agent's output, are in
+ * `--json` and the run's log). Cleaned again: a log edited by hand reaches a terminal here.
+ */
+function reasonOf(event: { data?: unknown }): string {
+  const reason = (event.data as { reason?: unknown } | undefined)?.reason;
+  if (typeof reason !== 'string') return '';
+  const line = stripTerminalControls(reason.split('\n', 1)[0]!).trim();
+  if (line === '') return '';
+  return `  ${line.length > REASON_WIDTH ? `${line.slice(0, REASON_WIDTH)}…` : line}`;
 }
