@@ -18,7 +18,7 @@
 // of `list`, `ready`, `next` (read) or `doctor`, `replay --check` (check), before or after the two
 // writes. Spawning is the cost, so cases run in a small pool, each worker reusing one repo.
 //
-// GUILD_FUZZ_SEED (default below) and GUILD_FUZZ_COUNT (300) choose the run; GUILD_FUZZ_CASE=<n>
+// GUILD_FUZZ_SEED (default below) and GUILD_FUZZ_COUNT (200) choose the run; GUILD_FUZZ_CASE=<n>
 // replays one case of that seed; GUILD_FUZZ_POOL (3) and GUILD_FUZZ_TIMEOUT_MS (60000: a hang, not a slow case on 2 busy cores) tune it;
 // GUILD_FUZZ_REPORT=<file> writes every failure, board included (base64), as JSON.
 import { test } from 'node:test';
@@ -35,7 +35,7 @@ import { tempRepo, type TempRepo } from './helpers/repo.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SEED = Number(process.env.GUILD_FUZZ_SEED ?? 20261130);
-const COUNT = Number(process.env.GUILD_FUZZ_COUNT ?? 300);
+const COUNT = Number(process.env.GUILD_FUZZ_COUNT ?? 200);
 const ONLY = process.env.GUILD_FUZZ_CASE === undefined ? null : Number(process.env.GUILD_FUZZ_CASE);
 const POOL = Number(process.env.GUILD_FUZZ_POOL ?? 3);
 const TIMEOUT_MS = Number(process.env.GUILD_FUZZ_TIMEOUT_MS ?? 60_000);
