@@ -8,47 +8,17 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { cli, cliAsync, type CliResult } from './helpers/cli.js';
-import { boardWith, committedRepo } from './helpers/git-repo.js';
 import { GUILD_FS_READY_TOOL, SCRIPTED_MCP_PROMPT, startScriptedClaude, type ScriptedClaude } from './helpers/model-anthropic.js';
 import { readmeAgentsExample, readmeMcpLines, readmeRecipe } from './helpers/readme-recipes.js';
-import type { TempRepo } from './helpers/repo.js';
-import { assertEveryTaskDoneWithItsFile, guildFsOnPath } from './helpers/scripted-model.js';
+import { assertEveryTaskDoneWithItsFile, assertExitedZero, boardRepo, scriptedSetup } from './helpers/scripted-model.js';
 import { agentCliBin, toolsMissing } from './helpers/test-tools.js';
 
 const CLAUDE = agentCliBin('claude');
 const skip = toolsMissing('Claude Code 2.1.197 (scripts/test-tools/agents)', CLAUDE ? [] : ['claude']);
 
-/** A scripted server, Claude Code and guild-fs on PATH, all under one temp folder. */
-interface Setup {
-  claude: ScriptedClaude;
-  env: Record<string, string>;
-}
-
-async function setup(t: TestContext): Promise<Setup> {
-  const dir = mkdtempSync(join(tmpdir(), 'guild-fs-claude-'));
-  const claude = await startScriptedClaude(dir);
-  t.after(async () => {
-    await claude.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const path = [dirname(CLAUDE!), guildFsOnPath(dir), process.env.PATH ?? ''].join(':');
-  return { claude, env: { ...claude.env, PATH: path } };
-}
-
-/** A repo with `front` in its board's front matter and `tasks` Ready, committed (with its identity). */
-function boardRepo(t: TestContext, front: string[], tasks: string[]): TempRepo {
-  const repo = committedRepo(boardWith(front, tasks));
-  t.after(() => repo.remove());
-  return repo;
-}
-
-function ok(result: CliResult, what: string): void {
-  assert.equal(result.code, 0, `${what}: exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
-}
+/** The scripted server, Claude Code and guild-fs on PATH, all under one temp folder of the test's. */
+const setup = (t: TestContext) => scriptedSetup(t, { bin: CLAUDE!, prefix: 'guild-fs-claude-', start: startScriptedClaude });
 
 /** The server answered Claude Code, and Claude Code tried no other host. */
 function assertOnlyTheScriptedServer(claude: ScriptedClaude): void {
@@ -78,35 +48,35 @@ const TASKS = ['- [ ] GLD-1 Write the first note', '- [ ] GLD-2 Write the second
 
 describe('the README\'s Claude Code lines, against the real CLI', { skip }, () => {
   test('the recipe line, verbatim: every task Done with its note committed on its branch', { timeout: 120_000 }, async (t) => {
-    const { claude, env } = await setup(t);
+    const { model: claude, env } = await setup(t);
     const repo = boardRepo(t, [], TASKS);
     const recipe = readmeRecipe('claude');
     const run = await cliAsync(recipe.runArgs, { cwd: repo.dir, env });
-    ok(run, recipe.text);
+    assertExitedZero(run, recipe.text);
     assertEveryTaskDoneWithItsFile(repo);
     assertOnlyTheScriptedServer(claude);
   });
 
   test('the agents: example\'s claude profile: trusted, then run --profile claude drains the tasks its caps take', { timeout: 120_000 }, async (t) => {
-    const { claude, env } = await setup(t);
+    const { model: claude, env } = await setup(t);
     const front = readmeAgentsExample().trimEnd().split('\n');
     const caps = ['caps:frontend', 'caps:docs', 'caps:frontend', 'caps:docs'];
     const repo = boardRepo(t, front, TASKS.map((task, i) => `${task} ${caps[i]}`));
-    ok(cli(['trust'], { cwd: repo.dir }), 'guild-fs trust');
+    assertExitedZero(cli(['trust'], { cwd: repo.dir }), 'guild-fs trust');
     const run = await cliAsync(['run', '--profile', 'claude'], { cwd: repo.dir, env });
-    ok(run, 'guild-fs run --profile claude');
+    assertExitedZero(run, 'guild-fs run --profile claude');
     assertEveryTaskDoneWithItsFile(repo);
     assertOnlyTheScriptedServer(claude);
   });
 
   test('claude mcp add, verbatim, then claude mcp list: guild-fs connected; and its ready tool answers through claude -p', { timeout: 120_000 }, async (t) => {
-    const { claude, env } = await setup(t);
+    const { model: claude, env } = await setup(t);
     const repo = boardRepo(t, [], TASKS);
     const [add] = readmeMcpLines().filter((line) => line.words[0] === 'claude');
     assert.ok(add, 'the README has a claude mcp add line');
-    ok(await runLine(add.words, { cwd: repo.dir, env }), add.text);
+    assertExitedZero(await runLine(add.words, { cwd: repo.dir, env }), add.text);
     const list = await runLine(['claude', 'mcp', 'list'], { cwd: repo.dir, env });
-    ok(list, 'claude mcp list');
+    assertExitedZero(list, 'claude mcp list');
     // e.g. "guild-fs: guild-fs mcp - ✓ Connected"
     const line = list.stdout.split('\n').find((text) => text.startsWith('guild-fs:'));
     assert.ok(line, `claude mcp list names guild-fs:\n${list.stdout}`);
@@ -116,7 +86,7 @@ describe('the README\'s Claude Code lines, against the real CLI', { skip }, () =
     // And its tools work through Claude Code: one print-mode turn whose model calls `ready`
     // (the prompt before --allowedTools, which takes every word after it).
     const turn = await runLine(['claude', '-p', SCRIPTED_MCP_PROMPT, '--allowedTools', GUILD_FS_READY_TOOL], { cwd: repo.dir, env });
-    ok(turn, 'claude -p calling the guild-fs ready tool');
+    assertExitedZero(turn, 'claude -p calling the guild-fs ready tool');
     const results = claude.toolResults();
     assert.equal(results.length, 1, `one tool result: ${JSON.stringify(results)}`);
     for (const id of ['GLD-1', 'GLD-2', 'GLD-3']) assert.ok(results[0]!.includes(`"${id}"`), `ready lists ${id}: ${results[0]}`);

@@ -3,17 +3,14 @@
 // verbatim through `guild-fs run`, the `agents:` example's codex profile through `run --profile`,
 // and the `codex mcp add` line, after which Codex lists the server and offers its tools to the model.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { cli, cliAsync, type CliResult } from './helpers/cli.js';
-import { boardWith, committedRepo } from './helpers/git-repo.js';
-import { startScriptedCodex, type ScriptedCodex } from './helpers/model-openai.js';
+import { cli, cliAsync } from './helpers/cli.js';
+import { startScriptedCodex } from './helpers/model-openai.js';
 import { readmeAgentsExample, readmeMcpLines, readmeRecipe } from './helpers/readme-recipes.js';
-import { worktreePath, type TempRepo } from './helpers/repo.js';
-import { assertEveryTaskDoneWithItsFile, guildFsOnPath } from './helpers/scripted-model.js';
+import { worktreePath } from './helpers/repo.js';
+import { assertEveryTaskDoneWithItsFile, assertExitedZero, boardRepo, scriptedSetup } from './helpers/scripted-model.js';
 import { agentCliBin, toolsMissing } from './helpers/test-tools.js';
 import { TOOL_NAMES } from '../src/mcp/tool-list.js';
 
@@ -21,45 +18,20 @@ const CODEX = agentCliBin('codex');
 const skip = toolsMissing('Codex CLI (scripts/test-tools/agents)', CODEX ? [] : ['@openai/codex']);
 
 /** Codex against its scripted server, with the PATH a person's shell would give it. */
-interface Harness {
-  model: ScriptedCodex;
-  env: Record<string, string>;
-}
-
-async function harness(t: TestContext): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'guild-fs-codex-'));
-  const model = await startScriptedCodex(dir);
-  t.after(async () => {
-    await model.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const path = [dirname(CODEX!), guildFsOnPath(dir), process.env.PATH ?? ''].join(':');
-  return { model, env: { ...model.env, PATH: path } };
-}
-
-/** A committed board of `tasks` under `front`, removed with its worktrees after the test. */
-function board(t: TestContext, front: string[], tasks: string[]): TempRepo {
-  const repo = committedRepo(boardWith(front, tasks));
-  t.after(() => repo.remove());
-  return repo;
-}
-
-function succeeded(result: CliResult, what: string): void {
-  assert.equal(result.code, 0, `${what}: exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
-}
+const harness = (t: TestContext) => scriptedSetup(t, { bin: CODEX!, prefix: 'guild-fs-codex-', start: startScriptedCodex });
 
 describe('the README\'s Codex lines, with the real Codex CLI', { skip, concurrency: false, timeout: 240_000 }, () => {
   test('the recipe line, verbatim: every task Done with the file Codex wrote, committed on its branch', async (t) => {
     const recipe = readmeRecipe('codex');
     assert.ok(recipe.runArgs.includes('--timeout'), `the Codex recipe bounds a try (Codex retries an unreachable model without end): ${recipe.text}`);
     const { model, env } = await harness(t);
-    const repo = board(t, [], [
+    const repo = boardRepo(t, [], [
       '- [ ] GLD-1 Write the first note',
       '- [ ] GLD-2 Write the second note',
       '- [ ] GLD-3 Write the third note',
       '- [ ] GLD-4 Write the note after the first needs:GLD-1',
     ]);
-    succeeded(await cliAsync(recipe.runArgs, { cwd: repo.dir, env }), recipe.text);
+    assertExitedZero(await cliAsync(recipe.runArgs, { cwd: repo.dir, env }), recipe.text);
     assert.equal(assertEveryTaskDoneWithItsFile(repo, env).length, 4);
     assert.ok(model.requests() > 0, 'Codex asked the scripted model');
   });
@@ -72,7 +44,7 @@ describe('the README\'s Codex lines, with the real Codex CLI', { skip, concurren
     const args = recipe.runArgs.map((word, at) => (recipe.runArgs[at - 1] === '--timeout' ? '3s' : word));
     const { model, env } = await harness(t);
     await model.close();
-    const repo = board(t, ['max_tries: 1'], ['- [ ] GLD-1 A note nobody will write']);
+    const repo = boardRepo(t, ['max_tries: 1'], ['- [ ] GLD-1 A note nobody will write']);
     const run = await cliAsync([...args.slice(0, 1), '--json', ...args.slice(1)], { cwd: repo.dir, env });
     assert.equal(run.code, 6, `exit ${run.code}\n${run.stdout}\n${run.stderr}`);
     const failed = run.stdout.trim().split('\n').map((line) => JSON.parse(line)).find((event) => event.event === 'task.failed');
@@ -84,12 +56,12 @@ describe('the README\'s Codex lines, with the real Codex CLI', { skip, concurren
   test('the agents: example, its codex profile: trusted, then run --profile codex drains the backend tasks', async (t) => {
     const { model, env } = await harness(t);
     const front = readmeAgentsExample().trimEnd().split('\n');
-    const repo = board(t, front, [
+    const repo = boardRepo(t, front, [
       '- [ ] GLD-1 The API note caps:backend',
       '- [ ] GLD-2 The schema note caps:backend needs:GLD-1',
     ]);
-    succeeded(cli(['trust'], { cwd: repo.dir, env }), 'guild-fs trust');
-    succeeded(await cliAsync(['run', '--profile', 'codex'], { cwd: repo.dir, env }), 'guild-fs run --profile codex');
+    assertExitedZero(cli(['trust'], { cwd: repo.dir, env }), 'guild-fs trust');
+    assertExitedZero(await cliAsync(['run', '--profile', 'codex'], { cwd: repo.dir, env }), 'guild-fs run --profile codex');
     assert.equal(assertEveryTaskDoneWithItsFile(repo, env).length, 2);
     assert.ok(model.requests() > 0, 'Codex asked the scripted model');
   });
@@ -99,7 +71,7 @@ describe('the README\'s Codex lines, with the real Codex CLI', { skip, concurren
     assert.equal(lines.length, 1, 'one codex mcp add line in the README');
     const [command, ...args] = lines[0]!.words;
     const { model, env } = await harness(t);
-    const repo = board(t, [], ['- [ ] GLD-1 A task for the host']);
+    const repo = boardRepo(t, [], ['- [ ] GLD-1 A task for the host']);
     const options = { cwd: repo.dir, env: { ...process.env, ...env }, encoding: 'utf8' as const };
     const added = spawnSync(command!, args, options);
     assert.equal(added.status, 0, `${lines[0]!.text}\n${added.stderr}`);

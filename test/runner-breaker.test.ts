@@ -4,7 +4,7 @@
 // with --no-wait; a parked run that resumes once the agent works again; and a task that really
 // fails still fails, without opening the breaker.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -155,12 +155,17 @@ describe('a profile\'s unavailable: patterns', () => {
   });
 });
 
+/** `run --json -j N` on the broken board, as a process the test watches (and signals). */
+function spawnRun(f: Broken, jobs: number): ChildProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env, FAKE_STATE: f.state };
+  delete env.GUILD_AGENT;
+  return spawn(process.execPath, [BIN, 'run', '--json', '--agent', 'w', '-j', String(jobs), '--', process.execPath, f.agent], { cwd: f.repo.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
 describe('parked until the reset the agent printed', () => {
   test('"try again in 2 seconds": waits, says until when, then one try; working again, every task ends Done', async (t) => {
     const f = brokenBoard(t, 8, AGENT('Rate limit reached; try again in 2 seconds', 1));
-    const env: NodeJS.ProcessEnv = { ...process.env, FAKE_STATE: f.state };
-    delete env.GUILD_AGENT;
-    const child = spawn(process.execPath, [BIN, 'run', '--json', '--agent', 'w', '-j', '4', '--', process.execPath, f.agent], { cwd: f.repo.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnRun(f, 4);
     let stdout = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
@@ -194,9 +199,7 @@ describe('parked until the reset the agent printed', () => {
 
   test('Ctrl-C while parked ends the run cleanly: nothing Failed, the tries given back', async (t) => {
     const f = brokenBoard(t, 6, AGENT('error: not logged in', 1));
-    const env: NodeJS.ProcessEnv = { ...process.env, FAKE_STATE: f.state };
-    delete env.GUILD_AGENT;
-    const child = spawn(process.execPath, [BIN, 'run', '--json', '--agent', 'w', '-j', '2', '--', process.execPath, f.agent], { cwd: f.repo.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnRun(f, 2);
     let stdout = '';
     let signalled = false;
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {

@@ -8,8 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { BIN, cli, type ListedTask } from './cli.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { BIN, cli, type CliResult, type ListedTask } from './cli.js';
+import { boardWith, committedRepo } from './git-repo.js';
+import type { TempRepo } from './repo.js';
 
 /** The file the model asks for on task `id`, and what it holds. */
 export interface ScriptedWrite {
@@ -77,4 +82,36 @@ export function assertEveryTaskDoneWithItsFile(repo: { dir: string }, env: Recor
     assert.equal(shown, want.content, `${want.path} on ${task.branch}`);
   }
   return tasks;
+}
+
+/** A scripted model server for one CLI, and the env that runs the CLI (and guild-fs) against it. */
+export interface ScriptedSetup<M> {
+  model: M;
+  env: Record<string, string>;
+}
+
+/**
+ * For a recipe test: the CLI's scripted server started in a temp folder of the test's own (closed
+ * and removed after it), and PATH with the CLI's folder and a `guild-fs` command first.
+ */
+export async function scriptedSetup<M extends { env: Record<string, string>; close(): Promise<void> }>(t: TestContext, request: { bin: string; prefix: string; start: (dir: string) => Promise<M> }): Promise<ScriptedSetup<M>> {
+  const dir = mkdtempSync(join(tmpdir(), request.prefix));
+  const model = await request.start(dir);
+  t.after(async () => {
+    await model.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const path = [dirname(request.bin), guildFsOnPath(dir), process.env.PATH ?? ''].join(':');
+  return { model, env: { ...model.env, PATH: path } };
+}
+
+/** A committed board of `tasks` under `front`, removed with its worktrees after the test. */
+export function boardRepo(t: TestContext, front: string[], tasks: string[]): TempRepo {
+  const repo = committedRepo(boardWith(front, tasks));
+  t.after(() => repo.remove());
+  return repo;
+}
+
+export function assertExitedZero(result: CliResult, what: string): void {
+  assert.equal(result.code, 0, `${what}: exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
 }
