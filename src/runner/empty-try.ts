@@ -16,12 +16,14 @@
 //                                        a try may change nothing: then no look is taken at all
 //   startOfTry(dir, { ignore })          the head and the uncommitted files, before the spawn
 //                                        (ignore: ownFiles(guild) in a run on the main checkout)
-//   madeNoChange(dir, start)             after exit 0: true when nothing differs from the start
+//   lookAfterTry(dir, start)             after exit 0: whether nothing differs from the start, and
+//                                        the git status it read (the complete that follows checks
+//                                        the work from it instead of asking git again)
 import { lstatSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { Task } from '../board/types.js';
 import { GitError } from '../errors.js';
-import { worktreeState } from '../git/worktree.js';
+import { worktreeState, type WorktreeState } from '../git/worktree.js';
 import type { Guild } from '../tasks/guild.js';
 
 /** The first line of the failure reason (and the failed try's commit subject, when it has one). */
@@ -57,17 +59,22 @@ export function ownFiles(guild: Pick<Guild, 'repo' | 'boardPath' | 'logPath'>): 
 }
 
 /**
- * True when the head is where it was and every uncommitted file is as it was. A directory git can
- * no longer read is not "no change": the complete that follows says what is wrong with it.
+ * After an exit 0: `madeNoChange` when the head is where it was and every uncommitted file is as
+ * it was; `state`, the status read for it. A directory git can no longer read is not "no change"
+ * (state null): the complete that follows says what is wrong with it.
  */
-export async function madeNoChange(dir: string, start: TryStart): Promise<boolean> {
+export async function lookAfterTry(dir: string, start: TryStart): Promise<{ madeNoChange: boolean; state: WorktreeState | null }> {
   let state;
   try {
     state = await worktreeState(dir);
   } catch (error) {
-    if (error instanceof GitError) return false;
+    if (error instanceof GitError) return { madeNoChange: false, state: null };
     throw error;
   }
+  return { madeNoChange: sameAsAtStart(dir, start, state), state };
+}
+
+function sameAsAtStart(dir: string, start: TryStart, state: WorktreeState): boolean {
   if (state.head !== start.head) return false;
   const now = fingerprints(dir, state.changes, start.ignore);
   if (now.size !== start.files.size) return false;

@@ -13,7 +13,7 @@ import { autoCommitIfEnabled } from '../workspace/auto-commit.js';
 import { claimWorkspace, notTheTasksWorktree, type ClaimedWorkspace } from '../workspace/claim-workspace.js';
 import { describeEnd, placeholders, startAgent, type AgentOutcome, type RunningAgent } from './agent-process.js';
 import type { RunEventBody, TaskOutcome, TaskRecord } from './events.js';
-import { emptyAllowed, madeNoChange, noChangeReason, ownFiles, startOfTry } from './empty-try.js';
+import { emptyAllowed, lookAfterTry, noChangeReason, ownFiles, startOfTry } from './empty-try.js';
 import { describeEarlierTries, describeNeeds, renderPrompt, taskBody } from './prompt.js';
 import type { RunOptions, WorkerSpec } from './run-tasks.js';
 import { listRuns, runLogPath, runsDir } from './run-log.js';
@@ -275,14 +275,16 @@ async function runTry(pool: Pool, spec: WorkerSpec, claimed: ClaimedWorkspace): 
   let reason: string;
   // A timed-out agent that exits 0 on SIGTERM was still stopped: its try fails as a timeout.
   const exitedOk = outcome.exitCode === 0 && !outcome.timedOut;
-  if (exitedOk && start && (await madeNoChange(cwd, start))) reason = noChangeReason({ branch }, outcome.tail.slice(-REASON_LINES));
+  const after = exitedOk && start ? await lookAfterTry(cwd, start) : null;
+  if (after?.madeNoChange) reason = noChangeReason({ branch }, outcome.tail.slice(-REASON_LINES));
   else if (exitedOk) {
     await settleHeld(pool, pool.breakers.worked(spec));
     try {
       const { checkWork } = await import('../workspace/check-work.js');
       // In the worktree the claim made, whatever the board shows now: what the agent left is
       // committed there before anything is recorded.
-      const claimedAt = claimed.worktree ? { path: claimed.worktree.path, branch: claimed.worktree.branch } : undefined;
+      // The status the empty-try look just read there is the one the check needs: not read twice.
+      const claimedAt = claimed.worktree ? { path: claimed.worktree.path, branch: claimed.worktree.branch, state: cwd === claimed.worktree.path ? (after?.state ?? undefined) : undefined } : undefined;
       const work = await checkWork(guild, name, id, { commitAll: options.commit ? `${id}: ${claimed.task.title}` : undefined, signal: pool.halt.signal, claimed: claimedAt });
       const result = await completeTask(guild, name, id, { work, claim });
       record('done');

@@ -40,8 +40,9 @@ export interface CheckWorkOptions {
    * is then checked there whatever the board shows for a moment (a person's older buffer saved
    * over it may lack the claim or its branch), and a worktree no longer there on that branch is
    * an error, never "nothing to check": a task does not go Done with its work left uncommitted.
+   * `state`: the worktree's status the caller read there after its agent exited, when it has it.
    */
-  claimed?: { path: string; branch: string };
+  claimed?: { path: string; branch: string; state?: WorktreeState };
 }
 
 export async function checkWork(guild: Guild, agent: string, id: string | undefined, options: CheckWorkOptions): Promise<CheckedWork | null> {
@@ -71,8 +72,8 @@ function madeWhereClaimsMakeThem(guild: Guild, board: Board, id: string): boolea
 
 /** The runner's complete: in the worktree its claim made, on that branch, or an error. */
 async function checkClaimed(guild: Guild, board: Board, task: Task, options: CheckWorkOptions & { claimed: { path: string; branch: string } }): Promise<CheckedWork> {
-  const { path, branch } = options.claimed;
-  const known = await stateAt(path, guild.repo.commonDir, branch);
+  const { path, branch, state } = options.claimed;
+  const known = await stateAt(path, guild.repo.commonDir, branch, state);
   if (!known) {
     throw new GitError(`${task.id}'s worktree ${path} is no longer a worktree of this clone with ${branch} checked out; its work cannot be checked, so ${task.id} is not completed`, { task: task.id, path, branch });
   }
@@ -125,14 +126,15 @@ async function checkAt(guild: Guild, board: Board, task: Task, where: { path: st
 /**
  * The worktree at `path`, when it is still one of this clone's, with the task's branch checked
  * out: then it is the entry `worktree list` would give for the task (a branch is checked out in
- * one worktree at most), and its status, head and branch come from one git process. Null
+ * one worktree at most), and its status, head and branch come from one git process (none when
+ * the caller read it already: `read`). Null
  * otherwise (moved, removed, switched to another branch): the caller asks `worktree list`.
  */
-async function stateAt(path: string, commonDir: string, branch: string): Promise<(WorktreeState & { branch: string }) | null> {
+async function stateAt(path: string, commonDir: string, branch: string, read?: WorktreeState): Promise<(WorktreeState & { branch: string }) | null> {
   if (!isLinkedWorktreeOf(path, commonDir)) return null;
   let state: WorktreeState;
   try {
-    state = await worktreeState(path);
+    state = read ?? (await worktreeState(path));
   } catch (error) {
     if (error instanceof GitError) return null;
     throw error;
