@@ -4,6 +4,7 @@
 import { FileError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { splitCommandLine } from '../command-line.js';
+import { compileLinePattern } from '../line-pattern.js';
 import { CAP_PATTERN, PREFIX_PATTERN, REMOTE_PATTERN, isAgentName } from '../identifiers.js';
 import { readableText } from './board-bytes.js';
 import { DEFAULT_HEADINGS, isStatus, normalizeHeading } from './sections.js';
@@ -332,10 +333,8 @@ function unavailablePatterns(raw: unknown, bad: (what: string) => never): string
   const list = typeof raw === 'string' ? [raw] : raw;
   if (!Array.isArray(list) || !list.every((one) => typeof one === 'string' && one.trim() !== '')) return bad('must be a list of patterns (each a substring, or /regexp/flags), or one of them');
   for (const one of list as string[]) {
-    const regexp = /^\/(.+)\/([a-z]*)$/s.exec(one);
-    if (!regexp) continue;
     try {
-      new RegExp(regexp[1]!, regexp[2]!);
+      compileLinePattern(one);
     } catch (error) {
       bad(`${JSON.stringify(one)} is not a regular expression: ${(error as Error).message}`);
     }

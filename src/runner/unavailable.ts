@@ -2,11 +2,10 @@
 // key, a rate or usage limit. The patterns (defaults for the recipes' CLIs, plus a profile's
 // `unavailable:` and `run --unavailable`), and the reset time such a message names, if any.
 
-/** One `unavailable:` pattern: `/.../flags` is a regular expression, anything else a case-insensitive substring. */
-export interface UnavailablePattern {
-  source: string;
-  test(line: string): boolean;
-}
+import { compileLinePattern, type LinePattern } from '../line-pattern.js';
+
+/** One `unavailable:` pattern: `/.../flags` is a regular expression, anything else a case-insensitive substring (line-pattern.ts). */
+export type UnavailablePattern = LinePattern;
 
 /**
  * What Claude Code, Codex and Gemini CLI print (on stderr, exiting non-zero) when they cannot
@@ -22,15 +21,7 @@ export const DEFAULT_UNAVAILABLE: readonly string[] = [
 ];
 
 /** A pattern as written; a `/.../` one that is no regular expression throws a SyntaxError (front-matter.ts says where). */
-export function compilePattern(source: string): UnavailablePattern {
-  const regexp = /^\/(.+)\/([a-z]*)$/s.exec(source);
-  if (regexp) {
-    const compiled = new RegExp(regexp[1]!, regexp[2]!.replace(/[gy]/g, ''));
-    return { source, test: (line) => compiled.test(line) };
-  }
-  const needle = source.toLowerCase();
-  return { source, test: (line) => line.toLowerCase().includes(needle) };
-}
+export const compilePattern = compileLinePattern;
 
 export function compilePatterns(sources: readonly string[]): UnavailablePattern[] {
   return sources.map(compilePattern);
