@@ -6,10 +6,10 @@
 // logged in" (a default `unavailable:` pattern opens the breaker on the first try), one prints
 // words no pattern knows (three fast failures alike on different tasks open it).
 // Runs inside `npm run bench`, or alone: `npm run build && npx tsx bench/breaker.ts [--quick]`.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { benchEnv, sh as shWith, type BenchOptions } from './child-process.js';
+import { benchEnv, readyBoardRepo, sh as shWith, type BenchOptions } from './child-process.js';
 import type { FigureRow } from './crash-safety.js';
 import { fmt, max } from './stats.js';
 import { isMain, runStandalone } from './standalone.js';
@@ -32,17 +32,7 @@ interface Trial {
 }
 
 function makeRepo(dir: string, bin: string, agentLine: string): string {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  sh('git', ['init', '-q', '-b', 'main', dir], dir);
-  const board = ['---', 'guild: 1', 'prefix: GLD', 'max_tries: 2', 'retry_base: 1ms', '---', '# Active Tasks', '', '## Ready', ...Array.from({ length: TASKS }, (_, i) => `- [ ] GLD-${i + 1} Task ${i + 1}`), '', '## In Progress', '', '## Done', '', '## Failed', ''].join('\n');
-  writeFileSync(join(dir, 'ACTIVE_TASKS.md'), board);
-  mkdirSync(join(dir, '.guild'));
-  writeFileSync(join(dir, '.guild', 'audit.jsonl'), '');
-  writeFileSync(join(dir, '.gitignore'), '*.log\nstarts\n');
-  sh(process.execPath, [bin, 'init'], dir);
-  sh('git', ['add', '-A'], dir);
-  sh('git', ['commit', '-q', '-m', 'start'], dir);
+  readyBoardRepo(dir, { bin, tasks: TASKS, front: ['max_tries: 2', 'retry_base: 1ms'], files: { '.guild/audit.jsonl': '', '.gitignore': '*.log\nstarts\n' }, env: ENV });
   // Outside the repository: each start appends a line, then the CLI fails as a broken one does.
   const agent = join(dir, '..', 'broken-agent.cjs');
   const starts = join(dir, '..', 'starts');

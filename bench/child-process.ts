@@ -2,6 +2,8 @@
 // would change what node does at start (NODE_OPTIONS, coverage) or what guild-fs does (GUILD_*),
 // and a git identity, so that commits work on a machine without one.
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export function benchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
@@ -21,6 +23,29 @@ export function timed(cmd: string, args: string[], cwd: string, env: NodeJS.Proc
   const start = process.hrtime.bigint();
   sh(cmd, args, cwd, env, ok);
   return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/**
+ * A fresh repository at `dir` (what was there removed, with its worktree folder): a board of
+ * `tasks` Ready tasks GLD-1..N, `front` added to its front matter, `files` written beside it,
+ * guild-fs's `init` run, everything committed. The repository the runner's figures drive.
+ */
+export function readyBoardRepo(dir: string, request: { bin: string; tasks: number; front?: string[]; files?: Record<string, string>; env?: NodeJS.ProcessEnv }): void {
+  const env = request.env ?? benchEnv();
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(`${dir}.worktrees`, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  sh('git', ['init', '-q', '-b', 'main', dir], dir, env);
+  const tasks = Array.from({ length: request.tasks }, (_, i) => `- [ ] GLD-${i + 1} Task ${i + 1}`);
+  const board = ['---', 'guild: 1', 'prefix: GLD', ...(request.front ?? []), '---', '# Active Tasks', '', '## Ready', ...tasks, '', '## In Progress', '', '## Done', '', '## Failed', ''];
+  writeFileSync(join(dir, 'ACTIVE_TASKS.md'), board.join('\n'));
+  for (const [path, text] of Object.entries(request.files ?? {})) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  sh(process.execPath, [request.bin, 'init'], dir, env);
+  sh('git', ['add', '-A'], dir, env);
+  sh('git', ['commit', '-q', '-m', 'start'], dir, env);
 }
 
 /** What every figure's bench takes from bench/run.ts (or its own standalone entry). */

@@ -10,7 +10,7 @@
 // completion. A CLI missing from the cache is reported as not measured. Run alone:
 // `npm run build && npx tsx bench/recipes.ts [--quick]`.
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseBoard } from '../src/board/parse-board.js';
 import { describeEarlierTries, describeNeeds, loadPromptTemplate, renderPrompt, taskBody } from '../src/runner/prompt.js';
@@ -19,7 +19,7 @@ import { startScriptedGemini } from '../test/helpers/model-gemini.js';
 import { startScriptedCodex } from '../test/helpers/model-openai.js';
 import { readmeRecipe, type Recipe } from '../test/helpers/readme-recipes.js';
 import { agentCliBin, type AgentCli } from '../test/helpers/test-tools.js';
-import { benchEnv, sh, type BenchOptions } from './child-process.js';
+import { benchEnv, readyBoardRepo, sh, type BenchOptions } from './child-process.js';
 import type { FigureRow } from './crash-safety.js';
 import { median, pairedRatios } from './stats.js';
 import { isMain, runStandalone } from './standalone.js';
@@ -38,19 +38,6 @@ const CLIS: ScriptedCli[] = [
   { cli: 'codex', name: 'Codex', start: startScriptedCodex },
   { cli: 'gemini', name: 'Gemini CLI', start: (dir) => startScriptedGemini(dir) },
 ];
-
-/** A committed repository with `tasks` Ready tasks, guild-fs initialised. */
-function makeRepo(dir: string, tasks: number, options: BenchOptions, env: NodeJS.ProcessEnv): void {
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(`${dir}.worktrees`, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  sh('git', ['init', '-q', '-b', 'main', dir], dir, env);
-  const board = ['---', 'guild: 1', 'prefix: GLD', '---', '# Active Tasks', '', '## Ready', ...Array.from({ length: tasks }, (_, i) => `- [ ] GLD-${i + 1} Write note ${i + 1}`), ''].join('\n');
-  writeFileSync(join(dir, 'ACTIVE_TASKS.md'), board);
-  sh(process.execPath, [options.bin, 'init'], dir, env);
-  sh('git', ['add', '-A'], dir, env);
-  sh('git', ['commit', '-qm', 'start'], dir, env);
-}
 
 /**
  * Runs a command to its end, throwing unless it exits 0. Never spawnSync: the scripted model
@@ -128,7 +115,7 @@ export async function recipesBench(options: BenchOptions): Promise<{ rows: Figur
         const order = round % 2 === 0 ? ['run', 'hand'] : ['hand', 'run'];
         for (const which of order) {
           const repo = join(dir, `${which}-${round}`);
-          makeRepo(repo, tasks, options, env);
+          readyBoardRepo(repo, { bin: options.bin, tasks, env });
           if (which === 'run') viaRun.push(await throughRun(options, repo, recipe, tasks, env));
           else hand.push(await byHand(repo, recipe, tasks, env));
           rmSync(repo, { recursive: true, force: true });

@@ -7,10 +7,10 @@
 //   14b. Peak resident memory of the runner with 8 workers over the same board (goal: < 120 MiB).
 // Run alone: `npm run build && tsx bench/runner.ts [--quick]`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { benchEnv, sh as shWith, type BenchOptions } from './child-process.js';
+import { benchEnv, readyBoardRepo, sh as shWith, type BenchOptions } from './child-process.js';
 import type { FigureRow } from './crash-safety.js';
 import { fmt, median, pairedRatios } from './stats.js';
 import { isMain, runStandalone } from './standalone.js';
@@ -22,17 +22,8 @@ const sh = (cmd: string, args: string[], cwd: string, ok?: number[]): string => 
 
 /** A committed repository of 20 small files and a board of `tasks` Ready tasks, drivers registered. */
 function makeRepo(dir: string, tasks: number, bin: string): void {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, 'src'), { recursive: true });
-  sh('git', ['init', '-q', '-b', 'main', dir], dir);
-  for (let i = 0; i < 20; i++) writeFileSync(join(dir, 'src', `file${i}.ts`), `export const value = ${i};\n`);
-  const board = ['---', 'guild: 1', 'prefix: GLD', 'lock_ttl: 1h', '---', '# Active Tasks', '', '## Ready', ...Array.from({ length: tasks }, (_, i) => `- [ ] GLD-${i + 1} Task ${i + 1}`), '', '## In Progress', '', '## Done', ''].join('\n');
-  writeFileSync(join(dir, 'ACTIVE_TASKS.md'), board);
-  mkdirSync(join(dir, '.guild'));
-  writeFileSync(join(dir, '.guild', 'audit.jsonl'), '');
-  sh(process.execPath, [bin, 'init'], dir);
-  sh('git', ['add', '-A'], dir);
-  sh('git', ['commit', '-q', '-m', 'start'], dir);
+  const files = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`src/file${i}.ts`, `export const value = ${i};\n`]));
+  readyBoardRepo(dir, { bin, tasks, front: ['lock_ttl: 1h'], files: { ...files, '.guild/audit.jsonl': '' }, env: ENV });
 }
 
 function wall(fn: () => void): number {
