@@ -3,6 +3,7 @@
 // board's progress as a bar (done of all tasks outside Backlog), then one line per worker with its
 // task, how long it has been at it, and the last line its agent printed. Elsewhere (a pipe, CI,
 // --json) the plain lines or NDJSON are printed instead: a redraw would only garble a log.
+import { stripTerminalControls } from '../control-characters.js';
 import { formatDuration } from '../duration.js';
 import type { RunEvent } from './events.js';
 import { clockTime, eventLines } from './event-lines.js';
@@ -147,8 +148,9 @@ function formatElapsed(ms: number): string {
 }
 
 /** An agent's line without the control bytes that would move the cursor under the view. */
+/** An agent's text as one line of the block: the same cleaning as the reasons stored (control-characters.ts), tabs and line ends as spaces. */
 function printable(text: string): string {
-  return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\x00-\x1f\x7f]/g, ' ');
+  return stripTerminalControls(text).replace(/[\t\n]/g, ' ');
 }
 
 /** An open breaker in the block: the reason is what gets cut, never the time it waits for. */
