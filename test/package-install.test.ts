@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GIT_ENV, git } from './helpers/git-repo.js';
+import { claudeEnv } from './helpers/model-anthropic.js';
 import { agentCliBin, toolsMissing } from './helpers/test-tools.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -106,8 +107,9 @@ describe('guild-fs mcp from the tarball under Claude Code', { skip: toolsMissing
     try {
       const project = gitRepo(join(home, 'mcp-project'));
       ok(run(guildFs, ['init', '--example'], project), 'init --example');
-      // Claude's config and home of its own, and the installed guild-fs first on PATH.
-      const env = { HOME: config, CLAUDE_CONFIG_DIR: config, DISABLE_AUTOUPDATER: '1', DISABLE_TELEMETRY: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', PATH: `${dirname(guildFs)}:${process.env.PATH}` };
+      // Claude's config and home of its own, as the recipe tests give it, with no model: what it
+      // would send goes to a port nothing listens on. The installed guild-fs first on PATH.
+      const env = { ...claudeEnv(config, 'http://127.0.0.1:9'), PATH: `${dirname(guildFs)}:${process.env.PATH}` };
       ok(run(claude!, ['mcp', 'add', 'guild-fs', '--env', 'GUILD_AGENT=claude', '--', 'guild-fs', 'mcp'], project, env), 'claude mcp add');
       const listed = ok(run(claude!, ['mcp', 'list'], project, env), 'claude mcp list');
       assert.match(listed, /^guild-fs: guild-fs mcp - .*Connected/m, listed);

@@ -4,17 +4,15 @@
 // CLI's own write_file tool write, committed on its branch. Without the pinned CLI this file skips
 // locally and FAILS under CI=true. Also what Gemini CLI does when it cannot work: a folder it does
 // not trust fails the try; a key refused (401) or a spent quota (429) opens the runner's breaker.
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { cliAsync, type CliResult } from './helpers/cli.js';
-import { boardWith, committedRepo } from './helpers/git-repo.js';
 import { startScriptedGemini, type ScriptedGeminiOptions } from './helpers/model-gemini.js';
 import { readmeRecipe } from './helpers/readme-recipes.js';
 import { readLog, type TempRepo } from './helpers/repo.js';
-import { assertEveryTaskDoneWithItsFile, guildFsOnPath } from './helpers/scripted-model.js';
+import { assertEveryTaskDoneWithItsFile, boardRepo, scriptedSetup } from './helpers/scripted-model.js';
 import { agentCliBin, toolsMissing } from './helpers/test-tools.js';
 
 const GEMINI = agentCliBin('gemini');
@@ -36,64 +34,41 @@ interface RecipeSetup {
   add?: string[];
 }
 
-/** The README's Gemini line in a fresh repo, the scripted server answering as `options` say. */
-async function runRecipe(setup: RecipeSetup, options: ScriptedGeminiOptions = {}): Promise<RecipeRun & { cleanup(): void }> {
-  const repo = committedRepo(boardWith(setup.front ?? [], setup.ready));
-  const dir = mkdtempSync(join(tmpdir(), 'guild-fs-gemini-'));
-  const cleanup = (): void => {
-    repo.remove();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    const server = await startScriptedGemini(dir, options);
-    try {
-      const PATH = [dirname(GEMINI!), guildFsOnPath(dir), process.env.PATH ?? ''].join(delimiter);
-      const args = readmeRecipe('gemini').runArgs.filter((word) => word !== setup.drop);
-      // Options of guild-fs run go before the `--` that starts Gemini CLI's own words.
-      args.splice(args.indexOf('--'), 0, ...(setup.add ?? []));
-      // NO_COLOR empty: Gemini CLI colours its fatal errors unless NO_COLOR is set, whatever the terminal.
-      const run = await cliAsync(args, { cwd: repo.dir, env: { ...server.env, PATH, NO_COLOR: '' } });
-      return { repo, run, requests: server.requests(), cleanup };
-    } finally {
-      await server.close();
-    }
-  } catch (error) {
-    cleanup();
-    throw error;
-  }
+/** The README's Gemini line in a fresh repo, the scripted server answering as `options` say; both removed after the test. */
+async function runRecipe(t: TestContext, setup: RecipeSetup, options: ScriptedGeminiOptions = {}): Promise<RecipeRun> {
+  const { model, env } = await scriptedSetup(t, { bin: GEMINI!, prefix: 'guild-fs-gemini-', start: (dir) => startScriptedGemini(dir, options) });
+  const repo = boardRepo(t, setup.front ?? [], setup.ready);
+  const args = readmeRecipe('gemini').runArgs.filter((word) => word !== setup.drop);
+  // Options of guild-fs run go before the `--` that starts Gemini CLI's own words.
+  args.splice(args.indexOf('--'), 0, ...(setup.add ?? []));
+  // NO_COLOR empty: Gemini CLI colours its fatal errors unless NO_COLOR is set, whatever the terminal.
+  const run = await cliAsync(args, { cwd: repo.dir, env: { ...env, NO_COLOR: '' } });
+  return { repo, run, requests: model.requests() };
 }
 
 describe('the README recipe for Gemini CLI, run by guild-fs run', { skip }, () => {
-  test('every task ends Done, with the note the scripted model asked for committed on its branch', async () => {
-    const recipe = await runRecipe({ ready: TASKS });
-    try {
-      assert.equal(recipe.run.code, 0, `${recipe.run.stdout}\n${recipe.run.stderr}`);
-      assert.ok(recipe.requests > 0, 'Gemini CLI asked the scripted server');
-      assertEveryTaskDoneWithItsFile(recipe.repo);
-    } finally {
-      recipe.cleanup();
-    }
+  test('every task ends Done, with the note the scripted model asked for committed on its branch', async (t) => {
+    const recipe = await runRecipe(t, { ready: TASKS });
+    assert.equal(recipe.run.code, 0, `${recipe.run.stdout}\n${recipe.run.stderr}`);
+    assert.ok(recipe.requests > 0, 'Gemini CLI asked the scripted server');
+    assertEveryTaskDoneWithItsFile(recipe.repo);
   });
 
   // A Gemini CLI that cannot work prints its error (in red, or as a Node dump of the error object,
   // the HTTP status in it) and exits non-zero. A folder it does not trust is the task's try
   // failing, its words in the reason as plain text:
-  test('the line without --skip-trust (a new worktree is not a trusted folder): each task fails with Gemini CLI\'s exit 55 and its words, colours stripped', async () => {
-    const recipe = await runRecipe({ front: ['max_tries: 1'], ready: TASKS.slice(2), drop: '--skip-trust' });
-    try {
-      assert.equal(recipe.run.code, 6, `${recipe.run.stdout}\n${recipe.run.stderr}`);
-      const failed = readLog(recipe.repo).filter((event) => event.type === 'task.failed');
-      assert.equal(failed.length, 2, JSON.stringify(failed));
-      for (const event of failed) {
-        const reason = String((event.data as { reason?: unknown }).reason);
-        assert.match(reason, /^the agent exited with status 55\n/, reason);
-        assert.match(reason, /Gemini CLI is not running in a trusted directory/, reason);
-        assert.doesNotMatch(reason, /\x1b/, 'no terminal controls in a stored reason');
-        // ...while the try's run log keeps the output as Gemini CLI printed it, red and all.
-        assert.match(readFileSync(join(recipe.repo.dir, '.git', 'guild', 'runs', String(event.task), '1.log'), 'utf8'), /\x1b\[31mGemini CLI is not running/);
-      }
-    } finally {
-      recipe.cleanup();
+  test('the line without --skip-trust (a new worktree is not a trusted folder): each task fails with Gemini CLI\'s exit 55 and its words, colours stripped', async (t) => {
+    const recipe = await runRecipe(t, { front: ['max_tries: 1'], ready: TASKS.slice(2), drop: '--skip-trust' });
+    assert.equal(recipe.run.code, 6, `${recipe.run.stdout}\n${recipe.run.stderr}`);
+    const failed = readLog(recipe.repo).filter((event) => event.type === 'task.failed');
+    assert.equal(failed.length, 2, JSON.stringify(failed));
+    for (const event of failed) {
+      const reason = String((event.data as { reason?: unknown }).reason);
+      assert.match(reason, /^the agent exited with status 55\n/, reason);
+      assert.match(reason, /Gemini CLI is not running in a trusted directory/, reason);
+      assert.doesNotMatch(reason, /\x1b/, 'no terminal controls in a stored reason');
+      // ...while the try's run log keeps the output as Gemini CLI printed it, red and all.
+      assert.match(readFileSync(join(recipe.repo.dir, '.git', 'guild', 'runs', String(event.task), '1.log'), 'utf8'), /\x1b\[31mGemini CLI is not running/);
     }
   });
 
@@ -105,27 +80,23 @@ describe('the README recipe for Gemini CLI, run by guild-fs run', { skip }, () =
     { what: 'a model API that answers 429 (a spent daily quota) to everything', failWith: 429, says: /quota|429/i },
   ];
   for (const broken of UNAVAILABLE) {
-    test(`${broken.what}: the breaker opens, the tries are given back, nothing Failed; --no-wait exits 8`, async () => {
-      const recipe = await runRecipe({ front: ['max_tries: 1'], ready: TASKS.slice(2), add: ['--no-wait'] }, { failWith: broken.failWith });
-      try {
-        assert.equal(recipe.run.code, 8, `${recipe.run.stdout}\n${recipe.run.stderr}`);
-        assert.ok(recipe.requests > 0, 'Gemini CLI asked the scripted server');
-        const log = readLog(recipe.repo);
-        assert.deepEqual(log.filter((event) => event.type === 'task.failed'), [], 'no try counted as the task\'s failure');
-        const released = log.filter((event) => event.type === 'task.released');
-        assert.ok(released.length >= 1, JSON.stringify(log.map((event) => event.type)));
-        for (const event of released) {
-          const reason = String((event.data as { reason?: unknown }).reason);
-          assert.match(reason, /^agent unavailable: /, reason);
-          assert.match(reason, broken.says, reason);
-          assert.doesNotMatch(reason, /\x1b/, 'no terminal controls in a stored reason');
-        }
-        assert.match(recipe.run.stderr, /run: agent gemini .*unavailable: .*not waiting \(--no-wait\)/, recipe.run.stderr);
-        const board = recipe.repo.read();
-        assert.doesNotMatch(board, / tries:\d|## Failed\n-/, board);
-      } finally {
-        recipe.cleanup();
+    test(`${broken.what}: the breaker opens, the tries are given back, nothing Failed; --no-wait exits 8`, async (t) => {
+      const recipe = await runRecipe(t, { front: ['max_tries: 1'], ready: TASKS.slice(2), add: ['--no-wait'] }, { failWith: broken.failWith });
+      assert.equal(recipe.run.code, 8, `${recipe.run.stdout}\n${recipe.run.stderr}`);
+      assert.ok(recipe.requests > 0, 'Gemini CLI asked the scripted server');
+      const log = readLog(recipe.repo);
+      assert.deepEqual(log.filter((event) => event.type === 'task.failed'), [], 'no try counted as the task\'s failure');
+      const released = log.filter((event) => event.type === 'task.released');
+      assert.ok(released.length >= 1, JSON.stringify(log.map((event) => event.type)));
+      for (const event of released) {
+        const reason = String((event.data as { reason?: unknown }).reason);
+        assert.match(reason, /^agent unavailable: /, reason);
+        assert.match(reason, broken.says, reason);
+        assert.doesNotMatch(reason, /\x1b/, 'no terminal controls in a stored reason');
       }
+      assert.match(recipe.run.stderr, /run: agent gemini .*unavailable: .*not waiting \(--no-wait\)/, recipe.run.stderr);
+      const board = recipe.repo.read();
+      assert.doesNotMatch(board, / tries:\d|## Failed\n-/, board);
     });
   }
 });

@@ -161,8 +161,11 @@ async function answer(request: IncomingMessage, response: ServerResponse, seen: 
   response.end(events(turn, model, serial));
 }
 
-/** The environment that points Claude Code at `url` and keeps it from everything else. */
-function claudeEnv(dir: string, url: string): Record<string, string> {
+/**
+ * The environment that points Claude Code at `url` and keeps it from everything else (also for a
+ * test that runs Claude Code without a model: `claude mcp`). Its folders go under `dir`.
+ */
+export function claudeEnv(dir: string, url: string): Record<string, string> {
   const home = join(dir, 'claude-home');
   mkdirSync(join(home, '.claude'), { recursive: true });
   mkdirSync(join(dir, 'claude-tmp'), { recursive: true });
